@@ -1,0 +1,54 @@
+//! Who is asking, and from where: the "who" and "from where" of every audit entry.
+
+use serde::Serialize;
+use tekkan_audit::Event;
+use tekkan_core::{AccountId, ClubId, SessionId};
+
+/// Where a request came from. Also the whole context of an anonymous request.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A logged-in caller.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub account: AccountId,
+    pub session: SessionId,
+    pub display_name: String,
+    pub email: String,
+    pub is_operator: bool,
+    pub origin: Origin,
+}
+
+/// Builds an audit event. `change` is serialised to JSON and only its digest is kept.
+pub(crate) fn event(
+    account: Option<AccountId>,
+    session: Option<SessionId>,
+    origin: &Origin,
+    club: Option<ClubId>,
+    action: &str,
+    target: String,
+    change: &impl Serialize,
+) -> Event {
+    let bytes = serde_json::to_vec(change).unwrap_or_default();
+    Event {
+        actor_account: account.map(|a| a.to_string()),
+        actor_session: session.map(|s| s.to_string()),
+        club: club.map(|c| c.to_string()),
+        action: action.to_owned(),
+        target,
+        change_digest: Event::digest(&bytes),
+        ip: origin.ip.clone(),
+        // Cap what a client can make us store.
+        user_agent: origin.user_agent.as_ref().map(|u| u.chars().take(256).collect()),
+    }
+}
+
+impl Actor {
+    /// An audit event done by this actor.
+    pub(crate) fn event(&self, club: Option<ClubId>, action: &str, target: String, change: &impl Serialize) -> Event {
+        event(Some(self.account), Some(self.session), &self.origin, club, action, target, change)
+    }
+}

@@ -1,0 +1,193 @@
+//! First-run setup, sign-up, login, logout and resolving a session token to an [`Actor`].
+
+use serde::Serialize;
+use tekkan_core::{AccountId, DisplayName, Email, Password, SessionId};
+use tekkan_storage::{NewAccount, NewSession as StoredSession, WriteTx, now_ms};
+
+use crate::actor::event;
+use crate::token::new_id;
+use crate::{Actor, App, AppError, JoinOutcome, Origin, Result, hash_token, random_token};
+
+/// Session lifetimes. Both are enforced on the server at every request.
+#[derive(Clone, Debug)]
+pub struct SessionSettings {
+    /// A session unused this long ends (default 7 days).
+    pub idle_ms: i64,
+    /// A session ends this long after login however much it is used (default 30 days).
+    pub absolute_ms: i64,
+    /// How often "last seen" is written while a session is used.
+    pub touch_interval_ms: i64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        const DAY: i64 = 24 * 60 * 60 * 1000;
+        Self { idle_ms: 7 * DAY, absolute_ms: 30 * DAY, touch_interval_ms: 5 * 60 * 1000 }
+    }
+}
+
+/// A session just created. The token goes to the client once and is never stored.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub token: String,
+    pub account: AccountId,
+    pub expires_at: i64,
+}
+
+#[derive(Serialize)]
+struct AccountChange<'a> {
+    email: &'a str,
+    display_name: &'a str,
+    is_operator: bool,
+}
+
+impl App {
+    /// On a server with no operator yet, issues the one-time setup token (replacing any
+    /// earlier one) and returns it; otherwise `None`.
+    pub async fn issue_setup_token(&self) -> Result<Option<String>> {
+        if self.db().operator_exists().await? {
+            return Ok(None);
+        }
+        let token = random_token();
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        tx.replace_setup_token(&hash_token(&token), now, now + self.settings().setup_token_ttl_ms).await?;
+        let ev = event(None, None, &Origin::default(), None, "setup.token_issued", "setup".into(), &now);
+        tx.commit(vec![ev]).await?;
+        Ok(Some(token))
+    }
+
+    /// Creates the operator's account with the setup token, which then stops working.
+    pub async fn complete_setup(&self, token: &str, email: &str, name: &str, password: &str, origin: &Origin) -> Result<NewSession> {
+        let (email, name) = (Email::parse(email)?, DisplayName::parse(name)?);
+        let pw = Password::parse(password, &[email.as_str(), name.as_str()])?;
+        let phc = self.hasher().hash(pw).await?;
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        if tx.operator_exists().await? || !tx.consume_setup_token(&hash_token(token), now).await? {
+            return Err(AppError::Gone("setup_token"));
+        }
+        let id = new_id!(AccountId);
+        let acc = NewAccount { id, email: email.as_str(), display_name: name.as_str(), password_hash: Some(&phc), is_operator: true, created_at: now };
+        tx.insert_account(&acc).await?;
+        let change = AccountChange { email: email.as_str(), display_name: name.as_str(), is_operator: true };
+        let mut events = vec![event(Some(id), None, origin, None, "account.create", format!("account:{id}"), &change)];
+        let session = self.open_session(&mut tx, id, origin, now, &mut events).await?;
+        tx.commit(events).await?;
+        Ok(session)
+    }
+
+    /// Creates an account. Needs an invitation unless the operator opened sign-up; with
+    /// one, the new account joins (or asks to join) that club in the same transaction.
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+        invitation: Option<&str>,
+        origin: &Origin,
+    ) -> Result<(NewSession, Option<JoinOutcome>)> {
+        if invitation.is_none() && !self.settings().open_signup {
+            return Err(AppError::Forbidden);
+        }
+        if let Some(token) = invitation {
+            // Fail before the expensive hash when the link is already dead.
+            self.preview_invitation(token).await?;
+        }
+        let (email, name) = (Email::parse(email)?, DisplayName::parse(name)?);
+        let pw = Password::parse(password, &[email.as_str(), name.as_str()])?;
+        let phc = self.hasher().hash(pw).await?;
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        let id = new_id!(AccountId);
+        let acc = NewAccount { id, email: email.as_str(), display_name: name.as_str(), password_hash: Some(&phc), is_operator: false, created_at: now };
+        tx.insert_account(&acc).await?;
+        let change = AccountChange { email: email.as_str(), display_name: name.as_str(), is_operator: false };
+        let mut events = vec![event(Some(id), None, origin, None, "account.create", format!("account:{id}"), &change)];
+        let joined = match invitation {
+            Some(token) => Some(self.join_in(&mut tx, token, id, None, origin, now, &mut events).await?),
+            None => None,
+        };
+        let session = self.open_session(&mut tx, id, origin, now, &mut events).await?;
+        tx.commit(events).await?;
+        Ok((session, joined))
+    }
+
+    /// Checks e-mail and password and opens a new session. Every failure is the same
+    /// [`AppError::BadCredentials`] after the same amount of work.
+    pub async fn log_in(&self, email: &str, password: &str, origin: &Origin) -> Result<NewSession> {
+        let pw = Password::for_login(password).ok_or(AppError::BadCredentials)?;
+        let account = match Email::parse(email) {
+            Ok(e) => self.db().account_by_email(e.as_str()).await?,
+            Err(_) => None,
+        };
+        let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+        let verified = self.hasher().verify(pw.clone(), stored).await?;
+        let Some(account) = account.filter(|_| verified.ok) else {
+            tracing::info!(ip = ?origin.ip, "failed login");
+            return Err(AppError::BadCredentials);
+        };
+        let new_hash = match verified.needs_rehash {
+            true => Some(self.hasher().hash(pw).await?),
+            false => None,
+        };
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        let mut events = Vec::new();
+        if let Some(h) = new_hash {
+            tx.set_password_hash(account.id, &h).await?;
+            events.push(event(Some(account.id), None, origin, None, "account.password_rehash", format!("account:{}", account.id), &now));
+        }
+        let session = self.open_session(&mut tx, account.id, origin, now, &mut events).await?;
+        tx.commit(events).await?;
+        Ok(session)
+    }
+
+    /// Ends the actor's session.
+    pub async fn log_out(&self, actor: &Actor) -> Result<()> {
+        let mut tx = self.db().begin().await?;
+        tx.delete_session(actor.session).await?;
+        let ev = actor.event(None, "auth.logout", format!("session:{}", actor.session), &actor.session.to_string());
+        tx.commit(vec![ev]).await?;
+        Ok(())
+    }
+
+    /// The actor behind a session token, if the session is alive.
+    pub async fn authenticate(&self, token: &str, origin: Origin) -> Result<Option<Actor>> {
+        let s = &self.settings().sessions;
+        let now = now_ms();
+        let Some((session, account)) = self.db().live_session(&hash_token(token), now, now - s.idle_ms).await? else {
+            return Ok(None);
+        };
+        if now - session.last_seen_at > s.touch_interval_ms {
+            self.db().touch_session(session.id, now).await?;
+        }
+        Ok(Some(Actor {
+            account: account.id,
+            session: session.id,
+            display_name: account.display_name,
+            email: account.email,
+            is_operator: account.is_operator,
+            origin,
+        }))
+    }
+
+    async fn open_session(&self, tx: &mut WriteTx, account: AccountId, origin: &Origin, now: i64, events: &mut Vec<tekkan_audit::Event>) -> Result<NewSession> {
+        let token = random_token();
+        let id = new_id!(SessionId);
+        let expires_at = now + self.settings().sessions.absolute_ms;
+        let ua: Option<String> = origin.user_agent.as_ref().map(|u| u.chars().take(256).collect());
+        tx.insert_session(&StoredSession {
+            id,
+            token_hash: &hash_token(&token),
+            account_id: account,
+            now,
+            expires_at,
+            ip: origin.ip.as_deref(),
+            user_agent: ua.as_deref(),
+        })
+        .await?;
+        events.push(event(Some(account), Some(id), origin, None, "auth.login", format!("session:{id}"), &expires_at));
+        Ok(NewSession { token, account, expires_at })
+    }
+}

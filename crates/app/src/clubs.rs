@@ -1,0 +1,113 @@
+//! Creating and describing clubs, and the read-side authorization check.
+
+use serde::Serialize;
+use tekkan_core::{ClubId, ClubName, Description, MembershipId, MembershipStatus, Permission, Role};
+use tekkan_storage::{Club, Membership, Subgroup, WriteTx, now_ms};
+
+use crate::token::new_id;
+use crate::{Actor, App, AppError, Result};
+
+/// A club's home page: the club, the caller's place in it, and a few counts.
+#[derive(Clone, Debug)]
+pub struct ClubOverview {
+    pub club: Club,
+    pub me: Membership,
+    pub active_members: usize,
+    pub pending_requests: usize,
+    pub subgroups: Vec<Subgroup>,
+}
+
+#[derive(Serialize)]
+struct ClubChange<'a> {
+    name: &'a str,
+    description: &'a str,
+}
+
+impl App {
+    /// The caller's active membership in `club` if its role allows `perm`. Reads only;
+    /// writes check again inside their transaction.
+    pub async fn authorize(&self, actor: &Actor, club: ClubId, perm: Permission) -> Result<Membership> {
+        let m = self
+            .db()
+            .membership_of(club, actor.account)
+            .await?
+            .filter(|m| m.status == MembershipStatus::Active)
+            .ok_or(AppError::NotFound)?;
+        if !m.role.allows(perm) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(m)
+    }
+
+    /// Any logged-in person may start a club and becomes its owner.
+    pub async fn create_club(&self, actor: &Actor, name: &str, description: &str) -> Result<Club> {
+        let (name, description) = (ClubName::parse(name)?, Description::parse(description)?);
+        let now = now_ms();
+        let club = Club { id: new_id!(ClubId), name: name.to_string(), description: description.to_string(), created_at: now };
+        let owner = Membership {
+            id: new_id!(MembershipId),
+            club_id: club.id,
+            account_id: actor.account,
+            role: Role::Owner,
+            status: MembershipStatus::Active,
+            joined_at: now,
+            left_at: None,
+        };
+        let mut tx = self.db().begin().await?;
+        tx.insert_club(&club, actor.account).await?;
+        tx.upsert_membership(&owner).await?;
+        let change = ClubChange { name: &club.name, description: &club.description };
+        tx.commit(vec![
+            actor.event(Some(club.id), "club.create", format!("club:{}", club.id), &change),
+            actor.event(Some(club.id), "membership.join", format!("membership:{}", owner.id), &Role::Owner),
+        ])
+        .await?;
+        Ok(club)
+    }
+
+    /// The clubs the caller is in or waiting to join.
+    pub async fn my_clubs(&self, actor: &Actor) -> Result<Vec<(Club, Membership)>> {
+        Ok(self.db().clubs_of(actor.account).await?)
+    }
+
+    pub async fn club_overview(&self, actor: &Actor, club: ClubId) -> Result<ClubOverview> {
+        let me = self.authorize(actor, club, Permission::ViewClub).await?;
+        let c = self.db().club(club).await?.ok_or(AppError::NotFound)?;
+        let members = self.db().members(club).await?;
+        let count = |s| members.iter().filter(|m| m.membership.status == s).count();
+        let pending = if me.role.allows(Permission::ApproveMembers) { count(MembershipStatus::Pending) } else { 0 };
+        Ok(ClubOverview {
+            club: c,
+            me,
+            active_members: count(MembershipStatus::Active),
+            pending_requests: pending,
+            subgroups: self.db().subgroups(club).await?,
+        })
+    }
+
+    pub async fn update_club(&self, actor: &Actor, club: ClubId, name: &str, description: &str) -> Result<Club> {
+        let (name, description) = (ClubName::parse(name)?, Description::parse(description)?);
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        authorize_tx(&mut tx, actor, club, Permission::EditClub).await?;
+        tx.update_club(club, name.as_str(), description.as_str(), now).await?;
+        let change = ClubChange { name: name.as_str(), description: description.as_str() };
+        tx.commit(vec![actor.event(Some(club), "club.update", format!("club:{club}"), &change)]).await?;
+        self.db().club(club).await?.ok_or(AppError::NotFound)
+    }
+}
+
+/// The actor's active membership in `club` with `perm`, checked inside the write
+/// transaction so that the answer still holds at commit. Not a member (or another
+/// club's id): [`AppError::NotFound`]; a member without the permission: [`AppError::Forbidden`].
+pub(crate) async fn authorize_tx(tx: &mut WriteTx, actor: &Actor, club: ClubId, perm: Permission) -> Result<Membership> {
+    let m = tx
+        .membership_of(club, actor.account)
+        .await?
+        .filter(|m| m.status == MembershipStatus::Active)
+        .ok_or(AppError::NotFound)?;
+    if !m.role.allows(perm) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(m)
+}

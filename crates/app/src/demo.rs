@@ -1,0 +1,117 @@
+//! A demo dataset: a Japanese school brass band with grades and sections, officers, a
+//! treasurer, an adviser, students and guardians. Every account gets its own random
+//! password, printed once by the command line: there is no default password.
+
+use serde::Serialize;
+use tekkan_core::{AccountId, ClubId, MembershipId, MembershipStatus, Password, Role, SubgroupId, SubgroupKind};
+use tekkan_storage::{Club, Membership, NewAccount, Subgroup, now_ms};
+
+use crate::actor::event;
+use crate::token::new_id;
+use crate::{App, AppError, Origin, Result, random_token};
+
+/// One demo account, with the password generated for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DemoLogin {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// What to generate (more knobs come with the activities data).
+#[derive(Clone, Debug, Default)]
+pub struct DemoOptions {}
+
+const CLUB: &str = "桜ヶ丘高校 吹奏楽部";
+const GRADES: [&str; 3] = ["1年", "2年", "3年"];
+const PARTS: [&str; 4] = ["フルート", "クラリネット", "トランペット", "パーカッション"];
+/// (name, e-mail local part, role, grade index)
+const PEOPLE: [(&str, &str, Role, usize); 16] = [
+    ("山田 花子", "buchou", Role::Owner, 2),
+    ("佐藤 健太", "fukubuchou", Role::Officer, 2),
+    ("鈴木 美咲", "kaikei", Role::Treasurer, 1),
+    ("高橋 誠 先生", "komon", Role::Coach, 9),
+    ("田中 陽菜", "tanaka.hina", Role::Member, 0),
+    ("伊藤 蓮", "ito.ren", Role::Member, 0),
+    ("渡辺 結衣", "watanabe.yui", Role::Member, 0),
+    ("中村 大翔", "nakamura.hiroto", Role::Member, 1),
+    ("小林 さくら", "kobayashi.sakura", Role::Member, 1),
+    ("加藤 湊", "kato.minato", Role::Member, 1),
+    ("吉田 葵", "yoshida.aoi", Role::Member, 2),
+    ("山口 悠真", "yamaguchi.yuma", Role::Member, 2),
+    ("松本 芽依", "matsumoto.mei", Role::Member, 0),
+    ("井上 颯", "inoue.hayate", Role::Member, 1),
+    ("田中 由美(保護者)", "tanaka.hogosha", Role::Guardian, 9),
+    ("伊藤 誠一(保護者)", "ito.hogosha", Role::Guardian, 9),
+];
+/// (guardian index, student index) into PEOPLE.
+const LINKS: [(usize, usize); 2] = [(14, 4), (15, 5)];
+
+impl App {
+    /// Writes the demo club and its people; fails with a conflict if it is already there.
+    pub async fn seed_demo(&self, _opts: &DemoOptions) -> Result<Vec<DemoLogin>> {
+        let origin = Origin { ip: None, user_agent: Some("tekkan demo".into()) };
+        let mut logins = Vec::new();
+        let mut hashes = Vec::new();
+        for (name, local, role, _) in PEOPLE {
+            let password = random_token()[..16].to_owned();
+            let email = format!("{local}@demo.tekkan.invalid");
+            let pw = Password::parse(&password, &[&email, name])?;
+            hashes.push(self.hasher().hash(pw).await?);
+            logins.push(DemoLogin { email, password, display_name: name.to_owned(), role });
+        }
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        let mut events = Vec::new();
+        let mut ev = |account: Option<AccountId>, club: Option<ClubId>, action: &str, target: String| {
+            events.push(event(account, None, &origin, club, action, target, &now));
+        };
+        let club = Club {
+            id: new_id!(ClubId),
+            name: CLUB.into(),
+            description: "毎週月・水・金 16:00〜18:30 音楽室で練習しています。\n定期演奏会は3月です。".into(),
+            created_at: now,
+        };
+        let mut members = Vec::new();
+        for (login, hash) in logins.iter().zip(&hashes) {
+            let id = new_id!(AccountId);
+            let acc = NewAccount { id, email: &login.email, display_name: &login.display_name, password_hash: Some(hash), is_operator: false, created_at: now };
+            tx.insert_account(&acc).await.map_err(|e| match e {
+                tekkan_storage::StorageError::Conflict(_) => AppError::Conflict("demo_exists"),
+                e => e.into(),
+            })?;
+            ev(Some(id), None, "account.create", format!("account:{id}"));
+            if members.is_empty() {
+                tx.insert_club(&club, id).await?;
+                ev(Some(id), Some(club.id), "club.create", format!("club:{}", club.id));
+            }
+            let m = Membership { id: new_id!(MembershipId), club_id: club.id, account_id: id, role: login.role, status: MembershipStatus::Active, joined_at: now, left_at: None };
+            tx.upsert_membership(&m).await?;
+            ev(Some(id), Some(club.id), "membership.join", format!("membership:{}", m.id));
+            members.push(m.id);
+        }
+        let mut groups = Vec::new();
+        for (i, name) in GRADES.iter().chain(PARTS.iter()).enumerate() {
+            let kind = if i < GRADES.len() { SubgroupKind::Grade } else { SubgroupKind::Part };
+            let s = Subgroup { id: new_id!(SubgroupId), club_id: club.id, name: (*name).into(), kind, created_at: now };
+            tx.insert_subgroup(&s).await?;
+            ev(None, Some(club.id), "subgroup.create", format!("subgroup:{}", s.id));
+            groups.push(s.id);
+        }
+        for (i, (_, _, role, grade)) in PEOPLE.iter().enumerate() {
+            if matches!(role, Role::Coach | Role::Guardian) {
+                continue;
+            }
+            tx.add_to_subgroup(groups[*grade], members[i]).await?;
+            tx.add_to_subgroup(groups[GRADES.len() + i % PARTS.len()], members[i]).await?;
+            ev(None, Some(club.id), "subgroup.add_member", format!("membership:{}", members[i]));
+        }
+        for (g, s) in LINKS {
+            tx.link_guardian(club.id, members[g], members[s], now).await?;
+            ev(None, Some(club.id), "guardian.link", format!("membership:{}", members[g]));
+        }
+        tx.commit(events).await?;
+        Ok(logins)
+    }
+}

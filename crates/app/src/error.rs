@@ -1,0 +1,47 @@
+//! The application's error: what the caller did wrong, or a fault below.
+
+use tekkan_core::ValidationError;
+use tekkan_storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Not logged in (or the session ended).
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Wrong e-mail or password: deliberately does not say which.
+    #[error("wrong e-mail address or password")]
+    BadCredentials,
+    /// Logged in, a member, but the role does not allow it.
+    #[error("not allowed")]
+    Forbidden,
+    /// No such thing, or not visible to the caller: another club's ids end here, so
+    /// that they cannot be told apart from ids that do not exist.
+    #[error("not found")]
+    NotFound,
+    /// A link or token that existed but can no longer be used (expired, revoked, used up).
+    #[error("no longer valid: {0}")]
+    Gone(&'static str),
+    /// The request conflicts with the current state; the code says how.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// Too much work queued (password hashing): try again shortly.
+    #[error("overloaded, try again")]
+    Overloaded,
+    #[error(transparent)]
+    Storage(StorageError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Conflict("email already registered") => Self::Conflict("email_taken"),
+            StorageError::Conflict("already linked") => Self::Conflict("already_linked"),
+            StorageError::Conflict("already in this sub-group") => Self::Conflict("already_in_subgroup"),
+            other => Self::Storage(other),
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! TEKKAN's use cases. Each public method checks, on the server, that the caller may do
+//! what they ask (deny by default), validates input through `tekkan-core`, and commits
+//! its change together with the audit events that describe it.
+//!
+//! The JSON API and the HTML pages both call these methods, so a rule lives in one place.
+
+mod actor;
+mod auth;
+mod clubs;
+mod demo;
+mod error;
+mod invitations;
+mod members;
+mod password;
+mod subgroups;
+mod token;
+
+use std::sync::Arc;
+
+use tekkan_storage::Db;
+
+pub use actor::{Actor, Origin};
+pub use auth::{NewSession, SessionSettings};
+pub use clubs::ClubOverview;
+pub use demo::{DemoLogin, DemoOptions};
+pub use error::AppError;
+pub use invitations::{InvitationPreview, InvitationSpec, JoinOutcome};
+pub use members::{Roster, RosterEntry};
+pub use password::HashSettings;
+pub use subgroups::SubgroupView;
+pub use token::{hash_token, random_token};
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// Settings the use cases need, resolved by the command line from config.
+#[derive(Clone, Debug)]
+pub struct AppSettings {
+    pub sessions: SessionSettings,
+    pub hashing: HashSettings,
+    /// Whether anyone may sign up without an invitation.
+    pub open_signup: bool,
+    /// How long the first-run setup URL stays valid.
+    pub setup_token_ttl_ms: i64,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            sessions: SessionSettings::default(),
+            hashing: HashSettings::default(),
+            open_signup: false,
+            setup_token_ttl_ms: 60 * 60 * 1000,
+        }
+    }
+}
+
+/// The application: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    settings: AppSettings,
+    hasher: password::Hasher,
+}
+
+impl App {
+    pub fn new(db: Db, settings: AppSettings) -> Result<Self> {
+        let hasher = password::Hasher::new(&settings.hashing)?;
+        Ok(Self { inner: Arc::new(Inner { db, settings, hasher }) })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn settings(&self) -> &AppSettings {
+        &self.inner.settings
+    }
+
+    fn hasher(&self) -> &password::Hasher {
+        &self.inner.hasher
+    }
+}

@@ -1,0 +1,179 @@
+//! Accounts, login sessions and the one-time setup token.
+
+use sqlx::Row;
+use tekkan_core::{AccountId, SessionId};
+
+use crate::records::{account, id_col};
+use crate::{Account, Db, Result, Session, WriteTx, conflict};
+
+/// A new account. The password hash is computed by the caller (off the async threads).
+pub struct NewAccount<'a> {
+    pub id: AccountId,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub is_operator: bool,
+    pub created_at: i64,
+}
+
+/// A new session; only the token's hash is stored.
+pub struct NewSession<'a> {
+    pub id: SessionId,
+    pub token_hash: &'a str,
+    pub account_id: AccountId,
+    pub now: i64,
+    pub expires_at: i64,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+impl Db {
+    pub async fn account_by_email(&self, email: &str) -> Result<Option<Account>> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE email = ?")
+            .bind(email)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(account).transpose()
+    }
+
+    pub async fn account(&self, id: AccountId) -> Result<Option<Account>> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(account).transpose()
+    }
+
+    pub async fn operator_exists(&self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE is_operator")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// The session whose token hashes to `token_hash`, with its account, if it has not
+    /// expired by `now` (absolute lifetime) and was used since `idle_cutoff`.
+    pub async fn live_session(&self, token_hash: &str, now: i64, idle_cutoff: i64) -> Result<Option<(Session, Account)>> {
+        let row = sqlx::query(
+            "SELECT s.id AS s_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at, a.* \
+             FROM sessions s JOIN accounts a ON a.id = s.account_id \
+             WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .bind(idle_cutoff)
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let acc = account(&row)?;
+        let session = Session {
+            id: id_col(&row, "s_id", SessionId)?,
+            account_id: acc.id,
+            created_at: row.try_get("s_created_at")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+            expires_at: row.try_get("expires_at")?,
+        };
+        Ok(Some((session, acc)))
+    }
+
+    /// Records that a session was used. Bookkeeping, not a change of anyone's data, so
+    /// it is not audited (the log would otherwise be mostly this); callers throttle it.
+    pub async fn touch_session(&self, id: SessionId, now: i64) -> Result<()> {
+        let mut conn = self.writer.acquire().await?;
+        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}
+
+impl WriteTx {
+    pub async fn insert_account(&mut self, a: &NewAccount<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO accounts (id, email, display_name, password_hash, is_operator, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(a.id.to_string())
+        .bind(a.email)
+        .bind(a.display_name)
+        .bind(a.password_hash)
+        .bind(a.is_operator)
+        .bind(a.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict("email already registered"))?;
+        Ok(())
+    }
+
+    pub async fn set_password_hash(&mut self, id: AccountId, hash: &str) -> Result<()> {
+        sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_session(&mut self, s: &NewSession<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, account_id, created_at, last_seen_at, expires_at, ip, user_agent) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(s.id.to_string())
+        .bind(s.token_hash)
+        .bind(s.account_id.to_string())
+        .bind(s.now)
+        .bind(s.now)
+        .bind(s.expires_at)
+        .bind(s.ip)
+        .bind(s.user_agent)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a session; returns whether it existed.
+    pub async fn delete_session(&mut self, id: SessionId) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM sessions WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Replaces any earlier setup token with this one (only the newest URL works).
+    pub async fn replace_setup_token(&mut self, token_hash: &str, now: i64, expires_at: i64) -> Result<()> {
+        sqlx::query("DELETE FROM setup_tokens WHERE used_at IS NULL")
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)")
+            .bind(token_hash)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks the setup token used if it is valid and unused at `now`; returns whether it was.
+    pub async fn consume_setup_token(&mut self, token_hash: &str, now: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn operator_exists(&mut self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE is_operator")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(n > 0)
+    }
+}

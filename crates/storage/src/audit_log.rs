@@ -1,0 +1,138 @@
+//! The audit chain's table: append inside a write transaction, read back for verifying.
+
+use sqlx::{Row, SqliteConnection};
+use tekkan_audit::{Entry, Event, Head, from_hex, to_hex};
+
+use crate::{Db, Result, StorageError};
+
+/// Appends `ev` after the current head and moves the head, in the caller's transaction.
+pub(crate) async fn append(conn: &mut SqliteConnection, key: &[u8], now: i64, ev: Event) -> Result<()> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_optional(&mut *conn).await?;
+    let prev = match head {
+        None => None,
+        Some(row) => {
+            let seq: i64 = row.try_get("seq")?;
+            let hash: String = row.try_get("hash")?;
+            let hash = from_hex(&hash).ok_or_else(|| StorageError::Corrupt("audit_head.hash".into()))?;
+            Some((seq as u64, hash))
+        }
+    };
+    let entry = Entry::next(prev, now, ev);
+    let e = &entry.event;
+    sqlx::query(
+        "INSERT INTO audit_log (seq, ts_ms, actor_account, actor_session, club_id, action, target, \
+         change_digest, ip, user_agent, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(entry.seq as i64)
+    .bind(entry.ts_ms)
+    .bind(&e.actor_account)
+    .bind(&e.actor_session)
+    .bind(&e.club)
+    .bind(&e.action)
+    .bind(&e.target)
+    .bind(to_hex(&e.change_digest))
+    .bind(&e.ip)
+    .bind(&e.user_agent)
+    .bind(to_hex(&entry.prev_hash))
+    .bind(to_hex(&entry.hash))
+    .execute(&mut *conn)
+    .await?;
+    let head = Head::new(key, entry.seq, entry.hash);
+    sqlx::query(
+        "INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac",
+    )
+    .bind(head.seq as i64)
+    .bind(to_hex(&head.hash))
+    .bind(to_hex(&head.mac))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn bad(what: &str, seq: i64) -> StorageError {
+    StorageError::Corrupt(format!("audit entry {seq}: {what} is not a hash"))
+}
+
+/// An audit entry as listed for people (club officers, the operator).
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub ts_ms: i64,
+    pub actor_account: Option<String>,
+    pub action: String,
+    pub target: String,
+}
+
+impl Db {
+    /// Every entry in sequence order, as stored, for the verifier. Malformed hex is
+    /// reported as corruption of that entry rather than skipped.
+    pub async fn audit_entries(&self) -> Result<Vec<Entry>> {
+        let rows = sqlx::query("SELECT * FROM audit_log ORDER BY seq").fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq")?;
+                let hex = |col: &str| -> Result<[u8; 32]> {
+                    let s: String = r.try_get(col)?;
+                    from_hex(&s).ok_or_else(|| bad(col, seq))
+                };
+                Ok(Entry {
+                    seq: seq as u64,
+                    ts_ms: r.try_get("ts_ms")?,
+                    event: Event {
+                        actor_account: r.try_get("actor_account")?,
+                        actor_session: r.try_get("actor_session")?,
+                        club: r.try_get("club_id")?,
+                        action: r.try_get("action")?,
+                        target: r.try_get("target")?,
+                        change_digest: hex("change_digest")?,
+                        ip: r.try_get("ip")?,
+                        user_agent: r.try_get("user_agent")?,
+                    },
+                    prev_hash: hex("prev_hash")?,
+                    hash: hex("hash")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The stored head, if any entry was ever written.
+    pub async fn audit_head(&self) -> Result<Option<Head>> {
+        let Some(r) = sqlx::query("SELECT seq, hash, mac FROM audit_head WHERE id = 1")
+            .fetch_optional(&self.reader)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let seq: i64 = r.try_get("seq")?;
+        let hash: String = r.try_get("hash")?;
+        let mac: String = r.try_get("mac")?;
+        Ok(Some(Head {
+            seq: seq as u64,
+            hash: from_hex(&hash).ok_or_else(|| bad("head hash", seq))?,
+            mac: from_hex(&mac).ok_or_else(|| bad("head mac", seq))?,
+        }))
+    }
+
+    /// The newest `limit` entries about one club, newest first.
+    pub async fn club_audit(&self, club: &str, limit: i64) -> Result<Vec<AuditRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, ts_ms, actor_account, action, target FROM audit_log WHERE club_id = ? ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(club)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    seq: r.try_get("seq")?,
+                    ts_ms: r.try_get("ts_ms")?,
+                    actor_account: r.try_get("actor_account")?,
+                    action: r.try_get("action")?,
+                    target: r.try_get("target")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,202 @@
+//! Clubs, memberships and guardian links.
+
+use sqlx::Row;
+use tekkan_core::{AccountId, ClubId, MembershipId, MembershipStatus, Role};
+
+use crate::records::{club, id_col, membership, membership_cols};
+use crate::{Club, Db, GuardianLink, Member, Membership, Result, WriteTx, conflict};
+
+impl Db {
+    pub async fn club(&self, id: ClubId) -> Result<Option<Club>> {
+        let row = sqlx::query("SELECT * FROM clubs WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(club).transpose()
+    }
+
+    /// The caller's membership in a club, whatever its status.
+    pub async fn membership_of(&self, club: ClubId, account: AccountId) -> Result<Option<Membership>> {
+        let row = sqlx::query(concat!("SELECT ", membership_cols!(), " FROM memberships m WHERE m.club_id = ? AND m.account_id = ?"))
+            .bind(club.to_string())
+            .bind(account.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(membership).transpose()
+    }
+
+    /// Clubs where the account is active or waiting for approval, by name.
+    pub async fn clubs_of(&self, account: AccountId) -> Result<Vec<(Club, Membership)>> {
+        let rows = sqlx::query(concat!(
+            "SELECT c.*, ", membership_cols!(),
+            " FROM memberships m JOIN clubs c ON c.id = m.club_id \
+             WHERE m.account_id = ? AND m.status IN ('active', 'pending') ORDER BY c.name"
+        ))
+        .bind(account.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(|r| Ok((club(r)?, membership(r)?))).collect()
+    }
+
+    /// Everyone who ever had a membership in the club, active first, then by name.
+    pub async fn members(&self, club: ClubId) -> Result<Vec<Member>> {
+        let rows = sqlx::query(concat!(
+            "SELECT a.display_name, a.email, ", membership_cols!(),
+            " FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.club_id = ? \
+             ORDER BY CASE m.status WHEN 'active' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, a.display_name"
+        ))
+        .bind(club.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Member {
+                    membership: membership(r)?,
+                    display_name: r.try_get("display_name")?,
+                    email: r.try_get("email")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn guardian_links(&self, club: ClubId) -> Result<Vec<GuardianLink>> {
+        let rows = sqlx::query("SELECT guardian_id, student_id FROM guardian_links WHERE club_id = ?")
+            .bind(club.to_string())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(GuardianLink {
+                    guardian_id: id_col(r, "guardian_id", MembershipId)?,
+                    student_id: id_col(r, "student_id", MembershipId)?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl WriteTx {
+    pub async fn insert_club(&mut self, c: &Club, created_by: AccountId) -> Result<()> {
+        sqlx::query("INSERT INTO clubs (id, name, description, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(c.id.to_string())
+            .bind(&c.name)
+            .bind(&c.description)
+            .bind(created_by.to_string())
+            .bind(c.created_at)
+            .bind(c.created_at)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_club(&mut self, id: ClubId, name: &str, description: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE clubs SET name = ?, description = ?, updated_at = ? WHERE id = ?")
+            .bind(name)
+            .bind(description)
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// A membership as seen inside this transaction (for checks that must hold at commit).
+    pub async fn membership(&mut self, club: ClubId, id: MembershipId) -> Result<Option<Membership>> {
+        let row = sqlx::query(concat!("SELECT ", membership_cols!(), " FROM memberships m WHERE m.club_id = ? AND m.id = ?"))
+            .bind(club.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(membership).transpose()
+    }
+
+    pub async fn membership_of(&mut self, club: ClubId, account: AccountId) -> Result<Option<Membership>> {
+        let row = sqlx::query(concat!("SELECT ", membership_cols!(), " FROM memberships m WHERE m.club_id = ? AND m.account_id = ?"))
+            .bind(club.to_string())
+            .bind(account.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(membership).transpose()
+    }
+
+    pub async fn active_owner_count(&mut self, club: ClubId) -> Result<i64> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE club_id = ? AND role = 'owner' AND status = 'active'")
+            .bind(club.to_string())
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(n)
+    }
+
+    /// Inserts a membership, or brings back the account's earlier one in this club (a
+    /// member who left and is invited again keeps one history).
+    pub async fn upsert_membership(&mut self, m: &Membership) -> Result<MembershipId> {
+        let id: String = sqlx::query_scalar(
+            "INSERT INTO memberships (id, club_id, account_id, role, status, joined_at, left_at) \
+             VALUES (?, ?, ?, ?, ?, ?, NULL) \
+             ON CONFLICT (club_id, account_id) DO UPDATE SET role = excluded.role, status = excluded.status, \
+             joined_at = excluded.joined_at, left_at = NULL RETURNING id",
+        )
+        .bind(m.id.to_string())
+        .bind(m.club_id.to_string())
+        .bind(m.account_id.to_string())
+        .bind(m.role.as_str())
+        .bind(m.status.as_str())
+        .bind(m.joined_at)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        MembershipId::parse(&id).ok_or_else(|| crate::StorageError::Corrupt(format!("membership id {id:?}")))
+    }
+
+    pub async fn set_role(&mut self, id: MembershipId, role: Role) -> Result<()> {
+        sqlx::query("UPDATE memberships SET role = ? WHERE id = ?")
+            .bind(role.as_str())
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Changes the status; `left_at` is set when the membership ends and cleared when it
+    /// becomes active again.
+    pub async fn set_status(&mut self, id: MembershipId, status: MembershipStatus, now: i64) -> Result<()> {
+        let ended = matches!(status, MembershipStatus::Left | MembershipStatus::Removed | MembershipStatus::Rejected);
+        sqlx::query("UPDATE memberships SET status = ?, left_at = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(ended.then_some(now))
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn link_guardian(&mut self, club: ClubId, guardian: MembershipId, student: MembershipId, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO guardian_links (club_id, guardian_id, student_id, created_at) VALUES (?, ?, ?, ?)")
+            .bind(club.to_string())
+            .bind(guardian.to_string())
+            .bind(student.to_string())
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(conflict("already linked"))?;
+        Ok(())
+    }
+
+    /// Removes one link; returns whether it existed.
+    pub async fn unlink_guardian(&mut self, guardian: MembershipId, student: MembershipId) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM guardian_links WHERE guardian_id = ? AND student_id = ?")
+            .bind(guardian.to_string())
+            .bind(student.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Removes every link in which the membership is the guardian.
+    pub async fn unlink_all_of_guardian(&mut self, guardian: MembershipId) -> Result<()> {
+        sqlx::query("DELETE FROM guardian_links WHERE guardian_id = ?")
+            .bind(guardian.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,134 @@
+//! All of TEKKAN's SQL. Reads go through a pool of read-only connections; every write
+//! goes through [`WriteTx`], on the single writer connection, and can only be committed
+//! together with the audit events that describe it, so no state change escapes the
+//! audit chain.
+//!
+//! SQLite allows one writer at a time anyway; one writer connection makes that explicit,
+//! removes "database is locked" retries, and serialises the appends to the audit chain.
+
+mod accounts;
+mod audit_log;
+mod clubs;
+mod invitations;
+mod migrate;
+pub use migrate::latest_version;
+mod records;
+mod subgroups;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+pub use accounts::{NewAccount, NewSession};
+pub use audit_log::AuditRow;
+pub use invitations::NewInvitation;
+pub use records::*;
+
+/// What can go wrong below the application.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A uniqueness rule refused the write (an e-mail already registered, a duplicate
+    /// link). Nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// A stored value could not be read back (a hand-edited database).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// A write was committed without audit events: a bug, refused.
+    #[error("a write must be audited")]
+    Unaudited,
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Maps a UNIQUE or PRIMARY KEY violation to [`StorageError::Conflict`].
+fn conflict(what: &'static str) -> impl FnOnce(sqlx::Error) -> StorageError {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StorageError::Conflict(what),
+        _ => StorageError::Sqlx(e),
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// The database: a read pool and the one writer.
+#[derive(Clone)]
+pub struct Db {
+    reader: SqlitePool,
+    writer: SqlitePool,
+    audit_key: Arc<[u8]>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the SQLite file at `path` and brings its schema up to
+    /// date. `audit_key` authenticates the audit chain's head; it must come from outside
+    /// the database.
+    pub async fn open(path: &Path, audit_key: Vec<u8>) -> Result<Self> {
+        let base = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed write survives a power cut, audit entry included.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(base.clone().create_if_missing(true))
+            .await?;
+        migrate::run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(base.read_only(true))
+            .await?;
+        Ok(Self { reader, writer, audit_key: audit_key.into() })
+    }
+
+    /// Starts a write. Waits for the writer connection; takes SQLite's write lock at
+    /// once (BEGIN IMMEDIATE) so that checks made inside the transaction hold at commit.
+    pub async fn begin(&self) -> Result<WriteTx> {
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, audit_key: self.audit_key.clone() })
+    }
+
+    /// Closes both pools, flushing the WAL.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+/// An open write transaction. Dropping it rolls back; [`WriteTx::commit`] appends the
+/// audit events and commits everything at once.
+pub struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    audit_key: Arc<[u8]>,
+}
+
+impl WriteTx {
+    /// Appends `events` to the audit chain and commits. Refuses an empty list: every
+    /// state change must say what it was.
+    pub async fn commit(mut self, events: Vec<tekkan_audit::Event>) -> Result<()> {
+        if events.is_empty() {
+            return Err(StorageError::Unaudited);
+        }
+        let now = now_ms();
+        for ev in events {
+            audit_log::append(&mut self.tx, &self.audit_key, now, ev).await?;
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
