@@ -1,0 +1,196 @@
+//! Configuration: defaults in code, then `tekkan.toml`, then `TEKKAN_*` variables
+//! (`TEKKAN_SERVER__LISTEN` sets `server.listen`). Unknown keys are errors, so a typo
+//! never silently falls back to a default. Secrets never show in `Debug` output.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A value that must not be logged: its `Debug` shows nothing of it.
+#[derive(Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub server: Server,
+    pub tls: Tls,
+    pub accounts: Accounts,
+    pub password: PasswordCfg,
+    pub keys: Keys,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    pub listen: SocketAddr,
+    /// How links sent to people begin; empty means derived from `listen`.
+    pub public_url: String,
+    /// TLS ends at a reverse proxy in front of TEKKAN, which may then listen on any
+    /// address over plain HTTP. Only set this when that is true.
+    pub behind_tls_proxy: bool,
+    pub body_limit_kib: usize,
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tls {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Accounts {
+    pub open_signup: bool,
+    pub session_idle_hours: i64,
+    pub session_absolute_hours: i64,
+    pub setup_link_minutes: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordCfg {
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Hashes computed at once; 0 means one per core.
+    pub max_concurrent_hashes: usize,
+}
+
+/// Keys normally live in `<data_dir>/secrets/`; these override them (for instances
+/// without a writable disk). 64 hex characters each.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Keys {
+    pub csrf_key: Option<Secret>,
+    pub audit_key: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// `error`, `warn`, `info`, `debug`, or per-target (`info,tekkan_web=debug`).
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            server: Server::default(),
+            tls: Tls::default(),
+            accounts: Accounts::default(),
+            password: PasswordCfg::default(),
+            keys: Keys::default(),
+            log: Log::default(),
+        }
+    }
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self { level: "info".into() }
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: String::new(),
+            behind_tls_proxy: false,
+            body_limit_kib: 64,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Self { open_signup: false, session_idle_hours: 7 * 24, session_absolute_hours: 30 * 24, setup_link_minutes: 60 }
+    }
+}
+
+impl Default for PasswordCfg {
+    fn default() -> Self {
+        Self { argon2_memory_kib: 19_456, argon2_iterations: 2, argon2_parallelism: 1, max_concurrent_hashes: 0 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Loads `file` (if it exists, or must exist when given explicitly) and then the
+/// `TEKKAN_*` variables in `env`.
+pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+    let mut table = toml::Table::new();
+    let default_path = Path::new("tekkan.toml");
+    let path = file.or(default_path.exists().then_some(default_path));
+    if let Some(p) = path {
+        let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?;
+        table = text.parse::<toml::Table>().map_err(|e| ConfigError::Invalid(format!("{}: {e}", p.display())))?;
+    }
+    let vars: BTreeMap<String, String> = env.into_iter().filter(|(k, _)| k.starts_with("TEKKAN_") && k != "TEKKAN_CONFIG").collect();
+    for (k, v) in vars {
+        let path: Vec<String> = k["TEKKAN_".len()..].split("__").map(str::to_lowercase).collect();
+        set_path(&mut table, &path, env_value(&v)).map_err(|e| ConfigError::Invalid(format!("{k}: {e}")))?;
+    }
+    toml::Value::Table(table).try_into::<Config>().map_err(|e| ConfigError::Invalid(e.to_string()))
+}
+
+/// A variable's text as the TOML value it most plausibly means.
+fn env_value(v: &str) -> toml::Value {
+    if let Ok(b) = v.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if let Ok(i) = v.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    toml::Value::String(v.to_owned())
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    match path {
+        [] => Err("empty key".into()),
+        [last] => {
+            table.insert(last.clone(), value);
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let entry = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => set_path(t, rest, value),
+                _ => Err(format!("{first} is not a section")),
+            }
+        }
+    }
+}
+
+/// The annotated configuration `tekkan default-config` prints; a test keeps it equal to
+/// the defaults in code.
+pub const DEFAULT_TOML: &str = include_str!("default-config.toml");

@@ -1,0 +1,82 @@
+//! The server's own secrets, kept in `<data_dir>/secrets/` (mode 0600) and never in the
+//! database: the CSRF key, and the key that authenticates the audit chain's head.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use rand_core::{OsRng, RngCore};
+
+use crate::config::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{0} must be 64 hex characters")]
+    Malformed(String),
+    #[error(
+        "{0} is missing but the database already exists: the audit log could no longer be \
+         verified. Restore the key file from your backup."
+    )]
+    MissingForExistingData(String),
+}
+
+/// Both keys, loaded or created.
+pub struct ServerKeys {
+    pub csrf: Vec<u8>,
+    pub audit: Vec<u8>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
+    move |source| KeyError::Io { path: path.display().to_string(), source }
+}
+
+/// Creates a directory readable by its owner only.
+pub fn private_dir(dir: &Path) -> Result<(), KeyError> {
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io(dir))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))
+}
+
+fn parse(name: &str, hex_text: &str) -> Result<Vec<u8>, KeyError> {
+    let k = hex::decode(hex_text.trim()).map_err(|_| KeyError::Malformed(name.into()))?;
+    if k.len() != 32 {
+        return Err(KeyError::Malformed(name.into()));
+    }
+    Ok(k)
+}
+
+/// Loads `name` from the override or the secrets directory, creating it when allowed.
+fn key(dir: &Path, name: &str, over: Option<&Secret>, may_create: bool) -> Result<Vec<u8>, KeyError> {
+    if let Some(s) = over {
+        return parse(name, s.expose());
+    }
+    let path = dir.join(name);
+    match fs::read_to_string(&path) {
+        Ok(text) => parse(&path.display().to_string(), &text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !may_create {
+                return Err(KeyError::MissingForExistingData(path.display().to_string()));
+            }
+            let mut k = vec![0u8; 32];
+            OsRng.fill_bytes(&mut k);
+            let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(io(&path))?;
+            f.write_all(hex::encode(&k).as_bytes()).map_err(io(&path))?;
+            f.sync_all().map_err(io(&path))?;
+            Ok(k)
+        }
+        Err(e) => Err(io(&path)(e)),
+    }
+}
+
+/// Loads both keys. `fresh_db` says the database does not exist yet, the only time a
+/// missing audit key may be created.
+pub fn load(data_dir: &Path, cfg: &crate::config::Keys, fresh_db: bool) -> Result<ServerKeys, KeyError> {
+    let dir = data_dir.join("secrets");
+    private_dir(&dir)?;
+    Ok(ServerKeys {
+        csrf: key(&dir, "csrf.key", cfg.csrf_key.as_ref(), true)?,
+        audit: key(&dir, "audit.key", cfg.audit_key.as_ref(), fresh_db)?,
+    })
+}

@@ -1,0 +1,13 @@
+//! The `tekkan` command's library: configuration, keys, starting the server, and the
+//! maintenance commands. Only this crate reads files and the environment.
+
+pub mod config;
+pub mod keys;
+mod server;
+
+pub use server::{CliError, Running, ServeOptions, audit_verify, open_app, run_demo, start};
+
+/// rustls needs one process-wide crypto provider when more than one could link in.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

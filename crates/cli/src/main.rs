@@ -1,0 +1,172 @@
+//! `tekkan`: the one binary. `tekkan --help` lists the commands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tekkan_cli::config::{self, Config};
+use tekkan_cli::{CliError, ServeOptions};
+
+#[derive(Parser)]
+#[command(name = "tekkan", version, about = "TEKKAN: clubs, schedules and members' data, kept safe")]
+struct Cli {
+    /// Configuration file (default: ./tekkan.toml when it exists).
+    #[arg(long, global = true, env = "TEKKAN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Seed the demo club when the data directory is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Write a demo dataset (a school brass band) and print its logins.
+    Demo {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Print an annotated tekkan.toml with every default.
+    DefaultConfig,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every entry of the audit chain; exits non-zero naming the first bad one.
+    Verify {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn load(cli_config: Option<&PathBuf>, data_dir: Option<PathBuf>) -> Result<Config, CliError> {
+    let mut cfg = config::load(cli_config.map(PathBuf::as_path), std::env::vars())?;
+    if let Some(d) = data_dir {
+        cfg.data_dir = d;
+    }
+    Ok(cfg)
+}
+
+fn init_logging(level: &str) {
+    let filter: tracing_subscriber::filter::Targets = level.parse().unwrap_or_else(|_| {
+        eprintln!("log.level {level:?} is not valid; using info");
+        tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
+    });
+    use tracing_subscriber::prelude::*;
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())))
+        .with(filter)
+        .init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Serve { data_dir, listen, demo } => {
+            let mut cfg = load(cli.config.as_ref(), data_dir)?;
+            if let Some(l) = listen {
+                cfg.server.listen = l;
+            }
+            init_logging(&cfg.log.level);
+            tracing::debug!(config = ?cfg, "configuration");
+            let running = tekkan_cli::start(&cfg, &ServeOptions { demo }, shutdown_signal()).await?;
+            print_logins(&running.demo_logins);
+            println!("TEKKAN is running at {}", running.base_url);
+            if let Some(url) = &running.setup_url {
+                println!("First run: create the operator account at\n  {url}\n(this link works once)");
+            }
+            running.wait().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { data_dir } => {
+            let cfg = load(cli.config.as_ref(), data_dir)?;
+            let (app, _, _) = tekkan_cli::open_app(&cfg).await?;
+            app.db().close().await;
+            println!("schema is at version {}", tekkan_storage::latest_version());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { data_dir } => {
+            let cfg = load(cli.config.as_ref(), data_dir)?;
+            let logins = tekkan_cli::run_demo(&cfg).await?;
+            print_logins(&logins);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify { data_dir } } => {
+            let cfg = load(cli.config.as_ref(), data_dir)?;
+            match tekkan_cli::audit_verify(&cfg).await? {
+                Ok(r) => {
+                    println!("audit log OK: {} entries, head authenticated: {}", r.entries, r.head_authenticated);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("audit log TAMPERED: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::DefaultConfig => {
+            print!("{}", config::DEFAULT_TOML);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_logins(logins: &[tekkan_app::DemoLogin]) {
+    if logins.is_empty() {
+        return;
+    }
+    println!("Demo accounts (passwords are random and shown only now):");
+    for l in logins {
+        println!("  {:<36} {:<18} {} ({})", l.email, l.password, l.display_name, l.role.as_str());
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tekkan_cli::install_crypto_provider();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tekkan: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Opening the data directory and starting the server; the maintenance commands that
+//! share that setup.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tekkan_app::{App, AppSettings, DemoLogin, DemoOptions, HashSettings, SessionSettings};
+use tekkan_storage::Db;
+use tekkan_web::{AppState, Keys, WebConfig};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::keys;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    #[error("database: {0}")]
+    Storage(#[from] tekkan_storage::StorageError),
+    #[error("{0}")]
+    App(#[from] tekkan_app::AppError),
+    #[error(transparent)]
+    Tls(#[from] tekkan_web::TlsError),
+    #[error(
+        "refusing to serve plain HTTP on {0}: that address is reachable from other machines. \
+         Configure [tls] cert_file and key_file, or set server.behind_tls_proxy = true if a \
+         TLS-terminating proxy sits in front"
+    )]
+    PlainHttpNotLoopback(SocketAddr),
+    #[error("[tls] needs both cert_file and key_file")]
+    HalfTls,
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The database file inside a data directory.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("tekkan.sqlite3")
+}
+
+fn settings(cfg: &Config) -> AppSettings {
+    const HOUR: i64 = 3_600_000;
+    let hashing = HashSettings {
+        memory_kib: cfg.password.argon2_memory_kib,
+        iterations: cfg.password.argon2_iterations,
+        parallelism: cfg.password.argon2_parallelism,
+        max_concurrent: match cfg.password.max_concurrent_hashes {
+            0 => HashSettings::default().max_concurrent,
+            n => n,
+        },
+        ..HashSettings::default()
+    };
+    AppSettings {
+        sessions: SessionSettings {
+            idle_ms: cfg.accounts.session_idle_hours * HOUR,
+            absolute_ms: cfg.accounts.session_absolute_hours * HOUR,
+            ..SessionSettings::default()
+        },
+        hashing,
+        open_signup: cfg.accounts.open_signup,
+        setup_token_ttl_ms: cfg.accounts.setup_link_minutes * 60_000,
+    }
+}
+
+/// Opens (creating if needed) the data directory, its keys and its database.
+/// Returns the application, the keys, and whether the database was new.
+pub async fn open_app(cfg: &Config) -> Result<(App, keys::ServerKeys, bool), CliError> {
+    keys::private_dir(&cfg.data_dir)?;
+    let path = db_path(&cfg.data_dir);
+    let fresh = !path.exists();
+    let k = keys::load(&cfg.data_dir, &cfg.keys, fresh)?;
+    let db = Db::open(&path, k.audit.clone()).await?;
+    let app = App::new(db, settings(cfg))?;
+    Ok((app, k, fresh))
+}
+
+/// How `serve` was asked to start.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Seed the demo club when the database is new.
+    pub demo: bool,
+}
+
+/// A server running in this process.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    /// Printed at start while the server has no operator.
+    pub setup_url: Option<String>,
+    pub demo_logins: Vec<DemoLogin>,
+    pub app: App,
+    shutdown: oneshot::Sender<()>,
+    handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, and closes the database.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        let r = self.handle.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.app.db().close().await;
+        r
+    }
+
+    /// Waits until the server ends (after a shutdown signal).
+    pub async fn wait(self) -> std::io::Result<()> {
+        let r = self.handle.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.app.db().close().await;
+        drop(self.shutdown);
+        r
+    }
+}
+
+/// Checks the listening rules, opens everything, binds, and serves in a task until
+/// [`Running::stop`] or `signal` resolves.
+pub async fn start(
+    cfg: &Config,
+    opts: &ServeOptions,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Running, CliError> {
+    let tls = match (&cfg.tls.cert_file, &cfg.tls.key_file) {
+        (Some(c), Some(k)) => Some(tekkan_web::load_tls_config(c, k)?),
+        (None, None) => None,
+        _ => return Err(CliError::HalfTls),
+    };
+    let listen = cfg.server.listen;
+    if tls.is_none() && !cfg.server.behind_tls_proxy && !listen.ip().is_loopback() {
+        return Err(CliError::PlainHttpNotLoopback(listen));
+    }
+    let (app, keys, fresh) = open_app(cfg).await?;
+    let demo_logins = match opts.demo && fresh {
+        true => app.seed_demo(&DemoOptions::default()).await?,
+        false => Vec::new(),
+    };
+    let listener = TcpListener::bind(listen).await.map_err(|source| CliError::Bind { addr: listen, source })?;
+    let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base_url = match cfg.server.public_url.trim() {
+        "" => format!("{scheme}://{addr}"),
+        u => u.trim_end_matches('/').to_owned(),
+    };
+    let setup_url = app.issue_setup_token().await?.map(|t| format!("{base_url}/setup?token={t}"));
+    let secure = tls.is_some() || cfg.server.behind_tls_proxy;
+    let state = AppState {
+        app: app.clone(),
+        config: Arc::new(WebConfig {
+            base_url: base_url.clone(),
+            secure_cookies: secure,
+            hsts: secure,
+            behind_proxy: cfg.server.behind_tls_proxy,
+            body_limit: cfg.server.body_limit_kib * 1024,
+            request_timeout: Duration::from_secs(cfg.server.request_timeout_secs),
+        }),
+        keys: Arc::new(Keys { csrf: keys.csrf }),
+    };
+    let (tx, rx) = oneshot::channel::<()>();
+    let stop = async move {
+        tokio::select! {
+            _ = rx => {}
+            _ = signal => {}
+        }
+        tracing::info!("shutting down");
+    };
+    let handle = tokio::spawn(tekkan_web::serve(listener, tls, state, stop));
+    tracing::info!(%addr, %base_url, "listening");
+    Ok(Running { addr, base_url, setup_url, demo_logins, app, shutdown: tx, handle })
+}
+
+/// `tekkan demo`: writes the demo dataset and returns its logins.
+pub async fn run_demo(cfg: &Config) -> Result<Vec<DemoLogin>, CliError> {
+    let (app, _, _) = open_app(cfg).await?;
+    let r = app.seed_demo(&DemoOptions::default()).await;
+    app.db().close().await;
+    Ok(r?)
+}
+
+/// `tekkan audit verify`: walks the chain; `Err` names the first bad entry.
+pub async fn audit_verify(cfg: &Config) -> Result<Result<tekkan_audit::Report, tekkan_audit::VerifyError>, CliError> {
+    let path = db_path(&cfg.data_dir);
+    if !path.exists() {
+        return Err(CliError::Io(std::io::Error::new(std::io::ErrorKind::NotFound, format!("no database at {}", path.display()))));
+    }
+    let k = keys::load(&cfg.data_dir, &cfg.keys, false)?;
+    let db = Db::open(&path, k.audit.clone()).await?;
+    let entries = db.audit_entries().await;
+    let head = db.audit_head().await;
+    db.close().await;
+    Ok(tekkan_audit::verify(entries?, head?, Some(&k.audit)))
+}

@@ -1,0 +1,14 @@
+//! The one integration-test binary: every test here talks to a real `tekkan` server on
+//! 127.0.0.1 with a fresh SQLite file (in-process through `TestApp`, or the built binary
+//! where the command line itself is under test).
+
+mod accounts;
+mod audit;
+mod bad_input;
+mod browser;
+mod cli;
+mod clubs;
+mod matrix;
+mod security;
+mod support;
+mod tls;

@@ -1,0 +1,231 @@
+//! `TestApp`: starts the real server on 127.0.0.1 port 0 with a fresh data directory,
+//! and a small HTTP client that keeps cookies and CSRF tokens like a browser.
+
+pub mod cdp;
+pub mod fixture;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tekkan_cli::config::Config;
+use tekkan_cli::{Running, ServeOptions};
+
+pub struct TestAppBuilder {
+    cfg: Config,
+    demo: bool,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl TestAppBuilder {
+    pub fn open_signup(mut self, on: bool) -> Self {
+        self.cfg.accounts.open_signup = on;
+        self
+    }
+
+    pub fn demo(mut self) -> Self {
+        self.demo = true;
+        self
+    }
+
+    pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(&mut self.cfg);
+        self
+    }
+
+    /// Reuse the data directory of an earlier (stopped) app.
+    pub fn data_dir(mut self, dir: tempfile::TempDir) -> Self {
+        self.cfg.data_dir = dir.path().to_path_buf();
+        self.dir = Some(dir);
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        tekkan_cli::install_crypto_provider();
+        let dir = self.dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
+        let mut cfg = self.cfg;
+        cfg.data_dir = dir.path().to_path_buf();
+        let running = tekkan_cli::start(&cfg, &ServeOptions { demo: self.demo }, std::future::pending()).await.unwrap();
+        TestApp { base: running.base_url.clone(), running: Some(running), dir: Some(dir) }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub running: Option<Running>,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    /// Open sign-up is on by default here so that tests can make users quickly; tests
+    /// of the closed default turn it off.
+    pub fn builder() -> TestAppBuilder {
+        let mut cfg = Config::default();
+        cfg.server.listen = "127.0.0.1:0".parse().unwrap();
+        cfg.accounts.open_signup = true;
+        TestAppBuilder { cfg, demo: false, dir: None }
+    }
+
+    pub async fn start() -> TestApp {
+        Self::builder().start().await
+    }
+
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().unwrap()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.as_ref().unwrap().path().to_path_buf()
+    }
+
+    pub fn db_file(&self) -> PathBuf {
+        self.data_dir().join("tekkan.sqlite3")
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// Stops the server and hands back its data directory.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        self.running.take().unwrap().stop().await.unwrap();
+        self.dir.take().unwrap()
+    }
+
+    /// Signs up a user (open sign-up, or with `invitation`) and returns a client
+    /// holding its bearer token.
+    pub async fn sign_up(&self, name: &str, invitation: Option<&str>) -> Client {
+        let mut c = self.client();
+        let email = format!("{}@example.jp", unique(name));
+        let body = json!({"email": email, "display_name": name, "password": "a long enough passphrase", "invitation": invitation});
+        let (s, v) = c.api(Method::POST, "/api/v1/accounts", Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        c.bearer = Some(v["token"].as_str().unwrap().to_owned());
+        c.email = email;
+        c.joined = v.get("joined").cloned();
+        c
+    }
+
+    /// A raw connection to the database file, as an attacker or auditor would open it.
+    pub async fn raw_db(&self) -> sqlx::SqliteConnection {
+        use sqlx::Connection;
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.db_file().display())).await.unwrap()
+    }
+}
+
+/// A name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let ascii: String = prefix.chars().filter(char::is_ascii_alphanumeric).collect();
+    format!("{}{}-{}", if ascii.is_empty() { "u" } else { &ascii }, std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A client that keeps cookies, and a bearer token for the API.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    http: reqwest::Client,
+    pub cookies: BTreeMap<String, String>,
+    pub bearer: Option<String>,
+    pub email: String,
+    pub joined: Option<Value>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The CSRF token of the first form on the page.
+    pub fn csrf(&self) -> String {
+        let i = self.body.find("name=\"_csrf\" value=\"").expect("page has a form") + 20;
+        self.body[i..i + self.body[i..].find('"').unwrap()].to_owned()
+    }
+}
+
+impl Client {
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { base: base.to_owned(), http, cookies: BTreeMap::new(), bearer: None, email: String::new(), joined: None }
+    }
+
+    /// Uses the bearer token as the session cookie instead (the same session), as a
+    /// browser would hold it.
+    pub fn as_browser(&self) -> Client {
+        let mut c = Client::new(&self.base);
+        if let Some(t) = &self.bearer {
+            c.cookies.insert("tekkan_session".into(), t.clone());
+        }
+        c.email = self.email.clone();
+        c
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn keep_cookies(&mut self, h: &reqwest::header::HeaderMap) {
+        for v in h.get_all(reqwest::header::SET_COOKIE) {
+            let s = v.to_str().unwrap();
+            let (kv, _) = s.split_once(';').unwrap_or((s, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            if s.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), val.to_owned());
+            }
+        }
+    }
+
+    pub async fn raw(&mut self, method: Method, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Page {
+        let mut rb = self.http.request(method, format!("{}{path}", self.base)).body(body);
+        if !self.cookies.is_empty() {
+            rb = rb.header("cookie", self.cookie_header());
+        }
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        let res = rb.send().await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        self.keep_cookies(&headers);
+        let location = headers.get("location").map(|v| v.to_str().unwrap().to_owned());
+        let body = res.text().await.unwrap();
+        Page { status, location, headers, body }
+    }
+
+    /// A JSON API call with the bearer token (if any).
+    pub async fn api(&mut self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let auth = self.bearer.as_ref().map(|t| format!("Bearer {t}"));
+        let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a));
+        }
+        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
+        let p = self.raw(method, path, &headers, bytes).await;
+        let v = if p.body.is_empty() { Value::Null } else { serde_json::from_str(&p.body).unwrap_or(Value::String(p.body.clone())) };
+        (p.status, v)
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        self.raw(Method::GET, path, &[], Vec::new()).await
+    }
+
+    /// Posts a form the way a browser does: with the CSRF token of `form_page`.
+    pub async fn post_form(&mut self, path: &str, csrf: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", csrf)];
+        all.extend_from_slice(fields);
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(all).finish();
+        self.raw(Method::POST, path, &[("content-type", "application/x-www-form-urlencoded")], body.into_bytes()).await
+    }
+
+    /// The CSRF token this client's pages carry (fetched from a page with a form).
+    pub async fn csrf(&mut self) -> String {
+        self.get("/login").await.csrf()
+    }
+}

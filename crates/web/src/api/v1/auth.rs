@@ -1,0 +1,91 @@
+//! Setup, sign-up, login (returns a bearer token), logout, and who am I.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tekkan_app::{JoinOutcome, NewSession};
+use tekkan_core::AccountId;
+
+use crate::AppState;
+use crate::error::WebResult;
+use crate::extract::ApiJson;
+use crate::routes::Routes;
+use crate::session::{Auth, Caller};
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .post("/api/v1/setup", setup)
+        .post("/api/v1/accounts", sign_up)
+        .post("/api/v1/session", log_in)
+        .delete("/api/v1/session", log_out)
+        .get("/api/v1/me", me)
+}
+
+#[derive(Deserialize)]
+struct SetupReq {
+    token: String,
+    email: String,
+    display_name: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct SignUpReq {
+    email: String,
+    display_name: String,
+    password: String,
+    invitation: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LogInReq {
+    email: String,
+    password: String,
+}
+
+/// A bearer token for `Authorization: Bearer …`, shown once.
+#[derive(Serialize)]
+struct SessionRes {
+    account_id: AccountId,
+    token: String,
+    expires_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    joined: Option<JoinOutcome>,
+}
+
+fn session_res(s: NewSession, joined: Option<JoinOutcome>) -> SessionRes {
+    SessionRes { account_id: s.account, token: s.token, expires_at: s.expires_at, joined }
+}
+
+async fn setup(State(st): State<AppState>, c: Caller, ApiJson(r): ApiJson<SetupReq>) -> WebResult<(StatusCode, Json<SessionRes>)> {
+    let s = st.app.complete_setup(&r.token, &r.email, &r.display_name, &r.password, &c.origin).await?;
+    Ok((StatusCode::CREATED, Json(session_res(s, None))))
+}
+
+async fn sign_up(State(st): State<AppState>, c: Caller, ApiJson(r): ApiJson<SignUpReq>) -> WebResult<(StatusCode, Json<SessionRes>)> {
+    let (s, joined) = st.app.sign_up(&r.email, &r.display_name, &r.password, r.invitation.as_deref(), &c.origin).await?;
+    Ok((StatusCode::CREATED, Json(session_res(s, joined))))
+}
+
+async fn log_in(State(st): State<AppState>, c: Caller, ApiJson(r): ApiJson<LogInReq>) -> WebResult<(StatusCode, Json<SessionRes>)> {
+    let s = st.app.log_in(&r.email, &r.password, &c.origin).await?;
+    Ok((StatusCode::CREATED, Json(session_res(s, None))))
+}
+
+async fn log_out(State(st): State<AppState>, Auth(a): Auth) -> WebResult<StatusCode> {
+    st.app.log_out(&a).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+struct MeRes {
+    account_id: AccountId,
+    email: String,
+    display_name: String,
+    is_operator: bool,
+}
+
+async fn me(Auth(a): Auth) -> Json<MeRes> {
+    Json(MeRes { account_id: a.account, email: a.email, display_name: a.display_name, is_operator: a.is_operator })
+}

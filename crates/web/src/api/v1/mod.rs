@@ -1,0 +1,33 @@
+//! `/api/v1`: the same operations as the pages, as JSON, with one error shape:
+//! `{"error": {"status", "code", "message", "field", "request_id"}}`.
+
+mod auth;
+mod clubs;
+pub mod invitations;
+mod members;
+mod subgroups;
+
+use serde::Serialize;
+use tekkan_core::MembershipId;
+
+use crate::routes::Routes;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(auth::routes())
+        .merge(clubs::routes())
+        .merge(members::routes())
+        .merge(subgroups::routes())
+        .merge(invitations::routes())
+}
+
+/// A member named in a list.
+#[derive(Serialize)]
+pub struct Named {
+    pub membership_id: MembershipId,
+    pub display_name: String,
+}
+
+pub fn named(v: Vec<(MembershipId, String)>) -> Vec<Named> {
+    v.into_iter().map(|(membership_id, display_name)| Named { membership_id, display_name }).collect()
+}

@@ -1,0 +1,212 @@
+//! Home, first-run setup, sign-up, login, logout and the language switch.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tekkan_app::{InvitationPreview, NewSession};
+
+use super::{form_error, render, safe_next, see_other};
+use crate::AppState;
+use crate::error::{WebError, WebResult};
+use crate::extract::{PageCtx, PageForm};
+use crate::i18n::Lang;
+use crate::routes::Routes;
+use crate::session::{Caller, LANG_COOKIE, cookie, session_cookie};
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/", home)
+        .get("/setup", setup_form)
+        .post("/setup", setup)
+        .get("/signup", signup_form)
+        .post("/signup", signup)
+        .get("/login", login_form)
+        .post("/login", login)
+        .post("/logout", logout)
+        .post("/lang", switch_lang)
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    p: PageCtx,
+}
+
+async fn home(p: PageCtx) -> WebResult<Response> {
+    if p.user.is_some() {
+        return Ok(see_other("/clubs"));
+    }
+    Ok(render(&HomePage { p })?.into_response())
+}
+
+/// The fields of the account forms, kept on a refused submission (never the password).
+#[derive(Deserialize, Default)]
+struct AccountForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    invite: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    p: PageCtx,
+    f: AccountForm,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+    invite: Option<String>,
+    next: Option<String>,
+}
+
+async fn setup_form(p: PageCtx, Query(q): Query<TokenQuery>) -> WebResult<Response> {
+    let f = AccountForm { token: q.token.unwrap_or_default(), ..Default::default() };
+    Ok(render(&SetupPage { p, f, error: None })?.into_response())
+}
+
+/// Sets the session cookie and goes on to `to`.
+fn logged_in(st: &AppState, s: &NewSession, to: &str) -> Response {
+    let mut res = see_other(to);
+    let max_age = (s.expires_at - tekkan_storage::now_ms()) / 1000;
+    if let Ok(v) = HeaderValue::from_str(&cookie(st, session_cookie(st), &s.token, max_age, true)) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+async fn setup(State(st): State<AppState>, c: Caller, p: PageCtx, PageForm(mut f): PageForm<AccountForm>) -> WebResult<Response> {
+    match st.app.complete_setup(&f.token, &f.email, &f.display_name, &f.password, &c.origin).await {
+        Ok(s) => Ok(logged_in(&st, &s, "/clubs")),
+        Err(e) => {
+            let e = WebError::from(e);
+            f.password.clear();
+            let error = form_error(&p, &e);
+            let mut res = render(&SetupPage { p, f, error })?.into_response();
+            *res.status_mut() = e.info().status;
+            Ok(res)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupPage {
+    p: PageCtx,
+    f: AccountForm,
+    invitation: Option<InvitationPreview>,
+    open: bool,
+    error: Option<String>,
+}
+
+async fn signup_form(State(st): State<AppState>, p: PageCtx, Query(q): Query<TokenQuery>) -> WebResult<Response> {
+    let invite = q.invite.unwrap_or_default();
+    let invitation = match invite.is_empty() {
+        true => None,
+        false => Some(st.app.preview_invitation(&invite).await?),
+    };
+    let open = st.app.settings().open_signup;
+    let f = AccountForm { invite, ..Default::default() };
+    Ok(render(&SignupPage { p, f, invitation, open, error: None })?.into_response())
+}
+
+async fn signup(State(st): State<AppState>, c: Caller, p: PageCtx, PageForm(mut f): PageForm<AccountForm>) -> WebResult<Response> {
+    let invite = (!f.invite.is_empty()).then_some(f.invite.as_str());
+    match st.app.sign_up(&f.email, &f.display_name, &f.password, invite, &c.origin).await {
+        Ok((s, joined)) => {
+            let to = match joined {
+                Some(j) if j.status == tekkan_core::MembershipStatus::Active => format!("/clubs/{}?msg=joined", j.club_id),
+                Some(_) => "/clubs?msg=pending".to_owned(),
+                None => "/clubs".to_owned(),
+            };
+            Ok(logged_in(&st, &s, &to))
+        }
+        Err(e) => {
+            let e = WebError::from(e);
+            f.password.clear();
+            let invitation = match invite {
+                Some(t) => st.app.preview_invitation(t).await.ok(),
+                None => None,
+            };
+            let open = st.app.settings().open_signup;
+            let error = form_error(&p, &e);
+            let mut res = render(&SignupPage { p, f, invitation, open, error })?.into_response();
+            *res.status_mut() = e.info().status;
+            Ok(res)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    p: PageCtx,
+    f: AccountForm,
+    error: Option<String>,
+}
+
+async fn login_form(p: PageCtx, Query(q): Query<TokenQuery>) -> WebResult<Response> {
+    let f = AccountForm { next: safe_next(q.next.as_deref()).to_owned(), ..Default::default() };
+    Ok(render(&LoginPage { p, f, error: None })?.into_response())
+}
+
+async fn login(State(st): State<AppState>, c: Caller, p: PageCtx, PageForm(mut f): PageForm<AccountForm>) -> WebResult<Response> {
+    match st.app.log_in(&f.email, &f.password, &c.origin).await {
+        Ok(s) => {
+            // A new session at every login; the one this browser had ends.
+            if let Some(old) = &c.actor {
+                st.app.log_out(old).await?;
+            }
+            Ok(logged_in(&st, &s, safe_next(Some(&f.next))))
+        }
+        Err(e) => {
+            let e = WebError::from(e);
+            f.password.clear();
+            let error = form_error(&p, &e);
+            let mut res = render(&LoginPage { p, f, error })?.into_response();
+            *res.status_mut() = e.info().status;
+            Ok(res)
+        }
+    }
+}
+
+async fn logout(State(st): State<AppState>, c: Caller) -> WebResult<Response> {
+    if let Some(a) = &c.actor {
+        st.app.log_out(a).await?;
+    }
+    let mut res = see_other("/login?msg=logged_out");
+    if let Ok(v) = HeaderValue::from_str(&cookie(&st, session_cookie(&st), "", 0, true)) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+struct LangForm {
+    lang: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Remembers the language in a cookie (a preference, not account data).
+async fn switch_lang(State(st): State<AppState>, PageForm(f): PageForm<LangForm>) -> WebResult<Response> {
+    let lang = Lang::parse(&f.lang).ok_or(WebError::BadRequest("invalid_form"))?;
+    let mut res = see_other(safe_next(Some(&f.back)));
+    if let Ok(v) = HeaderValue::from_str(&cookie(&st, LANG_COOKIE, lang.code(), 365 * 24 * 3600, false)) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}

@@ -1,0 +1,114 @@
+//! My clubs, creating a club, the club home, settings and leaving.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tekkan_app::ClubOverview;
+use tekkan_core::{ClubId, Permission};
+use tekkan_storage::{Club, Membership};
+
+use super::{form_error, render, see_other};
+use crate::AppState;
+use crate::error::{WebError, WebResult};
+use crate::extract::{Ids, PageCtx, PageForm};
+use crate::routes::Routes;
+use crate::session::Auth;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/clubs", list)
+        .get("/clubs/new", new_form)
+        .post("/clubs", create)
+        .get("/clubs/{club}", show)
+        .get("/clubs/{club}/settings", settings_form)
+        .post("/clubs/{club}/settings", settings)
+        .post("/clubs/{club}/leave", leave)
+}
+
+#[derive(Template)]
+#[template(path = "clubs.html")]
+struct ClubsPage {
+    p: PageCtx,
+    clubs: Vec<(Club, Membership)>,
+}
+
+async fn list(State(st): State<AppState>, Auth(a): Auth, p: PageCtx) -> WebResult<Response> {
+    let clubs = st.app.my_clubs(&a).await?;
+    Ok(render(&ClubsPage { p, clubs })?.into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct ClubForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Template)]
+#[template(path = "club_form.html")]
+struct ClubFormPage {
+    p: PageCtx,
+    f: ClubForm,
+    /// `None` when creating.
+    club: Option<ClubId>,
+    error: Option<String>,
+}
+
+async fn new_form(Auth(_): Auth, p: PageCtx) -> WebResult<Response> {
+    Ok(render(&ClubFormPage { p, f: ClubForm::default(), club: None, error: None })?.into_response())
+}
+
+async fn create(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, PageForm(f): PageForm<ClubForm>) -> WebResult<Response> {
+    match st.app.create_club(&a, &f.name, &f.description).await {
+        Ok(c) => Ok(see_other(&format!("/clubs/{}", c.id))),
+        Err(e) => refused(p, f, None, e.into()),
+    }
+}
+
+/// Shows the form again with what was typed and why it was refused.
+fn refused(p: PageCtx, f: ClubForm, club: Option<ClubId>, e: WebError) -> WebResult<Response> {
+    let error = form_error(&p, &e);
+    if error.is_none() || e.info().status.as_u16() == 404 || e.info().status.as_u16() == 403 {
+        return Err(e);
+    }
+    let mut res = render(&ClubFormPage { p, f, club, error })?.into_response();
+    *res.status_mut() = e.info().status;
+    Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "club.html")]
+struct ClubPage {
+    p: PageCtx,
+    o: ClubOverview,
+    can_edit: bool,
+    can_invite: bool,
+}
+
+async fn show(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, Ids(club): Ids<ClubId>) -> WebResult<Response> {
+    let o = st.app.club_overview(&a, club).await?;
+    let can_edit = o.me.role.allows(Permission::EditClub);
+    let can_invite = o.me.role.allows(Permission::ManageInvitations);
+    Ok(render(&ClubPage { p, o, can_edit, can_invite })?.into_response())
+}
+
+async fn settings_form(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, Ids(club): Ids<ClubId>) -> WebResult<Response> {
+    st.app.authorize(&a, club, Permission::EditClub).await?;
+    let o = st.app.club_overview(&a, club).await?;
+    let f = ClubForm { name: o.club.name, description: o.club.description };
+    Ok(render(&ClubFormPage { p, f, club: Some(club), error: None })?.into_response())
+}
+
+async fn settings(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, Ids(club): Ids<ClubId>, PageForm(f): PageForm<ClubForm>) -> WebResult<Response> {
+    match st.app.update_club(&a, club, &f.name, &f.description).await {
+        Ok(_) => Ok(see_other(&format!("/clubs/{club}?msg=saved"))),
+        Err(e) => refused(p, f, Some(club), e.into()),
+    }
+}
+
+async fn leave(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>) -> WebResult<Response> {
+    st.app.leave_club(&a, club).await?;
+    Ok(see_other("/clubs?msg=left"))
+}
