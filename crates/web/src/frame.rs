@@ -140,6 +140,10 @@ fn render_error(res: Response, is_api: bool, lang: Lang, rid: &RequestId, path: 
         let html = page.render().unwrap_or_else(|_| message.to_owned());
         (info.status, Html(html)).into_response()
     };
+    // Cookies set on the way (a stale session cleared, the anonymous CSRF cookie) stay.
+    for c in res.headers().get_all(header::SET_COOKIE) {
+        out.headers_mut().append(header::SET_COOKIE, c.clone());
+    }
     if info.status == StatusCode::SERVICE_UNAVAILABLE {
         out.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
