@@ -42,13 +42,30 @@ pub(crate) fn event(
         change_digest: Event::digest(&bytes),
         ip: origin.ip.clone(),
         // Cap what a client can make us store.
-        user_agent: origin.user_agent.as_ref().map(|u| u.chars().take(256).collect()),
+        user_agent: origin
+            .user_agent
+            .as_ref()
+            .map(|u| u.chars().take(256).collect()),
     }
 }
 
 impl Actor {
     /// An audit event done by this actor.
-    pub(crate) fn event(&self, club: Option<ClubId>, action: &str, target: String, change: &impl Serialize) -> Event {
-        event(Some(self.account), Some(self.session), &self.origin, club, action, target, change)
+    pub(crate) fn event(
+        &self,
+        club: Option<ClubId>,
+        action: &str,
+        target: String,
+        change: &impl Serialize,
+    ) -> Event {
+        event(
+            Some(self.account),
+            Some(self.session),
+            &self.origin,
+            club,
+            action,
+            target,
+            change,
+        )
     }
 }

@@ -22,7 +22,11 @@ pub struct SessionSettings {
 impl Default for SessionSettings {
     fn default() -> Self {
         const DAY: i64 = 24 * 60 * 60 * 1000;
-        Self { idle_ms: 7 * DAY, absolute_ms: 30 * DAY, touch_interval_ms: 5 * 60 * 1000 }
+        Self {
+            idle_ms: 7 * DAY,
+            absolute_ms: 30 * DAY,
+            touch_interval_ms: 5 * 60 * 1000,
+        }
     }
 }
 
@@ -51,14 +55,34 @@ impl App {
         let token = random_token();
         let now = now_ms();
         let mut tx = self.db().begin().await?;
-        tx.replace_setup_token(&hash_token(&token), now, now + self.settings().setup_token_ttl_ms).await?;
-        let ev = event(None, None, &Origin::default(), None, "setup.token_issued", "setup".into(), &now);
+        tx.replace_setup_token(
+            &hash_token(&token),
+            now,
+            now + self.settings().setup_token_ttl_ms,
+        )
+        .await?;
+        let ev = event(
+            None,
+            None,
+            &Origin::default(),
+            None,
+            "setup.token_issued",
+            "setup".into(),
+            &now,
+        );
         tx.commit(vec![ev]).await?;
         Ok(Some(token))
     }
 
     /// Creates the operator's account with the setup token, which then stops working.
-    pub async fn complete_setup(&self, token: &str, email: &str, name: &str, password: &str, origin: &Origin) -> Result<NewSession> {
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        email: &str,
+        name: &str,
+        password: &str,
+        origin: &Origin,
+    ) -> Result<NewSession> {
         let (email, name) = (Email::parse(email)?, DisplayName::parse(name)?);
         let pw = Password::parse(password, &[email.as_str(), name.as_str()])?;
         let phc = self.hasher().hash(pw).await?;
@@ -68,11 +92,32 @@ impl App {
             return Err(AppError::Gone("setup_token"));
         }
         let id = new_id!(AccountId);
-        let acc = NewAccount { id, email: email.as_str(), display_name: name.as_str(), password_hash: Some(&phc), is_operator: true, created_at: now };
+        let acc = NewAccount {
+            id,
+            email: email.as_str(),
+            display_name: name.as_str(),
+            password_hash: Some(&phc),
+            is_operator: true,
+            created_at: now,
+        };
         tx.insert_account(&acc).await?;
-        let change = AccountChange { email: email.as_str(), display_name: name.as_str(), is_operator: true };
-        let mut events = vec![event(Some(id), None, origin, None, "account.create", format!("account:{id}"), &change)];
-        let session = self.open_session(&mut tx, id, origin, now, &mut events).await?;
+        let change = AccountChange {
+            email: email.as_str(),
+            display_name: name.as_str(),
+            is_operator: true,
+        };
+        let mut events = vec![event(
+            Some(id),
+            None,
+            origin,
+            None,
+            "account.create",
+            format!("account:{id}"),
+            &change,
+        )];
+        let session = self
+            .open_session(&mut tx, id, origin, now, &mut events)
+            .await?;
         tx.commit(events).await?;
         Ok(session)
     }
@@ -100,15 +145,39 @@ impl App {
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         let id = new_id!(AccountId);
-        let acc = NewAccount { id, email: email.as_str(), display_name: name.as_str(), password_hash: Some(&phc), is_operator: false, created_at: now };
+        let acc = NewAccount {
+            id,
+            email: email.as_str(),
+            display_name: name.as_str(),
+            password_hash: Some(&phc),
+            is_operator: false,
+            created_at: now,
+        };
         tx.insert_account(&acc).await?;
-        let change = AccountChange { email: email.as_str(), display_name: name.as_str(), is_operator: false };
-        let mut events = vec![event(Some(id), None, origin, None, "account.create", format!("account:{id}"), &change)];
+        let change = AccountChange {
+            email: email.as_str(),
+            display_name: name.as_str(),
+            is_operator: false,
+        };
+        let mut events = vec![event(
+            Some(id),
+            None,
+            origin,
+            None,
+            "account.create",
+            format!("account:{id}"),
+            &change,
+        )];
         let joined = match invitation {
-            Some(token) => Some(self.join_in(&mut tx, token, id, None, origin, now, &mut events).await?),
+            Some(token) => Some(
+                self.join_in(&mut tx, token, id, None, origin, now, &mut events)
+                    .await?,
+            ),
             None => None,
         };
-        let session = self.open_session(&mut tx, id, origin, now, &mut events).await?;
+        let session = self
+            .open_session(&mut tx, id, origin, now, &mut events)
+            .await?;
         tx.commit(events).await?;
         Ok((session, joined))
     }
@@ -136,9 +205,19 @@ impl App {
         let mut events = Vec::new();
         if let Some(h) = new_hash {
             tx.set_password_hash(account.id, &h).await?;
-            events.push(event(Some(account.id), None, origin, None, "account.password_rehash", format!("account:{}", account.id), &now));
+            events.push(event(
+                Some(account.id),
+                None,
+                origin,
+                None,
+                "account.password_rehash",
+                format!("account:{}", account.id),
+                &now,
+            ));
         }
-        let session = self.open_session(&mut tx, account.id, origin, now, &mut events).await?;
+        let session = self
+            .open_session(&mut tx, account.id, origin, now, &mut events)
+            .await?;
         tx.commit(events).await?;
         Ok(session)
     }
@@ -147,7 +226,12 @@ impl App {
     pub async fn log_out(&self, actor: &Actor) -> Result<()> {
         let mut tx = self.db().begin().await?;
         tx.delete_session(actor.session).await?;
-        let ev = actor.event(None, "auth.logout", format!("session:{}", actor.session), &actor.session.to_string());
+        let ev = actor.event(
+            None,
+            "auth.logout",
+            format!("session:{}", actor.session),
+            &actor.session.to_string(),
+        );
         tx.commit(vec![ev]).await?;
         Ok(())
     }
@@ -156,7 +240,11 @@ impl App {
     pub async fn authenticate(&self, token: &str, origin: Origin) -> Result<Option<Actor>> {
         let s = &self.settings().sessions;
         let now = now_ms();
-        let Some((session, account)) = self.db().live_session(&hash_token(token), now, now - s.idle_ms).await? else {
+        let Some((session, account)) = self
+            .db()
+            .live_session(&hash_token(token), now, now - s.idle_ms)
+            .await?
+        else {
             return Ok(None);
         };
         if now - session.last_seen_at > s.touch_interval_ms {
@@ -172,11 +260,21 @@ impl App {
         }))
     }
 
-    async fn open_session(&self, tx: &mut WriteTx, account: AccountId, origin: &Origin, now: i64, events: &mut Vec<tekkan_audit::Event>) -> Result<NewSession> {
+    async fn open_session(
+        &self,
+        tx: &mut WriteTx,
+        account: AccountId,
+        origin: &Origin,
+        now: i64,
+        events: &mut Vec<tekkan_audit::Event>,
+    ) -> Result<NewSession> {
         let token = random_token();
         let id = new_id!(SessionId);
         let expires_at = now + self.settings().sessions.absolute_ms;
-        let ua: Option<String> = origin.user_agent.as_ref().map(|u| u.chars().take(256).collect());
+        let ua: Option<String> = origin
+            .user_agent
+            .as_ref()
+            .map(|u| u.chars().take(256).collect());
         tx.insert_session(&StoredSession {
             id,
             token_hash: &hash_token(&token),
@@ -187,7 +285,19 @@ impl App {
             user_agent: ua.as_deref(),
         })
         .await?;
-        events.push(event(Some(account), Some(id), origin, None, "auth.login", format!("session:{id}"), &expires_at));
-        Ok(NewSession { token, account, expires_at })
+        events.push(event(
+            Some(account),
+            Some(id),
+            origin,
+            None,
+            "auth.login",
+            format!("session:{id}"),
+            &expires_at,
+        ));
+        Ok(NewSession {
+            token,
+            account,
+            expires_at,
+        })
     }
 }

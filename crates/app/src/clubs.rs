@@ -1,7 +1,9 @@
 //! Creating and describing clubs, and the read-side authorization check.
 
 use serde::Serialize;
-use tekkan_core::{ClubId, ClubName, Description, MembershipId, MembershipStatus, Permission, Role};
+use tekkan_core::{
+    ClubId, ClubName, Description, MembershipId, MembershipStatus, Permission, Role,
+};
 use tekkan_storage::{Club, Membership, Subgroup, WriteTx, now_ms};
 
 use crate::token::new_id;
@@ -26,7 +28,12 @@ struct ClubChange<'a> {
 impl App {
     /// The caller's active membership in `club` if its role allows `perm`. Reads only;
     /// writes check again inside their transaction.
-    pub async fn authorize(&self, actor: &Actor, club: ClubId, perm: Permission) -> Result<Membership> {
+    pub async fn authorize(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        perm: Permission,
+    ) -> Result<Membership> {
         let m = self
             .db()
             .membership_of(club, actor.account)
@@ -43,7 +50,12 @@ impl App {
     pub async fn create_club(&self, actor: &Actor, name: &str, description: &str) -> Result<Club> {
         let (name, description) = (ClubName::parse(name)?, Description::parse(description)?);
         let now = now_ms();
-        let club = Club { id: new_id!(ClubId), name: name.to_string(), description: description.to_string(), created_at: now };
+        let club = Club {
+            id: new_id!(ClubId),
+            name: name.to_string(),
+            description: description.to_string(),
+            created_at: now,
+        };
         let owner = Membership {
             id: new_id!(MembershipId),
             club_id: club.id,
@@ -56,10 +68,23 @@ impl App {
         let mut tx = self.db().begin().await?;
         tx.insert_club(&club, actor.account).await?;
         tx.upsert_membership(&owner).await?;
-        let change = ClubChange { name: &club.name, description: &club.description };
+        let change = ClubChange {
+            name: &club.name,
+            description: &club.description,
+        };
         tx.commit(vec![
-            actor.event(Some(club.id), "club.create", format!("club:{}", club.id), &change),
-            actor.event(Some(club.id), "membership.join", format!("membership:{}", owner.id), &Role::Owner),
+            actor.event(
+                Some(club.id),
+                "club.create",
+                format!("club:{}", club.id),
+                &change,
+            ),
+            actor.event(
+                Some(club.id),
+                "membership.join",
+                format!("membership:{}", owner.id),
+                &Role::Owner,
+            ),
         ])
         .await?;
         Ok(club)
@@ -75,7 +100,11 @@ impl App {
         let c = self.db().club(club).await?.ok_or(AppError::NotFound)?;
         let members = self.db().members(club).await?;
         let count = |s| members.iter().filter(|m| m.membership.status == s).count();
-        let pending = if me.role.allows(Permission::ApproveMembers) { count(MembershipStatus::Pending) } else { 0 };
+        let pending = if me.role.allows(Permission::ApproveMembers) {
+            count(MembershipStatus::Pending)
+        } else {
+            0
+        };
         Ok(ClubOverview {
             club: c,
             me,
@@ -85,14 +114,30 @@ impl App {
         })
     }
 
-    pub async fn update_club(&self, actor: &Actor, club: ClubId, name: &str, description: &str) -> Result<Club> {
+    pub async fn update_club(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        name: &str,
+        description: &str,
+    ) -> Result<Club> {
         let (name, description) = (ClubName::parse(name)?, Description::parse(description)?);
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::EditClub).await?;
-        tx.update_club(club, name.as_str(), description.as_str(), now).await?;
-        let change = ClubChange { name: name.as_str(), description: description.as_str() };
-        tx.commit(vec![actor.event(Some(club), "club.update", format!("club:{club}"), &change)]).await?;
+        tx.update_club(club, name.as_str(), description.as_str(), now)
+            .await?;
+        let change = ClubChange {
+            name: name.as_str(),
+            description: description.as_str(),
+        };
+        tx.commit(vec![actor.event(
+            Some(club),
+            "club.update",
+            format!("club:{club}"),
+            &change,
+        )])
+        .await?;
         self.db().club(club).await?.ok_or(AppError::NotFound)
     }
 }
@@ -100,7 +145,12 @@ impl App {
 /// The actor's active membership in `club` with `perm`, checked inside the write
 /// transaction so that the answer still holds at commit. Not a member (or another
 /// club's id): [`AppError::NotFound`]; a member without the permission: [`AppError::Forbidden`].
-pub(crate) async fn authorize_tx(tx: &mut WriteTx, actor: &Actor, club: ClubId, perm: Permission) -> Result<Membership> {
+pub(crate) async fn authorize_tx(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    club: ClubId,
+    perm: Permission,
+) -> Result<Membership> {
     let m = tx
         .membership_of(club, actor.account)
         .await?

@@ -3,7 +3,9 @@
 //! password, printed once by the command line: there is no default password.
 
 use serde::Serialize;
-use tekkan_core::{AccountId, ClubId, MembershipId, MembershipStatus, Password, Role, SubgroupId, SubgroupKind};
+use tekkan_core::{
+    AccountId, ClubId, MembershipId, MembershipStatus, Password, Role, SubgroupId, SubgroupKind,
+};
 use tekkan_storage::{Club, Membership, NewAccount, Subgroup, now_ms};
 
 use crate::actor::event;
@@ -51,7 +53,10 @@ const LINKS: [(usize, usize); 2] = [(14, 4), (15, 5)];
 impl App {
     /// Writes the demo club and its people; fails with a conflict if it is already there.
     pub async fn seed_demo(&self, _opts: &DemoOptions) -> Result<Vec<DemoLogin>> {
-        let origin = Origin { ip: None, user_agent: Some("tekkan demo".into()) };
+        let origin = Origin {
+            ip: None,
+            user_agent: Some("tekkan demo".into()),
+        };
         let mut logins = Vec::new();
         let mut hashes = Vec::new();
         for (name, local, role, _) in PEOPLE {
@@ -59,24 +64,38 @@ impl App {
             let email = format!("{local}@demo.tekkan.invalid");
             let pw = Password::parse(&password, &[&email, name])?;
             hashes.push(self.hasher().hash(pw).await?);
-            logins.push(DemoLogin { email, password, display_name: name.to_owned(), role });
+            logins.push(DemoLogin {
+                email,
+                password,
+                display_name: name.to_owned(),
+                role,
+            });
         }
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         let mut events = Vec::new();
-        let mut ev = |account: Option<AccountId>, club: Option<ClubId>, action: &str, target: String| {
-            events.push(event(account, None, &origin, club, action, target, &now));
-        };
+        let mut ev =
+            |account: Option<AccountId>, club: Option<ClubId>, action: &str, target: String| {
+                events.push(event(account, None, &origin, club, action, target, &now));
+            };
         let club = Club {
             id: new_id!(ClubId),
             name: CLUB.into(),
-            description: "毎週月・水・金 16:00〜18:30 音楽室で練習しています。\n定期演奏会は3月です。".into(),
+            description:
+                "毎週月・水・金 16:00〜18:30 音楽室で練習しています。\n定期演奏会は3月です。".into(),
             created_at: now,
         };
         let mut members = Vec::new();
         for (login, hash) in logins.iter().zip(&hashes) {
             let id = new_id!(AccountId);
-            let acc = NewAccount { id, email: &login.email, display_name: &login.display_name, password_hash: Some(hash), is_operator: false, created_at: now };
+            let acc = NewAccount {
+                id,
+                email: &login.email,
+                display_name: &login.display_name,
+                password_hash: Some(hash),
+                is_operator: false,
+                created_at: now,
+            };
             tx.insert_account(&acc).await.map_err(|e| match e {
                 tekkan_storage::StorageError::Conflict(_) => AppError::Conflict("demo_exists"),
                 e => e.into(),
@@ -84,19 +103,52 @@ impl App {
             ev(Some(id), None, "account.create", format!("account:{id}"));
             if members.is_empty() {
                 tx.insert_club(&club, id).await?;
-                ev(Some(id), Some(club.id), "club.create", format!("club:{}", club.id));
+                ev(
+                    Some(id),
+                    Some(club.id),
+                    "club.create",
+                    format!("club:{}", club.id),
+                );
             }
-            let m = Membership { id: new_id!(MembershipId), club_id: club.id, account_id: id, role: login.role, status: MembershipStatus::Active, joined_at: now, left_at: None };
+            let m = Membership {
+                id: new_id!(MembershipId),
+                club_id: club.id,
+                account_id: id,
+                role: login.role,
+                status: MembershipStatus::Active,
+                joined_at: now,
+                left_at: None,
+            };
             tx.upsert_membership(&m).await?;
-            ev(Some(id), Some(club.id), "membership.join", format!("membership:{}", m.id));
+            ev(
+                Some(id),
+                Some(club.id),
+                "membership.join",
+                format!("membership:{}", m.id),
+            );
             members.push(m.id);
         }
         let mut groups = Vec::new();
         for (i, name) in GRADES.iter().chain(PARTS.iter()).enumerate() {
-            let kind = if i < GRADES.len() { SubgroupKind::Grade } else { SubgroupKind::Part };
-            let s = Subgroup { id: new_id!(SubgroupId), club_id: club.id, name: (*name).into(), kind, created_at: now };
+            let kind = if i < GRADES.len() {
+                SubgroupKind::Grade
+            } else {
+                SubgroupKind::Part
+            };
+            let s = Subgroup {
+                id: new_id!(SubgroupId),
+                club_id: club.id,
+                name: (*name).into(),
+                kind,
+                created_at: now,
+            };
             tx.insert_subgroup(&s).await?;
-            ev(None, Some(club.id), "subgroup.create", format!("subgroup:{}", s.id));
+            ev(
+                None,
+                Some(club.id),
+                "subgroup.create",
+                format!("subgroup:{}", s.id),
+            );
             groups.push(s.id);
         }
         for (i, (_, _, role, grade)) in PEOPLE.iter().enumerate() {
@@ -104,12 +156,24 @@ impl App {
                 continue;
             }
             tx.add_to_subgroup(groups[*grade], members[i]).await?;
-            tx.add_to_subgroup(groups[GRADES.len() + i % PARTS.len()], members[i]).await?;
-            ev(None, Some(club.id), "subgroup.add_member", format!("membership:{}", members[i]));
+            tx.add_to_subgroup(groups[GRADES.len() + i % PARTS.len()], members[i])
+                .await?;
+            ev(
+                None,
+                Some(club.id),
+                "subgroup.add_member",
+                format!("membership:{}", members[i]),
+            );
         }
         for (g, s) in LINKS {
-            tx.link_guardian(club.id, members[g], members[s], now).await?;
-            ev(None, Some(club.id), "guardian.link", format!("membership:{}", members[g]));
+            tx.link_guardian(club.id, members[g], members[s], now)
+                .await?;
+            ev(
+                None,
+                Some(club.id),
+                "guardian.link",
+                format!("membership:{}", members[g]),
+            );
         }
         tx.commit(events).await?;
         Ok(logins)

@@ -40,7 +40,9 @@ impl From<StorageError> for AppError {
         match e {
             StorageError::Conflict("email already registered") => Self::Conflict("email_taken"),
             StorageError::Conflict("already linked") => Self::Conflict("already_linked"),
-            StorageError::Conflict("already in this sub-group") => Self::Conflict("already_in_subgroup"),
+            StorageError::Conflict("already in this sub-group") => {
+                Self::Conflict("already_in_subgroup")
+            }
             other => Self::Storage(other),
         }
     }

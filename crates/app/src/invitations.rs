@@ -2,7 +2,10 @@
 //! waiting for an officer's approval.
 
 use serde::Serialize;
-use tekkan_core::{AccountId, ClubId, InvitationId, MembershipId, MembershipStatus, Permission, Role, SessionId, SubgroupId};
+use tekkan_core::{
+    AccountId, ClubId, InvitationId, MembershipId, MembershipStatus, Permission, Role, SessionId,
+    SubgroupId,
+};
 use tekkan_storage::{Invitation, Membership, NewInvitation, WriteTx, now_ms};
 
 use crate::actor::event;
@@ -52,9 +55,17 @@ struct InvitationChange {
 }
 
 impl App {
-    pub async fn create_invitation(&self, actor: &Actor, club: ClubId, spec: InvitationSpec) -> Result<(Invitation, String)> {
+    pub async fn create_invitation(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        spec: InvitationSpec,
+    ) -> Result<(Invitation, String)> {
         if !(1..=720).contains(&spec.expires_in_hours) {
-            return Err(tekkan_core::ValidationError::Invalid { field: "expires_in_hours" }.into());
+            return Err(tekkan_core::ValidationError::Invalid {
+                field: "expires_in_hours",
+            }
+            .into());
         }
         if !(1..=500).contains(&spec.max_uses) {
             return Err(tekkan_core::ValidationError::Invalid { field: "max_uses" }.into());
@@ -66,7 +77,9 @@ impl App {
             return Err(AppError::Forbidden);
         }
         if let Some(sg) = spec.subgroup {
-            tx.subgroup(club, sg).await?.ok_or(tekkan_core::ValidationError::Invalid { field: "subgroup" })?;
+            tx.subgroup(club, sg)
+                .await?
+                .ok_or(tekkan_core::ValidationError::Invalid { field: "subgroup" })?;
         }
         let token = random_token();
         let inv = Invitation {
@@ -82,7 +95,11 @@ impl App {
             created_at: now,
             revoked_at: None,
         };
-        tx.insert_invitation(&NewInvitation { invitation: &inv, token_hash: &hash_token(&token) }).await?;
+        tx.insert_invitation(&NewInvitation {
+            invitation: &inv,
+            token_hash: &hash_token(&token),
+        })
+        .await?;
         let change = InvitationChange {
             role: inv.role,
             expires_at: inv.expires_at,
@@ -90,16 +107,28 @@ impl App {
             requires_approval: inv.requires_approval,
             subgroup: inv.subgroup_id,
         };
-        tx.commit(vec![actor.event(Some(club), "invitation.create", format!("invitation:{}", inv.id), &change)]).await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "invitation.create",
+            format!("invitation:{}", inv.id),
+            &change,
+        )])
+        .await?;
         Ok((inv, token))
     }
 
     pub async fn invitations(&self, actor: &Actor, club: ClubId) -> Result<Vec<Invitation>> {
-        self.authorize(actor, club, Permission::ManageInvitations).await?;
+        self.authorize(actor, club, Permission::ManageInvitations)
+            .await?;
         Ok(self.db().invitations(club).await?)
     }
 
-    pub async fn revoke_invitation(&self, actor: &Actor, club: ClubId, id: InvitationId) -> Result<()> {
+    pub async fn revoke_invitation(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        id: InvitationId,
+    ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::ManageInvitations).await?;
@@ -108,14 +137,24 @@ impl App {
             return Err(AppError::Conflict("already_revoked"));
         }
         tx.revoke_invitation(id, now).await?;
-        tx.commit(vec![actor.event(Some(club), "invitation.revoke", format!("invitation:{id}"), &now)]).await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "invitation.revoke",
+            format!("invitation:{id}"),
+            &now,
+        )])
+        .await?;
         Ok(())
     }
 
     /// What a link offers; [`AppError::NotFound`] for an unknown token and
     /// [`AppError::Gone`] for one that expired, was revoked or is used up.
     pub async fn preview_invitation(&self, token: &str) -> Result<InvitationPreview> {
-        let (inv, club) = self.db().invitation_by_token(&hash_token(token)).await?.ok_or(AppError::NotFound)?;
+        let (inv, club) = self
+            .db()
+            .invitation_by_token(&hash_token(token))
+            .await?
+            .ok_or(AppError::NotFound)?;
         if !inv.is_usable(now_ms()) {
             return Err(AppError::Gone("invitation"));
         }
@@ -133,7 +172,17 @@ impl App {
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         let mut events = Vec::new();
-        let out = self.join_in(&mut tx, token, actor.account, Some(actor.session), &actor.origin, now, &mut events).await?;
+        let out = self
+            .join_in(
+                &mut tx,
+                token,
+                actor.account,
+                Some(actor.session),
+                &actor.origin,
+                now,
+                &mut events,
+            )
+            .await?;
         tx.commit(events).await?;
         Ok(out)
     }
@@ -151,7 +200,10 @@ impl App {
         now: i64,
         events: &mut Vec<tekkan_audit::Event>,
     ) -> Result<JoinOutcome> {
-        let inv = tx.invitation_by_token(&hash_token(token)).await?.ok_or(AppError::NotFound)?;
+        let inv = tx
+            .invitation_by_token(&hash_token(token))
+            .await?
+            .ok_or(AppError::NotFound)?;
         let existing = tx.membership_of(inv.club_id, account).await?;
         match existing.as_ref().map(|m| m.status) {
             Some(MembershipStatus::Active) => return Err(AppError::Conflict("already_member")),
@@ -161,9 +213,15 @@ impl App {
         if !tx.use_invitation(inv.id, now).await? {
             return Err(AppError::Gone("invitation"));
         }
-        let status = if inv.requires_approval { MembershipStatus::Pending } else { MembershipStatus::Active };
+        let status = if inv.requires_approval {
+            MembershipStatus::Pending
+        } else {
+            MembershipStatus::Active
+        };
         let m = Membership {
-            id: existing.map(|m| m.id).unwrap_or_else(|| new_id!(MembershipId)),
+            id: existing
+                .map(|m| m.id)
+                .unwrap_or_else(|| new_id!(MembershipId)),
             club_id: inv.club_id,
             account_id: account,
             role: inv.role,
@@ -181,8 +239,24 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
-        let action = if status == MembershipStatus::Pending { "membership.request" } else { "membership.join" };
-        events.push(event(Some(account), session, origin, Some(inv.club_id), action, format!("membership:{id}"), &(inv.id, inv.role, status)));
-        Ok(JoinOutcome { club_id: inv.club_id, membership_id: id, status })
+        let action = if status == MembershipStatus::Pending {
+            "membership.request"
+        } else {
+            "membership.join"
+        };
+        events.push(event(
+            Some(account),
+            session,
+            origin,
+            Some(inv.club_id),
+            action,
+            format!("membership:{id}"),
+            &(inv.id, inv.role, status),
+        ));
+        Ok(JoinOutcome {
+            club_id: inv.club_id,
+            membership_id: id,
+            status,
+        })
     }
 }

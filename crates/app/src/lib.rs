@@ -69,7 +69,13 @@ struct Inner {
 impl App {
     pub fn new(db: Db, settings: AppSettings) -> Result<Self> {
         let hasher = password::Hasher::new(&settings.hashing)?;
-        Ok(Self { inner: Arc::new(Inner { db, settings, hasher }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                settings,
+                hasher,
+            }),
+        })
     }
 
     pub fn db(&self) -> &Db {

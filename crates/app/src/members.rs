@@ -42,9 +42,17 @@ impl App {
         let me = self.authorize(actor, club, Permission::ViewRoster).await?;
         let can_manage = me.role.allows(Permission::ChangeRoles);
         let members = self.db().members(club).await?;
-        let names: HashMap<MembershipId, String> =
-            members.iter().map(|m| (m.membership.id, m.display_name.clone())).collect();
-        let sg_names: HashMap<_, _> = self.db().subgroups(club).await?.into_iter().map(|s| (s.id, s.name)).collect();
+        let names: HashMap<MembershipId, String> = members
+            .iter()
+            .map(|m| (m.membership.id, m.display_name.clone()))
+            .collect();
+        let sg_names: HashMap<_, _> = self
+            .db()
+            .subgroups(club)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect();
         let mut in_groups: HashMap<MembershipId, Vec<String>> = HashMap::new();
         for (sg, m) in self.db().subgroup_members(club).await? {
             if let Some(n) = sg_names.get(&sg) {
@@ -56,29 +64,56 @@ impl App {
         let entries = members
             .into_iter()
             .filter(|m| can_manage || m.membership.status == MembershipStatus::Active)
-            .map(|Member { membership: m, display_name, email }| RosterEntry {
-                membership_id: m.id,
-                display_name,
-                email: can_manage.then_some(email),
-                role: m.role,
-                status: m.status,
-                joined_at: m.joined_at,
-                left_at: m.left_at,
-                subgroups: in_groups.remove(&m.id).unwrap_or_default(),
-                guardian_of: links.iter().filter(|l| l.guardian_id == m.id).map(|l| named(l.student_id)).collect(),
-                guardians: links.iter().filter(|l| l.student_id == m.id).map(|l| named(l.guardian_id)).collect(),
-            })
+            .map(
+                |Member {
+                     membership: m,
+                     display_name,
+                     email,
+                 }| RosterEntry {
+                    membership_id: m.id,
+                    display_name,
+                    email: can_manage.then_some(email),
+                    role: m.role,
+                    status: m.status,
+                    joined_at: m.joined_at,
+                    left_at: m.left_at,
+                    subgroups: in_groups.remove(&m.id).unwrap_or_default(),
+                    guardian_of: links
+                        .iter()
+                        .filter(|l| l.guardian_id == m.id)
+                        .map(|l| named(l.student_id))
+                        .collect(),
+                    guardians: links
+                        .iter()
+                        .filter(|l| l.student_id == m.id)
+                        .map(|l| named(l.guardian_id))
+                        .collect(),
+                },
+            )
             .collect();
-        Ok(Roster { me, can_manage, entries })
+        Ok(Roster {
+            me,
+            can_manage,
+            entries,
+        })
     }
 
     /// Changes a member's role. Only owners make or unmake owners, and a club never
     /// loses its last owner. Guardians are other people than students: that role is
     /// given by invitation and not switched.
-    pub async fn change_role(&self, actor: &Actor, club: ClubId, target: MembershipId, role: Role) -> Result<()> {
+    pub async fn change_role(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        target: MembershipId,
+        role: Role,
+    ) -> Result<()> {
         let mut tx = self.db().begin().await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ChangeRoles).await?;
-        let t = tx.membership(club, target).await?.ok_or(AppError::NotFound)?;
+        let t = tx
+            .membership(club, target)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if t.status != MembershipStatus::Active {
             return Err(AppError::Conflict("not_active"));
         }
@@ -95,16 +130,30 @@ impl App {
             return Err(AppError::Conflict("last_owner"));
         }
         tx.set_role(target, role).await?;
-        tx.commit(vec![actor.event(Some(club), "member.role_change", format!("membership:{target}"), &(t.role, role))]).await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "member.role_change",
+            format!("membership:{target}"),
+            &(t.role, role),
+        )])
+        .await?;
         Ok(())
     }
 
     /// Removes a member (退部させる). The membership row and everything it is linked to
     /// stay, marked removed.
-    pub async fn remove_member(&self, actor: &Actor, club: ClubId, target: MembershipId) -> Result<()> {
+    pub async fn remove_member(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        target: MembershipId,
+    ) -> Result<()> {
         let mut tx = self.db().begin().await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::RemoveMembers).await?;
-        let t = tx.membership(club, target).await?.ok_or(AppError::NotFound)?;
+        let t = tx
+            .membership(club, target)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if t.id == me.id {
             return Err(AppError::Conflict("use_leave"));
         }
@@ -114,8 +163,15 @@ impl App {
         if t.role == Role::Owner && me.role != Role::Owner {
             return Err(AppError::Forbidden);
         }
-        tx.set_status(target, MembershipStatus::Removed, now_ms()).await?;
-        tx.commit(vec![actor.event(Some(club), "member.remove", format!("membership:{target}"), &t.role)]).await?;
+        tx.set_status(target, MembershipStatus::Removed, now_ms())
+            .await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "member.remove",
+            format!("membership:{target}"),
+            &t.role,
+        )])
+        .await?;
         Ok(())
     }
 
@@ -126,21 +182,40 @@ impl App {
         if me.role == Role::Owner && tx.active_owner_count(club).await? <= 1 {
             return Err(AppError::Conflict("last_owner"));
         }
-        tx.set_status(me.id, MembershipStatus::Left, now_ms()).await?;
-        tx.commit(vec![actor.event(Some(club), "member.leave", format!("membership:{}", me.id), &me.role)]).await?;
+        tx.set_status(me.id, MembershipStatus::Left, now_ms())
+            .await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "member.leave",
+            format!("membership:{}", me.id),
+            &me.role,
+        )])
+        .await?;
         Ok(())
     }
 
     /// Approves (`true`) or turns down a join request.
-    pub async fn decide_request(&self, actor: &Actor, club: ClubId, target: MembershipId, approve: bool) -> Result<()> {
+    pub async fn decide_request(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        target: MembershipId,
+        approve: bool,
+    ) -> Result<()> {
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::ApproveMembers).await?;
-        let t = tx.membership(club, target).await?.ok_or(AppError::NotFound)?;
+        let t = tx
+            .membership(club, target)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if t.status != MembershipStatus::Pending {
             return Err(AppError::Conflict("not_pending"));
         }
         // An officer may not approve someone into a role they could not grant.
-        let me = tx.membership_of(club, actor.account).await?.ok_or(AppError::NotFound)?;
+        let me = tx
+            .membership_of(club, actor.account)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if approve && !me.role.may_grant(t.role) {
             return Err(AppError::Forbidden);
         }
@@ -149,16 +224,34 @@ impl App {
             false => (MembershipStatus::Rejected, "member.reject"),
         };
         tx.set_status(target, status, now_ms()).await?;
-        tx.commit(vec![actor.event(Some(club), action, format!("membership:{target}"), &t.role)]).await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            action,
+            format!("membership:{target}"),
+            &t.role,
+        )])
+        .await?;
         Ok(())
     }
 
     /// Links a guardian to a student member of the same club.
-    pub async fn link_guardian(&self, actor: &Actor, club: ClubId, guardian: MembershipId, student: MembershipId) -> Result<()> {
+    pub async fn link_guardian(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        guardian: MembershipId,
+        student: MembershipId,
+    ) -> Result<()> {
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::LinkGuardians).await?;
-        let g = tx.membership(club, guardian).await?.ok_or(AppError::NotFound)?;
-        let s = tx.membership(club, student).await?.ok_or(AppError::NotFound)?;
+        let g = tx
+            .membership(club, guardian)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let s = tx
+            .membership(club, student)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if g.role != Role::Guardian || g.status != MembershipStatus::Active {
             return Err(AppError::Conflict("not_a_guardian"));
         }
@@ -166,18 +259,38 @@ impl App {
             return Err(AppError::Conflict("not_a_student"));
         }
         tx.link_guardian(club, guardian, student, now_ms()).await?;
-        tx.commit(vec![actor.event(Some(club), "guardian.link", format!("membership:{guardian}"), &student)]).await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "guardian.link",
+            format!("membership:{guardian}"),
+            &student,
+        )])
+        .await?;
         Ok(())
     }
 
-    pub async fn unlink_guardian(&self, actor: &Actor, club: ClubId, guardian: MembershipId, student: MembershipId) -> Result<()> {
+    pub async fn unlink_guardian(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        guardian: MembershipId,
+        student: MembershipId,
+    ) -> Result<()> {
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::LinkGuardians).await?;
-        tx.membership(club, guardian).await?.ok_or(AppError::NotFound)?;
+        tx.membership(club, guardian)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if !tx.unlink_guardian(guardian, student).await? {
             return Err(AppError::NotFound);
         }
-        tx.commit(vec![actor.event(Some(club), "guardian.unlink", format!("membership:{guardian}"), &student)]).await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "guardian.unlink",
+            format!("membership:{guardian}"),
+            &student,
+        )])
+        .await?;
         Ok(())
     }
 }

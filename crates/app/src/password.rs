@@ -30,7 +30,9 @@ impl Default for HashSettings {
             memory_kib: 19_456,
             iterations: 2,
             parallelism: 1,
-            max_concurrent: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            max_concurrent: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             queue_timeout: Duration::from_secs(10),
         }
     }
@@ -55,7 +57,9 @@ pub(crate) struct Hasher {
 impl Hasher {
     pub fn new(s: &HashSettings) -> Result<Self> {
         if s.memory_kib < 19_456 || s.iterations < 2 || s.parallelism < 1 {
-            return Err(AppError::Internal("argon2 parameters below m=19456 KiB, t=2, p=1".into()));
+            return Err(AppError::Internal(
+                "argon2 parameters below m=19456 KiB, t=2, p=1".into(),
+            ));
         }
         let params = Params::new(s.memory_kib, s.iterations, s.parallelism, None)
             .map_err(|e| AppError::Internal(format!("argon2 parameters: {e}")))?;
@@ -68,7 +72,10 @@ impl Hasher {
         })
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce(Params) -> T + Send + 'static) -> Result<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(Params) -> T + Send + 'static,
+    ) -> Result<T> {
         let permit = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned())
             .await
             .map_err(|_| AppError::Overloaded)?
@@ -85,7 +92,8 @@ impl Hasher {
 
     /// A PHC string such as `$argon2id$v=19$m=19456,t=2,p=1$…`.
     pub async fn hash(&self, pw: Password) -> Result<String> {
-        self.run(move |params| hash_blocking(&params, pw.expose())).await?
+        self.run(move |params| hash_blocking(&params, pw.expose()))
+            .await?
     }
 
     /// Checks `pw` against `stored`, or against a dummy hash when there is none.
@@ -94,9 +102,15 @@ impl Hasher {
         let phc = stored.unwrap_or_else(|| self.dummy.clone());
         self.run(move |params| {
             let Ok(parsed) = PasswordHash::new(&phc) else {
-                return Verified { ok: false, needs_rehash: false };
+                return Verified {
+                    ok: false,
+                    needs_rehash: false,
+                };
             };
-            let ok = argon2(&params).verify_password(pw.expose().as_bytes(), &parsed).is_ok() && real;
+            let ok = argon2(&params)
+                .verify_password(pw.expose().as_bytes(), &parsed)
+                .is_ok()
+                && real;
             let weaker = match Params::try_from(&parsed) {
                 Ok(p) => {
                     parsed.algorithm.as_str() != "argon2id"
@@ -106,7 +120,10 @@ impl Hasher {
                 }
                 Err(_) => true,
             };
-            Verified { ok, needs_rehash: ok && weaker }
+            Verified {
+                ok,
+                needs_rehash: ok && weaker,
+            }
         })
         .await
     }
@@ -137,18 +154,32 @@ mod tests {
         let v = h.verify(pw.clone(), Some(phc)).await.unwrap();
         assert!(v.ok && !v.needs_rehash);
 
-        let stronger = Hasher::new(&HashSettings { memory_kib: 32_768, iterations: 3, ..Default::default() }).unwrap();
+        let stronger = Hasher::new(&HashSettings {
+            memory_kib: 32_768,
+            iterations: 3,
+            ..Default::default()
+        })
+        .unwrap();
         let old = h.hash(pw.clone()).await.unwrap();
         let v = stronger.verify(pw.clone(), Some(old)).await.unwrap();
         assert!(v.ok && v.needs_rehash);
 
         let wrong = Password::for_login("not the passphrase").unwrap();
         assert!(!h.verify(wrong, None).await.unwrap().ok);
-        assert!(!h.verify(pw, None).await.unwrap().ok, "no account never verifies");
+        assert!(
+            !h.verify(pw, None).await.unwrap().ok,
+            "no account never verifies"
+        );
     }
 
     #[test]
     fn refuses_parameters_below_the_floor() {
-        assert!(Hasher::new(&HashSettings { memory_kib: 4096, ..Default::default() }).is_err());
+        assert!(
+            Hasher::new(&HashSettings {
+                memory_kib: 4096,
+                ..Default::default()
+            })
+            .is_err()
+        );
     }
 }

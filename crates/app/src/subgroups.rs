@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use tekkan_core::{ClubId, MembershipId, MembershipStatus, Permission, SubgroupId, SubgroupKind, SubgroupName};
+use tekkan_core::{
+    ClubId, MembershipId, MembershipStatus, Permission, SubgroupId, SubgroupKind, SubgroupName,
+};
 use tekkan_storage::{Subgroup, now_ms};
 
 use crate::clubs::authorize_tx;
@@ -45,31 +47,67 @@ impl App {
             .map(|s| {
                 let mut members = by_group.remove(&s.id).unwrap_or_default();
                 members.sort_by(|a, b| a.1.cmp(&b.1));
-                SubgroupView { id: s.id, name: s.name, kind: s.kind, members }
+                SubgroupView {
+                    id: s.id,
+                    name: s.name,
+                    kind: s.kind,
+                    members,
+                }
             })
             .collect())
     }
 
-    pub async fn create_subgroup(&self, actor: &Actor, club: ClubId, name: &str, kind: SubgroupKind) -> Result<Subgroup> {
+    pub async fn create_subgroup(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        name: &str,
+        kind: SubgroupKind,
+    ) -> Result<Subgroup> {
         let name = SubgroupName::parse(name)?;
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::ManageSubgroups).await?;
         if tx.subgroup_count(club).await? >= MAX_SUBGROUPS {
             return Err(AppError::Conflict("too_many_subgroups"));
         }
-        let s = Subgroup { id: new_id!(SubgroupId), club_id: club, name: name.to_string(), kind, created_at: now_ms() };
+        let s = Subgroup {
+            id: new_id!(SubgroupId),
+            club_id: club,
+            name: name.to_string(),
+            kind,
+            created_at: now_ms(),
+        };
         tx.insert_subgroup(&s).await?;
-        tx.commit(vec![actor.event(Some(club), "subgroup.create", format!("subgroup:{}", s.id), &(&s.name, kind))]).await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "subgroup.create",
+            format!("subgroup:{}", s.id),
+            &(&s.name, kind),
+        )])
+        .await?;
         Ok(s)
     }
 
-    pub async fn update_subgroup(&self, actor: &Actor, club: ClubId, id: SubgroupId, name: &str, kind: SubgroupKind) -> Result<()> {
+    pub async fn update_subgroup(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        id: SubgroupId,
+        name: &str,
+        kind: SubgroupKind,
+    ) -> Result<()> {
         let name = SubgroupName::parse(name)?;
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::ManageSubgroups).await?;
         tx.subgroup(club, id).await?.ok_or(AppError::NotFound)?;
         tx.rename_subgroup(id, name.as_str(), kind.as_str()).await?;
-        tx.commit(vec![actor.event(Some(club), "subgroup.update", format!("subgroup:{id}"), &(name.as_str(), kind))]).await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "subgroup.update",
+            format!("subgroup:{id}"),
+            &(name.as_str(), kind),
+        )])
+        .await?;
         Ok(())
     }
 
@@ -78,32 +116,65 @@ impl App {
         authorize_tx(&mut tx, actor, club, Permission::ManageSubgroups).await?;
         tx.subgroup(club, id).await?.ok_or(AppError::NotFound)?;
         tx.delete_subgroup(id, now_ms()).await?;
-        tx.commit(vec![actor.event(Some(club), "subgroup.delete", format!("subgroup:{id}"), &id)]).await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "subgroup.delete",
+            format!("subgroup:{id}"),
+            &id,
+        )])
+        .await?;
         Ok(())
     }
 
     /// Puts an active member of the club into one of its sub-groups.
-    pub async fn add_to_subgroup(&self, actor: &Actor, club: ClubId, id: SubgroupId, member: MembershipId) -> Result<()> {
+    pub async fn add_to_subgroup(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        id: SubgroupId,
+        member: MembershipId,
+    ) -> Result<()> {
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::ManageSubgroups).await?;
         tx.subgroup(club, id).await?.ok_or(AppError::NotFound)?;
-        let m = tx.membership(club, member).await?.ok_or(AppError::NotFound)?;
+        let m = tx
+            .membership(club, member)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if m.status != MembershipStatus::Active {
             return Err(AppError::Conflict("not_active"));
         }
         tx.add_to_subgroup(id, member).await?;
-        tx.commit(vec![actor.event(Some(club), "subgroup.add_member", format!("subgroup:{id}"), &member)]).await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "subgroup.add_member",
+            format!("subgroup:{id}"),
+            &member,
+        )])
+        .await?;
         Ok(())
     }
 
-    pub async fn remove_from_subgroup(&self, actor: &Actor, club: ClubId, id: SubgroupId, member: MembershipId) -> Result<()> {
+    pub async fn remove_from_subgroup(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        id: SubgroupId,
+        member: MembershipId,
+    ) -> Result<()> {
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::ManageSubgroups).await?;
         tx.subgroup(club, id).await?.ok_or(AppError::NotFound)?;
         if !tx.remove_from_subgroup(id, member).await? {
             return Err(AppError::NotFound);
         }
-        tx.commit(vec![actor.event(Some(club), "subgroup.remove_member", format!("subgroup:{id}"), &member)]).await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "subgroup.remove_member",
+            format!("subgroup:{id}"),
+            &member,
+        )])
+        .await?;
         Ok(())
     }
 }

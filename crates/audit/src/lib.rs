@@ -67,7 +67,13 @@ impl Entry {
             None => (1, GENESIS),
         };
         let hash = entry_hash(seq, ts_ms, &event, &prev_hash);
-        Self { seq, ts_ms, event, prev_hash, hash }
+        Self {
+            seq,
+            ts_ms,
+            event,
+            prev_hash,
+            hash,
+        }
     }
 
     /// The hash this entry should carry, recomputed from its content.
@@ -122,7 +128,11 @@ pub struct Head {
 
 impl Head {
     pub fn new(key: &[u8], seq: u64, hash: Hash) -> Self {
-        Self { seq, hash, mac: head_mac(key, seq, &hash) }
+        Self {
+            seq,
+            hash,
+            mac: head_mac(key, seq, &hash),
+        }
     }
 
     /// Constant-time check of the MAC.

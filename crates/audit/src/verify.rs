@@ -16,11 +16,15 @@ pub struct Report {
 pub enum VerifyError {
     #[error("entry {seq}: content does not match its hash (altered)")]
     Altered { seq: u64 },
-    #[error("entry {seq}: does not link to the entry before it (removed or reordered entries before it)")]
+    #[error(
+        "entry {seq}: does not link to the entry before it (removed or reordered entries before it)"
+    )]
     BrokenLink { seq: u64 },
     #[error("entry {found}: expected sequence number {expected} (entries removed or reordered)")]
     Sequence { expected: u64, found: u64 },
-    #[error("the chain ends at entry {last} but the head records entry {head} (entries removed from the end)")]
+    #[error(
+        "the chain ends at entry {last} but the head records entry {head} (entries removed from the end)"
+    )]
     Truncated { last: u64, head: u64 },
     #[error("the chain's last hash (entry {seq}) does not match the head")]
     HeadMismatch { seq: u64 },
@@ -34,7 +38,9 @@ impl VerifyError {
     /// The sequence number of the first bad entry, where there is one.
     pub fn seq(&self) -> Option<u64> {
         match self {
-            Self::Altered { seq } | Self::BrokenLink { seq } | Self::HeadMismatch { seq } => Some(*seq),
+            Self::Altered { seq } | Self::BrokenLink { seq } | Self::HeadMismatch { seq } => {
+                Some(*seq)
+            }
             Self::Sequence { found, .. } => Some(*found),
             Self::Truncated { last, .. } => Some(last + 1),
             Self::HeadForged | Self::MissingHead => None,
@@ -52,7 +58,10 @@ where
     let mut prev = GENESIS;
     for e in entries {
         if e.seq != expected_seq {
-            return Err(VerifyError::Sequence { expected: expected_seq, found: e.seq });
+            return Err(VerifyError::Sequence {
+                expected: expected_seq,
+                found: e.seq,
+            });
         }
         if e.computed_hash() != e.hash {
             // Check the link first when both fail: a moved entry is "reordered", not "altered".
@@ -80,14 +89,21 @@ where
                 head_authenticated = true;
             }
             if h.seq > count {
-                return Err(VerifyError::Truncated { last: count, head: h.seq });
+                return Err(VerifyError::Truncated {
+                    last: count,
+                    head: h.seq,
+                });
             }
             if h.seq < count || h.hash != prev {
                 return Err(VerifyError::HeadMismatch { seq: count });
             }
         }
     }
-    Ok(Report { entries: count, last_hash: prev, head_authenticated })
+    Ok(Report {
+        entries: count,
+        last_hash: prev,
+        head_authenticated,
+    })
 }
 
 #[cfg(test)]
@@ -134,25 +150,43 @@ mod tests {
     fn each_kind_of_tampering_is_named() {
         let (mut c, h) = chain(5);
         c[2].event.target = "thing:evil".into();
-        assert_eq!(verify(c, Some(h), Some(KEY)), Err(VerifyError::Altered { seq: 3 }));
+        assert_eq!(
+            verify(c, Some(h), Some(KEY)),
+            Err(VerifyError::Altered { seq: 3 })
+        );
 
         let (mut c, h) = chain(5);
         c.remove(1);
-        assert_eq!(verify(c, Some(h), Some(KEY)), Err(VerifyError::Sequence { expected: 2, found: 3 }));
+        assert_eq!(
+            verify(c, Some(h), Some(KEY)),
+            Err(VerifyError::Sequence {
+                expected: 2,
+                found: 3
+            })
+        );
 
         let (mut c, h) = chain(5);
         c.truncate(3);
-        assert_eq!(verify(c, Some(h), Some(KEY)), Err(VerifyError::Truncated { last: 3, head: 5 }));
+        assert_eq!(
+            verify(c, Some(h), Some(KEY)),
+            Err(VerifyError::Truncated { last: 3, head: 5 })
+        );
 
         let (mut c, h) = chain(5);
         c.swap(1, 2);
         let (s1, s2) = (c[1].seq, c[2].seq);
         c[1].seq = s2;
         c[2].seq = s1;
-        assert_eq!(verify(c, Some(h), Some(KEY)), Err(VerifyError::BrokenLink { seq: 2 }));
+        assert_eq!(
+            verify(c, Some(h), Some(KEY)),
+            Err(VerifyError::BrokenLink { seq: 2 })
+        );
 
         let (c, _) = chain(5);
         let forged = Head::new(b"other key", 3, c[2].hash);
-        assert_eq!(verify(c[..3].to_vec(), Some(forged), Some(KEY)), Err(VerifyError::HeadForged));
+        assert_eq!(
+            verify(c[..3].to_vec(), Some(forged), Some(KEY)),
+            Err(VerifyError::HeadForged)
+        );
     }
 }

@@ -109,7 +109,9 @@ impl Default for Config {
 
 impl Default for Log {
     fn default() -> Self {
-        Self { level: "info".into() }
+        Self {
+            level: "info".into(),
+        }
     }
 }
 
@@ -127,40 +129,70 @@ impl Default for Server {
 
 impl Default for Accounts {
     fn default() -> Self {
-        Self { open_signup: false, session_idle_hours: 7 * 24, session_absolute_hours: 30 * 24, setup_link_minutes: 60 }
+        Self {
+            open_signup: false,
+            session_idle_hours: 7 * 24,
+            session_absolute_hours: 30 * 24,
+            setup_link_minutes: 60,
+        }
     }
 }
 
 impl Default for PasswordCfg {
     fn default() -> Self {
-        Self { argon2_memory_kib: 19_456, argon2_iterations: 2, argon2_parallelism: 1, max_concurrent_hashes: 0 }
+        Self {
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            max_concurrent_hashes: 0,
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
 
 /// Loads `file` (if it exists, or must exist when given explicitly) and then the
 /// `TEKKAN_*` variables in `env`.
-pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+pub fn load(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigError> {
     let mut table = toml::Table::new();
     let default_path = Path::new("tekkan.toml");
     let path = file.or(default_path.exists().then_some(default_path));
     if let Some(p) = path {
-        let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?;
-        table = text.parse::<toml::Table>().map_err(|e| ConfigError::Invalid(format!("{}: {e}", p.display())))?;
+        let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+            path: p.display().to_string(),
+            source,
+        })?;
+        table = text
+            .parse::<toml::Table>()
+            .map_err(|e| ConfigError::Invalid(format!("{}: {e}", p.display())))?;
     }
-    let vars: BTreeMap<String, String> = env.into_iter().filter(|(k, _)| k.starts_with("TEKKAN_") && k != "TEKKAN_CONFIG").collect();
+    let vars: BTreeMap<String, String> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("TEKKAN_") && k != "TEKKAN_CONFIG")
+        .collect();
     for (k, v) in vars {
-        let path: Vec<String> = k["TEKKAN_".len()..].split("__").map(str::to_lowercase).collect();
-        set_path(&mut table, &path, env_value(&v)).map_err(|e| ConfigError::Invalid(format!("{k}: {e}")))?;
+        let path: Vec<String> = k["TEKKAN_".len()..]
+            .split("__")
+            .map(str::to_lowercase)
+            .collect();
+        set_path(&mut table, &path, env_value(&v))
+            .map_err(|e| ConfigError::Invalid(format!("{k}: {e}")))?;
     }
-    toml::Value::Table(table).try_into::<Config>().map_err(|e| ConfigError::Invalid(e.to_string()))
+    toml::Value::Table(table)
+        .try_into::<Config>()
+        .map_err(|e| ConfigError::Invalid(e.to_string()))
 }
 
 /// A variable's text as the TOML value it most plausibly means.
@@ -182,7 +214,9 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Res
             Ok(())
         }
         [first, rest @ ..] => {
-            let entry = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             match entry {
                 toml::Value::Table(t) => set_path(t, rest, value),
                 _ => Err(format!("{first} is not a section")),

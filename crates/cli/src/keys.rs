@@ -13,7 +13,10 @@ use crate::config::Secret;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0} must be 64 hex characters")]
     Malformed(String),
     #[error(
@@ -30,12 +33,19 @@ pub struct ServerKeys {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
-    move |source| KeyError::Io { path: path.display().to_string(), source }
+    move |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Creates a directory readable by its owner only.
 pub fn private_dir(dir: &Path) -> Result<(), KeyError> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io(dir))?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))
 }
 
@@ -48,7 +58,12 @@ fn parse(name: &str, hex_text: &str) -> Result<Vec<u8>, KeyError> {
 }
 
 /// Loads `name` from the override or the secrets directory, creating it when allowed.
-fn key(dir: &Path, name: &str, over: Option<&Secret>, may_create: bool) -> Result<Vec<u8>, KeyError> {
+fn key(
+    dir: &Path,
+    name: &str,
+    over: Option<&Secret>,
+    may_create: bool,
+) -> Result<Vec<u8>, KeyError> {
     if let Some(s) = over {
         return parse(name, s.expose());
     }
@@ -61,7 +76,12 @@ fn key(dir: &Path, name: &str, over: Option<&Secret>, may_create: bool) -> Resul
             }
             let mut k = vec![0u8; 32];
             OsRng.fill_bytes(&mut k);
-            let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(io(&path))?;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(io(&path))?;
             f.write_all(hex::encode(&k).as_bytes()).map_err(io(&path))?;
             f.sync_all().map_err(io(&path))?;
             Ok(k)
@@ -72,7 +92,11 @@ fn key(dir: &Path, name: &str, over: Option<&Secret>, may_create: bool) -> Resul
 
 /// Loads both keys. `fresh_db` says the database does not exist yet, the only time a
 /// missing audit key may be created.
-pub fn load(data_dir: &Path, cfg: &crate::config::Keys, fresh_db: bool) -> Result<ServerKeys, KeyError> {
+pub fn load(
+    data_dir: &Path,
+    cfg: &crate::config::Keys,
+    fresh_db: bool,
+) -> Result<ServerKeys, KeyError> {
     let dir = data_dir.join("secrets");
     private_dir(&dir)?;
     Ok(ServerKeys {

@@ -9,7 +9,11 @@ use tekkan_cli::config::{self, Config};
 use tekkan_cli::{CliError, ServeOptions};
 
 #[derive(Parser)]
-#[command(name = "tekkan", version, about = "TEKKAN: clubs, schedules and members' data, kept safe")]
+#[command(
+    name = "tekkan",
+    version,
+    about = "TEKKAN: clubs, schedules and members' data, kept safe"
+)]
 struct Cli {
     /// Configuration file (default: ./tekkan.toml when it exists).
     #[arg(long, global = true, env = "TEKKAN_CONFIG")]
@@ -73,7 +77,11 @@ fn init_logging(level: &str) {
     });
     use tracing_subscriber::prelude::*;
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
         .with(filter)
         .init();
 }
@@ -82,13 +90,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -100,18 +109,25 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
-        Command::Serve { data_dir, listen, demo } => {
+        Command::Serve {
+            data_dir,
+            listen,
+            demo,
+        } => {
             let mut cfg = load(cli.config.as_ref(), data_dir)?;
             if let Some(l) = listen {
                 cfg.server.listen = l;
             }
             init_logging(&cfg.log.level);
             tracing::debug!(config = ?cfg, "configuration");
-            let running = tekkan_cli::start(&cfg, &ServeOptions { demo }, shutdown_signal()).await?;
+            let running =
+                tekkan_cli::start(&cfg, &ServeOptions { demo }, shutdown_signal()).await?;
             print_logins(&running.demo_logins);
             println!("TEKKAN is running at {}", running.base_url);
             if let Some(url) = &running.setup_url {
-                println!("First run: create the operator account at\n  {url}\n(this link works once)");
+                println!(
+                    "First run: create the operator account at\n  {url}\n(this link works once)"
+                );
             }
             running.wait().await?;
             Ok(ExitCode::SUCCESS)
@@ -129,11 +145,16 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             print_logins(&logins);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify { data_dir } } => {
+        Command::Audit {
+            command: AuditCommand::Verify { data_dir },
+        } => {
             let cfg = load(cli.config.as_ref(), data_dir)?;
             match tekkan_cli::audit_verify(&cfg).await? {
                 Ok(r) => {
-                    println!("audit log OK: {} entries, head authenticated: {}", r.entries, r.head_authenticated);
+                    println!(
+                        "audit log OK: {} entries, head authenticated: {}",
+                        r.entries, r.head_authenticated
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -155,7 +176,13 @@ fn print_logins(logins: &[tekkan_app::DemoLogin]) {
     }
     println!("Demo accounts (passwords are random and shown only now):");
     for l in logins {
-        println!("  {:<36} {:<18} {} ({})", l.email, l.password, l.display_name, l.role.as_str());
+        println!(
+            "  {:<36} {:<18} {} ({})",
+            l.email,
+            l.password,
+            l.display_name,
+            l.role.as_str()
+        );
     }
 }
 

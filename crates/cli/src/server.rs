@@ -37,7 +37,10 @@ pub enum CliError {
     #[error("[tls] needs both cert_file and key_file")]
     HalfTls,
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -106,14 +109,20 @@ impl Running {
     /// Stops accepting, lets requests in flight finish, and closes the database.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
-        let r = self.handle.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let r = self
+            .handle
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         self.app.db().close().await;
         r
     }
 
     /// Waits until the server ends (after a shutdown signal).
     pub async fn wait(self) -> std::io::Result<()> {
-        let r = self.handle.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let r = self
+            .handle
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         self.app.db().close().await;
         drop(self.shutdown);
         r
@@ -141,14 +150,22 @@ pub async fn start(
         true => app.seed_demo(&DemoOptions::default()).await?,
         false => Vec::new(),
     };
-    let listener = TcpListener::bind(listen).await.map_err(|source| CliError::Bind { addr: listen, source })?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| CliError::Bind {
+            addr: listen,
+            source,
+        })?;
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let base_url = match cfg.server.public_url.trim() {
         "" => format!("{scheme}://{addr}"),
         u => u.trim_end_matches('/').to_owned(),
     };
-    let setup_url = app.issue_setup_token().await?.map(|t| format!("{base_url}/setup?token={t}"));
+    let setup_url = app
+        .issue_setup_token()
+        .await?
+        .map(|t| format!("{base_url}/setup?token={t}"));
     let secure = tls.is_some() || cfg.server.behind_tls_proxy;
     let state = AppState {
         app: app.clone(),
@@ -172,7 +189,15 @@ pub async fn start(
     };
     let handle = tokio::spawn(tekkan_web::serve(listener, tls, state, stop));
     tracing::info!(%addr, %base_url, "listening");
-    Ok(Running { addr, base_url, setup_url, demo_logins, app, shutdown: tx, handle })
+    Ok(Running {
+        addr,
+        base_url,
+        setup_url,
+        demo_logins,
+        app,
+        shutdown: tx,
+        handle,
+    })
 }
 
 /// `tekkan demo`: writes the demo dataset and returns its logins.
@@ -184,10 +209,15 @@ pub async fn run_demo(cfg: &Config) -> Result<Vec<DemoLogin>, CliError> {
 }
 
 /// `tekkan audit verify`: walks the chain; `Err` names the first bad entry.
-pub async fn audit_verify(cfg: &Config) -> Result<Result<tekkan_audit::Report, tekkan_audit::VerifyError>, CliError> {
+pub async fn audit_verify(
+    cfg: &Config,
+) -> Result<Result<tekkan_audit::Report, tekkan_audit::VerifyError>, CliError> {
     let path = db_path(&cfg.data_dir);
     if !path.exists() {
-        return Err(CliError::Io(std::io::Error::new(std::io::ErrorKind::NotFound, format!("no database at {}", path.display()))));
+        return Err(CliError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("no database at {}", path.display()),
+        )));
     }
     let k = keys::load(&cfg.data_dir, &cfg.keys, false)?;
     let db = Db::open(&path, k.audit.clone()).await?;

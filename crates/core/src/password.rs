@@ -36,10 +36,16 @@ impl Password {
             return Err(ValidationError::Empty { field: FIELD });
         }
         if raw.len() > MAX_PASSWORD_BYTES {
-            return Err(ValidationError::TooLong { field: FIELD, max: MAX_PASSWORD_BYTES });
+            return Err(ValidationError::TooLong {
+                field: FIELD,
+                max: MAX_PASSWORD_BYTES,
+            });
         }
         if raw.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(ValidationError::TooShort { field: FIELD, min: MIN_PASSWORD_CHARS });
+            return Err(ValidationError::TooShort {
+                field: FIELD,
+                min: MIN_PASSWORD_CHARS,
+            });
         }
         let lower = raw.to_lowercase();
         if COMMON.contains(lower.as_str()) {
@@ -79,7 +85,10 @@ mod tests {
 
     #[test]
     fn length_rules_without_composition_rules() {
-        assert_eq!(Password::parse("short", &[]).unwrap_err().code(), "too_short");
+        assert_eq!(
+            Password::parse("short", &[]).unwrap_err().code(),
+            "too_short"
+        );
         assert!(Password::parse("すごく長いパスフレーズです", &[]).is_ok());
         assert!(Password::parse("correct horse battery staple", &[]).is_ok());
         let long64 = "x9!".repeat(30);
@@ -90,7 +99,11 @@ mod tests {
     #[test]
     fn common_and_contextual_passwords_are_refused() {
         for p in ["password", "12345678", "Password", "qwertyuiop", "iloveyou"] {
-            assert_eq!(Password::parse(p, &[]).unwrap_err(), ValidationError::CommonPassword, "{p}");
+            assert_eq!(
+                Password::parse(p, &[]).unwrap_err(),
+                ValidationError::CommonPassword,
+                "{p}"
+            );
         }
         assert!(COMMON.len() > 19_000);
         let err = Password::parse("yamada.taro", &["Yamada.Taro@example.jp"]).unwrap_err();

@@ -103,8 +103,13 @@ pub enum MembershipStatus {
 }
 
 impl MembershipStatus {
-    pub const ALL: [MembershipStatus; 5] =
-        [Self::Pending, Self::Active, Self::Left, Self::Removed, Self::Rejected];
+    pub const ALL: [MembershipStatus; 5] = [
+        Self::Pending,
+        Self::Active,
+        Self::Left,
+        Self::Removed,
+        Self::Rejected,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

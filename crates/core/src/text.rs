@@ -25,7 +25,8 @@ fn clean(
     }
     let bad = |c: char| {
         let allowed_ws = multiline && matches!(c, '\n' | '\r' | '\t');
-        (c.is_control() && !allowed_ws) || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        (c.is_control() && !allowed_ws)
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
     if s.chars().any(bad) {
         return Err(ValidationError::BadCharacters { field });
@@ -107,9 +108,14 @@ impl Email {
             return Err(ValidationError::Empty { field: FIELD });
         }
         if s.len() > 254 {
-            return Err(ValidationError::TooLong { field: FIELD, max: 254 });
+            return Err(ValidationError::TooLong {
+                field: FIELD,
+                max: 254,
+            });
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')) {
+        if s.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')
+        }) {
             return Err(ValidationError::BadCharacters { field: FIELD });
         }
         let Some((local, domain)) = s.split_once('@') else {
@@ -192,8 +198,21 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse(" Taro@Example.JP ").unwrap().as_str(), "taro@example.jp");
-        for bad in ["", "taro", "taro@", "@example.jp", "taro@example", "a b@example.jp", "a@b@example.jp", "a@.example.jp", "a@example..jp"] {
+        assert_eq!(
+            Email::parse(" Taro@Example.JP ").unwrap().as_str(),
+            "taro@example.jp"
+        );
+        for bad in [
+            "",
+            "taro",
+            "taro@",
+            "@example.jp",
+            "taro@example",
+            "a b@example.jp",
+            "a@b@example.jp",
+            "a@.example.jp",
+            "a@example..jp",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
         assert!(Email::parse(&format!("{}@example.jp", "a".repeat(65))).is_err());

@@ -53,7 +53,12 @@ impl Db {
 
     /// The session whose token hashes to `token_hash`, with its account, if it has not
     /// expired by `now` (absolute lifetime) and was used since `idle_cutoff`.
-    pub async fn live_session(&self, token_hash: &str, now: i64, idle_cutoff: i64) -> Result<Option<(Session, Account)>> {
+    pub async fn live_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+        idle_cutoff: i64,
+    ) -> Result<Option<(Session, Account)>> {
         let row = sqlx::query(
             "SELECT s.id AS s_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at, a.* \
              FROM sessions s JOIN accounts a ON a.id = s.account_id \
@@ -144,16 +149,23 @@ impl WriteTx {
     }
 
     /// Replaces any earlier setup token with this one (only the newest URL works).
-    pub async fn replace_setup_token(&mut self, token_hash: &str, now: i64, expires_at: i64) -> Result<()> {
+    pub async fn replace_setup_token(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
         sqlx::query("DELETE FROM setup_tokens WHERE used_at IS NULL")
             .execute(&mut *self.tx)
             .await?;
-        sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)")
-            .bind(token_hash)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 

@@ -6,14 +6,22 @@ use tekkan_audit::{Entry, Event, Head, from_hex, to_hex};
 use crate::{Db, Result, StorageError};
 
 /// Appends `ev` after the current head and moves the head, in the caller's transaction.
-pub(crate) async fn append(conn: &mut SqliteConnection, key: &[u8], now: i64, ev: Event) -> Result<()> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_optional(&mut *conn).await?;
+pub(crate) async fn append(
+    conn: &mut SqliteConnection,
+    key: &[u8],
+    now: i64,
+    ev: Event,
+) -> Result<()> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?;
     let prev = match head {
         None => None,
         Some(row) => {
             let seq: i64 = row.try_get("seq")?;
             let hash: String = row.try_get("hash")?;
-            let hash = from_hex(&hash).ok_or_else(|| StorageError::Corrupt("audit_head.hash".into()))?;
+            let hash =
+                from_hex(&hash).ok_or_else(|| StorageError::Corrupt("audit_head.hash".into()))?;
             Some((seq as u64, hash))
         }
     };
@@ -68,7 +76,9 @@ impl Db {
     /// Every entry in sequence order, as stored, for the verifier. Malformed hex is
     /// reported as corruption of that entry rather than skipped.
     pub async fn audit_entries(&self) -> Result<Vec<Entry>> {
-        let rows = sqlx::query("SELECT * FROM audit_log ORDER BY seq").fetch_all(&self.reader).await?;
+        let rows = sqlx::query("SELECT * FROM audit_log ORDER BY seq")
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter()
             .map(|r| {
                 let seq: i64 = r.try_get("seq")?;

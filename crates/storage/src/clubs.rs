@@ -16,26 +16,37 @@ impl Db {
     }
 
     /// The caller's membership in a club, whatever its status.
-    pub async fn membership_of(&self, club: ClubId, account: AccountId) -> Result<Option<Membership>> {
-        let row = sqlx::query(concat!("SELECT ", membership_cols!(), " FROM memberships m WHERE m.club_id = ? AND m.account_id = ?"))
-            .bind(club.to_string())
-            .bind(account.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
+    pub async fn membership_of(
+        &self,
+        club: ClubId,
+        account: AccountId,
+    ) -> Result<Option<Membership>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            membership_cols!(),
+            " FROM memberships m WHERE m.club_id = ? AND m.account_id = ?"
+        ))
+        .bind(club.to_string())
+        .bind(account.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
         row.as_ref().map(membership).transpose()
     }
 
     /// Clubs where the account is active or waiting for approval, by name.
     pub async fn clubs_of(&self, account: AccountId) -> Result<Vec<(Club, Membership)>> {
         let rows = sqlx::query(concat!(
-            "SELECT c.*, ", membership_cols!(),
+            "SELECT c.*, ",
+            membership_cols!(),
             " FROM memberships m JOIN clubs c ON c.id = m.club_id \
              WHERE m.account_id = ? AND m.status IN ('active', 'pending') ORDER BY c.name"
         ))
         .bind(account.to_string())
         .fetch_all(&self.reader)
         .await?;
-        rows.iter().map(|r| Ok((club(r)?, membership(r)?))).collect()
+        rows.iter()
+            .map(|r| Ok((club(r)?, membership(r)?)))
+            .collect()
     }
 
     /// Everyone who ever had a membership in the club, active first, then by name.
@@ -60,10 +71,11 @@ impl Db {
     }
 
     pub async fn guardian_links(&self, club: ClubId) -> Result<Vec<GuardianLink>> {
-        let rows = sqlx::query("SELECT guardian_id, student_id FROM guardian_links WHERE club_id = ?")
-            .bind(club.to_string())
-            .fetch_all(&self.reader)
-            .await?;
+        let rows =
+            sqlx::query("SELECT guardian_id, student_id FROM guardian_links WHERE club_id = ?")
+                .bind(club.to_string())
+                .fetch_all(&self.reader)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(GuardianLink {
@@ -89,7 +101,13 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn update_club(&mut self, id: ClubId, name: &str, description: &str, now: i64) -> Result<()> {
+    pub async fn update_club(
+        &mut self,
+        id: ClubId,
+        name: &str,
+        description: &str,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query("UPDATE clubs SET name = ?, description = ?, updated_at = ? WHERE id = ?")
             .bind(name)
             .bind(description)
@@ -101,21 +119,37 @@ impl WriteTx {
     }
 
     /// A membership as seen inside this transaction (for checks that must hold at commit).
-    pub async fn membership(&mut self, club: ClubId, id: MembershipId) -> Result<Option<Membership>> {
-        let row = sqlx::query(concat!("SELECT ", membership_cols!(), " FROM memberships m WHERE m.club_id = ? AND m.id = ?"))
-            .bind(club.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await?;
+    pub async fn membership(
+        &mut self,
+        club: ClubId,
+        id: MembershipId,
+    ) -> Result<Option<Membership>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            membership_cols!(),
+            " FROM memberships m WHERE m.club_id = ? AND m.id = ?"
+        ))
+        .bind(club.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?;
         row.as_ref().map(membership).transpose()
     }
 
-    pub async fn membership_of(&mut self, club: ClubId, account: AccountId) -> Result<Option<Membership>> {
-        let row = sqlx::query(concat!("SELECT ", membership_cols!(), " FROM memberships m WHERE m.club_id = ? AND m.account_id = ?"))
-            .bind(club.to_string())
-            .bind(account.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await?;
+    pub async fn membership_of(
+        &mut self,
+        club: ClubId,
+        account: AccountId,
+    ) -> Result<Option<Membership>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            membership_cols!(),
+            " FROM memberships m WHERE m.club_id = ? AND m.account_id = ?"
+        ))
+        .bind(club.to_string())
+        .bind(account.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?;
         row.as_ref().map(membership).transpose()
     }
 
@@ -144,7 +178,8 @@ impl WriteTx {
         .bind(m.joined_at)
         .fetch_one(&mut *self.tx)
         .await?;
-        MembershipId::parse(&id).ok_or_else(|| crate::StorageError::Corrupt(format!("membership id {id:?}")))
+        MembershipId::parse(&id)
+            .ok_or_else(|| crate::StorageError::Corrupt(format!("membership id {id:?}")))
     }
 
     pub async fn set_role(&mut self, id: MembershipId, role: Role) -> Result<()> {
@@ -158,8 +193,16 @@ impl WriteTx {
 
     /// Changes the status; `left_at` is set when the membership ends and cleared when it
     /// becomes active again.
-    pub async fn set_status(&mut self, id: MembershipId, status: MembershipStatus, now: i64) -> Result<()> {
-        let ended = matches!(status, MembershipStatus::Left | MembershipStatus::Removed | MembershipStatus::Rejected);
+    pub async fn set_status(
+        &mut self,
+        id: MembershipId,
+        status: MembershipStatus,
+        now: i64,
+    ) -> Result<()> {
+        let ended = matches!(
+            status,
+            MembershipStatus::Left | MembershipStatus::Removed | MembershipStatus::Rejected
+        );
         sqlx::query("UPDATE memberships SET status = ?, left_at = ? WHERE id = ?")
             .bind(status.as_str())
             .bind(ended.then_some(now))
@@ -169,7 +212,13 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn link_guardian(&mut self, club: ClubId, guardian: MembershipId, student: MembershipId, now: i64) -> Result<()> {
+    pub async fn link_guardian(
+        &mut self,
+        club: ClubId,
+        guardian: MembershipId,
+        student: MembershipId,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO guardian_links (club_id, guardian_id, student_id, created_at) VALUES (?, ?, ?, ?)")
             .bind(club.to_string())
             .bind(guardian.to_string())
@@ -182,7 +231,11 @@ impl WriteTx {
     }
 
     /// Removes one link; returns whether it existed.
-    pub async fn unlink_guardian(&mut self, guardian: MembershipId, student: MembershipId) -> Result<bool> {
+    pub async fn unlink_guardian(
+        &mut self,
+        guardian: MembershipId,
+        student: MembershipId,
+    ) -> Result<bool> {
         let r = sqlx::query("DELETE FROM guardian_links WHERE guardian_id = ? AND student_id = ?")
             .bind(guardian.to_string())
             .bind(student.to_string())

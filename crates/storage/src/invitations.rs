@@ -16,16 +16,20 @@ pub struct NewInvitation<'a> {
 impl Db {
     /// The club's invitations, newest first.
     pub async fn invitations(&self, club: ClubId) -> Result<Vec<Invitation>> {
-        let rows = sqlx::query("SELECT * FROM invitations WHERE club_id = ? ORDER BY created_at DESC")
-            .bind(club.to_string())
-            .fetch_all(&self.reader)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM invitations WHERE club_id = ? ORDER BY created_at DESC")
+                .bind(club.to_string())
+                .fetch_all(&self.reader)
+                .await?;
         rows.iter().map(invitation).collect()
     }
 
     /// The invitation a link's token belongs to, with its club, whether usable or not
     /// (the caller says why it cannot be used).
-    pub async fn invitation_by_token(&self, token_hash: &str) -> Result<Option<(Invitation, Club)>> {
+    pub async fn invitation_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(Invitation, Club)>> {
         let row = sqlx::query(
             "SELECT i.*, c.name, c.description FROM invitations i JOIN clubs c ON c.id = i.club_id WHERE i.token_hash = ?",
         )
@@ -67,7 +71,11 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn invitation(&mut self, club: ClubId, id: InvitationId) -> Result<Option<Invitation>> {
+    pub async fn invitation(
+        &mut self,
+        club: ClubId,
+        id: InvitationId,
+    ) -> Result<Option<Invitation>> {
         let row = sqlx::query("SELECT * FROM invitations WHERE club_id = ? AND id = ?")
             .bind(club.to_string())
             .bind(id.to_string())

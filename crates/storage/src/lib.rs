@@ -93,14 +93,21 @@ impl Db {
             .max_connections(8)
             .connect_with(base.read_only(true))
             .await?;
-        Ok(Self { reader, writer, audit_key: audit_key.into() })
+        Ok(Self {
+            reader,
+            writer,
+            audit_key: audit_key.into(),
+        })
     }
 
     /// Starts a write. Waits for the writer connection; takes SQLite's write lock at
     /// once (BEGIN IMMEDIATE) so that checks made inside the transaction hold at commit.
     pub async fn begin(&self) -> Result<WriteTx> {
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(WriteTx { tx, audit_key: self.audit_key.clone() })
+        Ok(WriteTx {
+            tx,
+            audit_key: self.audit_key.clone(),
+        })
     }
 
     /// Closes both pools, flushing the WAL.

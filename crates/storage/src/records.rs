@@ -2,7 +2,10 @@
 
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use tekkan_core::{AccountId, ClubId, Id, InvitationId, MembershipId, MembershipStatus, Role, SessionId, SubgroupId, SubgroupKind};
+use tekkan_core::{
+    AccountId, ClubId, Id, InvitationId, MembershipId, MembershipStatus, Role, SessionId,
+    SubgroupId, SubgroupKind,
+};
 
 use crate::{Result, StorageError};
 
@@ -102,7 +105,8 @@ pub(crate) fn id_col<T>(row: &SqliteRow, col: &str, wrap: fn(Id) -> T) -> Result
 
 pub(crate) fn opt_id_col<T>(row: &SqliteRow, col: &str, wrap: fn(Id) -> T) -> Result<Option<T>> {
     let s: Option<String> = row.try_get(col)?;
-    s.map(|s| Id::parse(&s).map(wrap).ok_or_else(|| corrupt(col, &s))).transpose()
+    s.map(|s| Id::parse(&s).map(wrap).ok_or_else(|| corrupt(col, &s)))
+        .transpose()
 }
 
 pub(crate) fn account(row: &SqliteRow) -> Result<Account> {

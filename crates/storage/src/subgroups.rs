@@ -28,31 +28,40 @@ impl Db {
         .fetch_all(&self.reader)
         .await?;
         rows.iter()
-            .map(|r| Ok((id_col(r, "subgroup_id", SubgroupId)?, id_col(r, "membership_id", MembershipId)?)))
+            .map(|r| {
+                Ok((
+                    id_col(r, "subgroup_id", SubgroupId)?,
+                    id_col(r, "membership_id", MembershipId)?,
+                ))
+            })
             .collect()
     }
 }
 
 impl WriteTx {
     pub async fn insert_subgroup(&mut self, s: &Subgroup) -> Result<()> {
-        sqlx::query("INSERT INTO subgroups (id, club_id, name, kind, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(s.id.to_string())
-            .bind(s.club_id.to_string())
-            .bind(&s.name)
-            .bind(s.kind.as_str())
-            .bind(s.created_at)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO subgroups (id, club_id, name, kind, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(s.id.to_string())
+        .bind(s.club_id.to_string())
+        .bind(&s.name)
+        .bind(s.kind.as_str())
+        .bind(s.created_at)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
     /// A live sub-group of this club, or `None` (another club's id, or deleted).
     pub async fn subgroup(&mut self, club: ClubId, id: SubgroupId) -> Result<Option<Subgroup>> {
-        let row = sqlx::query("SELECT * FROM subgroups WHERE club_id = ? AND id = ? AND deleted_at IS NULL")
-            .bind(club.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let row = sqlx::query(
+            "SELECT * FROM subgroups WHERE club_id = ? AND id = ? AND deleted_at IS NULL",
+        )
+        .bind(club.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?;
         row.as_ref().map(subgroup).transpose()
     }
 
@@ -87,21 +96,23 @@ impl WriteTx {
     }
 
     pub async fn remove_from_subgroup(&mut self, sg: SubgroupId, m: MembershipId) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM subgroup_members WHERE subgroup_id = ? AND membership_id = ?")
-            .bind(sg.to_string())
-            .bind(m.to_string())
-            .execute(&mut *self.tx)
-            .await?;
+        let r =
+            sqlx::query("DELETE FROM subgroup_members WHERE subgroup_id = ? AND membership_id = ?")
+                .bind(sg.to_string())
+                .bind(m.to_string())
+                .execute(&mut *self.tx)
+                .await?;
         Ok(r.rows_affected() > 0)
     }
 
     /// How many live sub-groups the club has (a cap keeps lists usable).
     pub async fn subgroup_count(&mut self, club: ClubId) -> Result<i64> {
-        let n = sqlx::query_scalar("SELECT COUNT(*) FROM subgroups WHERE club_id = ? AND deleted_at IS NULL")
-            .bind(club.to_string())
-            .fetch_one(&mut *self.tx)
-            .await?;
+        let n = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM subgroups WHERE club_id = ? AND deleted_at IS NULL",
+        )
+        .bind(club.to_string())
+        .fetch_one(&mut *self.tx)
+        .await?;
         Ok(n)
     }
 }
-

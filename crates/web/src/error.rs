@@ -39,24 +39,58 @@ impl WebError {
     pub fn info(&self) -> ErrorInfo {
         let (status, code, field, detail) = match self {
             WebError::App(e) => match e {
-                AppError::Invalid(v) => (StatusCode::UNPROCESSABLE_ENTITY, v.code(), Some(v.field()), None),
-                AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None, None),
-                AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials", None, None),
+                AppError::Invalid(v) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    v.code(),
+                    Some(v.field()),
+                    None,
+                ),
+                AppError::Unauthenticated => {
+                    (StatusCode::UNAUTHORIZED, "unauthenticated", None, None)
+                }
+                AppError::BadCredentials => {
+                    (StatusCode::UNAUTHORIZED, "bad_credentials", None, None)
+                }
                 AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", None, None),
                 AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, None),
                 AppError::Gone(what) => (StatusCode::GONE, *what, None, None),
                 AppError::Conflict(c) => (StatusCode::CONFLICT, *c, None, None),
                 AppError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", None, None),
-                AppError::Storage(e) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None, Some(e.to_string())),
-                AppError::Internal(e) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None, Some(e.clone())),
+                AppError::Storage(e) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    None,
+                    Some(e.to_string()),
+                ),
+                AppError::Internal(e) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    None,
+                    Some(e.clone()),
+                ),
             },
             WebError::BadRequest(code) => (StatusCode::BAD_REQUEST, *code, None, None),
-            WebError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None, None),
-            WebError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None, None),
+            WebError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                None,
+                None,
+            ),
+            WebError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                None,
+                None,
+            ),
             WebError::Csrf => (StatusCode::FORBIDDEN, "csrf", None, None),
             WebError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, None),
         };
-        ErrorInfo { status, code, field, detail }
+        ErrorInfo {
+            status,
+            code,
+            field,
+            detail,
+        }
     }
 }
 

@@ -53,7 +53,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
         let caller = Caller::from_request_parts(parts, state).await?;
         let lang: Lang = lang_of(&parts.headers);
         let t = Tr(lang);
-        let nonce = parts.extensions.get::<Nonce>().map(|n| n.0.clone()).unwrap_or_default();
+        let nonce = parts
+            .extensions
+            .get::<Nonce>()
+            .map(|n| n.0.clone())
+            .unwrap_or_default();
         let msg = Query::<MsgQuery>::try_from_uri(&parts.uri)
             .ok()
             .and_then(|q| q.0.msg)

@@ -13,10 +13,10 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand_core::{OsRng, RngCore};
 use tracing::Instrument;
 
+use crate::AppState;
 use crate::error::ErrorInfo;
 use crate::i18n::{Lang, Tr};
 use crate::session::{api_lang, lang_of};
-use crate::AppState;
 
 /// The id of this request, in logs, in the `x-request-id` header and in error messages.
 #[derive(Clone, Debug)]
@@ -39,7 +39,11 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     let is_api = path.starts_with("/api/");
-    let lang = if is_api { api_lang(req.headers()) } else { lang_of(req.headers()) };
+    let lang = if is_api {
+        api_lang(req.headers())
+    } else {
+        lang_of(req.headers())
+    };
     req.extensions_mut().insert(rid.clone());
     req.extensions_mut().insert(nonce.clone());
     let span = tracing::info_span!("request", id = %rid.0, %method, path = %path);
@@ -50,7 +54,11 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
         res.headers_mut().insert("x-request-id", v);
     }
     span.in_scope(|| {
-        tracing::info!(status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "served");
+        tracing::info!(
+            status = res.status().as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "served"
+        );
     });
     res
 }
@@ -67,9 +75,18 @@ fn set_security_headers(h: &mut HeaderMap, nonce: &Nonce, path: &str, hsts: bool
         // Invitation and setup links carry secrets in the URL: never leak them onward.
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
-        (header::HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
-        (header::HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()"),
+        (
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            header::HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+        (
+            header::HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), payment=()",
+        ),
     ];
     for (k, v) in pairs {
         h.insert(k, HeaderValue::from_static(v));
@@ -78,10 +95,17 @@ fn set_security_headers(h: &mut HeaderMap, nonce: &Nonce, path: &str, hsts: bool
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     // Everything but the static assets is personal or changes: never cache it.
-    let cache = if path.starts_with("/static/") { "public, max-age=3600" } else { "no-store" };
+    let cache = if path.starts_with("/static/") {
+        "public, max-age=3600"
+    } else {
+        "no-store"
+    };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if hsts {
-        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
     }
 }
 
@@ -99,15 +123,31 @@ struct ErrorPage<'a> {
 /// Gives every 4xx/5xx response the one error body. Handlers' errors carry an
 /// [`ErrorInfo`]; responses made elsewhere (an unknown route, a wrong method, the body
 /// limit, the timeout) are classified by their status.
-fn render_error(res: Response, is_api: bool, lang: Lang, rid: &RequestId, path: &str, method: &axum::http::Method) -> Response {
+fn render_error(
+    res: Response,
+    is_api: bool,
+    lang: Lang,
+    rid: &RequestId,
+    path: &str,
+    method: &axum::http::Method,
+) -> Response {
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
     let info = match res.extensions().get::<ErrorInfo>() {
         Some(i) => i.clone(),
-        None if res.headers().contains_key(header::CONTENT_TYPE) && status != StatusCode::PAYLOAD_TOO_LARGE => return res,
-        None => ErrorInfo { status, code: code_for(status), field: None, detail: None },
+        None if res.headers().contains_key(header::CONTENT_TYPE)
+            && status != StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            return res;
+        }
+        None => ErrorInfo {
+            status,
+            code: code_for(status),
+            field: None,
+            detail: None,
+        },
     };
     if info.status.is_server_error() {
         tracing::error!(request_id = %rid.0, code = info.code, detail = ?info.detail, "request failed");
@@ -145,7 +185,8 @@ fn render_error(res: Response, is_api: bool, lang: Lang, rid: &RequestId, path: 
         out.headers_mut().append(header::SET_COOKIE, c.clone());
     }
     if info.status == StatusCode::SERVICE_UNAVAILABLE {
-        out.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        out.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
     out
 }
@@ -167,5 +208,9 @@ fn code_for(s: StatusCode) -> &'static str {
 /// The message for an error code, falling back to a generic one for its class.
 pub fn message(t: Tr, code: &str) -> &'static str {
     let key = format!("error.{code}");
-    if Tr::has(&key) { t.s(&key) } else { t.s("error.bad_request") }
+    if Tr::has(&key) {
+        t.s(&key)
+    } else {
+        t.s("error.bad_request")
+    }
 }

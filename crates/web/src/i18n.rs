@@ -72,6 +72,13 @@ impl Tr {
             return String::new();
         };
         let t = t.to_offset(jst);
-        format!("{}-{:02}-{:02} {:02}:{:02}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute())
+        format!(
+            "{}-{:02}-{:02} {:02}:{:02}",
+            t.year(),
+            t.month() as u8,
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
     }
 }

@@ -47,15 +47,29 @@ pub const LANG_COOKIE: &str = "tekkan_lang";
 /// a plain-HTTP loopback development server cannot set Secure cookies, so it drops the
 /// prefix there.
 pub fn session_cookie(st: &AppState) -> &'static str {
-    if st.config.secure_cookies { "__Host-tekkan_session" } else { "tekkan_session" }
+    if st.config.secure_cookies {
+        "__Host-tekkan_session"
+    } else {
+        "tekkan_session"
+    }
 }
 
 fn anon_cookie(st: &AppState) -> &'static str {
-    if st.config.secure_cookies { "__Host-tekkan_anon" } else { "tekkan_anon" }
+    if st.config.secure_cookies {
+        "__Host-tekkan_anon"
+    } else {
+        "tekkan_anon"
+    }
 }
 
 /// A `Set-Cookie` value with the attributes every TEKKAN cookie has.
-pub fn cookie(st: &AppState, name: &str, value: &str, max_age_secs: i64, http_only: bool) -> String {
+pub fn cookie(
+    st: &AppState,
+    name: &str,
+    value: &str,
+    max_age_secs: i64,
+    http_only: bool,
+) -> String {
     let mut c = format!("{name}={value}; Path=/; SameSite=Lax; Max-Age={max_age_secs}");
     if http_only {
         c.push_str("; HttpOnly");
@@ -80,13 +94,22 @@ pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Pages: the language cookie, else Japanese.
 pub fn lang_of(headers: &HeaderMap) -> Lang {
-    read_cookie(headers, LANG_COOKIE).and_then(Lang::parse).unwrap_or_default()
+    read_cookie(headers, LANG_COOKIE)
+        .and_then(Lang::parse)
+        .unwrap_or_default()
 }
 
 /// The API: English unless `Accept-Language` puts Japanese first.
 pub fn api_lang(headers: &HeaderMap) -> Lang {
-    let al = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if al.trim_start().starts_with("ja") { Lang::Ja } else { Lang::En }
+    let al = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if al.trim_start().starts_with("ja") {
+        Lang::Ja
+    } else {
+        Lang::En
+    }
 }
 
 fn csrf_token(key: &[u8], binding: &str) -> String {
@@ -102,14 +125,32 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 fn origin_of(st: &AppState, req: &Request) -> Origin {
-    let peer = req.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0.0.ip().to_string());
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<Peer>>()
+        .map(|c| c.0.0.ip().to_string());
     let forwarded = st
         .config
         .behind_proxy
-        .then(|| req.headers().get("x-forwarded-for")?.to_str().ok()?.split(',').next().map(|s| s.trim().to_owned()))
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()
+                .map(|s| s.trim().to_owned())
+        })
         .flatten();
-    let ua = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect());
-    Origin { ip: forwarded.or(peer), user_agent: ua }
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(256).collect());
+    Origin {
+        ip: forwarded.or(peer),
+        user_agent: ua,
+    }
 }
 
 pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -133,7 +174,14 @@ async fn resolve(st: &AppState, req: &mut Request) -> Result<(Caller, Vec<String
     let is_api = req.uri().path().starts_with("/api/");
     let headers = req.headers();
     let bearer = is_api
-        .then(|| headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned))
+        .then(|| {
+            headers
+                .get(header::AUTHORIZATION)?
+                .to_str()
+                .ok()?
+                .strip_prefix("Bearer ")
+                .map(str::to_owned)
+        })
         .flatten();
     let cookie_token = read_cookie(headers, session_cookie(st)).map(str::to_owned);
     let mut set_cookies = Vec::new();
@@ -168,17 +216,37 @@ async fn resolve(st: &AppState, req: &mut Request) -> Result<(Caller, Vec<String
     if unsafe_method {
         check_csrf(st, req, is_api, via, &csrf).await?;
     }
-    Ok((Caller { actor, csrf, origin }, set_cookies))
+    Ok((
+        Caller {
+            actor,
+            csrf,
+            origin,
+        },
+        set_cookies,
+    ))
 }
 
-async fn check_csrf(st: &AppState, req: &mut Request, is_api: bool, via: Via, csrf: &str) -> Result<(), WebError> {
-    let site = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok());
+async fn check_csrf(
+    st: &AppState,
+    req: &mut Request,
+    is_api: bool,
+    via: Via,
+    csrf: &str,
+) -> Result<(), WebError> {
+    let site = req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok());
     if site == Some("cross-site") {
         return Err(WebError::Csrf);
     }
     if is_api {
         if via == Via::Cookie {
-            let sent = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let sent = req
+                .headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             if !same(sent, csrf) {
                 return Err(WebError::Csrf);
             }
@@ -187,9 +255,15 @@ async fn check_csrf(st: &AppState, req: &mut Request, is_api: bool, via: Via, cs
     }
     // Pages: read the (size-limited) form body, check `_csrf`, and put the body back.
     let body = std::mem::replace(req.body_mut(), Body::empty());
-    let bytes = to_bytes(body, st.config.body_limit).await.map_err(|_| WebError::PayloadTooLarge)?;
+    let bytes = to_bytes(body, st.config.body_limit)
+        .await
+        .map_err(|_| WebError::PayloadTooLarge)?;
     let fields = parse_form_strict(&bytes).ok_or(WebError::BadRequest("invalid_form"))?;
-    let sent = fields.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+    let sent = fields
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
     if !same(sent, csrf) {
         return Err(WebError::Csrf);
     }
@@ -255,7 +329,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .extensions
             .get::<Caller>()
             .cloned()
-            .ok_or(WebError::App(AppError::Internal("authenticate layer missing".into())))
+            .ok_or(WebError::App(AppError::Internal(
+                "authenticate layer missing".into(),
+            )))
     }
 }
 

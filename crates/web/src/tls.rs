@@ -18,9 +18,15 @@ use tokio_rustls::server::TlsStream;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read certificate file {path}: {source}")]
-    Cert { path: String, source: rustls_pki_types::pem::Error },
+    Cert {
+        path: String,
+        source: rustls_pki_types::pem::Error,
+    },
     #[error("cannot read private key file {path}: {source}")]
-    Key { path: String, source: rustls_pki_types::pem::Error },
+    Key {
+        path: String,
+        source: rustls_pki_types::pem::Error,
+    },
     #[error("the certificate file {0} holds no certificate")]
     NoCert(String),
     #[error("TLS configuration: {0}")]
@@ -31,11 +37,17 @@ pub enum TlsError {
 pub fn load_tls_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|source| TlsError::Cert { path: cert.display().to_string(), source })?;
+        .map_err(|source| TlsError::Cert {
+            path: cert.display().to_string(),
+            source,
+        })?;
     if certs.is_empty() {
         return Err(TlsError::NoCert(cert.display().to_string()));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsError::Key { path: key.display().to_string(), source })?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsError::Key {
+        path: key.display().to_string(),
+        source,
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut cfg = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
@@ -53,7 +65,9 @@ pub struct TlsListener {
 
 impl TlsListener {
     pub fn new(tcp: TcpListener, cfg: Arc<ServerConfig>) -> Self {
-        let local = tcp.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let local = tcp
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let (tx, rx) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(cfg);
         tokio::spawn(async move {
@@ -69,7 +83,9 @@ impl TlsListener {
                 };
                 let (acceptor, conn_tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
-                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await
+                    {
                         Ok(Ok(tls)) => {
                             let _ = conn_tx.send((tls, peer)).await;
                         }

@@ -16,8 +16,16 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
 #[tokio::test]
 async fn first_run_setup_link_works_once_and_no_default_account_exists() {
     let app = TestApp::builder().open_signup(false).start().await;
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, 0, "no default account, so no default password");
-    let url = app.running().setup_url.clone().expect("a setup URL on first run");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM accounts").await,
+        0,
+        "no default account, so no default password"
+    );
+    let url = app
+        .running()
+        .setup_url
+        .clone()
+        .expect("a setup URL on first run");
     let token = url.split("token=").nth(1).unwrap().to_owned();
     let mut c = app.client();
     let page = c.get(&format!("/setup?token={token}")).await;
@@ -25,16 +33,26 @@ async fn first_run_setup_link_works_once_and_no_default_account_exists() {
     assert!(page.body.contains(&token));
 
     let body = |t: &str| json!({"token": t, "email": "operator@example.jp", "display_name": "運営者", "password": PW});
-    let (s, v) = c.api(Method::POST, "/api/v1/setup", Some(body("forged-token"))).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("setup_token")));
+    let (s, v) = c
+        .api(Method::POST, "/api/v1/setup", Some(body("forged-token")))
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::GONE, Some("setup_token"))
+    );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, 0);
 
-    let (s, v) = c.api(Method::POST, "/api/v1/setup", Some(body(&token))).await;
+    let (s, v) = c
+        .api(Method::POST, "/api/v1/setup", Some(body(&token)))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let mut op = app.client();
     op.bearer = Some(v["token"].as_str().unwrap().to_owned());
     let (s, me) = op.api(Method::GET, "/api/v1/me", None).await;
-    assert_eq!((s, me["is_operator"].as_bool()), (StatusCode::OK, Some(true)));
+    assert_eq!(
+        (s, me["is_operator"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
 
     let (s, _) = app.client().api(Method::POST, "/api/v1/setup", Some(json!({"token": token, "email": "second@example.jp", "display_name": "x", "password": PW}))).await;
     assert_eq!(s, StatusCode::GONE, "the link is single use");
@@ -48,9 +66,20 @@ async fn first_run_setup_link_works_once_and_no_default_account_exists() {
 #[tokio::test]
 async fn an_expired_setup_link_is_refused() {
     let app = TestApp::start().await;
-    let token = app.running().setup_url.clone().unwrap().split("token=").nth(1).unwrap().to_owned();
+    let token = app
+        .running()
+        .setup_url
+        .clone()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
     let mut db = app.raw_db().await;
-    sqlx::query("UPDATE setup_tokens SET expires_at = 0").execute(&mut db).await.unwrap();
+    sqlx::query("UPDATE setup_tokens SET expires_at = 0")
+        .execute(&mut db)
+        .await
+        .unwrap();
     let (s, _) = app.client().api(Method::POST, "/api/v1/setup", Some(json!({"token": token, "email": "o@example.jp", "display_name": "o", "password": PW}))).await;
     assert_eq!(s, StatusCode::GONE);
 }
@@ -59,10 +88,19 @@ async fn an_expired_setup_link_is_refused() {
 async fn sign_up_needs_an_invitation_unless_the_operator_opens_it() {
     let app = TestApp::builder().open_signup(false).start().await;
     let mut c = app.client();
-    let (s, v) = c.api(Method::POST, "/api/v1/accounts", Some(json!({"email": "x@example.jp", "display_name": "x", "password": PW}))).await;
+    let (s, v) = c
+        .api(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"email": "x@example.jp", "display_name": "x", "password": PW})),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     let page = c.get("/signup").await;
-    assert!(page.body.contains("招待リンクが必要"), "the page explains why");
+    assert!(
+        page.body.contains("招待リンクが必要"),
+        "the page explains why"
+    );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, 0);
 }
 
@@ -71,10 +109,35 @@ async fn login_failures_do_not_reveal_whether_an_account_exists() {
     let app = TestApp::start().await;
     let user = app.sign_up("Taro", None).await;
     let mut c = app.client();
-    let (s1, v1) = c.api(Method::POST, "/api/v1/session", Some(json!({"email": user.email, "password": "wrong passphrase!"}))).await;
-    let (s2, v2) = c.api(Method::POST, "/api/v1/session", Some(json!({"email": "nobody@example.jp", "password": "wrong passphrase!"}))).await;
-    let (s3, v3) = c.api(Method::POST, "/api/v1/session", Some(json!({"email": "not an address", "password": "x"}))).await;
-    assert_eq!((s1, s2, s3), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    let (s1, v1) = c
+        .api(
+            Method::POST,
+            "/api/v1/session",
+            Some(json!({"email": user.email, "password": "wrong passphrase!"})),
+        )
+        .await;
+    let (s2, v2) = c
+        .api(
+            Method::POST,
+            "/api/v1/session",
+            Some(json!({"email": "nobody@example.jp", "password": "wrong passphrase!"})),
+        )
+        .await;
+    let (s3, v3) = c
+        .api(
+            Method::POST,
+            "/api/v1/session",
+            Some(json!({"email": "not an address", "password": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (s1, s2, s3),
+        (
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED
+        )
+    );
     for v in [&v2, &v3] {
         assert_eq!(v["error"]["code"], v1["error"]["code"]);
         assert_eq!(v["error"]["message"], v1["error"]["message"]);
@@ -82,12 +145,38 @@ async fn login_failures_do_not_reveal_whether_an_account_exists() {
     // The login page says the same for both.
     let mut b = app.client();
     let csrf = b.csrf().await;
-    let p1 = b.post_form("/login", &csrf, &[("email", &user.email), ("password", "wrong passphrase!")]).await;
-    let p2 = b.post_form("/login", &csrf, &[("email", "nobody@example.jp"), ("password", "wrong passphrase!")]).await;
+    let p1 = b
+        .post_form(
+            "/login",
+            &csrf,
+            &[("email", &user.email), ("password", "wrong passphrase!")],
+        )
+        .await;
+    let p2 = b
+        .post_form(
+            "/login",
+            &csrf,
+            &[
+                ("email", "nobody@example.jp"),
+                ("password", "wrong passphrase!"),
+            ],
+        )
+        .await;
     assert_eq!(p1.status, p2.status);
-    assert!(p1.body.contains("メールアドレスまたはパスワードが正しくありません"));
-    let strip = |body: &str, email: &str| body.replace(email, "").lines().filter(|l| !l.contains("nonce=")).collect::<String>();
-    assert_eq!(strip(&p1.body, &user.email), strip(&p2.body, "nobody@example.jp"));
+    assert!(
+        p1.body
+            .contains("メールアドレスまたはパスワードが正しくありません")
+    );
+    let strip = |body: &str, email: &str| {
+        body.replace(email, "")
+            .lines()
+            .filter(|l| !l.contains("nonce="))
+            .collect::<String>()
+    };
+    assert_eq!(
+        strip(&p1.body, &user.email),
+        strip(&p2.body, "nobody@example.jp")
+    );
 }
 
 #[tokio::test]
@@ -96,23 +185,53 @@ async fn password_rules_follow_asvs() {
     let mut c = app.client();
     let mut try_pw = async |pw: &str| {
         let email = format!("{}@example.jp", crate::support::unique("pw"));
-        let (s, v) = c.api(Method::POST, "/api/v1/accounts", Some(json!({"email": email, "display_name": "x", "password": pw}))).await;
-        (s, v["error"]["code"].as_str().unwrap_or("").to_owned(), email)
+        let (s, v) = c
+            .api(
+                Method::POST,
+                "/api/v1/accounts",
+                Some(json!({"email": email, "display_name": "x", "password": pw})),
+            )
+            .await;
+        (
+            s,
+            v["error"]["code"].as_str().unwrap_or("").to_owned(),
+            email,
+        )
     };
     assert_eq!(try_pw("short").await.1, "too_short");
     assert_eq!(try_pw("password1").await.1, "common_password");
     assert_eq!(try_pw("iloveyou").await.1, "common_password");
     assert_eq!(try_pw(&"y".repeat(1025)).await.1, "too_long");
-    assert_eq!(try_pw("8 chars!").await.0, StatusCode::CREATED, "8 characters, no composition rules");
-    assert_eq!(try_pw("ながいパスフレーズ").await.0, StatusCode::CREATED, "Unicode counts in characters");
+    assert_eq!(
+        try_pw("8 chars!").await.0,
+        StatusCode::CREATED,
+        "8 characters, no composition rules"
+    );
+    assert_eq!(
+        try_pw("ながいパスフレーズ").await.0,
+        StatusCode::CREATED,
+        "Unicode counts in characters"
+    );
 
     // 64+ characters are accepted and never truncated.
     let long = format!("{}A", "x".repeat(99));
     let (s, _, email) = try_pw(&long).await;
     assert_eq!(s, StatusCode::CREATED);
-    let login = async |pw: String| app.client().api(Method::POST, "/api/v1/session", Some(json!({"email": email, "password": pw}))).await.0;
+    let login = async |pw: String| {
+        app.client()
+            .api(
+                Method::POST,
+                "/api/v1/session",
+                Some(json!({"email": email, "password": pw})),
+            )
+            .await
+            .0
+    };
     assert_eq!(login(long.clone()).await, StatusCode::CREATED);
-    assert_eq!(login(format!("{}B", "x".repeat(99))).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        login(format!("{}B", "x".repeat(99))).await,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(login(long[..72].to_owned()).await, StatusCode::UNAUTHORIZED);
 }
 
@@ -121,8 +240,15 @@ async fn passwords_are_argon2id_and_rehashed_when_the_cost_rises() {
     let app = TestApp::start().await;
     let user = app.sign_up("Hanako", None).await;
     let mut db = app.raw_db().await;
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE email = ?").bind(user.email.to_lowercase()).fetch_one(&mut db).await.unwrap();
-    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE email = ?")
+        .bind(user.email.to_lowercase())
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
     drop(db);
     let dir = app.stop().await;
 
@@ -134,11 +260,25 @@ async fn passwords_are_argon2id_and_rehashed_when_the_cost_rises() {
         })
         .start()
         .await;
-    let (s, _) = app.client().api(Method::POST, "/api/v1/session", Some(json!({"email": user.email, "password": PW}))).await;
+    let (s, _) = app
+        .client()
+        .api(
+            Method::POST,
+            "/api/v1/session",
+            Some(json!({"email": user.email, "password": PW})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let mut db = app.raw_db().await;
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE email = ?").bind(user.email.to_lowercase()).fetch_one(&mut db).await.unwrap();
-    assert!(hash.starts_with("$argon2id$v=19$m=24576,t=3,p=1$"), "rehashed at login: {hash}");
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE email = ?")
+        .bind(user.email.to_lowercase())
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=24576,t=3,p=1$"),
+        "rehashed at login: {hash}"
+    );
 }
 
 #[tokio::test]
@@ -147,9 +287,17 @@ async fn sessions_are_random_hashed_and_renewed_at_login() {
     let user = app.sign_up("Ken", None).await;
     let mut b = app.client();
     let csrf = b.csrf().await;
-    let p = b.post_form("/login", &csrf, &[("email", &user.email), ("password", PW)]).await;
+    let p = b
+        .post_form("/login", &csrf, &[("email", &user.email), ("password", PW)])
+        .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
-    let set = p.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("tekkan_session=")).unwrap();
+    let set = p
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tekkan_session="))
+        .unwrap();
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(set.contains(attr), "{set}");
     }
@@ -158,19 +306,29 @@ async fn sessions_are_random_hashed_and_renewed_at_login() {
 
     // Only a hash is stored.
     let mut db = app.raw_db().await;
-    let stored: Vec<String> = sqlx::query("SELECT token_hash FROM sessions").fetch_all(&mut db).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let stored: Vec<String> = sqlx::query("SELECT token_hash FROM sessions")
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert!(!stored.iter().any(|h| h.contains(&first)));
     let digest = tekkan_app::hash_token(&first);
     assert!(stored.contains(&digest));
 
     // Logging in again from the same browser gives a new token and ends the old one.
     let csrf = b.csrf().await;
-    b.post_form("/login", &csrf, &[("email", &user.email), ("password", PW)]).await;
+    b.post_form("/login", &csrf, &[("email", &user.email), ("password", PW)])
+        .await;
     let second = b.cookies["tekkan_session"].clone();
     assert_ne!(first, second);
     let mut old = app.client();
     old.bearer = Some(first);
-    assert_eq!(old.api(Method::GET, "/api/v1/me", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        old.api(Method::GET, "/api/v1/me", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Logout ends the session on the server.
     let csrf = b.csrf().await;
@@ -178,7 +336,10 @@ async fn sessions_are_random_hashed_and_renewed_at_login() {
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     let mut gone = app.client();
     gone.bearer = Some(second);
-    assert_eq!(gone.api(Method::GET, "/api/v1/me", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        gone.api(Method::GET, "/api/v1/me", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -189,10 +350,26 @@ async fn idle_and_absolute_session_lifetimes_are_enforced() {
     let mut db = app.raw_db().await;
     let h = |c: &Client| tekkan_app::hash_token(c.bearer.as_ref().unwrap());
     let eight_days_ago = tekkan_storage::now_ms() - 8 * 24 * 3_600_000;
-    sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?").bind(eight_days_ago).bind(h(&idle)).execute(&mut db).await.unwrap();
-    sqlx::query("UPDATE sessions SET expires_at = ? WHERE token_hash = ?").bind(tekkan_storage::now_ms() - 1).bind(h(&old)).execute(&mut db).await.unwrap();
-    assert_eq!(idle.api(Method::GET, "/api/v1/me", None).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(old.api(Method::GET, "/api/v1/me", None).await.0, StatusCode::UNAUTHORIZED);
+    sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+        .bind(eight_days_ago)
+        .bind(h(&idle))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE sessions SET expires_at = ? WHERE token_hash = ?")
+        .bind(tekkan_storage::now_ms() - 1)
+        .bind(h(&old))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(
+        idle.api(Method::GET, "/api/v1/me", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        old.api(Method::GET, "/api/v1/me", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // A stale cookie is cleared.
     let mut b = idle.as_browser();
     let p = b.get("/clubs").await;
@@ -211,7 +388,14 @@ async fn a_login_flood_does_not_stall_other_requests() {
     for _ in 0..24 {
         let (mut c, email, done) = (app.client(), user.email.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
-            let s = c.api(Method::POST, "/api/v1/session", Some(json!({"email": email, "password": "wrong passphrase!"}))).await.0;
+            let s = c
+                .api(
+                    Method::POST,
+                    "/api/v1/session",
+                    Some(json!({"email": email, "password": "wrong passphrase!"})),
+                )
+                .await
+                .0;
             done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             s
         }));
@@ -224,5 +408,8 @@ async fn a_login_flood_does_not_stall_other_requests() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), StatusCode::UNAUTHORIZED);
     }
-    assert!(finished_before_health < 24, "healthz answered while logins were still hashing ({finished_before_health}/24 done)");
+    assert!(
+        finished_before_health < 24,
+        "healthz answered while logins were still hashing ({finished_before_health}/24 done)"
+    );
 }

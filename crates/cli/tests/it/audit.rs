@@ -12,7 +12,17 @@ use sqlx::Row;
 use crate::support::TestApp;
 use crate::support::fixture::invite;
 
-async fn audit_rows(app: &TestApp) -> Vec<(i64, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)> {
+async fn audit_rows(
+    app: &TestApp,
+) -> Vec<(
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+)> {
     let mut db = app.raw_db().await;
     sqlx::query("SELECT seq, action, actor_account, actor_session, club_id, ip, user_agent FROM audit_log ORDER BY seq")
         .fetch_all(&mut db)
@@ -31,24 +41,63 @@ async fn every_state_change_is_audited_with_who_what_when_and_where() {
     let mut owner = app.sign_up("Owner", None).await;
     let (_, me) = owner.api(Method::GET, "/api/v1/me", None).await;
     let owner_id = me["account_id"].as_str().unwrap().to_owned();
-    let (_, c) = owner.api(Method::POST, "/api/v1/clubs", Some(json!({"name": "陸上部"}))).await;
+    let (_, c) = owner
+        .api(
+            Method::POST,
+            "/api/v1/clubs",
+            Some(json!({"name": "陸上部"})),
+        )
+        .await;
     let club = c["id"].as_str().unwrap().to_owned();
     let reads_before = audit_rows(&app).await.len();
-    owner.api(Method::GET, &format!("/api/v1/clubs/{club}/members"), None).await;
+    owner
+        .api(Method::GET, &format!("/api/v1/clubs/{club}/members"), None)
+        .await;
     owner.get("/clubs").await;
-    assert_eq!(audit_rows(&app).await.len(), reads_before, "reads change nothing and write nothing");
+    assert_eq!(
+        audit_rows(&app).await.len(),
+        reads_before,
+        "reads change nothing and write nothing"
+    );
 
     let token = invite(&mut owner, &club, "member", false).await;
     let member = app.sign_up("Member", Some(&token)).await;
-    let m = member.joined.as_ref().unwrap()["membership_id"].as_str().unwrap().to_owned();
-    owner.api(Method::PUT, &format!("/api/v1/clubs/{club}/members/{m}/role"), Some(json!({"role": "coach"}))).await;
-    owner.api(Method::PATCH, &format!("/api/v1/clubs/{club}"), Some(json!({"name": "陸上競技部"}))).await;
+    let m = member.joined.as_ref().unwrap()["membership_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    owner
+        .api(
+            Method::PUT,
+            &format!("/api/v1/clubs/{club}/members/{m}/role"),
+            Some(json!({"role": "coach"})),
+        )
+        .await;
+    owner
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/clubs/{club}"),
+            Some(json!({"name": "陸上競技部"})),
+        )
+        .await;
     owner.api(Method::DELETE, "/api/v1/session", None).await;
 
     let rows = audit_rows(&app).await;
     let actions: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
-    for expected in ["account.create", "auth.login", "club.create", "membership.join", "invitation.create", "member.role_change", "club.update", "auth.logout"] {
-        assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
+    for expected in [
+        "account.create",
+        "auth.login",
+        "club.create",
+        "membership.join",
+        "invitation.create",
+        "member.role_change",
+        "club.update",
+        "auth.logout",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
     }
     let role_change = rows.iter().find(|r| r.1 == "member.role_change").unwrap();
     assert_eq!(role_change.2.as_deref(), Some(owner_id.as_str()), "who");
@@ -56,18 +105,32 @@ async fn every_state_change_is_audited_with_who_what_when_and_where() {
     assert_eq!(role_change.4.as_deref(), Some(club.as_str()), "which club");
     assert_eq!(role_change.5.as_deref(), Some("127.0.0.1"), "from where");
     let seqs: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    assert_eq!(seqs, (1..=rows.len() as i64).collect::<Vec<_>>(), "gap-free sequence");
+    assert_eq!(
+        seqs,
+        (1..=rows.len() as i64).collect::<Vec<_>>(),
+        "gap-free sequence"
+    );
 
     // A refused change writes nothing.
     let n = rows.len();
-    let (s, _) = owner.api(Method::POST, "/api/v1/clubs", Some(json!({"name": ""}))).await;
+    let (s, _) = owner
+        .api(Method::POST, "/api/v1/clubs", Some(json!({"name": ""})))
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "logged out");
     assert_eq!(audit_rows(&app).await.len(), n);
 }
 
 fn verify(dir: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tekkan")).args(["audit", "verify", "--data-dir"]).arg(dir).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_tekkan"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -82,12 +145,26 @@ fn copy_dir(from: &Path) -> tempfile::TempDir {
 
 async fn tamper(dir: &Path, sql: &[&str]) {
     use sqlx::Connection;
-    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.join("tekkan.sqlite3").display())).await.unwrap();
+    let mut db = sqlx::SqliteConnection::connect(&format!(
+        "sqlite://{}",
+        dir.join("tekkan.sqlite3").display()
+    ))
+    .await
+    .unwrap();
     // An attacker with the file can drop the append-only triggers; the chain still tells.
-    sqlx::query("DROP TRIGGER audit_log_no_update").execute(&mut db).await.unwrap();
-    sqlx::query("DROP TRIGGER audit_log_no_delete").execute(&mut db).await.unwrap();
+    sqlx::query("DROP TRIGGER audit_log_no_update")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("DROP TRIGGER audit_log_no_delete")
+        .execute(&mut db)
+        .await
+        .unwrap();
     for s in sql {
-        sqlx::query(sqlx::AssertSqlSafe(*s)).execute(&mut db).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(*s))
+            .execute(&mut db)
+            .await
+            .unwrap();
     }
     db.close().await.unwrap();
 }
@@ -97,11 +174,16 @@ async fn verify_names_the_first_altered_removed_reordered_or_truncated_entry() {
     let app = TestApp::start().await;
     let mut owner = app.sign_up("Owner", None).await;
     for name in ["野球部", "サッカー部", "美術部"] {
-        owner.api(Method::POST, "/api/v1/clubs", Some(json!({"name": name}))).await;
+        owner
+            .api(Method::POST, "/api/v1/clubs", Some(json!({"name": name})))
+            .await;
     }
     // The running server refuses in-place edits through SQL too.
     let mut db = app.raw_db().await;
-    let e = sqlx::query("UPDATE audit_log SET target = 'x' WHERE seq = 2").execute(&mut db).await.unwrap_err();
+    let e = sqlx::query("UPDATE audit_log SET target = 'x' WHERE seq = 2")
+        .execute(&mut db)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("append-only"), "{e}");
     drop(db);
     let dir = app.stop().await;
@@ -112,15 +194,35 @@ async fn verify_names_the_first_altered_removed_reordered_or_truncated_entry() {
     assert!(text.contains("audit log OK"), "{text}");
 
     let cases: &[(&str, &[&str], &str)] = &[
-        ("altered", &["UPDATE audit_log SET target = 'club:forged' WHERE seq = 5"], "entry 5: content does not match"),
-        ("altered actor", &["UPDATE audit_log SET actor_account = NULL WHERE seq = 3"], "entry 3: content does not match"),
-        ("removed", &["DELETE FROM audit_log WHERE seq = 4"], "entry 5: expected sequence number 4"),
+        (
+            "altered",
+            &["UPDATE audit_log SET target = 'club:forged' WHERE seq = 5"],
+            "entry 5: content does not match",
+        ),
+        (
+            "altered actor",
+            &["UPDATE audit_log SET actor_account = NULL WHERE seq = 3"],
+            "entry 3: content does not match",
+        ),
+        (
+            "removed",
+            &["DELETE FROM audit_log WHERE seq = 4"],
+            "entry 5: expected sequence number 4",
+        ),
         (
             "reordered",
-            &["UPDATE audit_log SET seq = -1 WHERE seq = 6", "UPDATE audit_log SET seq = 6 WHERE seq = 7", "UPDATE audit_log SET seq = 7 WHERE seq = -1"],
+            &[
+                "UPDATE audit_log SET seq = -1 WHERE seq = 6",
+                "UPDATE audit_log SET seq = 6 WHERE seq = 7",
+                "UPDATE audit_log SET seq = 7 WHERE seq = -1",
+            ],
             "entry 6: does not link",
         ),
-        ("truncated", &["DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)"], "removed from the end"),
+        (
+            "truncated",
+            &["DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)"],
+            "removed from the end",
+        ),
         (
             "truncated with the head moved back",
             &[
@@ -135,6 +237,9 @@ async fn verify_names_the_first_altered_removed_reordered_or_truncated_entry() {
         tamper(copy.path(), sql).await;
         let (ok, text) = verify(copy.path());
         assert!(!ok, "{what} was not detected: {text}");
-        assert!(text.contains(expect), "{what}: expected {expect:?} in {text:?}");
+        assert!(
+            text.contains(expect),
+            "{what}: expected {expect:?} in {text:?}"
+        );
     }
 }

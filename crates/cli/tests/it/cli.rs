@@ -24,7 +24,10 @@ fn default_config_output_is_exactly_the_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("tekkan.toml");
     std::fs::write(&f, &out.stdout).unwrap();
-    assert_eq!(config::load(Some(&f), Vec::new()).unwrap(), Config::default());
+    assert_eq!(
+        config::load(Some(&f), Vec::new()).unwrap(),
+        Config::default()
+    );
 }
 
 #[test]
@@ -32,26 +35,50 @@ fn file_then_variables_override_defaults_and_unknown_keys_fail() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("tekkan.toml");
     std::fs::write(&f, "data_dir = \"/srv/tekkan\"\n[server]\nlisten = \"127.0.0.1:9000\"\n[accounts]\nopen_signup = true\n").unwrap();
-    let env = vec![("TEKKAN_SERVER__LISTEN".to_owned(), "127.0.0.1:9100".to_owned()), ("PATH".to_owned(), "/bin".to_owned())];
+    let env = vec![
+        (
+            "TEKKAN_SERVER__LISTEN".to_owned(),
+            "127.0.0.1:9100".to_owned(),
+        ),
+        ("PATH".to_owned(), "/bin".to_owned()),
+    ];
     let c = config::load(Some(&f), env).unwrap();
     assert_eq!(c.data_dir.to_str(), Some("/srv/tekkan"), "from the file");
-    assert_eq!(c.server.listen.port(), 9100, "the variable wins over the file");
+    assert_eq!(
+        c.server.listen.port(),
+        9100,
+        "the variable wins over the file"
+    );
     assert!(c.accounts.open_signup);
-    assert_eq!(c.password.argon2_memory_kib, 19_456, "the default where neither says");
+    assert_eq!(
+        c.password.argon2_memory_kib, 19_456,
+        "the default where neither says"
+    );
 
     std::fs::write(&f, "[server]\nlisten_on = \"127.0.0.1:9000\"\n").unwrap();
     let e = config::load(Some(&f), Vec::new()).unwrap_err().to_string();
     assert!(e.contains("listen_on"), "{e}");
-    let e = config::load(None, vec![("TEKKAN_SERVER__LISTN".to_owned(), "x".to_owned())]).unwrap_err().to_string();
+    let e = config::load(
+        None,
+        vec![("TEKKAN_SERVER__LISTN".to_owned(), "x".to_owned())],
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("listn"), "{e}");
-    let e = config::load(Some(&dir.path().join("missing.toml")), Vec::new()).unwrap_err().to_string();
+    let e = config::load(Some(&dir.path().join("missing.toml")), Vec::new())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing.toml"), "{e}");
 }
 
 #[test]
 fn secrets_never_show_in_debug_output() {
     let key = "a1".repeat(32);
-    let c = config::load(None, vec![("TEKKAN_KEYS__AUDIT_KEY".to_owned(), key.clone())]).unwrap();
+    let c = config::load(
+        None,
+        vec![("TEKKAN_KEYS__AUDIT_KEY".to_owned(), key.clone())],
+    )
+    .unwrap();
     assert_eq!(c.keys.audit_key.as_ref().unwrap().expose(), key);
     let dbg = format!("{c:?}");
     assert!(!dbg.contains(&key) && dbg.contains("redacted"), "{dbg}");
@@ -60,16 +87,32 @@ fn secrets_never_show_in_debug_output() {
 #[test]
 fn plain_http_is_refused_off_loopback() {
     let dir = tempfile::tempdir().unwrap();
-    let out = tekkan().args(["serve", "--listen", "0.0.0.0:0", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let out = tekkan()
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("refusing to serve plain HTTP") && err.contains("tls"), "{err}");
-    assert!(!dir.path().join("tekkan.sqlite3").exists(), "nothing was created");
+    assert!(
+        err.contains("refusing to serve plain HTTP") && err.contains("tls"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("tekkan.sqlite3").exists(),
+        "nothing was created"
+    );
 }
 
 /// Spawns `tekkan serve`, waits for the setup URL on stdout, and returns it.
 fn spawn_serve(args: &[&str], envs: &[(&str, &str)]) -> (std::process::Child, Vec<String>) {
-    let mut child = tekkan().args(args).envs(envs.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = tekkan()
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut lines = Vec::new();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -88,7 +131,10 @@ fn spawn_serve(args: &[&str], envs: &[(&str, &str)]) -> (std::process::Child, Ve
 }
 
 fn sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     child.wait().unwrap()
 }
 
@@ -97,49 +143,112 @@ async fn first_run_prints_a_setup_link_and_sigterm_shuts_down_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     tekkan_cli::install_crypto_provider();
-    let (mut child, lines) = spawn_serve(&["serve", "--listen", "127.0.0.1:0", "--data-dir", d], &[]);
-    let url = lines.iter().find(|l| l.contains("/setup?token=")).unwrap_or_else(|| panic!("{lines:?}")).clone();
+    let (mut child, lines) =
+        spawn_serve(&["serve", "--listen", "127.0.0.1:0", "--data-dir", d], &[]);
+    let url = lines
+        .iter()
+        .find(|l| l.contains("/setup?token="))
+        .unwrap_or_else(|| panic!("{lines:?}"))
+        .clone();
     let page = reqwest::get(&url).await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(sigterm(&mut child).code(), Some(0), "graceful shutdown");
 
     // Behind a TLS proxy any address is allowed, and cookies become Secure.
-    let (mut child, lines) = spawn_serve(&["serve", "--listen", "0.0.0.0:0", "--data-dir", d], &[("TEKKAN_SERVER__BEHIND_TLS_PROXY", "true")]);
-    assert!(lines.iter().any(|l| l.contains("/setup?token=")), "{lines:?}");
+    let (mut child, lines) = spawn_serve(
+        &["serve", "--listen", "0.0.0.0:0", "--data-dir", d],
+        &[("TEKKAN_SERVER__BEHIND_TLS_PROXY", "true")],
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("/setup?token=")),
+        "{lines:?}"
+    );
     sigterm(&mut child);
 }
 
 #[tokio::test]
 async fn demo_data_is_a_school_club_with_guardians_and_random_passwords() {
     let dir = tempfile::tempdir().unwrap();
-    let out = tekkan().args(["demo", "--data-dir"]).arg(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tekkan()
+        .args(["demo", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let line = text.lines().find(|l| l.contains("buchou@")).unwrap();
     let mut parts = line.split_whitespace();
-    let (email, password) = (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned());
-    let again = tekkan().args(["demo", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let (email, password) = (
+        parts.next().unwrap().to_owned(),
+        parts.next().unwrap().to_owned(),
+    );
+    let again = tekkan()
+        .args(["demo", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(!again.status.success(), "demo data is written once");
-    let out2 = tekkan().args(["migrate", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let out2 = tekkan()
+        .args(["migrate", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out2.stdout).contains("schema is at version 1"));
 
     let app = TestApp::builder().data_dir(dir).start().await;
     let mut c = app.client();
-    let (s, v) = c.api(Method::POST, "/api/v1/session", Some(json!({"email": email, "password": password}))).await;
+    let (s, v) = c
+        .api(
+            Method::POST,
+            "/api/v1/session",
+            Some(json!({"email": email, "password": password})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     c.bearer = Some(v["token"].as_str().unwrap().to_owned());
     let (_, clubs) = c.api(Method::GET, "/api/v1/clubs", None).await;
     let club = clubs[0]["club"]["id"].as_str().unwrap().to_owned();
     assert_eq!(clubs[0]["club"]["name"], "桜ヶ丘高校 吹奏楽部");
-    let (_, members) = c.api(Method::GET, &format!("/api/v1/clubs/{club}/members"), None).await;
+    let (_, members) = c
+        .api(Method::GET, &format!("/api/v1/clubs/{club}/members"), None)
+        .await;
     let members = members.as_array().unwrap();
-    for role in ["owner", "officer", "treasurer", "coach", "member", "guardian"] {
+    for role in [
+        "owner",
+        "officer",
+        "treasurer",
+        "coach",
+        "member",
+        "guardian",
+    ] {
         assert!(members.iter().any(|m| m["role"] == role), "{role}");
     }
-    assert!(members.iter().any(|m| !m["guardian_of"].as_array().unwrap().is_empty()));
-    let (_, groups) = c.api(Method::GET, &format!("/api/v1/clubs/{club}/subgroups"), None).await;
-    let names: Vec<&str> = groups.as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"1年") && names.contains(&"トランペット"), "{names:?}");
+    assert!(
+        members
+            .iter()
+            .any(|m| !m["guardian_of"].as_array().unwrap().is_empty())
+    );
+    let (_, groups) = c
+        .api(
+            Method::GET,
+            &format!("/api/v1/clubs/{club}/subgroups"),
+            None,
+        )
+        .await;
+    let names: Vec<&str> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"1年") && names.contains(&"トランペット"),
+        "{names:?}"
+    );
     // The first run still asks for the operator, demo or not.
     assert!(app.running().setup_url.is_some());
 }
@@ -150,17 +259,35 @@ async fn serve_demo_seeds_only_an_empty_data_dir() {
     assert_eq!(app.running().demo_logins.len(), 16);
     let dir = app.stop().await;
     let app = TestApp::builder().data_dir(dir).demo().start().await;
-    assert!(app.running().demo_logins.is_empty(), "existing data is left alone");
+    assert!(
+        app.running().demo_logins.is_empty(),
+        "existing data is left alone"
+    );
 }
 
 #[test]
 fn a_missing_audit_key_for_existing_data_is_an_error_not_a_new_key() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(tekkan().args(["migrate", "--data-dir"]).arg(dir.path()).output().unwrap().status.success());
+    assert!(
+        tekkan()
+            .args(["migrate", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     let meta = std::fs::metadata(dir.path().join("secrets/audit.key")).unwrap();
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o600);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o600
+    );
     std::fs::remove_file(dir.path().join("secrets/audit.key")).unwrap();
-    let out = tekkan().args(["migrate", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let out = tekkan()
+        .args(["migrate", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("audit.key is missing"));
 }

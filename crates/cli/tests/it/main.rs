@@ -2,6 +2,9 @@
 //! 127.0.0.1 with a fresh SQLite file (in-process through `TestApp`, or the built binary
 //! where the command line itself is under test).
 
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod accounts;
 mod audit;
 mod bad_input;

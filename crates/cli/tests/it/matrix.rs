@@ -21,7 +21,14 @@ enum Rule {
     Club(&'static [&'static str]),
 }
 
-const ALL: &[&str] = &["owner", "officer", "treasurer", "coach", "member", "guardian"];
+const ALL: &[&str] = &[
+    "owner",
+    "officer",
+    "treasurer",
+    "coach",
+    "member",
+    "guardian",
+];
 const ADMIN: &[&str] = &["owner", "officer"];
 const GROUPS: &[&str] = &["owner", "officer", "coach"];
 
@@ -41,21 +48,65 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("PATCH", "/api/v1/clubs/{club}", Club(ADMIN)),
     ("POST", "/api/v1/clubs/{club}/leave", Club(ALL)),
     ("GET", "/api/v1/clubs/{club}/members", Club(ALL)),
-    ("PUT", "/api/v1/clubs/{club}/members/{member}/role", Club(ADMIN)),
-    ("DELETE", "/api/v1/clubs/{club}/members/{member}", Club(ADMIN)),
-    ("POST", "/api/v1/clubs/{club}/members/{member}/approve", Club(ADMIN)),
-    ("POST", "/api/v1/clubs/{club}/members/{member}/reject", Club(ADMIN)),
-    ("PUT", "/api/v1/clubs/{club}/members/{member}/students/{student}", Club(ADMIN)),
-    ("DELETE", "/api/v1/clubs/{club}/members/{member}/students/{student}", Club(ADMIN)),
+    (
+        "PUT",
+        "/api/v1/clubs/{club}/members/{member}/role",
+        Club(ADMIN),
+    ),
+    (
+        "DELETE",
+        "/api/v1/clubs/{club}/members/{member}",
+        Club(ADMIN),
+    ),
+    (
+        "POST",
+        "/api/v1/clubs/{club}/members/{member}/approve",
+        Club(ADMIN),
+    ),
+    (
+        "POST",
+        "/api/v1/clubs/{club}/members/{member}/reject",
+        Club(ADMIN),
+    ),
+    (
+        "PUT",
+        "/api/v1/clubs/{club}/members/{member}/students/{student}",
+        Club(ADMIN),
+    ),
+    (
+        "DELETE",
+        "/api/v1/clubs/{club}/members/{member}/students/{student}",
+        Club(ADMIN),
+    ),
     ("GET", "/api/v1/clubs/{club}/subgroups", Club(ALL)),
     ("POST", "/api/v1/clubs/{club}/subgroups", Club(GROUPS)),
-    ("PATCH", "/api/v1/clubs/{club}/subgroups/{subgroup}", Club(GROUPS)),
-    ("DELETE", "/api/v1/clubs/{club}/subgroups/{subgroup}", Club(GROUPS)),
-    ("PUT", "/api/v1/clubs/{club}/subgroups/{subgroup}/members/{member}", Club(GROUPS)),
-    ("DELETE", "/api/v1/clubs/{club}/subgroups/{subgroup}/members/{member}", Club(GROUPS)),
+    (
+        "PATCH",
+        "/api/v1/clubs/{club}/subgroups/{subgroup}",
+        Club(GROUPS),
+    ),
+    (
+        "DELETE",
+        "/api/v1/clubs/{club}/subgroups/{subgroup}",
+        Club(GROUPS),
+    ),
+    (
+        "PUT",
+        "/api/v1/clubs/{club}/subgroups/{subgroup}/members/{member}",
+        Club(GROUPS),
+    ),
+    (
+        "DELETE",
+        "/api/v1/clubs/{club}/subgroups/{subgroup}/members/{member}",
+        Club(GROUPS),
+    ),
     ("GET", "/api/v1/clubs/{club}/invitations", Club(ADMIN)),
     ("POST", "/api/v1/clubs/{club}/invitations", Club(ADMIN)),
-    ("DELETE", "/api/v1/clubs/{club}/invitations/{invitation}", Club(ADMIN)),
+    (
+        "DELETE",
+        "/api/v1/clubs/{club}/invitations/{invitation}",
+        Club(ADMIN),
+    ),
     ("GET", "/api/v1/invitations/{token}", Public),
     ("POST", "/api/v1/invitations/{token}/accept", AnyUser),
     ("GET", "/", Public),
@@ -79,32 +130,72 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("GET", "/clubs/{club}/members", Club(ALL)),
     ("POST", "/clubs/{club}/members/{member}/role", Club(ADMIN)),
     ("POST", "/clubs/{club}/members/{member}/remove", Club(ADMIN)),
-    ("POST", "/clubs/{club}/members/{member}/approve", Club(ADMIN)),
+    (
+        "POST",
+        "/clubs/{club}/members/{member}/approve",
+        Club(ADMIN),
+    ),
     ("POST", "/clubs/{club}/members/{member}/reject", Club(ADMIN)),
     ("POST", "/clubs/{club}/guardian-links", Club(ADMIN)),
-    ("POST", "/clubs/{club}/members/{member}/students/{student}/unlink", Club(ADMIN)),
+    (
+        "POST",
+        "/clubs/{club}/members/{member}/students/{student}/unlink",
+        Club(ADMIN),
+    ),
     ("GET", "/clubs/{club}/subgroups", Club(ALL)),
     ("POST", "/clubs/{club}/subgroups", Club(GROUPS)),
-    ("POST", "/clubs/{club}/subgroups/{subgroup}/edit", Club(GROUPS)),
-    ("POST", "/clubs/{club}/subgroups/{subgroup}/delete", Club(GROUPS)),
-    ("POST", "/clubs/{club}/subgroups/{subgroup}/members", Club(GROUPS)),
-    ("POST", "/clubs/{club}/subgroups/{subgroup}/members/{member}/remove", Club(GROUPS)),
+    (
+        "POST",
+        "/clubs/{club}/subgroups/{subgroup}/edit",
+        Club(GROUPS),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/subgroups/{subgroup}/delete",
+        Club(GROUPS),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/subgroups/{subgroup}/members",
+        Club(GROUPS),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/subgroups/{subgroup}/members/{member}/remove",
+        Club(GROUPS),
+    ),
     ("GET", "/clubs/{club}/invitations", Club(ADMIN)),
     ("POST", "/clubs/{club}/invitations", Club(ADMIN)),
-    ("POST", "/clubs/{club}/invitations/{invitation}/revoke", Club(ADMIN)),
+    (
+        "POST",
+        "/clubs/{club}/invitations/{invitation}/revoke",
+        Club(ADMIN),
+    ),
     ("GET", "/join/{token}", Public),
     ("POST", "/join/{token}", AnyUser),
 ];
 
 #[test]
 fn every_endpoint_has_a_matrix_entry() {
-    let served: BTreeSet<(String, String)> =
-        tekkan_web::routes().endpoints().iter().map(|e| (e.method.to_string(), e.path.to_owned())).collect();
-    let listed: BTreeSet<(String, String)> = CASES.iter().map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned())).collect();
+    let served: BTreeSet<(String, String)> = tekkan_web::routes()
+        .endpoints()
+        .iter()
+        .map(|e| (e.method.to_string(), e.path.to_owned()))
+        .collect();
+    let listed: BTreeSet<(String, String)> = CASES
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
     let missing: Vec<_> = served.difference(&listed).collect();
     let stale: Vec<_> = listed.difference(&served).collect();
-    assert!(missing.is_empty(), "endpoints without an access-matrix entry: {missing:?}");
-    assert!(stale.is_empty(), "matrix entries for endpoints that do not exist: {stale:?}");
+    assert!(
+        missing.is_empty(),
+        "endpoints without an access-matrix entry: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "matrix entries for endpoints that do not exist: {stale:?}"
+    );
     assert_eq!(listed.len(), CASES.len(), "duplicate matrix entries");
 }
 
@@ -117,12 +208,25 @@ enum Body {
 /// Fills the path and body of `path` with fresh targets in `club`, made by its owner.
 async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (String, Body) {
     let mut owner = club.owner.clone();
-    let mut p = path.replace("{club}", &club.id).replace("{student}", &club.student);
+    let mut p = path
+        .replace("{club}", &club.id)
+        .replace("{student}", &club.student);
     let guardian_link = path.contains("/students/") || path.ends_with("/guardian-links");
     if p.contains("{subgroup}") {
         let sg = subgroup(&mut owner, &club.id).await;
-        if path.ends_with("/members/{member}") && method == "DELETE" || path.ends_with("/members/{member}/remove") {
-            let (s, v) = owner.api(Method::PUT, &format!("/api/v1/clubs/{}/subgroups/{sg}/members/{}", club.id, club.student), None).await;
+        if path.ends_with("/members/{member}") && method == "DELETE"
+            || path.ends_with("/members/{member}/remove")
+        {
+            let (s, v) = owner
+                .api(
+                    Method::PUT,
+                    &format!(
+                        "/api/v1/clubs/{}/subgroups/{sg}/members/{}",
+                        club.id, club.student
+                    ),
+                    None,
+                )
+                .await;
             assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
         }
         p = p.replace("{subgroup}", &sg);
@@ -134,7 +238,16 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         let role = if guardian_link { "guardian" } else { "member" };
         let (_, m) = join(&fx.app, &mut owner, &club.id, role, pending).await;
         if method == "DELETE" && path.contains("/students/") || path.ends_with("/unlink") {
-            let (s, v) = owner.api(Method::PUT, &format!("/api/v1/clubs/{}/members/{m}/students/{}", club.id, club.student), None).await;
+            let (s, v) = owner
+                .api(
+                    Method::PUT,
+                    &format!(
+                        "/api/v1/clubs/{}/members/{m}/students/{}",
+                        club.id, club.student
+                    ),
+                    None,
+                )
+                .await;
             assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
         }
         p = p.replace("{member}", &m);
@@ -144,35 +257,80 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         p = p.replace("{invitation}", &invitation_id(&mut owner, &club.id).await);
     }
     if p.contains("{token}") {
-        p = p.replace("{token}", &invite(&mut owner, &club.id, "member", false).await);
+        p = p.replace(
+            "{token}",
+            &invite(&mut owner, &club.id, "member", false).await,
+        );
     }
     let email = format!("{}@example.jp", unique("new"));
     let owner_email = club.owner.email.clone();
-    let form = |pairs: &[(&str, &str)]| Body::Form(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
+    let form = |pairs: &[(&str, &str)]| {
+        Body::Form(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    };
     let body = match (method, path) {
-        ("POST", "/api/v1/setup") => Body::Json(json!({"token": "forged", "email": email, "display_name": "x", "password": "a long enough passphrase"})),
-        ("POST", "/api/v1/accounts") => Body::Json(json!({"email": email, "display_name": "新入部員", "password": "a long enough passphrase"})),
-        ("POST", "/api/v1/session") => Body::Json(json!({"email": owner_email, "password": "a long enough passphrase"})),
+        ("POST", "/api/v1/setup") => Body::Json(
+            json!({"token": "forged", "email": email, "display_name": "x", "password": "a long enough passphrase"}),
+        ),
+        ("POST", "/api/v1/accounts") => Body::Json(
+            json!({"email": email, "display_name": "新入部員", "password": "a long enough passphrase"}),
+        ),
+        ("POST", "/api/v1/session") => {
+            Body::Json(json!({"email": owner_email, "password": "a long enough passphrase"}))
+        }
         ("POST", "/api/v1/clubs") => Body::Json(json!({"name": "新しいクラブ"})),
-        ("PATCH", "/api/v1/clubs/{club}") => Body::Json(json!({"name": "改名したクラブ", "description": "説明"})),
+        ("PATCH", "/api/v1/clubs/{club}") => {
+            Body::Json(json!({"name": "改名したクラブ", "description": "説明"}))
+        }
         ("PUT", p) if p.ends_with("/role") => Body::Json(json!({"role": "treasurer"})),
-        ("POST", "/api/v1/clubs/{club}/subgroups") | ("PATCH", "/api/v1/clubs/{club}/subgroups/{subgroup}") => {
+        ("POST", "/api/v1/clubs/{club}/subgroups")
+        | ("PATCH", "/api/v1/clubs/{club}/subgroups/{subgroup}") => {
             Body::Json(json!({"name": "2年", "kind": "grade"}))
         }
         ("POST", "/api/v1/clubs/{club}/invitations") => Body::Json(json!({"role": "member"})),
-        ("POST", "/setup") => form(&[("token", "forged"), ("email", &email), ("display_name", "x"), ("password", "a long enough passphrase")]),
-        ("POST", "/signup") => form(&[("email", &email), ("display_name", "新入部員"), ("password", "a long enough passphrase")]),
-        ("POST", "/login") => form(&[("email", &owner_email), ("password", "a long enough passphrase")]),
+        ("POST", "/setup") => form(&[
+            ("token", "forged"),
+            ("email", &email),
+            ("display_name", "x"),
+            ("password", "a long enough passphrase"),
+        ]),
+        ("POST", "/signup") => form(&[
+            ("email", &email),
+            ("display_name", "新入部員"),
+            ("password", "a long enough passphrase"),
+        ]),
+        ("POST", "/login") => form(&[
+            ("email", &owner_email),
+            ("password", "a long enough passphrase"),
+        ]),
         ("POST", "/lang") => form(&[("lang", "en"), ("back", "/")]),
-        ("POST", "/clubs") | ("POST", "/clubs/{club}/settings") => form(&[("name", "クラブ"), ("description", "")]),
+        ("POST", "/clubs") | ("POST", "/clubs/{club}/settings") => {
+            form(&[("name", "クラブ"), ("description", "")])
+        }
         ("POST", "/clubs/{club}/members/{member}/role") => form(&[("role", "treasurer")]),
         ("POST", "/clubs/{club}/guardian-links") => {
             let g = fresh_guardian.clone().unwrap_or_default();
-            Body::Form(vec![("guardian".into(), g), ("student".into(), club.student.clone())])
+            Body::Form(vec![
+                ("guardian".into(), g),
+                ("student".into(), club.student.clone()),
+            ])
         }
-        ("POST", "/clubs/{club}/subgroups") | ("POST", "/clubs/{club}/subgroups/{subgroup}/edit") => form(&[("name", "2年"), ("kind", "grade")]),
-        ("POST", "/clubs/{club}/subgroups/{subgroup}/members") => Body::Form(vec![("member".into(), club.student.clone())]),
-        ("POST", "/clubs/{club}/invitations") => form(&[("role", "member"), ("expires_in_hours", "24"), ("max_uses", "3")]),
+        ("POST", "/clubs/{club}/subgroups")
+        | ("POST", "/clubs/{club}/subgroups/{subgroup}/edit") => {
+            form(&[("name", "2年"), ("kind", "grade")])
+        }
+        ("POST", "/clubs/{club}/subgroups/{subgroup}/members") => {
+            Body::Form(vec![("member".into(), club.student.clone())])
+        }
+        ("POST", "/clubs/{club}/invitations") => form(&[
+            ("role", "member"),
+            ("expires_in_hours", "24"),
+            ("max_uses", "3"),
+        ]),
         (m, p) if m != "GET" && !p.starts_with("/api/") => Body::Form(Vec::new()),
         _ => Body::None,
     };
@@ -180,7 +338,13 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
 }
 
 /// Sends the request as `who` and returns the status and (for redirects) the location.
-async fn send(fx: &Fixture, who: Who, method: &str, path: &str, body: Body) -> (StatusCode, Option<String>) {
+async fn send(
+    fx: &Fixture,
+    who: Who,
+    method: &str,
+    path: &str,
+    body: Body,
+) -> (StatusCode, Option<String>) {
     let m = Method::from_bytes(method.as_bytes()).unwrap();
     let mut c: Client = fx.client(who);
     if path.starts_with("/api/") || path == "/healthz" {
@@ -190,11 +354,18 @@ async fn send(fx: &Fixture, who: Who, method: &str, path: &str, body: Body) -> (
         };
         return (c.api(m, path, json).await.0, None);
     }
-    let mut b = if who == Who::Anon { fx.app.client() } else { c.as_browser() };
+    let mut b = if who == Who::Anon {
+        fx.app.client()
+    } else {
+        c.as_browser()
+    };
     let csrf = b.csrf().await;
     let page = match body {
         Body::Form(fields) => {
-            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let f: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             b.post_form(path, &csrf, &f).await
         }
         _ => b.raw(m, path, &[], Vec::new()).await,
@@ -215,24 +386,37 @@ async fn check_case(fx: &Fixture, method: &str, path: &str, rule: Rule) -> Vec<S
         let (s, loc) = send(fx, who, method, &p, body).await;
         let ok = match (rule, who) {
             (_, _) if s.is_server_error() => false,
-            (Public, _) => !matches!(s.as_u16(), 403 | 404) && !(s == 401 && path.contains("session") && method == "DELETE"),
-            (_, Who::Anon) if page_get => s == StatusCode::SEE_OTHER && loc.as_deref().is_some_and(|l| l.starts_with("/login?next=")),
+            (Public, _) => !matches!(s.as_u16(), 401 | 403 | 404),
+            (_, Who::Anon) if page_get => {
+                s == StatusCode::SEE_OTHER
+                    && loc
+                        .as_deref()
+                        .is_some_and(|l| l.starts_with("/login?next="))
+            }
             (_, Who::Anon) => s == StatusCode::UNAUTHORIZED,
             (AnyUser, _) => !denied_status(s, &loc),
             (Club(_), Who::Outsider) => s == StatusCode::NOT_FOUND,
             (Club(roles), w) => {
-                if roles.contains(&w.role().unwrap()) { !denied_status(s, &loc) } else { s == StatusCode::FORBIDDEN }
+                if roles.contains(&w.role().unwrap()) {
+                    !denied_status(s, &loc)
+                } else {
+                    s == StatusCode::FORBIDDEN
+                }
             }
         };
         if !ok {
-            failures.push(format!("{method} {path} as {who:?} in own club: got {s} {loc:?}"));
+            failures.push(format!(
+                "{method} {path} as {who:?} in own club: got {s} {loc:?}"
+            ));
         }
         // Another club's ids (club B), for members of club A.
         if let (Club(_), true) = (rule, who.role().is_some()) {
             let (p, body) = prepare(fx, &fx.b, method, path).await;
             let (s, loc) = send(fx, who, method, &p, body).await;
             if s != StatusCode::NOT_FOUND {
-                failures.push(format!("{method} {path} as {who:?} with another club's ids: got {s} {loc:?}"));
+                failures.push(format!(
+                    "{method} {path} as {who:?} with another club's ids: got {s} {loc:?}"
+                ));
             }
         }
     }
@@ -251,7 +435,12 @@ async fn run_matrix(filter: impl Fn(&str) -> bool) {
             failures.extend(check_case(&fx, method, path, *rule).await);
         }
     }
-    assert!(failures.is_empty(), "{} access-matrix failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} access-matrix failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,10 @@ pub fn routes() -> Routes {
 
 /// Healthy when the database answers.
 async fn healthz(State(st): State<AppState>) -> WebResult<Json<Value>> {
-    st.app.db().operator_exists().await.map_err(tekkan_app::AppError::from)?;
+    st.app
+        .db()
+        .operator_exists()
+        .await
+        .map_err(tekkan_app::AppError::from)?;
     Ok(Json(json!({ "status": "ok" })))
 }

@@ -74,7 +74,10 @@ struct TokenQuery {
 }
 
 async fn setup_form(p: PageCtx, Query(q): Query<TokenQuery>) -> WebResult<Response> {
-    let f = AccountForm { token: q.token.unwrap_or_default(), ..Default::default() };
+    let f = AccountForm {
+        token: q.token.unwrap_or_default(),
+        ..Default::default()
+    };
     Ok(render(&SetupPage { p, f, error: None })?.into_response())
 }
 
@@ -88,8 +91,17 @@ fn logged_in(st: &AppState, s: &NewSession, to: &str) -> Response {
     res
 }
 
-async fn setup(State(st): State<AppState>, c: Caller, p: PageCtx, PageForm(mut f): PageForm<AccountForm>) -> WebResult<Response> {
-    match st.app.complete_setup(&f.token, &f.email, &f.display_name, &f.password, &c.origin).await {
+async fn setup(
+    State(st): State<AppState>,
+    c: Caller,
+    p: PageCtx,
+    PageForm(mut f): PageForm<AccountForm>,
+) -> WebResult<Response> {
+    match st
+        .app
+        .complete_setup(&f.token, &f.email, &f.display_name, &f.password, &c.origin)
+        .await
+    {
         Ok(s) => Ok(logged_in(&st, &s, "/clubs")),
         Err(e) => {
             let e = WebError::from(e);
@@ -112,23 +124,48 @@ struct SignupPage {
     error: Option<String>,
 }
 
-async fn signup_form(State(st): State<AppState>, p: PageCtx, Query(q): Query<TokenQuery>) -> WebResult<Response> {
+async fn signup_form(
+    State(st): State<AppState>,
+    p: PageCtx,
+    Query(q): Query<TokenQuery>,
+) -> WebResult<Response> {
     let invite = q.invite.unwrap_or_default();
     let invitation = match invite.is_empty() {
         true => None,
         false => Some(st.app.preview_invitation(&invite).await?),
     };
     let open = st.app.settings().open_signup;
-    let f = AccountForm { invite, ..Default::default() };
-    Ok(render(&SignupPage { p, f, invitation, open, error: None })?.into_response())
+    let f = AccountForm {
+        invite,
+        ..Default::default()
+    };
+    Ok(render(&SignupPage {
+        p,
+        f,
+        invitation,
+        open,
+        error: None,
+    })?
+    .into_response())
 }
 
-async fn signup(State(st): State<AppState>, c: Caller, p: PageCtx, PageForm(mut f): PageForm<AccountForm>) -> WebResult<Response> {
+async fn signup(
+    State(st): State<AppState>,
+    c: Caller,
+    p: PageCtx,
+    PageForm(mut f): PageForm<AccountForm>,
+) -> WebResult<Response> {
     let invite = (!f.invite.is_empty()).then_some(f.invite.as_str());
-    match st.app.sign_up(&f.email, &f.display_name, &f.password, invite, &c.origin).await {
+    match st
+        .app
+        .sign_up(&f.email, &f.display_name, &f.password, invite, &c.origin)
+        .await
+    {
         Ok((s, joined)) => {
             let to = match joined {
-                Some(j) if j.status == tekkan_core::MembershipStatus::Active => format!("/clubs/{}?msg=joined", j.club_id),
+                Some(j) if j.status == tekkan_core::MembershipStatus::Active => {
+                    format!("/clubs/{}?msg=joined", j.club_id)
+                }
                 Some(_) => "/clubs?msg=pending".to_owned(),
                 None => "/clubs".to_owned(),
             };
@@ -143,7 +180,14 @@ async fn signup(State(st): State<AppState>, c: Caller, p: PageCtx, PageForm(mut 
             };
             let open = st.app.settings().open_signup;
             let error = form_error(&p, &e);
-            let mut res = render(&SignupPage { p, f, invitation, open, error })?.into_response();
+            let mut res = render(&SignupPage {
+                p,
+                f,
+                invitation,
+                open,
+                error,
+            })?
+            .into_response();
             *res.status_mut() = e.info().status;
             Ok(res)
         }
@@ -159,11 +203,19 @@ struct LoginPage {
 }
 
 async fn login_form(p: PageCtx, Query(q): Query<TokenQuery>) -> WebResult<Response> {
-    let f = AccountForm { next: safe_next(q.next.as_deref()).to_owned(), ..Default::default() };
+    let f = AccountForm {
+        next: safe_next(q.next.as_deref()).to_owned(),
+        ..Default::default()
+    };
     Ok(render(&LoginPage { p, f, error: None })?.into_response())
 }
 
-async fn login(State(st): State<AppState>, c: Caller, p: PageCtx, PageForm(mut f): PageForm<AccountForm>) -> WebResult<Response> {
+async fn login(
+    State(st): State<AppState>,
+    c: Caller,
+    p: PageCtx,
+    PageForm(mut f): PageForm<AccountForm>,
+) -> WebResult<Response> {
     match st.app.log_in(&f.email, &f.password, &c.origin).await {
         Ok(s) => {
             // A new session at every login; the one this browser had ends.
@@ -202,10 +254,19 @@ struct LangForm {
 }
 
 /// Remembers the language in a cookie (a preference, not account data).
-async fn switch_lang(State(st): State<AppState>, PageForm(f): PageForm<LangForm>) -> WebResult<Response> {
+async fn switch_lang(
+    State(st): State<AppState>,
+    PageForm(f): PageForm<LangForm>,
+) -> WebResult<Response> {
     let lang = Lang::parse(&f.lang).ok_or(WebError::BadRequest("invalid_form"))?;
     let mut res = see_other(safe_next(Some(&f.back)));
-    if let Ok(v) = HeaderValue::from_str(&cookie(&st, LANG_COOKIE, lang.code(), 365 * 24 * 3600, false)) {
+    if let Ok(v) = HeaderValue::from_str(&cookie(
+        &st,
+        LANG_COOKIE,
+        lang.code(),
+        365 * 24 * 3600,
+        false,
+    )) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(res)

@@ -57,10 +57,21 @@ struct ClubFormPage {
 }
 
 async fn new_form(Auth(_): Auth, p: PageCtx) -> WebResult<Response> {
-    Ok(render(&ClubFormPage { p, f: ClubForm::default(), club: None, error: None })?.into_response())
+    Ok(render(&ClubFormPage {
+        p,
+        f: ClubForm::default(),
+        club: None,
+        error: None,
+    })?
+    .into_response())
 }
 
-async fn create(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, PageForm(f): PageForm<ClubForm>) -> WebResult<Response> {
+async fn create(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    PageForm(f): PageForm<ClubForm>,
+) -> WebResult<Response> {
     match st.app.create_club(&a, &f.name, &f.description).await {
         Ok(c) => Ok(see_other(&format!("/clubs/{}", c.id))),
         Err(e) => refused(p, f, None, e.into()),
@@ -87,28 +98,63 @@ struct ClubPage {
     can_invite: bool,
 }
 
-async fn show(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, Ids(club): Ids<ClubId>) -> WebResult<Response> {
+async fn show(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<Response> {
     let o = st.app.club_overview(&a, club).await?;
     let can_edit = o.me.role.allows(Permission::EditClub);
     let can_invite = o.me.role.allows(Permission::ManageInvitations);
-    Ok(render(&ClubPage { p, o, can_edit, can_invite })?.into_response())
+    Ok(render(&ClubPage {
+        p,
+        o,
+        can_edit,
+        can_invite,
+    })?
+    .into_response())
 }
 
-async fn settings_form(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, Ids(club): Ids<ClubId>) -> WebResult<Response> {
+async fn settings_form(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<Response> {
     st.app.authorize(&a, club, Permission::EditClub).await?;
     let o = st.app.club_overview(&a, club).await?;
-    let f = ClubForm { name: o.club.name, description: o.club.description };
-    Ok(render(&ClubFormPage { p, f, club: Some(club), error: None })?.into_response())
+    let f = ClubForm {
+        name: o.club.name,
+        description: o.club.description,
+    };
+    Ok(render(&ClubFormPage {
+        p,
+        f,
+        club: Some(club),
+        error: None,
+    })?
+    .into_response())
 }
 
-async fn settings(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, Ids(club): Ids<ClubId>, PageForm(f): PageForm<ClubForm>) -> WebResult<Response> {
+async fn settings(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    Ids(club): Ids<ClubId>,
+    PageForm(f): PageForm<ClubForm>,
+) -> WebResult<Response> {
     match st.app.update_club(&a, club, &f.name, &f.description).await {
         Ok(_) => Ok(see_other(&format!("/clubs/{club}?msg=saved"))),
         Err(e) => refused(p, f, Some(club), e.into()),
     }
 }
 
-async fn leave(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>) -> WebResult<Response> {
+async fn leave(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<Response> {
     st.app.leave_club(&a, club).await?;
     Ok(see_other("/clubs?msg=left"))
 }

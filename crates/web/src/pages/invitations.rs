@@ -37,16 +37,40 @@ struct InvitationsPage {
     hours: [i64; 4],
 }
 
-async fn list(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, Ids(club): Ids<ClubId>) -> WebResult<Response> {
-    let me = st.app.authorize(&a, club, Permission::ManageInvitations).await?;
+async fn list(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<Response> {
+    let me = st
+        .app
+        .authorize(&a, club, Permission::ManageInvitations)
+        .await?;
     let now = now_ms();
     let invitations = st.app.invitations(&a, club).await?.into_iter().map(|i| {
         let s = state_of(&i, now);
         (i, s)
     });
-    let roles = Role::ALL.into_iter().filter(|r| me.role.may_grant(*r)).collect();
-    let subgroups = st.app.db().subgroups(club).await.map_err(tekkan_app::AppError::from)?;
-    Ok(render(&InvitationsPage { p, club, invitations: invitations.collect(), roles, subgroups, hours: [1, 24, 168, 720] })?.into_response())
+    let roles = Role::ALL
+        .into_iter()
+        .filter(|r| me.role.may_grant(*r))
+        .collect();
+    let subgroups = st
+        .app
+        .db()
+        .subgroups(club)
+        .await
+        .map_err(tekkan_app::AppError::from)?;
+    Ok(render(&InvitationsPage {
+        p,
+        club,
+        invitations: invitations.collect(),
+        roles,
+        subgroups,
+        hours: [1, 24, 168, 720],
+    })?
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -70,10 +94,20 @@ struct CreatedPage {
     inv: Invitation,
 }
 
-async fn create(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, Ids(club): Ids<ClubId>, PageForm(f): PageForm<CreateForm>) -> WebResult<Response> {
+async fn create(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    Ids(club): Ids<ClubId>,
+    PageForm(f): PageForm<CreateForm>,
+) -> WebResult<Response> {
     let subgroup = match f.subgroup.as_str() {
         "" => None,
-        s => Some(SubgroupId::parse(s).ok_or(tekkan_core::ValidationError::Invalid { field: "subgroup" }).map_err(tekkan_app::AppError::from)?),
+        s => Some(
+            SubgroupId::parse(s)
+                .ok_or(tekkan_core::ValidationError::Invalid { field: "subgroup" })
+                .map_err(tekkan_app::AppError::from)?,
+        ),
     };
     let spec = InvitationSpec {
         role: f.role,
@@ -86,10 +120,21 @@ async fn create(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, Ids(club)
     let url = join_url(&st, &token);
     let qr = qr_svg(&url)?;
     // Shown in this response only: the token is not stored and cannot be shown again.
-    Ok(render(&CreatedPage { p, club, url, qr, inv })?.into_response())
+    Ok(render(&CreatedPage {
+        p,
+        club,
+        url,
+        qr,
+        inv,
+    })?
+    .into_response())
 }
 
-async fn revoke(State(st): State<AppState>, Auth(a): Auth, Ids((club, id)): Ids<(ClubId, InvitationId)>) -> WebResult<Response> {
+async fn revoke(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, id)): Ids<(ClubId, InvitationId)>,
+) -> WebResult<Response> {
     st.app.revoke_invitation(&a, club, id).await?;
     Ok(see_other(&format!("/clubs/{club}/invitations?msg=saved")))
 }
@@ -103,12 +148,27 @@ struct JoinPage {
     logged_in: bool,
 }
 
-async fn join_page(State(st): State<AppState>, c: Caller, p: PageCtx, Ids(token): Ids<String>) -> WebResult<Response> {
+async fn join_page(
+    State(st): State<AppState>,
+    c: Caller,
+    p: PageCtx,
+    Ids(token): Ids<String>,
+) -> WebResult<Response> {
     let inv = st.app.preview_invitation(&token).await?;
-    Ok(render(&JoinPage { p, token, inv, logged_in: c.actor.is_some() })?.into_response())
+    Ok(render(&JoinPage {
+        p,
+        token,
+        inv,
+        logged_in: c.actor.is_some(),
+    })?
+    .into_response())
 }
 
-async fn join(State(st): State<AppState>, Auth(a): Auth, Ids(token): Ids<String>) -> WebResult<Response> {
+async fn join(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(token): Ids<String>,
+) -> WebResult<Response> {
     let out = st.app.accept_invitation(&a, &token).await?;
     Ok(match out.status {
         MembershipStatus::Active => see_other(&format!("/clubs/{}?msg=joined", out.club_id)),

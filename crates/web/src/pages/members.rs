@@ -22,7 +22,10 @@ pub fn routes() -> Routes {
         .post("/clubs/{club}/members/{member}/approve", approve)
         .post("/clubs/{club}/members/{member}/reject", reject)
         .post("/clubs/{club}/guardian-links", link)
-        .post("/clubs/{club}/members/{member}/students/{student}/unlink", unlink)
+        .post(
+            "/clubs/{club}/members/{member}/students/{student}/unlink",
+            unlink,
+        )
 }
 
 #[derive(Template)]
@@ -40,7 +43,11 @@ impl MembersPage {
     }
 
     fn former(&self) -> Vec<&tekkan_app::RosterEntry> {
-        self.r.entries.iter().filter(|e| matches!(e.status, MembershipStatus::Left | MembershipStatus::Removed)).collect()
+        self.r
+            .entries
+            .iter()
+            .filter(|e| matches!(e.status, MembershipStatus::Left | MembershipStatus::Removed))
+            .collect()
     }
 
     fn active(&self) -> Vec<&tekkan_app::RosterEntry> {
@@ -52,17 +59,31 @@ impl MembersPage {
     }
 
     fn guardians(&self) -> Vec<&tekkan_app::RosterEntry> {
-        self.active().into_iter().filter(|e| e.role == Role::Guardian).collect()
+        self.active()
+            .into_iter()
+            .filter(|e| e.role == Role::Guardian)
+            .collect()
     }
 
     fn students(&self) -> Vec<&tekkan_app::RosterEntry> {
-        self.active().into_iter().filter(|e| e.role != Role::Guardian).collect()
+        self.active()
+            .into_iter()
+            .filter(|e| e.role != Role::Guardian)
+            .collect()
     }
 }
 
-async fn list(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, Ids(club): Ids<ClubId>) -> WebResult<Response> {
+async fn list(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<Response> {
     let r = st.app.roster(&a, club).await?;
-    let roles = Role::ALL.into_iter().filter(|x| r.me.role.may_grant(*x)).collect();
+    let roles = Role::ALL
+        .into_iter()
+        .filter(|x| r.me.role.may_grant(*x))
+        .collect();
     Ok(render(&MembersPage { p, club, r, roles })?.into_response())
 }
 
@@ -75,22 +96,39 @@ struct RoleForm {
     role: Role,
 }
 
-async fn change_role(State(st): State<AppState>, Auth(a): Auth, Ids((club, m)): Ids<(ClubId, MembershipId)>, PageForm(f): PageForm<RoleForm>) -> WebResult<Response> {
+async fn change_role(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, m)): Ids<(ClubId, MembershipId)>,
+    PageForm(f): PageForm<RoleForm>,
+) -> WebResult<Response> {
     st.app.change_role(&a, club, m, f.role).await?;
     Ok(back(club))
 }
 
-async fn remove(State(st): State<AppState>, Auth(a): Auth, Ids((club, m)): Ids<(ClubId, MembershipId)>) -> WebResult<Response> {
+async fn remove(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, m)): Ids<(ClubId, MembershipId)>,
+) -> WebResult<Response> {
     st.app.remove_member(&a, club, m).await?;
     Ok(back(club))
 }
 
-async fn approve(State(st): State<AppState>, Auth(a): Auth, Ids((club, m)): Ids<(ClubId, MembershipId)>) -> WebResult<Response> {
+async fn approve(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, m)): Ids<(ClubId, MembershipId)>,
+) -> WebResult<Response> {
     st.app.decide_request(&a, club, m, true).await?;
     Ok(back(club))
 }
 
-async fn reject(State(st): State<AppState>, Auth(a): Auth, Ids((club, m)): Ids<(ClubId, MembershipId)>) -> WebResult<Response> {
+async fn reject(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, m)): Ids<(ClubId, MembershipId)>,
+) -> WebResult<Response> {
     st.app.decide_request(&a, club, m, false).await?;
     Ok(back(club))
 }
@@ -101,8 +139,15 @@ struct LinkForm {
     student: MembershipId,
 }
 
-async fn link(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>, PageForm(f): PageForm<LinkForm>) -> WebResult<Response> {
-    st.app.link_guardian(&a, club, f.guardian, f.student).await?;
+async fn link(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+    PageForm(f): PageForm<LinkForm>,
+) -> WebResult<Response> {
+    st.app
+        .link_guardian(&a, club, f.guardian, f.student)
+        .await?;
     Ok(back(club))
 }
 

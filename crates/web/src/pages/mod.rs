@@ -26,7 +26,9 @@ pub fn routes() -> Routes {
 }
 
 pub fn render<T: Template>(t: &T) -> WebResult<Html<String>> {
-    t.render().map(Html).map_err(|e| WebError::App(tekkan_app::AppError::Internal(format!("template: {e}"))))
+    t.render()
+        .map(Html)
+        .map_err(|e| WebError::App(tekkan_app::AppError::Internal(format!("template: {e}"))))
 }
 
 /// 303 to `to`.
@@ -38,22 +40,36 @@ pub fn see_other(to: &str) -> Response {
 /// replaced by the club list, so the parameter cannot be used to send people away.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains(['\r', '\n']) => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.contains(['\r', '\n']) =>
+        {
+            n
+        }
         _ => "/clubs",
     }
 }
 
 async fn css() -> Response {
-    static_asset(include_str!("../../static/app.css"), "text/css; charset=utf-8")
+    static_asset(
+        include_str!("../../static/app.css"),
+        "text/css; charset=utf-8",
+    )
 }
 
 async fn js() -> Response {
-    static_asset(include_str!("../../static/app.js"), "text/javascript; charset=utf-8")
+    static_asset(
+        include_str!("../../static/app.js"),
+        "text/javascript; charset=utf-8",
+    )
 }
 
 fn static_asset(body: &'static str, ct: &'static str) -> Response {
     let mut r = body.into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     r
 }
 
@@ -77,7 +93,13 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/clubs/ab")), "/clubs/ab");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "", "javascript:alert(1)"] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "",
+            "javascript:alert(1)",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/clubs", "{bad}");
         }
         assert_eq!(safe_next(None), "/clubs");

@@ -21,7 +21,10 @@ pub fn routes() -> Routes {
         .post("/clubs/{club}/subgroups/{subgroup}/edit", update)
         .post("/clubs/{club}/subgroups/{subgroup}/delete", delete)
         .post("/clubs/{club}/subgroups/{subgroup}/members", add_member)
-        .post("/clubs/{club}/subgroups/{subgroup}/members/{member}/remove", remove_member)
+        .post(
+            "/clubs/{club}/subgroups/{subgroup}/members/{member}/remove",
+            remove_member,
+        )
 }
 
 #[derive(Template)]
@@ -35,12 +38,29 @@ struct SubgroupsPage {
     kinds: [SubgroupKind; 3],
 }
 
-async fn list(State(st): State<AppState>, Auth(a): Auth, p: PageCtx, Ids(club): Ids<ClubId>) -> WebResult<Response> {
+async fn list(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<Response> {
     let groups = st.app.subgroups(&a, club).await?;
     let roster = st.app.roster(&a, club).await?;
     let can_manage = roster.me.role.allows(Permission::ManageSubgroups);
-    let members = roster.entries.into_iter().filter(|e| e.status == MembershipStatus::Active).collect();
-    Ok(render(&SubgroupsPage { p, club, groups, can_manage, members, kinds: SubgroupKind::ALL })?.into_response())
+    let members = roster
+        .entries
+        .into_iter()
+        .filter(|e| e.status == MembershipStatus::Active)
+        .collect();
+    Ok(render(&SubgroupsPage {
+        p,
+        club,
+        groups,
+        can_manage,
+        members,
+        kinds: SubgroupKind::ALL,
+    })?
+    .into_response())
 }
 
 fn back(club: ClubId) -> Response {
@@ -53,17 +73,33 @@ struct SubgroupForm {
     kind: SubgroupKind,
 }
 
-async fn create(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>, PageForm(f): PageForm<SubgroupForm>) -> WebResult<Response> {
+async fn create(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+    PageForm(f): PageForm<SubgroupForm>,
+) -> WebResult<Response> {
     st.app.create_subgroup(&a, club, &f.name, f.kind).await?;
     Ok(back(club))
 }
 
-async fn update(State(st): State<AppState>, Auth(a): Auth, Ids((club, sg)): Ids<(ClubId, SubgroupId)>, PageForm(f): PageForm<SubgroupForm>) -> WebResult<Response> {
-    st.app.update_subgroup(&a, club, sg, &f.name, f.kind).await?;
+async fn update(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, sg)): Ids<(ClubId, SubgroupId)>,
+    PageForm(f): PageForm<SubgroupForm>,
+) -> WebResult<Response> {
+    st.app
+        .update_subgroup(&a, club, sg, &f.name, f.kind)
+        .await?;
     Ok(back(club))
 }
 
-async fn delete(State(st): State<AppState>, Auth(a): Auth, Ids((club, sg)): Ids<(ClubId, SubgroupId)>) -> WebResult<Response> {
+async fn delete(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, sg)): Ids<(ClubId, SubgroupId)>,
+) -> WebResult<Response> {
     st.app.delete_subgroup(&a, club, sg).await?;
     Ok(back(club))
 }
@@ -73,7 +109,12 @@ struct MemberForm {
     member: MembershipId,
 }
 
-async fn add_member(State(st): State<AppState>, Auth(a): Auth, Ids((club, sg)): Ids<(ClubId, SubgroupId)>, PageForm(f): PageForm<MemberForm>) -> WebResult<Response> {
+async fn add_member(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, sg)): Ids<(ClubId, SubgroupId)>,
+    PageForm(f): PageForm<MemberForm>,
+) -> WebResult<Response> {
     st.app.add_to_subgroup(&a, club, sg, f.member).await?;
     Ok(back(club))
 }

@@ -21,7 +21,16 @@ pub enum Who {
 }
 
 impl Who {
-    pub const ALL: [Who; 8] = [Who::Anon, Who::Outsider, Who::Guardian, Who::Member, Who::Coach, Who::Treasurer, Who::Officer, Who::Owner];
+    pub const ALL: [Who; 8] = [
+        Who::Anon,
+        Who::Outsider,
+        Who::Guardian,
+        Who::Member,
+        Who::Coach,
+        Who::Treasurer,
+        Who::Officer,
+        Who::Owner,
+    ];
 
     pub fn role(self) -> Option<&'static str> {
         Some(match self {
@@ -56,10 +65,32 @@ pub struct Fixture {
 impl Fixture {
     pub async fn new() -> Fixture {
         let app = TestApp::start().await;
-        let a = club(&app, "A", &[Who::Officer, Who::Treasurer, Who::Coach, Who::Member, Who::Guardian]).await;
+        let a = club(
+            &app,
+            "A",
+            &[
+                Who::Officer,
+                Who::Treasurer,
+                Who::Coach,
+                Who::Member,
+                Who::Guardian,
+            ],
+        )
+        .await;
         let b = club(&app, "B", &[Who::Member]).await;
-        let outsider = b.people.iter().find(|p| p.0 == Who::Member).unwrap().1.clone();
-        Fixture { app, a, b, outsider }
+        let outsider = b
+            .people
+            .iter()
+            .find(|p| p.0 == Who::Member)
+            .unwrap()
+            .1
+            .clone();
+        Fixture {
+            app,
+            a,
+            b,
+            outsider,
+        }
     }
 
     /// The client acting as `who` (in club A).
@@ -78,44 +109,89 @@ impl Fixture {
 
 /// An invitation token created by `by` in `club`.
 pub async fn invite(by: &mut Client, club: &str, role: &str, approval: bool) -> String {
-    let body = json!({"role": role, "max_uses": 5, "expires_in_hours": 24, "requires_approval": approval});
-    let (s, v) = by.api(Method::POST, &format!("/api/v1/clubs/{club}/invitations"), Some(body)).await;
+    let body =
+        json!({"role": role, "max_uses": 5, "expires_in_hours": 24, "requires_approval": approval});
+    let (s, v) = by
+        .api(
+            Method::POST,
+            &format!("/api/v1/clubs/{club}/invitations"),
+            Some(body),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v["token"].as_str().unwrap().to_owned()
 }
 
 /// A new person who joins `club` in `role` by invitation; returns the client and the
 /// membership id.
-pub async fn join(app: &TestApp, owner: &mut Client, club: &str, role: &str, approval: bool) -> (Client, String) {
+pub async fn join(
+    app: &TestApp,
+    owner: &mut Client,
+    club: &str,
+    role: &str,
+    approval: bool,
+) -> (Client, String) {
     let token = invite(owner, club, role, approval).await;
     let c = app.sign_up(&format!("{role}-member"), Some(&token)).await;
-    let m = c.joined.as_ref().unwrap()["membership_id"].as_str().unwrap().to_owned();
+    let m = c.joined.as_ref().unwrap()["membership_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     (c, m)
 }
 
 async fn club(app: &TestApp, name: &str, roles: &[Who]) -> ClubFx {
     let mut owner = app.sign_up(&format!("owner {name}"), None).await;
-    let (s, v) = owner.api(Method::POST, "/api/v1/clubs", Some(json!({"name": format!("Club {name}")}))).await;
+    let (s, v) = owner
+        .api(
+            Method::POST,
+            "/api/v1/clubs",
+            Some(json!({"name": format!("Club {name}")})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
-    let (_, detail) = owner.api(Method::GET, &format!("/api/v1/clubs/{id}"), None).await;
+    let (_, detail) = owner
+        .api(Method::GET, &format!("/api/v1/clubs/{id}"), None)
+        .await;
     let owner_m = detail["membership_id"].as_str().unwrap().to_owned();
     let mut people = vec![(Who::Owner, owner.clone(), owner_m)];
     for who in roles {
         let (c, m) = join(app, &mut owner, &id, who.role().unwrap(), false).await;
         people.push((*who, c, m));
     }
-    let student = people.iter().find(|p| p.0 == Who::Member).map(|p| p.2.clone()).unwrap_or_default();
+    let student = people
+        .iter()
+        .find(|p| p.0 == Who::Member)
+        .map(|p| p.2.clone())
+        .unwrap_or_default();
     if let Some((_, _, g)) = people.iter().find(|p| p.0 == Who::Guardian) {
-        let (s, v) = owner.api(Method::PUT, &format!("/api/v1/clubs/{id}/members/{g}/students/{student}"), None).await;
+        let (s, v) = owner
+            .api(
+                Method::PUT,
+                &format!("/api/v1/clubs/{id}/members/{g}/students/{student}"),
+                None,
+            )
+            .await;
         assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
     }
-    ClubFx { id, owner, people, student }
+    ClubFx {
+        id,
+        owner,
+        people,
+        student,
+    }
 }
 
 /// Creates a sub-group in `club`; returns its id.
 pub async fn subgroup(owner: &mut Client, club: &str) -> String {
-    let (s, v) = owner.api(Method::POST, &format!("/api/v1/clubs/{club}/subgroups"), Some(json!({"name": "トランペット", "kind": "part"}))).await;
+    let (s, v) = owner
+        .api(
+            Method::POST,
+            &format!("/api/v1/clubs/{club}/subgroups"),
+            Some(json!({"name": "トランペット", "kind": "part"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v["id"].as_str().unwrap().to_owned()
 }
@@ -123,7 +199,13 @@ pub async fn subgroup(owner: &mut Client, club: &str) -> String {
 /// The invitation id of a freshly created invitation.
 pub async fn invitation_id(owner: &mut Client, club: &str) -> String {
     let body = json!({"role": "member"});
-    let (s, v): (StatusCode, Value) = owner.api(Method::POST, &format!("/api/v1/clubs/{club}/invitations"), Some(body)).await;
+    let (s, v): (StatusCode, Value) = owner
+        .api(
+            Method::POST,
+            &format!("/api/v1/clubs/{club}/invitations"),
+            Some(body),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v["invitation"]["id"].as_str().unwrap().to_owned()
 }

@@ -46,8 +46,18 @@ impl TestAppBuilder {
         let dir = self.dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let mut cfg = self.cfg;
         cfg.data_dir = dir.path().to_path_buf();
-        let running = tekkan_cli::start(&cfg, &ServeOptions { demo: self.demo }, std::future::pending()).await.unwrap();
-        TestApp { base: running.base_url.clone(), running: Some(running), dir: Some(dir) }
+        let running = tekkan_cli::start(
+            &cfg,
+            &ServeOptions { demo: self.demo },
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+        TestApp {
+            base: running.base_url.clone(),
+            running: Some(running),
+            dir: Some(dir),
+        }
     }
 }
 
@@ -64,7 +74,11 @@ impl TestApp {
         let mut cfg = Config::default();
         cfg.server.listen = "127.0.0.1:0".parse().unwrap();
         cfg.accounts.open_signup = true;
-        TestAppBuilder { cfg, demo: false, dir: None }
+        TestAppBuilder {
+            cfg,
+            demo: false,
+            dir: None,
+        }
     }
 
     pub async fn start() -> TestApp {
@@ -110,7 +124,9 @@ impl TestApp {
     /// A raw connection to the database file, as an attacker or auditor would open it.
     pub async fn raw_db(&self) -> sqlx::SqliteConnection {
         use sqlx::Connection;
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.db_file().display())).await.unwrap()
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.db_file().display()))
+            .await
+            .unwrap()
     }
 }
 
@@ -119,7 +135,12 @@ pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let ascii: String = prefix.chars().filter(char::is_ascii_alphanumeric).collect();
-    format!("{}{}-{}", if ascii.is_empty() { "u" } else { &ascii }, std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}{}-{}",
+        if ascii.is_empty() { "u" } else { &ascii },
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A client that keeps cookies, and a bearer token for the API.
@@ -143,15 +164,29 @@ pub struct Page {
 impl Page {
     /// The CSRF token of the first form on the page.
     pub fn csrf(&self) -> String {
-        let i = self.body.find("name=\"_csrf\" value=\"").expect("page has a form") + 20;
+        let i = self
+            .body
+            .find("name=\"_csrf\" value=\"")
+            .expect("page has a form")
+            + 20;
         self.body[i..i + self.body[i..].find('"').unwrap()].to_owned()
     }
 }
 
 impl Client {
     pub fn new(base: &str) -> Self {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { base: base.to_owned(), http, cookies: BTreeMap::new(), bearer: None, email: String::new(), joined: None }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            base: base.to_owned(),
+            http,
+            cookies: BTreeMap::new(),
+            bearer: None,
+            email: String::new(),
+            joined: None,
+        }
     }
 
     /// Uses the bearer token as the session cookie instead (the same session), as a
@@ -166,7 +201,11 @@ impl Client {
     }
 
     fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     fn keep_cookies(&mut self, h: &reqwest::header::HeaderMap) {
@@ -182,8 +221,17 @@ impl Client {
         }
     }
 
-    pub async fn raw(&mut self, method: Method, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Page {
-        let mut rb = self.http.request(method, format!("{}{path}", self.base)).body(body);
+    pub async fn raw(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Page {
+        let mut rb = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .body(body);
         if !self.cookies.is_empty() {
             rb = rb.header("cookie", self.cookie_header());
         }
@@ -194,21 +242,39 @@ impl Client {
         let status = res.status();
         let headers = res.headers().clone();
         self.keep_cookies(&headers);
-        let location = headers.get("location").map(|v| v.to_str().unwrap().to_owned());
+        let location = headers
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
         let body = res.text().await.unwrap();
-        Page { status, location, headers, body }
+        Page {
+            status,
+            location,
+            headers,
+            body,
+        }
     }
 
     /// A JSON API call with the bearer token (if any).
-    pub async fn api(&mut self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn api(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let auth = self.bearer.as_ref().map(|t| format!("Bearer {t}"));
         let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
         if let Some(a) = &auth {
             headers.push(("authorization", a));
         }
-        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
+        let bytes = body
+            .map(|b| serde_json::to_vec(&b).unwrap())
+            .unwrap_or_default();
         let p = self.raw(method, path, &headers, bytes).await;
-        let v = if p.body.is_empty() { Value::Null } else { serde_json::from_str(&p.body).unwrap_or(Value::String(p.body.clone())) };
+        let v = if p.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&p.body).unwrap_or(Value::String(p.body.clone()))
+        };
         (p.status, v)
     }
 
@@ -220,8 +286,16 @@ impl Client {
     pub async fn post_form(&mut self, path: &str, csrf: &str, fields: &[(&str, &str)]) -> Page {
         let mut all: Vec<(&str, &str)> = vec![("_csrf", csrf)];
         all.extend_from_slice(fields);
-        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(all).finish();
-        self.raw(Method::POST, path, &[("content-type", "application/x-www-form-urlencoded")], body.into_bytes()).await
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(all)
+            .finish();
+        self.raw(
+            Method::POST,
+            path,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            body.into_bytes(),
+        )
+        .await
     }
 
     /// The CSRF token this client's pages carry (fetched from a page with a form).

@@ -55,20 +55,49 @@ struct SessionRes {
 }
 
 fn session_res(s: NewSession, joined: Option<JoinOutcome>) -> SessionRes {
-    SessionRes { account_id: s.account, token: s.token, expires_at: s.expires_at, joined }
+    SessionRes {
+        account_id: s.account,
+        token: s.token,
+        expires_at: s.expires_at,
+        joined,
+    }
 }
 
-async fn setup(State(st): State<AppState>, c: Caller, ApiJson(r): ApiJson<SetupReq>) -> WebResult<(StatusCode, Json<SessionRes>)> {
-    let s = st.app.complete_setup(&r.token, &r.email, &r.display_name, &r.password, &c.origin).await?;
+async fn setup(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiJson(r): ApiJson<SetupReq>,
+) -> WebResult<(StatusCode, Json<SessionRes>)> {
+    let s = st
+        .app
+        .complete_setup(&r.token, &r.email, &r.display_name, &r.password, &c.origin)
+        .await?;
     Ok((StatusCode::CREATED, Json(session_res(s, None))))
 }
 
-async fn sign_up(State(st): State<AppState>, c: Caller, ApiJson(r): ApiJson<SignUpReq>) -> WebResult<(StatusCode, Json<SessionRes>)> {
-    let (s, joined) = st.app.sign_up(&r.email, &r.display_name, &r.password, r.invitation.as_deref(), &c.origin).await?;
+async fn sign_up(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiJson(r): ApiJson<SignUpReq>,
+) -> WebResult<(StatusCode, Json<SessionRes>)> {
+    let (s, joined) = st
+        .app
+        .sign_up(
+            &r.email,
+            &r.display_name,
+            &r.password,
+            r.invitation.as_deref(),
+            &c.origin,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(session_res(s, joined))))
 }
 
-async fn log_in(State(st): State<AppState>, c: Caller, ApiJson(r): ApiJson<LogInReq>) -> WebResult<(StatusCode, Json<SessionRes>)> {
+async fn log_in(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiJson(r): ApiJson<LogInReq>,
+) -> WebResult<(StatusCode, Json<SessionRes>)> {
     let s = st.app.log_in(&r.email, &r.password, &c.origin).await?;
     Ok((StatusCode::CREATED, Json(session_res(s, None))))
 }
@@ -87,5 +116,10 @@ struct MeRes {
 }
 
 async fn me(Auth(a): Auth) -> Json<MeRes> {
-    Json(MeRes { account_id: a.account, email: a.email, display_name: a.display_name, is_operator: a.is_operator })
+    Json(MeRes {
+        account_id: a.account,
+        email: a.email,
+        display_name: a.display_name,
+        is_operator: a.is_operator,
+    })
 }

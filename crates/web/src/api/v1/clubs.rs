@@ -32,7 +32,12 @@ pub struct ClubRes {
 
 impl From<Club> for ClubRes {
     fn from(c: Club) -> Self {
-        Self { id: c.id, name: c.name, description: c.description, created_at: c.created_at }
+        Self {
+            id: c.id,
+            name: c.name,
+            description: c.description,
+            created_at: c.created_at,
+        }
     }
 }
 
@@ -48,7 +53,12 @@ async fn my_clubs(State(st): State<AppState>, Auth(a): Auth) -> WebResult<Json<V
     let list = st.app.my_clubs(&a).await?;
     Ok(Json(
         list.into_iter()
-            .map(|(c, m)| MyClubRes { club: c.into(), membership_id: m.id, role: m.role, status: m.status })
+            .map(|(c, m)| MyClubRes {
+                club: c.into(),
+                membership_id: m.id,
+                role: m.role,
+                status: m.status,
+            })
             .collect(),
     ))
 }
@@ -60,7 +70,11 @@ struct ClubReq {
     description: String,
 }
 
-async fn create(State(st): State<AppState>, Auth(a): Auth, ApiJson(r): ApiJson<ClubReq>) -> WebResult<(StatusCode, Json<ClubRes>)> {
+async fn create(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    ApiJson(r): ApiJson<ClubReq>,
+) -> WebResult<(StatusCode, Json<ClubRes>)> {
     let c = st.app.create_club(&a, &r.name, &r.description).await?;
     Ok((StatusCode::CREATED, Json(c.into())))
 }
@@ -82,7 +96,11 @@ struct ClubDetailRes {
     subgroups: Vec<SubgroupBrief>,
 }
 
-async fn show(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>) -> WebResult<Json<ClubDetailRes>> {
+async fn show(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<Json<ClubDetailRes>> {
     let o = st.app.club_overview(&a, club).await?;
     Ok(Json(ClubDetailRes {
         club: o.club.into(),
@@ -90,15 +108,37 @@ async fn show(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>)
         role: o.me.role,
         active_members: o.active_members,
         pending_requests: o.pending_requests,
-        subgroups: o.subgroups.into_iter().map(|s| SubgroupBrief { id: s.id, name: s.name, kind: s.kind }).collect(),
+        subgroups: o
+            .subgroups
+            .into_iter()
+            .map(|s| SubgroupBrief {
+                id: s.id,
+                name: s.name,
+                kind: s.kind,
+            })
+            .collect(),
     }))
 }
 
-async fn update(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>, ApiJson(r): ApiJson<ClubReq>) -> WebResult<Json<ClubRes>> {
-    Ok(Json(st.app.update_club(&a, club, &r.name, &r.description).await?.into()))
+async fn update(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+    ApiJson(r): ApiJson<ClubReq>,
+) -> WebResult<Json<ClubRes>> {
+    Ok(Json(
+        st.app
+            .update_club(&a, club, &r.name, &r.description)
+            .await?
+            .into(),
+    ))
 }
 
-async fn leave(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>) -> WebResult<StatusCode> {
+async fn leave(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<StatusCode> {
     st.app.leave_club(&a, club).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -68,8 +68,19 @@ impl From<Invitation> for InvitationRes {
     }
 }
 
-async fn list(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>) -> WebResult<Json<Vec<InvitationRes>>> {
-    Ok(Json(st.app.invitations(&a, club).await?.into_iter().map(Into::into).collect()))
+async fn list(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<Json<Vec<InvitationRes>>> {
+    Ok(Json(
+        st.app
+            .invitations(&a, club)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -108,11 +119,21 @@ pub fn join_url(st: &AppState, token: &str) -> String {
 
 /// An SVG QR code of `url`.
 pub fn qr_svg(url: &str) -> Result<String, WebError> {
-    let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| tekkan_app::AppError::Internal(format!("qr: {e}")))?;
-    Ok(code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build())
+    let code = qrcode::QrCode::new(url.as_bytes())
+        .map_err(|e| tekkan_app::AppError::Internal(format!("qr: {e}")))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
 }
 
-async fn create(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>, ApiJson(r): ApiJson<CreateReq>) -> WebResult<(StatusCode, Json<CreatedRes>)> {
+async fn create(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+    ApiJson(r): ApiJson<CreateReq>,
+) -> WebResult<(StatusCode, Json<CreatedRes>)> {
     let spec = InvitationSpec {
         role: r.role,
         expires_in_hours: r.expires_in_hours,
@@ -123,18 +144,37 @@ async fn create(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId
     let (inv, token) = st.app.create_invitation(&a, club, spec).await?;
     let url = join_url(&st, &token);
     let qr_svg = qr_svg(&url)?;
-    Ok((StatusCode::CREATED, Json(CreatedRes { invitation: inv.into(), token, url, qr_svg })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedRes {
+            invitation: inv.into(),
+            token,
+            url,
+            qr_svg,
+        }),
+    ))
 }
 
-async fn revoke(State(st): State<AppState>, Auth(a): Auth, Ids((club, id)): Ids<(ClubId, InvitationId)>) -> WebResult<StatusCode> {
+async fn revoke(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, id)): Ids<(ClubId, InvitationId)>,
+) -> WebResult<StatusCode> {
     st.app.revoke_invitation(&a, club, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn preview(State(st): State<AppState>, Ids(token): Ids<String>) -> WebResult<Json<InvitationPreview>> {
+async fn preview(
+    State(st): State<AppState>,
+    Ids(token): Ids<String>,
+) -> WebResult<Json<InvitationPreview>> {
     Ok(Json(st.app.preview_invitation(&token).await?))
 }
 
-async fn accept(State(st): State<AppState>, Auth(a): Auth, Ids(token): Ids<String>) -> WebResult<Json<JoinOutcome>> {
+async fn accept(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(token): Ids<String>,
+) -> WebResult<Json<JoinOutcome>> {
     Ok(Json(st.app.accept_invitation(&a, &token).await?))
 }

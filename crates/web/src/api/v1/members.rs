@@ -20,8 +20,14 @@ pub fn routes() -> Routes {
         .delete("/api/v1/clubs/{club}/members/{member}", remove)
         .post("/api/v1/clubs/{club}/members/{member}/approve", approve)
         .post("/api/v1/clubs/{club}/members/{member}/reject", reject)
-        .put("/api/v1/clubs/{club}/members/{member}/students/{student}", link)
-        .delete("/api/v1/clubs/{club}/members/{member}/students/{student}", unlink)
+        .put(
+            "/api/v1/clubs/{club}/members/{member}/students/{student}",
+            link,
+        )
+        .delete(
+            "/api/v1/clubs/{club}/members/{member}/students/{student}",
+            unlink,
+        )
 }
 
 #[derive(Serialize)]
@@ -39,7 +45,11 @@ struct MemberRes {
     guardians: Vec<Named>,
 }
 
-async fn list(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>) -> WebResult<Json<Vec<MemberRes>>> {
+async fn list(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<Json<Vec<MemberRes>>> {
     let r = st.app.roster(&a, club).await?;
     Ok(Json(
         r.entries
@@ -75,17 +85,29 @@ async fn change_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn remove(State(st): State<AppState>, Auth(a): Auth, Ids((club, member)): Ids<(ClubId, MembershipId)>) -> WebResult<StatusCode> {
+async fn remove(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, member)): Ids<(ClubId, MembershipId)>,
+) -> WebResult<StatusCode> {
     st.app.remove_member(&a, club, member).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn approve(State(st): State<AppState>, Auth(a): Auth, Ids((club, member)): Ids<(ClubId, MembershipId)>) -> WebResult<StatusCode> {
+async fn approve(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, member)): Ids<(ClubId, MembershipId)>,
+) -> WebResult<StatusCode> {
     st.app.decide_request(&a, club, member, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn reject(State(st): State<AppState>, Auth(a): Auth, Ids((club, member)): Ids<(ClubId, MembershipId)>) -> WebResult<StatusCode> {
+async fn reject(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, member)): Ids<(ClubId, MembershipId)>,
+) -> WebResult<StatusCode> {
     st.app.decide_request(&a, club, member, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -29,5 +29,10 @@ pub struct Named {
 }
 
 pub fn named(v: Vec<(MembershipId, String)>) -> Vec<Named> {
-    v.into_iter().map(|(membership_id, display_name)| Named { membership_id, display_name }).collect()
+    v.into_iter()
+        .map(|(membership_id, display_name)| Named {
+            membership_id,
+            display_name,
+        })
+        .collect()
 }

@@ -19,8 +19,14 @@ pub fn routes() -> Routes {
         .post("/api/v1/clubs/{club}/subgroups", create)
         .patch("/api/v1/clubs/{club}/subgroups/{subgroup}", update)
         .delete("/api/v1/clubs/{club}/subgroups/{subgroup}", delete)
-        .put("/api/v1/clubs/{club}/subgroups/{subgroup}/members/{member}", add_member)
-        .delete("/api/v1/clubs/{club}/subgroups/{subgroup}/members/{member}", remove_member)
+        .put(
+            "/api/v1/clubs/{club}/subgroups/{subgroup}/members/{member}",
+            add_member,
+        )
+        .delete(
+            "/api/v1/clubs/{club}/subgroups/{subgroup}/members/{member}",
+            remove_member,
+        )
 }
 
 #[derive(Serialize)]
@@ -31,9 +37,22 @@ struct SubgroupRes {
     members: Vec<Named>,
 }
 
-async fn list(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>) -> WebResult<Json<Vec<SubgroupRes>>> {
+async fn list(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<Json<Vec<SubgroupRes>>> {
     let v = st.app.subgroups(&a, club).await?;
-    Ok(Json(v.into_iter().map(|s| SubgroupRes { id: s.id, name: s.name, kind: s.kind, members: named(s.members) }).collect()))
+    Ok(Json(
+        v.into_iter()
+            .map(|s| SubgroupRes {
+                id: s.id,
+                name: s.name,
+                kind: s.kind,
+                members: named(s.members),
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -42,9 +61,22 @@ struct SubgroupReq {
     kind: SubgroupKind,
 }
 
-async fn create(State(st): State<AppState>, Auth(a): Auth, Ids(club): Ids<ClubId>, ApiJson(r): ApiJson<SubgroupReq>) -> WebResult<(StatusCode, Json<SubgroupRes>)> {
+async fn create(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+    ApiJson(r): ApiJson<SubgroupReq>,
+) -> WebResult<(StatusCode, Json<SubgroupRes>)> {
     let s = st.app.create_subgroup(&a, club, &r.name, r.kind).await?;
-    Ok((StatusCode::CREATED, Json(SubgroupRes { id: s.id, name: s.name, kind: s.kind, members: Vec::new() })))
+    Ok((
+        StatusCode::CREATED,
+        Json(SubgroupRes {
+            id: s.id,
+            name: s.name,
+            kind: s.kind,
+            members: Vec::new(),
+        }),
+    ))
 }
 
 async fn update(
@@ -53,11 +85,17 @@ async fn update(
     Ids((club, sg)): Ids<(ClubId, SubgroupId)>,
     ApiJson(r): ApiJson<SubgroupReq>,
 ) -> WebResult<StatusCode> {
-    st.app.update_subgroup(&a, club, sg, &r.name, r.kind).await?;
+    st.app
+        .update_subgroup(&a, club, sg, &r.name, r.kind)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn delete(State(st): State<AppState>, Auth(a): Auth, Ids((club, sg)): Ids<(ClubId, SubgroupId)>) -> WebResult<StatusCode> {
+async fn delete(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids((club, sg)): Ids<(ClubId, SubgroupId)>,
+) -> WebResult<StatusCode> {
     st.app.delete_subgroup(&a, club, sg).await?;
     Ok(StatusCode::NO_CONTENT)
 }
