@@ -83,38 +83,14 @@ impl App {
         password: &str,
         origin: &Origin,
     ) -> Result<NewSession> {
-        let (email, name) = (Email::parse(email)?, DisplayName::parse(name)?);
-        let pw = Password::parse(password, &[email.as_str(), name.as_str()])?;
-        let phc = self.hasher().hash(pw).await?;
+        let new = self.prepare_account(email, name, password).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         if tx.operator_exists().await? || !tx.consume_setup_token(&hash_token(token), now).await? {
             return Err(AppError::Gone("setup_token"));
         }
-        let id = new_id!(AccountId);
-        let acc = NewAccount {
-            id,
-            email: email.as_str(),
-            display_name: name.as_str(),
-            password_hash: Some(&phc),
-            is_operator: true,
-            created_at: now,
-        };
-        tx.insert_account(&acc).await?;
-        let change = AccountChange {
-            email: email.as_str(),
-            display_name: name.as_str(),
-            is_operator: true,
-        };
-        let mut events = vec![event(
-            Some(id),
-            None,
-            origin,
-            None,
-            "account.create",
-            format!("account:{id}"),
-            &change,
-        )];
+        let mut events = Vec::new();
+        let id = new.insert(&mut tx, true, origin, now, &mut events).await?;
         let session = self
             .open_session(&mut tx, id, origin, now, &mut events)
             .await?;
@@ -139,35 +115,11 @@ impl App {
             // Fail before the expensive hash when the link is already dead.
             self.preview_invitation(token).await?;
         }
-        let (email, name) = (Email::parse(email)?, DisplayName::parse(name)?);
-        let pw = Password::parse(password, &[email.as_str(), name.as_str()])?;
-        let phc = self.hasher().hash(pw).await?;
+        let new = self.prepare_account(email, name, password).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
-        let id = new_id!(AccountId);
-        let acc = NewAccount {
-            id,
-            email: email.as_str(),
-            display_name: name.as_str(),
-            password_hash: Some(&phc),
-            is_operator: false,
-            created_at: now,
-        };
-        tx.insert_account(&acc).await?;
-        let change = AccountChange {
-            email: email.as_str(),
-            display_name: name.as_str(),
-            is_operator: false,
-        };
-        let mut events = vec![event(
-            Some(id),
-            None,
-            origin,
-            None,
-            "account.create",
-            format!("account:{id}"),
-            &change,
-        )];
+        let mut events = Vec::new();
+        let id = new.insert(&mut tx, false, origin, now, &mut events).await?;
         let joined = match invitation {
             Some(token) => Some(
                 self.join_in(&mut tx, token, id, None, origin, now, &mut events)
@@ -260,6 +212,20 @@ impl App {
         }))
     }
 
+    /// Validates a new account's details and hashes its password: the slow part, done
+    /// before any transaction is opened.
+    async fn prepare_account(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+    ) -> Result<PreparedAccount> {
+        let (email, name) = (Email::parse(email)?, DisplayName::parse(name)?);
+        let pw = Password::parse(password, &[email.as_str(), name.as_str()])?;
+        let phc = self.hasher().hash(pw).await?;
+        Ok(PreparedAccount { email, name, phc })
+    }
+
     async fn open_session(
         &self,
         tx: &mut WriteTx,
@@ -299,5 +265,51 @@ impl App {
             account,
             expires_at,
         })
+    }
+}
+
+/// A new account, validated and with its password hashed, ready to insert.
+struct PreparedAccount {
+    email: Email,
+    name: DisplayName,
+    phc: String,
+}
+
+impl PreparedAccount {
+    /// Inserts the account and records its audit event; returns the new id.
+    async fn insert(
+        &self,
+        tx: &mut WriteTx,
+        is_operator: bool,
+        origin: &Origin,
+        now: i64,
+        events: &mut Vec<tekkan_audit::Event>,
+    ) -> Result<AccountId> {
+        let id = new_id!(AccountId);
+        let (email, display_name) = (self.email.as_str(), self.name.as_str());
+        tx.insert_account(&NewAccount {
+            id,
+            email,
+            display_name,
+            password_hash: Some(&self.phc),
+            is_operator,
+            created_at: now,
+        })
+        .await?;
+        let change = AccountChange {
+            email,
+            display_name,
+            is_operator,
+        };
+        events.push(event(
+            Some(id),
+            None,
+            origin,
+            None,
+            "account.create",
+            format!("account:{id}"),
+            &change,
+        ));
+        Ok(id)
     }
 }

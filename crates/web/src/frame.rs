@@ -46,7 +46,7 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
     };
     req.extensions_mut().insert(rid.clone());
     req.extensions_mut().insert(nonce.clone());
-    let span = tracing::info_span!("request", id = %rid.0, %method, path = %path);
+    let span = tracing::info_span!("request", id = %rid.0, %method, path = %loggable_path(&path));
     let res = next.run(req).instrument(span.clone()).await;
     let mut res = render_error(res, is_api, lang, &rid, &path, &method);
     set_security_headers(res.headers_mut(), &nonce, &path, st.config.hsts);
@@ -61,6 +61,19 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
         );
     });
     res
+}
+
+/// The path as logged: the secret segments of invitation links are replaced, since
+/// whoever reads the logs must not be able to join a club with them.
+pub fn loggable_path(path: &str) -> String {
+    const SECRET_AFTER: [&str; 2] = ["/join/", "/api/v1/invitations/"];
+    for prefix in SECRET_AFTER {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
+            return format!("{prefix}<redacted>{tail}");
+        }
+    }
+    path.to_owned()
 }
 
 fn set_security_headers(h: &mut HeaderMap, nonce: &Nonce, path: &str, hsts: bool) {
@@ -212,5 +225,20 @@ pub fn message(t: Tr, code: &str) -> &'static str {
         t.s(&key)
     } else {
         t.s("error.bad_request")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn invitation_tokens_never_reach_the_log() {
+        assert_eq!(loggable_path("/join/SECRETtoken"), "/join/<redacted>");
+        assert_eq!(
+            loggable_path("/api/v1/invitations/SECRET/accept"),
+            "/api/v1/invitations/<redacted>/accept"
+        );
+        assert_eq!(loggable_path("/clubs/abc/members"), "/clubs/abc/members");
     }
 }
