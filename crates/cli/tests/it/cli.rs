@@ -291,3 +291,46 @@ fn a_missing_audit_key_for_existing_data_is_an_error_not_a_new_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("audit.key is missing"));
 }
+
+/// Keys, session tokens and invitation tokens never reach the log, even at debug level.
+#[tokio::test]
+async fn secrets_and_link_tokens_stay_out_of_the_logs() {
+    tekkan_cli::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let key = "c0ffee".repeat(10) + "abcd";
+    let mut child = tekkan()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .envs([("TEKKAN_LOG__LEVEL", "debug"), ("TEKKAN_KEYS__CSRF_KEY", key.as_str()), ("TEKKAN_ACCOUNTS__OPEN_SIGNUP", "true")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut base = String::new();
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 {
+        if let Some(u) = line.strip_prefix("TEKKAN is running at ") {
+            base = u.trim().to_owned();
+            break;
+        }
+        line.clear();
+    }
+    let mut c = crate::support::Client::new(&base);
+    let (s, v) = c.api(Method::POST, "/api/v1/accounts", Some(json!({"email": "log@example.jp", "display_name": "Log", "password": "a long enough passphrase"}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let session = v["token"].as_str().unwrap().to_owned();
+    c.bearer = Some(session.clone());
+    let (_, club) = c.api(Method::POST, "/api/v1/clubs", Some(json!({"name": "ログ部"}))).await;
+    let (_, inv) = c.api(Method::POST, &format!("/api/v1/clubs/{}/invitations", club["id"].as_str().unwrap()), Some(json!({"role": "member"}))).await;
+    let invite = inv["token"].as_str().unwrap().to_owned();
+    c.get(&format!("/join/{invite}")).await;
+    c.api(Method::GET, &format!("/api/v1/invitations/{invite}"), None).await;
+    sigterm(&mut child);
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("served") && log.contains("redacted"), "the log has request lines: {log}");
+    for secret in [key.as_str(), session.as_str(), invite.as_str(), "a long enough passphrase"] {
+        assert!(!log.contains(secret), "{secret} leaked into the log");
+    }
+}

@@ -233,3 +233,26 @@ async fn the_language_switch_remembers_english() {
         .await;
     assert_eq!(p.location.as_deref(), Some("/clubs"), "no open redirect");
 }
+
+/// Stopping the server lets requests already in flight finish: a queue of logins that
+/// were accepted before shutdown all get their answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_requests_in_flight() {
+    let app = TestApp::start().await;
+    let user = app.sign_up("Drain", None).await;
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let (mut c, email) = (app.client(), user.email.clone());
+        tasks.push(tokio::spawn(async move {
+            c.api(Method::POST, "/api/v1/session", Some(json!({"email": email, "password": "a long enough passphrase"}))).await.0
+        }));
+    }
+    // Let the requests reach the server (they queue behind the hashing threads).
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let base = app.base.clone();
+    app.stop().await;
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::CREATED, "an accepted request was answered");
+    }
+    assert!(reqwest::get(format!("{base}/healthz")).await.is_err(), "and new connections are refused");
+}
