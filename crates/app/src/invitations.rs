@@ -213,7 +213,12 @@ impl App {
         if !tx.use_invitation(inv.id, now).await? {
             return Err(AppError::Gone("invitation"));
         }
-        let status = if inv.requires_approval {
+        // Someone an officer removed does not come back through a link still going round
+        // the group chat: they come back as a request an officer must approve.
+        let was_removed = existing
+            .as_ref()
+            .is_some_and(|m| m.status == MembershipStatus::Removed);
+        let status = if inv.requires_approval || was_removed {
             MembershipStatus::Pending
         } else {
             MembershipStatus::Active

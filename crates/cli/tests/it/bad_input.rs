@@ -271,20 +271,51 @@ async fn forged_expired_and_foreign_ids_and_tokens_are_refused() {
 async fn server_faults_show_a_generic_message_and_a_request_id() {
     let app = TestApp::start().await;
     let mut owner = app.sign_up("Owner", None).await;
-    let (_, c) = owner.api(Method::POST, "/api/v1/clubs", Some(json!({"name": "茶道部"}))).await;
+    let (_, c) = owner
+        .api(
+            Method::POST,
+            "/api/v1/clubs",
+            Some(json!({"name": "茶道部"})),
+        )
+        .await;
     let club = c["id"].as_str().unwrap().to_owned();
     let mut db = app.raw_db().await;
-    sqlx::query("UPDATE memberships SET role = 'emperor'").execute(&mut db).await.unwrap();
+    sqlx::query("UPDATE memberships SET role = 'emperor'")
+        .execute(&mut db)
+        .await
+        .unwrap();
 
-    let p = owner.raw(Method::GET, &format!("/api/v1/clubs/{club}"), &[("authorization", &format!("Bearer {}", owner.bearer.clone().unwrap()))], Vec::new()).await;
-    assert_error_shape(p.status, &p.body, StatusCode::INTERNAL_SERVER_ERROR, "internal");
-    assert!(!p.body.contains("emperor") && !p.body.contains("corrupt"), "no internals leak: {}", p.body);
+    let p = owner
+        .raw(
+            Method::GET,
+            &format!("/api/v1/clubs/{club}"),
+            &[(
+                "authorization",
+                &format!("Bearer {}", owner.bearer.clone().unwrap()),
+            )],
+            Vec::new(),
+        )
+        .await;
+    assert_error_shape(
+        p.status,
+        &p.body,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+    );
+    assert!(
+        !p.body.contains("emperor") && !p.body.contains("corrupt"),
+        "no internals leak: {}",
+        p.body
+    );
     let rid = p.headers["x-request-id"].to_str().unwrap().to_owned();
     assert!(p.body.contains(&rid));
 
     let mut b = owner.as_browser();
     let page = b.get(&format!("/clubs/{club}")).await;
     assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(page.body.contains("サーバーでエラーが発生しました") && page.body.contains("問い合わせ番号"));
+    assert!(
+        page.body.contains("サーバーでエラーが発生しました")
+            && page.body.contains("問い合わせ番号")
+    );
     assert!(!page.body.contains("emperor"));
 }

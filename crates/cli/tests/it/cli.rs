@@ -301,7 +301,11 @@ async fn secrets_and_link_tokens_stay_out_of_the_logs() {
     let mut child = tekkan()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
-        .envs([("TEKKAN_LOG__LEVEL", "debug"), ("TEKKAN_KEYS__CSRF_KEY", key.as_str()), ("TEKKAN_ACCOUNTS__OPEN_SIGNUP", "true")])
+        .envs([
+            ("TEKKAN_LOG__LEVEL", "debug"),
+            ("TEKKAN_KEYS__CSRF_KEY", key.as_str()),
+            ("TEKKAN_ACCOUNTS__OPEN_SIGNUP", "true"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -321,16 +325,37 @@ async fn secrets_and_link_tokens_stay_out_of_the_logs() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let session = v["token"].as_str().unwrap().to_owned();
     c.bearer = Some(session.clone());
-    let (_, club) = c.api(Method::POST, "/api/v1/clubs", Some(json!({"name": "ログ部"}))).await;
-    let (_, inv) = c.api(Method::POST, &format!("/api/v1/clubs/{}/invitations", club["id"].as_str().unwrap()), Some(json!({"role": "member"}))).await;
+    let (_, club) = c
+        .api(
+            Method::POST,
+            "/api/v1/clubs",
+            Some(json!({"name": "ログ部"})),
+        )
+        .await;
+    let (_, inv) = c
+        .api(
+            Method::POST,
+            &format!("/api/v1/clubs/{}/invitations", club["id"].as_str().unwrap()),
+            Some(json!({"role": "member"})),
+        )
+        .await;
     let invite = inv["token"].as_str().unwrap().to_owned();
     c.get(&format!("/join/{invite}")).await;
-    c.api(Method::GET, &format!("/api/v1/invitations/{invite}"), None).await;
+    c.api(Method::GET, &format!("/api/v1/invitations/{invite}"), None)
+        .await;
     sigterm(&mut child);
     let mut log = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
-    assert!(log.contains("served") && log.contains("redacted"), "the log has request lines: {log}");
-    for secret in [key.as_str(), session.as_str(), invite.as_str(), "a long enough passphrase"] {
+    assert!(
+        log.contains("served") && log.contains("redacted"),
+        "the log has request lines: {log}"
+    );
+    for secret in [
+        key.as_str(),
+        session.as_str(),
+        invite.as_str(),
+        "a long enough passphrase",
+    ] {
         assert!(!log.contains(secret), "{secret} leaked into the log");
     }
 }

@@ -225,6 +225,47 @@ async fn leaving_and_removal_keep_history_and_rejoining_restores_it() {
             .unwrap()["status"],
         "removed"
     );
+    // A removed member using a link comes back only as a request an officer approves.
+    let mut removed = fx.client(Who::Treasurer);
+    let token = invite(&mut owner, &club, "member", false).await;
+    let (s, v) = removed
+        .api(
+            Method::POST,
+            &format!("/api/v1/invitations/{token}/accept"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("pending")),
+        "{v}"
+    );
+    assert_eq!(
+        removed
+            .api(Method::GET, &format!("/api/v1/clubs/{club}"), None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        owner
+            .api(
+                Method::POST,
+                &format!("/api/v1/clubs/{club}/members/{tm}/approve"),
+                None
+            )
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        removed
+            .api(Method::GET, &format!("/api/v1/clubs/{club}"), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+
     let (s, v) = owner
         .api(
             Method::DELETE,

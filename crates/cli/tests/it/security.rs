@@ -244,7 +244,13 @@ async fn shutdown_drains_requests_in_flight() {
     for _ in 0..12 {
         let (mut c, email) = (app.client(), user.email.clone());
         tasks.push(tokio::spawn(async move {
-            c.api(Method::POST, "/api/v1/session", Some(json!({"email": email, "password": "a long enough passphrase"}))).await.0
+            c.api(
+                Method::POST,
+                "/api/v1/session",
+                Some(json!({"email": email, "password": "a long enough passphrase"})),
+            )
+            .await
+            .0
         }));
     }
     // Let the requests reach the server (they queue behind the hashing threads).
@@ -252,7 +258,14 @@ async fn shutdown_drains_requests_in_flight() {
     let base = app.base.clone();
     app.stop().await;
     for t in tasks {
-        assert_eq!(t.await.unwrap(), StatusCode::CREATED, "an accepted request was answered");
+        assert_eq!(
+            t.await.unwrap(),
+            StatusCode::CREATED,
+            "an accepted request was answered"
+        );
     }
-    assert!(reqwest::get(format!("{base}/healthz")).await.is_err(), "and new connections are refused");
+    assert!(
+        reqwest::get(format!("{base}/healthz")).await.is_err(),
+        "and new connections are refused"
+    );
 }
