@@ -87,4 +87,15 @@ async fn sign_up_create_club_invite_join_and_see_the_roster() {
         "officers see e-mail addresses"
     );
     b.screenshot(&shots().join("roster.png")).await;
+
+    // The English switch, from the same page.
+    b.click_and_wait("form[action='/lang'] button").await;
+    assert!(b.url().await.ends_with("/members"), "back on the same page");
+    let roster = b.text().await;
+    assert!(
+        roster.contains("Members") && roster.contains("Member") && roster.contains("田中 陽菜"),
+        "{roster}"
+    );
+    assert_eq!(b.eval("document.documentElement.lang").await, "en");
+    b.screenshot(&shots().join("roster-en.png")).await;
 }

@@ -11,6 +11,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod clubs;
+mod invitations;
 mod matrix;
 mod security;
 mod support;
