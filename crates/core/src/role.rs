@@ -37,6 +37,34 @@ pub enum Permission {
     LinkGuardians,
 }
 
+impl Permission {
+    pub const ALL: [Permission; 9] = [
+        Self::ViewClub,
+        Self::ViewRoster,
+        Self::EditClub,
+        Self::ManageInvitations,
+        Self::ApproveMembers,
+        Self::ChangeRoles,
+        Self::RemoveMembers,
+        Self::ManageSubgroups,
+        Self::LinkGuardians,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ViewClub => "view_club",
+            Self::ViewRoster => "view_roster",
+            Self::EditClub => "edit_club",
+            Self::ManageInvitations => "manage_invitations",
+            Self::ApproveMembers => "approve_members",
+            Self::ChangeRoles => "change_roles",
+            Self::RemoveMembers => "remove_members",
+            Self::ManageSubgroups => "manage_subgroups",
+            Self::LinkGuardians => "link_guardians",
+        }
+    }
+}
+
 impl Role {
     pub const ALL: [Role; 6] = [
         Self::Owner,

@@ -98,4 +98,7 @@ async fn sign_up_create_club_invite_join_and_see_the_roster() {
     );
     assert_eq!(b.eval("document.documentElement.lang").await, "en");
     b.screenshot(&shots().join("roster-en.png")).await;
+    b.goto(&format!("{club_url}/roles")).await;
+    assert!(b.text().await.contains("Change roles"));
+    b.screenshot(&shots().join("roles-en.png")).await;
 }

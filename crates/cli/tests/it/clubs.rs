@@ -420,3 +420,75 @@ async fn sub_groups_and_many_clubs_per_person() {
     );
     assert!(mine.iter().any(|c| c["club"]["id"] == c2["id"]));
 }
+
+/// The roles table shown to people is the one the server enforces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_roles_table_matches_what_the_server_enforces() {
+    let fx = Fixture::new().await;
+    let (s, roles) = fx
+        .app
+        .client()
+        .api(Method::GET, "/api/v1/roles", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let of = |r: &str| {
+        roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["role"] == r)
+            .unwrap()
+            .clone()
+    };
+    let perms = |r: &str| {
+        of(r)["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(perms("member"), ["view_club", "view_roster"]);
+    assert!(
+        perms("coach").contains(&"manage_subgroups".to_owned())
+            && !perms("coach").contains(&"change_roles".to_owned())
+    );
+    assert!(perms("officer").contains(&"change_roles".to_owned()));
+    assert!(
+        !of("officer")["may_grant"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "owner")
+    );
+    assert!(
+        of("owner")["may_grant"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "owner")
+    );
+    // What the table says a coach may not do, the server refuses.
+    let mut coach = fx.client(Who::Coach);
+    let club = fx.a.id.clone();
+    assert_eq!(
+        coach
+            .api(
+                Method::GET,
+                &format!("/api/v1/clubs/{club}/invitations"),
+                None
+            )
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    let mut b = coach.as_browser();
+    let page = b.get(&format!("/clubs/{club}/roles")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("グループを管理する") && page.body.contains("class=\"mine\""),
+        "{}",
+        page.body
+    );
+}

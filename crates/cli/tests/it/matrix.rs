@@ -108,6 +108,7 @@ const CASES: &[(&str, &str, Rule)] = &[
         Club(ADMIN),
     ),
     ("GET", "/api/v1/invitations/{token}", Public),
+    ("GET", "/api/v1/roles", Public),
     ("POST", "/api/v1/invitations/{token}/accept", AnyUser),
     ("GET", "/", Public),
     ("GET", "/setup", Public),
@@ -142,6 +143,7 @@ const CASES: &[(&str, &str, Rule)] = &[
         "/clubs/{club}/members/{member}/students/{student}/unlink",
         Club(ADMIN),
     ),
+    ("GET", "/clubs/{club}/roles", Club(ALL)),
     ("GET", "/clubs/{club}/subgroups", Club(ALL)),
     ("POST", "/clubs/{club}/subgroups", Club(GROUPS)),
     (

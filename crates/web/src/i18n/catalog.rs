@@ -7,6 +7,51 @@ use super::Lang;
 
 /// (key, 日本語, English)
 const MESSAGES: &[(&str, &str, &str)] = &[
+    ("roles.title", "役割と権限", "Roles and permissions"),
+    (
+        "roles.lead",
+        "各役割ができることです。サーバーはこの表のとおりに確認します。",
+        "What each role may do. The server checks every request against this table.",
+    ),
+    (
+        "roles.owner_note",
+        "オーナーを任命できるのはオーナーだけです。クラブには常に1人以上のオーナーがいます。",
+        "Only owners make owners, and a club always keeps at least one owner.",
+    ),
+    ("club.roles", "役割と権限", "Roles"),
+    ("perm.view_club", "クラブを見る", "See the club"),
+    ("perm.view_roster", "名簿を見る", "See the roster"),
+    (
+        "perm.edit_club",
+        "クラブ設定を変更する",
+        "Edit the club's settings",
+    ),
+    (
+        "perm.manage_invitations",
+        "招待リンクを作る・無効にする",
+        "Create and revoke invitation links",
+    ),
+    (
+        "perm.approve_members",
+        "参加リクエストを承認する",
+        "Approve join requests",
+    ),
+    ("perm.change_roles", "役割を変更する", "Change roles"),
+    (
+        "perm.remove_members",
+        "メンバーを除名する",
+        "Remove members",
+    ),
+    (
+        "perm.manage_subgroups",
+        "グループを管理する",
+        "Manage sub-groups",
+    ),
+    (
+        "perm.link_guardians",
+        "保護者と生徒を紐付ける",
+        "Link guardians to students",
+    ),
     ("app.name", "TEKKAN", "TEKKAN"),
     (
         "app.tagline",
@@ -594,6 +639,7 @@ mod coverage {
             error_codes(root)
                 .into_iter()
                 .filter(|c| !known_not_errors.contains(&c.as_str()))
+                .filter(|c| !tekkan_core::Permission::ALL.iter().any(|p| p.as_str() == c))
                 .map(|c| format!("error.{c}")),
         );
         keys.sort();

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tekkan_app::ClubOverview;
-use tekkan_core::{ClubId, Permission};
+use tekkan_core::{ClubId, Permission, Role};
 use tekkan_storage::{Club, Membership};
 
 use super::{form_error, render, see_other};
@@ -24,6 +24,7 @@ pub fn routes() -> Routes {
         .get("/clubs/{club}/settings", settings_form)
         .post("/clubs/{club}/settings", settings)
         .post("/clubs/{club}/leave", leave)
+        .get("/clubs/{club}/roles", roles)
 }
 
 #[derive(Template)]
@@ -157,4 +158,32 @@ async fn leave(
 ) -> WebResult<Response> {
     st.app.leave_club(&a, club).await?;
     Ok(see_other("/clubs?msg=left"))
+}
+
+#[derive(Template)]
+#[template(path = "roles.html")]
+struct RolesPage {
+    p: PageCtx,
+    club: ClubId,
+    me: Role,
+    roles: [Role; 6],
+    permissions: [Permission; 9],
+}
+
+/// What each role may do here, as the server enforces it.
+async fn roles(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    Ids(club): Ids<ClubId>,
+) -> WebResult<Response> {
+    let me = st.app.authorize(&a, club, Permission::ViewClub).await?.role;
+    Ok(render(&RolesPage {
+        p,
+        club,
+        me,
+        roles: Role::ALL,
+        permissions: Permission::ALL,
+    })?
+    .into_response())
 }

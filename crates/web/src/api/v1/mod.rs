@@ -5,6 +5,7 @@ mod auth;
 mod clubs;
 pub mod invitations;
 mod members;
+mod roles;
 mod subgroups;
 
 use serde::Serialize;
@@ -19,6 +20,7 @@ pub fn routes() -> Routes {
         .merge(members::routes())
         .merge(subgroups::routes())
         .merge(invitations::routes())
+        .merge(roles::routes())
 }
 
 /// A member named in a list.
