@@ -98,20 +98,25 @@ impl App {
     pub async fn club_overview(&self, actor: &Actor, club: ClubId) -> Result<ClubOverview> {
         let me = self.authorize(actor, club, Permission::ViewClub).await?;
         let c = self.db().club(club).await?.ok_or(AppError::NotFound)?;
-        let members = self.db().members(club).await?;
-        let count = |s| members.iter().filter(|m| m.membership.status == s).count();
+        let (active, pending) = self.db().member_counts(club).await?;
         let pending = if me.role.allows(Permission::ApproveMembers) {
-            count(MembershipStatus::Pending)
+            pending
         } else {
             0
         };
         Ok(ClubOverview {
             club: c,
             me,
-            active_members: count(MembershipStatus::Active),
-            pending_requests: pending,
+            active_members: active as usize,
+            pending_requests: pending as usize,
             subgroups: self.db().subgroups(club).await?,
         })
+    }
+
+    /// The club as its settings form shows it, for those who may edit it.
+    pub async fn club_settings(&self, actor: &Actor, club: ClubId) -> Result<Club> {
+        self.authorize(actor, club, Permission::EditClub).await?;
+        self.db().club(club).await?.ok_or(AppError::NotFound)
     }
 
     pub async fn update_club(

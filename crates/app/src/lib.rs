@@ -27,7 +27,7 @@ pub use error::AppError;
 pub use invitations::{InvitationPreview, InvitationSpec, JoinOutcome};
 pub use members::{Roster, RosterEntry};
 pub use password::HashSettings;
-pub use subgroups::SubgroupView;
+pub use subgroups::{SubgroupView, Subgroups};
 pub use token::{hash_token, random_token};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use tekkan_core::{
     ClubId, MembershipId, MembershipStatus, Permission, SubgroupId, SubgroupKind, SubgroupName,
 };
-use tekkan_storage::{Subgroup, now_ms};
+use tekkan_storage::{Membership, Subgroup, now_ms};
 
 use crate::clubs::authorize_tx;
 use crate::token::new_id;
@@ -14,6 +14,15 @@ use crate::{Actor, App, AppError, Result};
 
 /// Sub-groups are for dividing a club, not a second club: this many at most.
 const MAX_SUBGROUPS: i64 = 100;
+
+/// A club's sub-groups, with who may manage them and whom they could add.
+#[derive(Clone, Debug)]
+pub struct Subgroups {
+    pub me: Membership,
+    pub groups: Vec<SubgroupView>,
+    /// Active members by name, for choosing whom to add.
+    pub active_members: Vec<(MembershipId, String)>,
+}
 
 /// A sub-group with its active members' names.
 #[derive(Clone, Debug, Serialize)]
@@ -25,8 +34,8 @@ pub struct SubgroupView {
 }
 
 impl App {
-    pub async fn subgroups(&self, actor: &Actor, club: ClubId) -> Result<Vec<SubgroupView>> {
-        self.authorize(actor, club, Permission::ViewClub).await?;
+    pub async fn subgroups(&self, actor: &Actor, club: ClubId) -> Result<Subgroups> {
+        let me = self.authorize(actor, club, Permission::ViewClub).await?;
         let members = self.db().members(club).await?;
         let active: HashMap<MembershipId, String> = members
             .into_iter()
@@ -39,7 +48,7 @@ impl App {
                 by_group.entry(sg).or_default().push((m, name.clone()));
             }
         }
-        Ok(self
+        let groups = self
             .db()
             .subgroups(club)
             .await?
@@ -54,7 +63,20 @@ impl App {
                     members,
                 }
             })
-            .collect())
+            .collect();
+        let mut active_members: Vec<(MembershipId, String)> = active.into_iter().collect();
+        active_members.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(Subgroups {
+            me,
+            groups,
+            active_members,
+        })
+    }
+
+    /// The club's sub-groups alone (for choosing one), for any member.
+    pub async fn subgroup_list(&self, actor: &Actor, club: ClubId) -> Result<Vec<Subgroup>> {
+        self.authorize(actor, club, Permission::ViewClub).await?;
+        Ok(self.db().subgroups(club).await?)
     }
 
     pub async fn create_subgroup(

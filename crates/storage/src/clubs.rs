@@ -70,6 +70,19 @@ impl Db {
             .collect()
     }
 
+    /// (active, pending) members of a club, counted by the database.
+    pub async fn member_counts(&self, club: ClubId) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), 0) AS active, \
+             COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS pending \
+             FROM memberships WHERE club_id = ?",
+        )
+        .bind(club.to_string())
+        .fetch_one(&self.reader)
+        .await?;
+        Ok((row.try_get("active")?, row.try_get("pending")?))
+    }
+
     pub async fn guardian_links(&self, club: ClubId) -> Result<Vec<GuardianLink>> {
         let rows =
             sqlx::query("SELECT guardian_id, student_id FROM guardian_links WHERE club_id = ?")

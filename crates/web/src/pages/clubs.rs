@@ -123,11 +123,10 @@ async fn settings_form(
     p: PageCtx,
     Ids(club): Ids<ClubId>,
 ) -> WebResult<Response> {
-    st.app.authorize(&a, club, Permission::EditClub).await?;
-    let o = st.app.club_overview(&a, club).await?;
+    let c = st.app.club_settings(&a, club).await?;
     let f = ClubForm {
-        name: o.club.name,
-        description: o.club.description,
+        name: c.name,
+        description: c.description,
     };
     Ok(render(&ClubFormPage {
         p,

@@ -56,12 +56,7 @@ async fn list(
         .into_iter()
         .filter(|r| me.role.may_grant(*r))
         .collect();
-    let subgroups = st
-        .app
-        .db()
-        .subgroups(club)
-        .await
-        .map_err(tekkan_app::AppError::from)?;
+    let subgroups = st.app.subgroup_list(&a, club).await?;
     Ok(render(&InvitationsPage {
         p,
         club,

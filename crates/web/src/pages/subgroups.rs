@@ -4,8 +4,8 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tekkan_app::{RosterEntry, SubgroupView};
-use tekkan_core::{ClubId, MembershipId, MembershipStatus, Permission, SubgroupId, SubgroupKind};
+use tekkan_app::SubgroupView;
+use tekkan_core::{ClubId, MembershipId, Permission, SubgroupId, SubgroupKind};
 
 use super::{render, see_other};
 use crate::AppState;
@@ -34,7 +34,7 @@ struct SubgroupsPage {
     club: ClubId,
     groups: Vec<SubgroupView>,
     can_manage: bool,
-    members: Vec<RosterEntry>,
+    members: Vec<(MembershipId, String)>,
     kinds: [SubgroupKind; 3],
 }
 
@@ -44,14 +44,9 @@ async fn list(
     p: PageCtx,
     Ids(club): Ids<ClubId>,
 ) -> WebResult<Response> {
-    let groups = st.app.subgroups(&a, club).await?;
-    let roster = st.app.roster(&a, club).await?;
-    let can_manage = roster.me.role.allows(Permission::ManageSubgroups);
-    let members = roster
-        .entries
-        .into_iter()
-        .filter(|e| e.status == MembershipStatus::Active)
-        .collect();
+    let sg = st.app.subgroups(&a, club).await?;
+    let can_manage = sg.me.role.allows(Permission::ManageSubgroups);
+    let (groups, members) = (sg.groups, sg.active_members);
     Ok(render(&SubgroupsPage {
         p,
         club,

@@ -42,7 +42,7 @@ async fn list(
     Auth(a): Auth,
     Ids(club): Ids<ClubId>,
 ) -> WebResult<Json<Vec<SubgroupRes>>> {
-    let v = st.app.subgroups(&a, club).await?;
+    let v = st.app.subgroups(&a, club).await?.groups;
     Ok(Json(
         v.into_iter()
             .map(|s| SubgroupRes {
