@@ -71,6 +71,73 @@ async fn tls_serves_hsts_and_secure_host_cookies() {
             "{cookie}"
         );
     }
+    // A login over TLS sets the session cookie with the `__Host-` prefix, Secure and
+    // HttpOnly.
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from(
+            ck.cert.der().to_vec(),
+        ))
+        .unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let body = serde_json::json!({"email": "tls@example.jp", "display_name": "TLS", "password": "a long enough passphrase"});
+    let res = client
+        .post(format!("{}/api/v1/accounts", app.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let login = client
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let anon = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = login.text().await.unwrap();
+    let i = page.find("name=\"_csrf\" value=\"").unwrap() + 20;
+    let csrf = &page[i..i + page[i..].find('"').unwrap()];
+    let form = format!(
+        "_csrf={csrf}&email=tls%40example.jp&password=a+long+enough+passphrase&next=%2Fclubs"
+    );
+    let res = client
+        .post(format!("{}/login", app.base))
+        .header("cookie", anon)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let session = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-tekkan_session="))
+        .expect("a __Host- session cookie");
+    for attr in ["; Secure", "; HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(session.contains(attr), "{session}");
+    }
+    assert!(!session.contains("Domain="), "{session}");
+
     // A plain-HTTP request to the TLS port gets nothing served.
     let plain = reqwest::get(app.base.replace("https://", "http://") + "/healthz").await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
