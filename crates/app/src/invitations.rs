@@ -117,10 +117,17 @@ impl App {
         Ok((inv, token))
     }
 
-    pub async fn invitations(&self, actor: &Actor, club: ClubId) -> Result<Vec<Invitation>> {
-        self.authorize(actor, club, Permission::ManageInvitations)
+    /// The club's invitations, with the caller's membership (which decides the roles
+    /// they may invite to).
+    pub async fn invitations(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+    ) -> Result<(Membership, Vec<Invitation>)> {
+        let me = self
+            .authorize(actor, club, Permission::ManageInvitations)
             .await?;
-        Ok(self.db().invitations(club).await?)
+        Ok((me, self.db().invitations(club).await?))
     }
 
     pub async fn revoke_invitation(

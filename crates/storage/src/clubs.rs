@@ -6,6 +6,33 @@ use tekkan_core::{AccountId, ClubId, MembershipId, MembershipStatus, Role};
 use crate::records::{club, id_col, membership, membership_cols};
 use crate::{Club, Db, GuardianLink, Member, Membership, Result, WriteTx, conflict};
 
+/// A membership of `club` looked up by account, or by membership id.
+const BY_ACCOUNT: &str = concat!(
+    "SELECT ",
+    membership_cols!(),
+    " FROM memberships m WHERE m.club_id = ? AND m.account_id = ?"
+);
+const BY_ID: &str = concat!(
+    "SELECT ",
+    membership_cols!(),
+    " FROM memberships m WHERE m.club_id = ? AND m.id = ?"
+);
+
+/// Runs one of the lookups above on the read pool or inside a write transaction.
+async fn fetch_membership<'e, E: sqlx::SqliteExecutor<'e>>(
+    e: E,
+    sql: &'static str,
+    club: ClubId,
+    key: String,
+) -> Result<Option<Membership>> {
+    let row = sqlx::query(sql)
+        .bind(club.to_string())
+        .bind(key)
+        .fetch_optional(e)
+        .await?;
+    row.as_ref().map(membership).transpose()
+}
+
 impl Db {
     pub async fn club(&self, id: ClubId) -> Result<Option<Club>> {
         let row = sqlx::query("SELECT * FROM clubs WHERE id = ?")
@@ -21,16 +48,7 @@ impl Db {
         club: ClubId,
         account: AccountId,
     ) -> Result<Option<Membership>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            membership_cols!(),
-            " FROM memberships m WHERE m.club_id = ? AND m.account_id = ?"
-        ))
-        .bind(club.to_string())
-        .bind(account.to_string())
-        .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref().map(membership).transpose()
+        fetch_membership(&self.reader, BY_ACCOUNT, club, account.to_string()).await
     }
 
     /// Clubs where the account is active or waiting for approval, by name.
@@ -137,16 +155,7 @@ impl WriteTx {
         club: ClubId,
         id: MembershipId,
     ) -> Result<Option<Membership>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            membership_cols!(),
-            " FROM memberships m WHERE m.club_id = ? AND m.id = ?"
-        ))
-        .bind(club.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        row.as_ref().map(membership).transpose()
+        fetch_membership(&mut *self.tx, BY_ID, club, id.to_string()).await
     }
 
     pub async fn membership_of(
@@ -154,16 +163,7 @@ impl WriteTx {
         club: ClubId,
         account: AccountId,
     ) -> Result<Option<Membership>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            membership_cols!(),
-            " FROM memberships m WHERE m.club_id = ? AND m.account_id = ?"
-        ))
-        .bind(club.to_string())
-        .bind(account.to_string())
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        row.as_ref().map(membership).transpose()
+        fetch_membership(&mut *self.tx, BY_ACCOUNT, club, account.to_string()).await
     }
 
     pub async fn active_owner_count(&mut self, club: ClubId) -> Result<i64> {

@@ -77,6 +77,7 @@ async fn list(
         st.app
             .invitations(&a, club)
             .await?
+            .1
             .into_iter()
             .map(Into::into)
             .collect(),
