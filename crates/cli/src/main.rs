@@ -86,25 +86,19 @@ fn init_logging(level: &str) {
         .init();
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+/// Registers the SIGTERM and SIGINT handlers now (not at first poll, as an `async fn`
+/// would), so a signal that arrives while the server is still starting already means
+/// a graceful shutdown rather than the default instant death.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
         tokio::select! {
-            _ = ctrl_c => {}
             _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    })
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, CliError> {
@@ -121,7 +115,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             init_logging(&cfg.log.level);
             tracing::debug!(config = ?cfg, "configuration");
             let running =
-                tekkan_cli::start(&cfg, &ServeOptions { demo }, shutdown_signal()).await?;
+                tekkan_cli::start(&cfg, &ServeOptions { demo }, shutdown_signal()?).await?;
             print_logins(&running.demo_logins);
             println!("TEKKAN is running at {}", running.base_url);
             if let Some(url) = &running.setup_url {
