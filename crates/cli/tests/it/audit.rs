@@ -41,14 +41,7 @@ async fn every_state_change_is_audited_with_who_what_when_and_where() {
     let mut owner = app.sign_up("Owner", None).await;
     let (_, me) = owner.api(Method::GET, "/api/v1/me", None).await;
     let owner_id = me["account_id"].as_str().unwrap().to_owned();
-    let (_, c) = owner
-        .api(
-            Method::POST,
-            "/api/v1/clubs",
-            Some(json!({"name": "陸上部"})),
-        )
-        .await;
-    let club = c["id"].as_str().unwrap().to_owned();
+    let club = owner.create_club("陸上部").await;
     let reads_before = audit_rows(&app).await.len();
     owner
         .api(Method::GET, &format!("/api/v1/clubs/{club}/members"), None)

@@ -271,14 +271,7 @@ async fn forged_expired_and_foreign_ids_and_tokens_are_refused() {
 async fn server_faults_show_a_generic_message_and_a_request_id() {
     let app = TestApp::start().await;
     let mut owner = app.sign_up("Owner", None).await;
-    let (_, c) = owner
-        .api(
-            Method::POST,
-            "/api/v1/clubs",
-            Some(json!({"name": "茶道部"})),
-        )
-        .await;
-    let club = c["id"].as_str().unwrap().to_owned();
+    let club = owner.create_club("茶道部").await;
     let mut db = app.raw_db().await;
     sqlx::query("UPDATE memberships SET role = 'emperor'")
         .execute(&mut db)

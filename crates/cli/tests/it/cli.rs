@@ -325,17 +325,11 @@ async fn secrets_and_link_tokens_stay_out_of_the_logs() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let session = v["token"].as_str().unwrap().to_owned();
     c.bearer = Some(session.clone());
-    let (_, club) = c
-        .api(
-            Method::POST,
-            "/api/v1/clubs",
-            Some(json!({"name": "ログ部"})),
-        )
-        .await;
+    let club = c.create_club("ログ部").await;
     let (_, inv) = c
         .api(
             Method::POST,
-            &format!("/api/v1/clubs/{}/invitations", club["id"].as_str().unwrap()),
+            &format!("/api/v1/clubs/{club}/invitations"),
             Some(json!({"role": "member"})),
         )
         .await;

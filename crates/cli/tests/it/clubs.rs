@@ -4,8 +4,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::Client;
 use crate::support::fixture::{Fixture, Who, invite, join, subgroup};
+use crate::support::{Client, code};
 
 async fn members(c: &mut Client, club: &str) -> Vec<Value> {
     let (s, v) = c
@@ -13,10 +13,6 @@ async fn members(c: &mut Client, club: &str) -> Vec<Value> {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v.as_array().unwrap().clone()
-}
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

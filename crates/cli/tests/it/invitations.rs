@@ -2,27 +2,16 @@
 //! nothing half-written when a link is refused.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::TestApp;
 use crate::support::fixture::{invite, join};
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("")
-}
+use crate::support::{TestApp, code};
 
 #[tokio::test]
 async fn invitations_expire_are_revocable_limited_and_can_need_approval() {
     let app = TestApp::start().await;
     let mut owner = app.sign_up("Owner", None).await;
-    let (_, c) = owner
-        .api(
-            Method::POST,
-            "/api/v1/clubs",
-            Some(json!({"name": "軽音部"})),
-        )
-        .await;
-    let club = c["id"].as_str().unwrap().to_owned();
+    let club = owner.create_club("軽音部").await;
 
     // Link and QR code.
     let (s, v) = owner

@@ -156,14 +156,7 @@ async fn state_changes_need_a_csrf_token() {
 async fn get_never_changes_state() {
     let app = TestApp::start().await;
     let mut user = app.sign_up("Get", None).await;
-    let (_, c) = user
-        .api(
-            Method::POST,
-            "/api/v1/clubs",
-            Some(json!({"name": "将棋部"})),
-        )
-        .await;
-    let club = c["id"].as_str().unwrap();
+    let club = &user.create_club("将棋部").await;
     let mut db = app.raw_db().await;
     let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
         .fetch_one(&mut db)

@@ -25,24 +25,7 @@ async fn tls_serves_hsts_and_secure_host_cookies() {
     static VERSIONS: [&rustls::SupportedProtocolVersion; 2] =
         [&rustls::version::TLS12, &rustls::version::TLS13];
     for version in VERSIONS.chunks(1) {
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(rustls_pki_types::CertificateDer::from(
-                ck.cert.der().to_vec(),
-            ))
-            .unwrap();
-        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(version)
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let client = client_trusting(ck.cert.der(), version);
         let res = client
             .get(format!("{}/login", app.base))
             .send()
@@ -73,24 +56,7 @@ async fn tls_serves_hsts_and_secure_host_cookies() {
     }
     // A login over TLS sets the session cookie with the `__Host-` prefix, Secure and
     // HttpOnly.
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls_pki_types::CertificateDer::from(
-            ck.cert.der().to_vec(),
-        ))
-        .unwrap();
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = client_trusting(ck.cert.der(), rustls::DEFAULT_VERSIONS);
     let body = serde_json::json!({"email": "tls@example.jp", "display_name": "TLS", "password": "a long enough passphrase"});
     let res = client
         .post(format!("{}/api/v1/accounts", app.base))
@@ -141,4 +107,26 @@ async fn tls_serves_hsts_and_secure_host_cookies() {
     // A plain-HTTP request to the TLS port gets nothing served.
     let plain = reqwest::get(app.base.replace("https://", "http://") + "/healthz").await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
+}
+
+/// An HTTPS client that trusts only `cert` and speaks only `versions`.
+fn client_trusting(
+    cert: &[u8],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from(cert.to_vec()))
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }

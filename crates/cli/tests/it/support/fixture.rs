@@ -142,15 +142,7 @@ pub async fn join(
 
 async fn club(app: &TestApp, name: &str, roles: &[Who]) -> ClubFx {
     let mut owner = app.sign_up(&format!("owner {name}"), None).await;
-    let (s, v) = owner
-        .api(
-            Method::POST,
-            "/api/v1/clubs",
-            Some(json!({"name": format!("Club {name}")})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let id = v["id"].as_str().unwrap().to_owned();
+    let id = owner.create_club(&format!("Club {name}")).await;
     let (_, detail) = owner
         .api(Method::GET, &format!("/api/v1/clubs/{id}"), None)
         .await;

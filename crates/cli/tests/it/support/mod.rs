@@ -130,6 +130,11 @@ impl TestApp {
     }
 }
 
+/// The `code` of an API error body ("" when there is none).
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
 /// A name no other test uses.
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -296,6 +301,15 @@ impl Client {
             body.into_bytes(),
         )
         .await
+    }
+
+    /// Creates a club through the API (asserting it worked) and returns its id.
+    pub async fn create_club(&mut self, name: &str) -> String {
+        let (s, v) = self
+            .api(Method::POST, "/api/v1/clubs", Some(json!({ "name": name })))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_str().unwrap().to_owned()
     }
 
     /// The CSRF token this client's pages carry (fetched from a page with a form).
