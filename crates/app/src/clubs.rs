@@ -54,6 +54,7 @@ impl App {
             id: new_id!(ClubId),
             name: name.to_string(),
             description: description.to_string(),
+            timezone: tekkan_core::schedule::DEFAULT_ZONE.to_owned(),
             created_at: now,
         };
         let owner = Membership {

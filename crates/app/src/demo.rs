@@ -83,6 +83,7 @@ impl App {
             name: CLUB.into(),
             description:
                 "毎週月・水・金 16:00〜18:30 音楽室で練習しています。\n定期演奏会は3月です。".into(),
+            timezone: tekkan_core::schedule::DEFAULT_ZONE.to_owned(),
             created_at: now,
         };
         let mut members = Vec::new();

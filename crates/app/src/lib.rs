@@ -5,13 +5,19 @@
 //! The JSON API and the HTML pages both call these methods, so a rule lives in one place.
 
 mod actor;
+mod attendance;
 mod auth;
 mod clubs;
 mod demo;
 mod error;
+mod events;
+mod inbox;
 mod invitations;
 mod members;
+mod notify;
 mod password;
+mod reminders;
+mod report;
 mod subgroups;
 mod token;
 
@@ -20,13 +26,17 @@ use std::sync::Arc;
 use tekkan_storage::Db;
 
 pub use actor::{Actor, Origin};
+pub use attendance::{AnswerInput, OccurrenceView};
 pub use auth::{NewSession, SessionSettings};
 pub use clubs::ClubOverview;
 pub use demo::{DemoLogin, DemoOptions};
 pub use error::AppError;
+pub use events::{Details, EventInput, RepeatInput, TimesInput};
 pub use invitations::{InvitationPreview, InvitationSpec, JoinOutcome};
 pub use members::{Roster, RosterEntry};
+pub use notify::{CHANNELS, Channels, NoticeKind, PREF_GROUPS};
 pub use password::HashSettings;
+pub use report::{MemberRate, Report, report_csv};
 pub use subgroups::{SubgroupView, Subgroups};
 pub use token::{hash_token, random_token};
 
@@ -41,6 +51,8 @@ pub struct AppSettings {
     pub open_signup: bool,
     /// How long the first-run setup URL stays valid.
     pub setup_token_ttl_ms: i64,
+    /// Outside channels notifications go out on (in-app is always on).
+    pub channels: Channels,
 }
 
 impl Default for AppSettings {
@@ -50,6 +62,7 @@ impl Default for AppSettings {
             hashing: HashSettings::default(),
             open_signup: false,
             setup_token_ttl_ms: 60 * 60 * 1000,
+            channels: Channels::default(),
         }
     }
 }
@@ -84,6 +97,10 @@ impl App {
 
     pub fn settings(&self) -> &AppSettings {
         &self.inner.settings
+    }
+
+    pub(crate) fn channels(&self) -> Channels {
+        self.inner.settings.channels
     }
 
     fn hasher(&self) -> &password::Hasher {

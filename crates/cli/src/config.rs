@@ -36,6 +36,20 @@ pub struct Config {
     pub password: PasswordCfg,
     pub keys: Keys,
     pub log: Log,
+    pub scheduler: Scheduler,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scheduler {
+    /// How often, at most, the scheduler looks for due reminders and notifications.
+    pub poll_ms: u64,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Self { poll_ms: 15_000 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -103,6 +117,7 @@ impl Default for Config {
             password: PasswordCfg::default(),
             keys: Keys::default(),
             log: Log::default(),
+            scheduler: Scheduler::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod keys;
+mod scheduler;
 mod server;
 
 pub use server::{CliError, Running, ServeOptions, audit_verify, open_app, run_demo, start};

@@ -71,6 +71,7 @@ fn settings(cfg: &Config) -> AppSettings {
         hashing,
         open_signup: cfg.accounts.open_signup,
         setup_token_ttl_ms: cfg.accounts.setup_link_minutes * 60_000,
+        channels: tekkan_app::Channels::default(),
     }
 }
 
@@ -187,7 +188,20 @@ pub async fn start(
         }
         tracing::info!("shutting down");
     };
-    let handle = tokio::spawn(tekkan_web::serve(listener, tls, state, stop));
+    let (sched_stop, sched_rx) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(crate::scheduler::run(
+        app.clone(),
+        Duration::from_millis(cfg.scheduler.poll_ms.max(10)),
+        sched_rx,
+    ));
+    let serve = tekkan_web::serve(listener, tls, state, stop);
+    let handle = tokio::spawn(async move {
+        let r = serve.await;
+        // The scheduler finishes the job it is on, then stops.
+        let _ = sched_stop.send(true);
+        let _ = scheduler.await;
+        r
+    });
     tracing::info!(%addr, %base_url, "listening");
     Ok(Running {
         addr,

@@ -16,6 +16,13 @@ pub enum ValidationError {
     Invalid { field: &'static str },
     #[error("this password is too common")]
     CommonPassword,
+    /// A well-formed value that breaks a rule of the domain (an end before its start);
+    /// `code` says which rule.
+    #[error("{field}: {code}")]
+    Rule {
+        field: &'static str,
+        code: &'static str,
+    },
 }
 
 impl ValidationError {
@@ -26,7 +33,8 @@ impl ValidationError {
             | Self::TooLong { field, .. }
             | Self::TooShort { field, .. }
             | Self::BadCharacters { field }
-            | Self::Invalid { field } => field,
+            | Self::Invalid { field }
+            | Self::Rule { field, .. } => field,
             Self::CommonPassword => "password",
         }
     }
@@ -40,6 +48,7 @@ impl ValidationError {
             Self::BadCharacters { .. } => "bad_characters",
             Self::Invalid { .. } => "invalid",
             Self::CommonPassword => "common_password",
+            Self::Rule { code, .. } => code,
         }
     }
 }

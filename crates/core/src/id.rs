@@ -101,6 +101,20 @@ typed_id!(
     InvitationId,
     /// A login session.
     SessionId,
+    /// An event: a one-off or the plan of a recurring series.
+    EventId,
+    /// One dated occurrence of an event; attendance is answered per occurrence.
+    OccurrenceId,
+    /// An announcement (お知らせ).
+    AnnouncementId,
+    /// A comment under an occurrence or an announcement.
+    CommentId,
+    /// A poll.
+    PollId,
+    /// One in-app notification to one account.
+    NotificationId,
+    /// A browser's Web Push subscription.
+    PushSubscriptionId,
 );
 
 #[cfg(test)]

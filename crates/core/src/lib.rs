@@ -3,14 +3,26 @@
 //! Everything here is pure: values are validated once, at construction, so the layers
 //! above can hold a `ClubName` or an `Email` without checking it again.
 
+mod attendance;
+mod content;
 mod error;
 mod id;
 mod password;
 mod role;
+pub mod schedule;
 mod text;
 
+pub use attendance::{AnswerStatus, AnsweredAs, Reply, place_for};
+pub use content::{
+    AnnouncementBody, AnnouncementTitle, AnswerComment, Bring, CommentBody, EventTitle, Notes,
+    Place, PollChoice, PollQuestion,
+};
 pub use error::ValidationError;
-pub use id::{AccountId, ClubId, Id, InvitationId, MembershipId, SessionId, SubgroupId};
+pub use id::{
+    AccountId, AnnouncementId, ClubId, CommentId, EventId, Id, InvitationId, MembershipId,
+    NotificationId, OccurrenceId, PollId, PushSubscriptionId, SessionId, SubgroupId,
+};
+pub use jiff;
 pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password};
 pub use role::{MembershipStatus, Permission, Role};
 pub use text::{ClubName, Description, DisplayName, Email, SubgroupKind, SubgroupName};

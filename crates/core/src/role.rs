@@ -35,10 +35,19 @@ pub enum Permission {
     RemoveMembers,
     ManageSubgroups,
     LinkGuardians,
+    /// Create, change and cancel events.
+    ManageEvents,
+    /// See who has not answered and attendance rates; answer for anyone, also after the
+    /// deadline; remind now.
+    ManageAttendance,
+    /// Post announcements and see who has read and confirmed them.
+    PostAnnouncements,
+    /// Create and close polls.
+    ManagePolls,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 13] = [
         Self::ViewClub,
         Self::ViewRoster,
         Self::EditClub,
@@ -48,6 +57,10 @@ impl Permission {
         Self::RemoveMembers,
         Self::ManageSubgroups,
         Self::LinkGuardians,
+        Self::ManageEvents,
+        Self::ManageAttendance,
+        Self::PostAnnouncements,
+        Self::ManagePolls,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +74,10 @@ impl Permission {
             Self::RemoveMembers => "remove_members",
             Self::ManageSubgroups => "manage_subgroups",
             Self::LinkGuardians => "link_guardians",
+            Self::ManageEvents => "manage_events",
+            Self::ManageAttendance => "manage_attendance",
+            Self::PostAnnouncements => "post_announcements",
+            Self::ManagePolls => "manage_polls",
         }
     }
 }
@@ -101,7 +118,10 @@ impl Role {
             ViewClub | ViewRoster => true,
             EditClub | ManageInvitations | ApproveMembers | ChangeRoles | RemoveMembers
             | LinkGuardians => matches!(self, Owner | Officer),
-            ManageSubgroups => matches!(self, Owner | Officer | Coach),
+            // 顧問・コーチ run practice: they plan it, take attendance and tell the club.
+            ManageSubgroups | ManageEvents | ManageAttendance | PostAnnouncements | ManagePolls => {
+                matches!(self, Owner | Officer | Coach)
+            }
         }
     }
 

@@ -12,7 +12,7 @@ use crate::ValidationError;
 
 /// Trims, then checks length in characters and refuses control characters. `multiline`
 /// lets line breaks and tabs through (descriptions) but nothing else below U+0020.
-fn clean(
+pub(crate) fn clean(
     field: &'static str,
     raw: &str,
     min: usize,
@@ -52,7 +52,7 @@ macro_rules! text_value {
             pub const MAX_CHARS: usize = $max;
 
             pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-                clean($field, raw, $min, $max, $multiline).map(Self)
+                $crate::text::clean($field, raw, $min, $max, $multiline).map(Self)
             }
 
             pub fn as_str(&self) -> &str {
@@ -73,6 +73,8 @@ macro_rules! text_value {
         }
     };
 }
+
+pub(crate) use text_value;
 
 text_value!(
     /// How a person is shown to others: 1 to 50 characters.

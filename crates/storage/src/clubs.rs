@@ -120,10 +120,11 @@ impl Db {
 
 impl WriteTx {
     pub async fn insert_club(&mut self, c: &Club, created_by: AccountId) -> Result<()> {
-        sqlx::query("INSERT INTO clubs (id, name, description, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO clubs (id, name, description, timezone, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(c.id.to_string())
             .bind(&c.name)
             .bind(&c.description)
+            .bind(&c.timezone)
             .bind(created_by.to_string())
             .bind(c.created_at)
             .bind(c.created_at)

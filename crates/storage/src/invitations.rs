@@ -31,7 +31,7 @@ impl Db {
         token_hash: &str,
     ) -> Result<Option<(Invitation, Club)>> {
         let row = sqlx::query(
-            "SELECT i.*, c.name, c.description FROM invitations i JOIN clubs c ON c.id = i.club_id WHERE i.token_hash = ?",
+            "SELECT i.*, c.name, c.description, c.timezone FROM invitations i JOIN clubs c ON c.id = i.club_id WHERE i.token_hash = ?",
         )
         .bind(token_hash)
         .fetch_optional(&self.reader)
@@ -43,6 +43,7 @@ impl Db {
             id: inv.club_id,
             name: row.try_get("name")?,
             description: row.try_get("description")?,
+            timezone: row.try_get("timezone")?,
             created_at: 0,
         };
         Ok(Some((inv, c)))

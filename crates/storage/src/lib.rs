@@ -7,12 +7,16 @@
 //! removes "database is locked" retries, and serialises the appends to the audit chain.
 
 mod accounts;
+mod attendance;
 mod audit_log;
 mod clubs;
+mod events;
 mod invitations;
 mod migrate;
+mod notifications;
 pub use migrate::latest_version;
 mod records;
+mod reminders;
 mod subgroups;
 
 use std::path::Path;
@@ -24,8 +28,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub use accounts::{NewAccount, NewSession};
+pub use attendance::{Answer, ScheduleRow, Tally};
 pub use audit_log::AuditRow;
+pub use events::{Event, Occurrence};
 pub use invitations::NewInvitation;
+pub use notifications::{Delivery, Notification, PushSubscription};
 pub use records::*;
 
 /// What can go wrong below the application.

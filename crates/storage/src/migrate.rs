@@ -6,7 +6,10 @@ use sqlx::{Executor, SqlitePool};
 use crate::{Result, now_ms};
 
 /// (version, SQL). New migrations are appended; applied ones are never edited.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_foundation.sql")),
+    (2, include_str!("../migrations/sqlite/0002_activities.sql")),
+];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {
     pool.execute(

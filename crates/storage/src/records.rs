@@ -34,6 +34,8 @@ pub struct Club {
     pub id: ClubId,
     pub name: String,
     pub description: String,
+    /// IANA zone the club's times are entered and shown in.
+    pub timezone: String,
     pub created_at: i64,
 }
 
@@ -125,6 +127,7 @@ pub(crate) fn club(row: &SqliteRow) -> Result<Club> {
         id: id_col(row, "id", ClubId)?,
         name: row.try_get("name")?,
         description: row.try_get("description")?,
+        timezone: row.try_get("timezone")?,
         created_at: row.try_get("created_at")?,
     })
 }

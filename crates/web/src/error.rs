@@ -123,6 +123,12 @@ impl From<FormRejection> for WebError {
     }
 }
 
+impl From<axum::extract::rejection::QueryRejection> for WebError {
+    fn from(_: axum::extract::rejection::QueryRejection) -> Self {
+        WebError::BadRequest("invalid_query")
+    }
+}
+
 impl From<PathRejection> for WebError {
     fn from(_: PathRejection) -> Self {
         // A malformed id names nothing that exists.

@@ -20,6 +20,11 @@ pub struct ApiJson<T>(pub T);
 #[from_request(via(axum::Form), rejection(WebError))]
 pub struct PageForm<T>(pub T);
 
+/// Query parameters; malformed ones are a 400.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(WebError))]
+pub struct Params<T>(pub T);
+
 /// Path parameters; a malformed id is a 404 like an unknown one.
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(WebError))]

@@ -3,6 +3,7 @@
 pub mod catalog;
 
 use serde::Serialize;
+use tekkan_core::jiff;
 
 /// A user-interface language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
@@ -65,20 +66,47 @@ impl Tr {
         self.s(&format!("kind.{}", k.as_str()))
     }
 
-    /// A time in Japan Standard Time (no daylight saving, so a fixed +09:00).
+    /// A time in Japan Standard Time: 「2026-12-01 16:00」.
     pub fn datetime(&self, ms: i64) -> String {
-        let jst = time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC);
-        let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000) else {
+        Self::local(ms, tekkan_core::schedule::DEFAULT_ZONE)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    }
+
+    fn local(ms: i64, zone: &str) -> Option<jiff::civil::DateTime> {
+        let tz = jiff::tz::TimeZone::get(zone).ok()?;
+        Some(
+            jiff::Timestamp::from_millisecond(ms)
+                .ok()?
+                .to_zoned(tz)
+                .datetime(),
+        )
+    }
+
+    /// Date, weekday and time on `zone`'s clock: 「2026-12-01(火) 16:00」.
+    pub fn when(&self, ms: i64, zone: &str) -> String {
+        let Some(t) = Self::local(ms, zone) else {
             return String::new();
         };
-        let t = t.to_offset(jst);
-        format!(
-            "{}-{:02}-{:02} {:02}:{:02}",
-            t.year(),
-            t.month() as u8,
-            t.day(),
-            t.hour(),
-            t.minute()
-        )
+        let wd = t.date().weekday().to_monday_zero_offset() as usize;
+        let day = match self.0 {
+            Lang::Ja => ["月", "火", "水", "木", "金", "土", "日"][wd],
+            Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][wd],
+        };
+        format!("{}({day}) {}", t.strftime("%Y-%m-%d"), t.strftime("%H:%M"))
+    }
+
+    /// The time of day on `zone`'s clock: 「18:30」.
+    pub fn clock(&self, ms: i64, zone: &str) -> String {
+        Self::local(ms, zone)
+            .map(|t| t.strftime("%H:%M").to_string())
+            .unwrap_or_default()
+    }
+
+    /// The reading a `datetime-local` input takes: 「2026-12-01T16:00」.
+    pub fn input_value(&self, ms: i64, zone: &str) -> String {
+        Self::local(ms, zone)
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M").to_string())
+            .unwrap_or_default()
     }
 }

@@ -197,7 +197,10 @@ async fn demo_data_is_a_school_club_with_guardians_and_random_passwords() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out2.stdout).contains("schema is at version 1"));
+    assert!(String::from_utf8_lossy(&out2.stdout).contains(&format!(
+        "schema is at version {}",
+        tekkan_storage::latest_version()
+    )));
 
     let app = TestApp::builder().data_dir(dir).start().await;
     let mut c = app.client();

@@ -6,11 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod attendance;
 mod audit;
 mod bad_input;
 mod browser;
 mod cli;
 mod clubs;
+mod events;
 mod invitations;
 mod matrix;
 mod security;

@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::fixture::{ClubFx, Fixture, Who, invitation_id, invite, join, subgroup};
+use crate::support::fixture::{
+    ClubFx, Fixture, Who, event, invitation_id, invite, join, jst_in_days, subgroup,
+};
 use crate::support::{Client, unique};
 
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +33,8 @@ const ALL: &[&str] = &[
 ];
 const ADMIN: &[&str] = &["owner", "officer"];
 const GROUPS: &[&str] = &["owner", "officer", "coach"];
+/// Who may answer for the student: themselves, their guardian, and attendance managers.
+const ANSWER_FOR_STUDENT: &[&str] = &["owner", "officer", "coach", "member", "guardian"];
 
 use Rule::*;
 
@@ -175,6 +179,47 @@ const CASES: &[(&str, &str, Rule)] = &[
     ),
     ("GET", "/join/{token}", Public),
     ("POST", "/join/{token}", AnyUser),
+    ("GET", "/api/v1/me/schedule", AnyUser),
+    ("GET", "/api/v1/me/notifications", AnyUser),
+    ("POST", "/api/v1/me/notifications/read", AnyUser),
+    ("GET", "/api/v1/me/notification-prefs", AnyUser),
+    ("PUT", "/api/v1/me/notification-prefs", AnyUser),
+    ("GET", "/api/v1/clubs/{club}/occurrences", Club(ALL)),
+    ("POST", "/api/v1/clubs/{club}/events", Club(GROUPS)),
+    ("GET", "/api/v1/clubs/{club}/events/{event}", Club(ALL)),
+    ("PUT", "/api/v1/clubs/{club}/events/{event}", Club(GROUPS)),
+    (
+        "POST",
+        "/api/v1/clubs/{club}/events/{event}/cancel",
+        Club(GROUPS),
+    ),
+    (
+        "GET",
+        "/api/v1/clubs/{club}/occurrences/{occurrence}",
+        Club(ALL),
+    ),
+    (
+        "PUT",
+        "/api/v1/clubs/{club}/occurrences/{occurrence}",
+        Club(GROUPS),
+    ),
+    (
+        "POST",
+        "/api/v1/clubs/{club}/occurrences/{occurrence}/cancel",
+        Club(GROUPS),
+    ),
+    (
+        "PUT",
+        "/api/v1/clubs/{club}/occurrences/{occurrence}/answers/{member}",
+        Club(ANSWER_FOR_STUDENT),
+    ),
+    (
+        "POST",
+        "/api/v1/clubs/{club}/occurrences/{occurrence}/remind",
+        Club(GROUPS),
+    ),
+    ("GET", "/api/v1/clubs/{club}/attendance", Club(GROUPS)),
+    ("GET", "/api/v1/clubs/{club}/attendance.csv", Club(GROUPS)),
 ];
 
 #[test]
@@ -214,6 +259,17 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         .replace("{club}", &club.id)
         .replace("{student}", &club.student);
     let guardian_link = path.contains("/students/") || path.ends_with("/guardian-links");
+    if p.contains("{event}") || p.contains("{occurrence}") {
+        let (e, o) = event(&mut owner, &club.id).await;
+        p = p.replace("{event}", &e).replace("{occurrence}", &o);
+    }
+    if path.contains("/answers/{member}") {
+        p = p.replace("{member}", &club.student);
+    }
+    if path.contains("/attendance") {
+        let today = &jst_in_days(0, 0, 0)[..10];
+        p = format!("{p}?from={today}&to={today}");
+    }
     if p.contains("{subgroup}") {
         let sg = subgroup(&mut owner, &club.id).await;
         if path.ends_with("/members/{member}") && method == "DELETE"
@@ -294,6 +350,18 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             Body::Json(json!({"name": "2年", "kind": "grade"}))
         }
         ("POST", "/api/v1/clubs/{club}/invitations") => Body::Json(json!({"role": "member"})),
+        ("POST", "/api/v1/clubs/{club}/events") => Body::Json(json!({"title": "練習",
+            "starts_at": jst_in_days(2, 16, 0), "ends_at": jst_in_days(2, 18, 0)})),
+        ("PUT", "/api/v1/clubs/{club}/events/{event}") => Body::Json(json!({"title": "改題"})),
+        ("PUT", "/api/v1/clubs/{club}/occurrences/{occurrence}") => {
+            Body::Json(json!({"title": "改題",
+            "starts_at": jst_in_days(2, 16, 0), "ends_at": jst_in_days(2, 18, 0), "deadline_before_min": 60}))
+        }
+        ("PUT", p) if p.ends_with("/answers/{member}") => Body::Json(json!({"status": "yes"})),
+        ("POST", "/api/v1/me/notifications/read") => Body::Json(json!({})),
+        ("PUT", "/api/v1/me/notification-prefs") => {
+            Body::Json(json!({"kind": "reminders", "channel": "email", "enabled": false}))
+        }
         ("POST", "/setup") => form(&[
             ("token", "forged"),
             ("email", &email),

@@ -166,7 +166,7 @@ struct RolesPage {
     club: ClubId,
     me: Role,
     roles: [Role; 6],
-    permissions: [Permission; 9],
+    permissions: [Permission; 13],
 }
 
 /// What each role may do here, as the server enforces it.

@@ -201,3 +201,47 @@ pub async fn invitation_id(owner: &mut Client, club: &str) -> String {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v["invitation"]["id"].as_str().unwrap().to_owned()
 }
+
+/// A local reading on the Tokyo clock `days` from today at `hh:mm` (or, with
+/// `secs_from_now`, that many seconds from now), as forms send it.
+pub fn jst_in_days(days: i64, hh: i8, mm: i8) -> String {
+    use tekkan_core::jiff::{Timestamp, tz::TimeZone};
+    let now = Timestamp::now().to_zoned(TimeZone::get("Asia/Tokyo").unwrap());
+    let d = now
+        .date()
+        .checked_add(tekkan_core::jiff::Span::new().days(days))
+        .unwrap();
+    d.at(hh, mm, 0, 0).strftime("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// The Tokyo-clock reading `secs` seconds from now, with seconds.
+pub fn jst_in_secs(secs: i64) -> String {
+    use tekkan_core::jiff::{Timestamp, tz::TimeZone};
+    let t = Timestamp::now() + tekkan_core::jiff::SignedDuration::from_secs(secs);
+    t.to_zoned(TimeZone::get("Asia/Tokyo").unwrap())
+        .datetime()
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string()
+}
+
+/// A one-off event in `club` the day after tomorrow, for the whole club; returns the
+/// event id and its occurrence id.
+pub async fn event(by: &mut Client, club: &str) -> (String, String) {
+    let body = json!({
+        "title": "通常練習", "place": "音楽室",
+        "starts_at": jst_in_days(2, 16, 0), "ends_at": jst_in_days(2, 18, 0),
+        "deadline_before_min": 60
+    });
+    let (s, v) = by
+        .api(
+            Method::POST,
+            &format!("/api/v1/clubs/{club}/events"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    (
+        v["id"].as_str().unwrap().to_owned(),
+        v["occurrences"][0]["id"].as_str().unwrap().to_owned(),
+    )
+}

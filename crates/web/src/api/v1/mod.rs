@@ -3,8 +3,10 @@
 
 mod auth;
 mod clubs;
+pub mod events;
 pub mod invitations;
 mod members;
+mod notifications;
 mod roles;
 mod subgroups;
 
@@ -21,6 +23,8 @@ pub fn routes() -> Routes {
         .merge(subgroups::routes())
         .merge(invitations::routes())
         .merge(roles::routes())
+        .merge(events::routes())
+        .merge(notifications::routes())
 }
 
 /// A member named in a list.

@@ -1,0 +1,255 @@
+//! 出欠: answering for oneself, for one's child, or as an officer; the waiting list;
+//! what each person sees of an occurrence.
+
+use serde::{Deserialize, Serialize};
+use tekkan_core::schedule::parse_date;
+use tekkan_core::{
+    AccountId, AnswerComment, AnswerStatus, AnsweredAs, ClubId, MembershipId, MembershipStatus,
+    OccurrenceId, Permission, Reply, Role, ValidationError, place_for,
+};
+use tekkan_storage::{Answer, Event, Membership, Occurrence, ScheduleRow, Tally, WriteTx, now_ms};
+
+use crate::clubs::authorize_tx;
+use crate::events::event_notice;
+use crate::notify::{NoticeKind, notify};
+use crate::{Actor, App, AppError, Result};
+
+/// An answer as typed.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct AnswerInput {
+    pub status: Reply,
+    #[serde(default)]
+    pub comment: String,
+    /// For 未定: the date by which they will know (`2026-12-05`).
+    #[serde(default)]
+    pub decide_by: Option<String>,
+}
+
+/// One occurrence as a member of its club sees it.
+#[derive(Clone, Debug)]
+pub struct OccurrenceView {
+    pub occurrence: Occurrence,
+    pub event: Event,
+    pub me: Membership,
+    pub tally: Tally,
+    pub answers: Vec<(Answer, String)>,
+    /// People the caller answers for here: themselves if invited, and their children.
+    pub mine: Vec<(MembershipId, String, Option<Answer>)>,
+    /// For those who manage attendance: who has not answered.
+    pub non_responders: Option<Vec<(MembershipId, String)>>,
+    pub can_manage_events: bool,
+    pub can_manage_attendance: bool,
+}
+
+impl App {
+    pub async fn occurrence_view(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        id: OccurrenceId,
+    ) -> Result<OccurrenceView> {
+        let me = self.authorize(actor, club, Permission::ViewClub).await?;
+        let (occurrence, event) = self
+            .db()
+            .occurrence(club, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let answers = self.db().answers(id).await?;
+        let tally = self.db().tally(id).await?;
+        let targeted = self.db().targeted_members(event.id).await?;
+        let links = self.db().guardian_links(club).await?;
+        let children: Vec<MembershipId> = links
+            .iter()
+            .filter(|l| l.guardian_id == me.id)
+            .map(|l| l.student_id)
+            .collect();
+        let answer_of = |m: MembershipId| {
+            answers
+                .iter()
+                .find(|(a, _)| a.membership_id == m)
+                .map(|a| a.0.clone())
+        };
+        let mine = targeted
+            .iter()
+            .filter(|(m, _)| *m == me.id || children.contains(m))
+            .map(|(m, name)| (*m, name.clone(), answer_of(*m)))
+            .collect();
+        let can_manage_attendance = me.role.allows(Permission::ManageAttendance);
+        let non_responders = can_manage_attendance.then(|| {
+            targeted
+                .iter()
+                .filter(|(m, _)| answer_of(*m).is_none())
+                .cloned()
+                .collect()
+        });
+        Ok(OccurrenceView {
+            can_manage_events: me.role.allows(Permission::ManageEvents),
+            can_manage_attendance,
+            occurrence,
+            event,
+            me,
+            tally,
+            answers,
+            mine,
+            non_responders,
+        })
+    }
+
+    /// The caller's upcoming schedule across all their clubs (and their children's).
+    pub async fn schedule(&self, actor: &Actor, limit: i64) -> Result<Vec<ScheduleRow>> {
+        // Events stay listed until they end, not only until they start.
+        let from = now_ms() - 6 * 3_600_000;
+        let rows = self
+            .db()
+            .schedule(actor.account, from, limit.clamp(1, 200))
+            .await?;
+        let now = now_ms();
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.occurrence.ends_at > now)
+            .collect())
+    }
+
+    /// Answers for `member`: the member themselves or their guardian before the deadline;
+    /// an officer (coach) at any time.
+    pub async fn answer(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        id: OccurrenceId,
+        member: MembershipId,
+        input: &AnswerInput,
+    ) -> Result<Answer> {
+        let comment = AnswerComment::parse(&input.comment)?.to_string();
+        let decide_by = match (&input.decide_by, input.status) {
+            (Some(d), Reply::Maybe) if !d.trim().is_empty() => Some(parse_date("decide_by", d)?),
+            _ => None,
+        };
+        let (zone, club_name) = self.club_zone(club).await?;
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
+        let o = tx.occurrence(club, id).await?.ok_or(AppError::NotFound)?;
+        let subject = tx
+            .membership(club, member)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let officer = me.role.allows(Permission::ManageAttendance);
+        let as_ = if member == me.id {
+            AnsweredAs::Member
+        } else if me.role == Role::Guardian && tx.guards(me.id, member).await? {
+            AnsweredAs::Guardian
+        } else if officer {
+            AnsweredAs::Officer
+        } else {
+            return Err(AppError::Forbidden);
+        };
+        // An officer answering for themselves after the deadline does so as an officer.
+        let as_ = if o.deadline_at <= now && officer {
+            AnsweredAs::Officer
+        } else {
+            as_
+        };
+        if o.cancelled_at.is_some() {
+            return Err(AppError::Conflict("cancelled"));
+        }
+        if o.deadline_at <= now && as_ != AnsweredAs::Officer {
+            return Err(AppError::Conflict("deadline_passed"));
+        }
+        if subject.status != MembershipStatus::Active || !tx.is_targeted(o.event_id, member).await?
+        {
+            return Err(AppError::Conflict("not_invited"));
+        }
+        if let Some(d) = decide_by {
+            let event_day = zone.local(o.starts_at).date();
+            let today = zone.local(now).date();
+            if d < today || d > event_day {
+                return Err(ValidationError::Rule {
+                    field: "decide_by",
+                    code: "decide_by_out_of_range",
+                }
+                .into());
+            }
+        }
+        let prev = tx.answer(id, member).await?;
+        let prev_status = prev.as_ref().map(|a| a.status);
+        let (status, queued_at) = match (input.status, prev_status) {
+            // Keeping a place, or a place in the queue, when only the comment changes.
+            (Reply::Yes, Some(AnswerStatus::Yes)) => (AnswerStatus::Yes, None),
+            (Reply::Yes, Some(AnswerStatus::Waitlisted)) => (
+                AnswerStatus::Waitlisted,
+                prev.as_ref().and_then(|a| a.queued_at),
+            ),
+            (reply, _) => {
+                let s = place_for(reply, o.capacity, tx.places_taken(id).await?);
+                (s, (s == AnswerStatus::Waitlisted).then_some(now))
+            }
+        };
+        let a = Answer {
+            occurrence_id: id,
+            membership_id: member,
+            status,
+            comment,
+            decide_by: decide_by.map(|d| d.to_string()),
+            queued_at,
+            answered_by: actor.account,
+            answered_as: as_,
+            answered_at: now,
+        };
+        tx.put_answer(&a).await?;
+        let mut events = vec![actor.event(
+            Some(club),
+            "attendance.answer",
+            format!("occurrence:{id}/member:{member}"),
+            &(status, &a.comment, &a.decide_by, as_),
+        )];
+        if prev_status == Some(AnswerStatus::Yes) && status != AnswerStatus::Yes {
+            let promoted = self.promote_waiting(&mut tx, &o, now).await?;
+            let _ = &club_name;
+            if !promoted.is_empty() {
+                events.push(actor.event(
+                    Some(club),
+                    "attendance.promote",
+                    format!("occurrence:{id}"),
+                    &promoted,
+                ));
+            }
+        }
+        tx.commit(events).await?;
+        Ok(a)
+    }
+
+    /// Moves people from the waiting list into free places, oldest first, and tells
+    /// them (and their guardians). Returns who was promoted.
+    pub(crate) async fn promote_waiting(
+        &self,
+        tx: &mut WriteTx,
+        o: &Occurrence,
+        now: i64,
+    ) -> Result<Vec<MembershipId>> {
+        let mut promoted = Vec::new();
+        let club_name = self
+            .db()
+            .club(o.club_id)
+            .await?
+            .map(|c| c.name)
+            .unwrap_or_default();
+        loop {
+            let taken = tx.places_taken(o.id).await?;
+            if o.capacity.is_some_and(|c| taken >= c) {
+                break;
+            }
+            let Some(mut next) = tx.first_waiting(o.id).await? else {
+                break;
+            };
+            next.status = AnswerStatus::Yes;
+            next.queued_at = None;
+            tx.put_answer(&next).await?;
+            let people: Vec<AccountId> = tx.member_and_guardians(next.membership_id).await?;
+            let n = event_notice(NoticeKind::WaitlistPromoted, o.club_id, o, &club_name);
+            notify(tx, self.channels(), people, None, &n, now).await?;
+            promoted.push(next.membership_id);
+        }
+        Ok(promoted)
+    }
+}

@@ -1,0 +1,599 @@
+//! Events: creating one-off and recurring ones, changing or cancelling the whole series
+//! or one occurrence, and telling everyone affected.
+
+use serde::{Deserialize, Serialize};
+use tekkan_core::schedule::{
+    Freq, Recurrence, Slot, Timing, Zone, parse_date, parse_local, parse_weekday,
+};
+use tekkan_core::{
+    Bring, ClubId, EventId, EventTitle, Notes, OccurrenceId, Permission, Place, SubgroupId,
+    ValidationError,
+};
+use tekkan_storage::{Event, Occurrence, WriteTx, now_ms};
+
+use crate::clubs::authorize_tx;
+use crate::notify::{Notice, NoticeKind, notify};
+use crate::token::new_id;
+use crate::{Actor, App, AppError, Result};
+
+/// At most this many reminders per event.
+const MAX_REMINDERS: usize = 5;
+const MAX_CAPACITY: i64 = 10_000;
+
+/// The details of an event or an occurrence, as typed.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Details {
+    pub title: String,
+    #[serde(default)]
+    pub place: String,
+    #[serde(default)]
+    pub bring: String,
+    #[serde(default)]
+    pub notes: String,
+    /// No limit when absent.
+    #[serde(default)]
+    pub capacity: Option<i64>,
+}
+
+/// When an event happens, as typed: local times on the club's clock.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct TimesInput {
+    pub starts_at: String,
+    pub ends_at: String,
+    #[serde(default)]
+    pub meet_before_min: Option<i64>,
+    /// Answers close this many minutes before the start; at the start when absent.
+    #[serde(default)]
+    pub deadline_before_min: Option<i64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct RepeatInput {
+    /// `weekly` or `daily`.
+    pub freq: String,
+    #[serde(default)]
+    pub interval: Option<i32>,
+    /// `MO` … `SU`; the first day's weekday when empty.
+    #[serde(default)]
+    pub by_day: Vec<String>,
+    /// The last date, inclusive (`2027-03-31`).
+    pub until: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct EventInput {
+    #[serde(flatten)]
+    pub details: Details,
+    #[serde(flatten)]
+    pub times: TimesInput,
+    /// Minutes before the deadline at which non-responders are reminded.
+    #[serde(default)]
+    pub reminders: Vec<i64>,
+    /// Target sub-groups; the whole club when empty.
+    #[serde(default)]
+    pub subgroups: Vec<SubgroupId>,
+    #[serde(default)]
+    pub repeat: Option<RepeatInput>,
+}
+
+/// Checked details.
+pub(crate) struct CleanDetails {
+    pub title: String,
+    pub place: String,
+    pub bring: String,
+    pub notes: String,
+    pub capacity: Option<i64>,
+}
+
+pub(crate) fn clean_details(d: &Details) -> Result<CleanDetails> {
+    if let Some(c) = d.capacity
+        && !(1..=MAX_CAPACITY).contains(&c)
+    {
+        return Err(ValidationError::Invalid { field: "capacity" }.into());
+    }
+    Ok(CleanDetails {
+        title: EventTitle::parse(&d.title)?.to_string(),
+        place: Place::parse(&d.place)?.to_string(),
+        bring: Bring::parse(&d.bring)?.to_string(),
+        notes: Notes::parse(&d.notes)?.to_string(),
+        capacity: d.capacity,
+    })
+}
+
+fn clean_reminders(r: &[i64]) -> Result<Vec<i64>> {
+    let mut v = r.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    if v.len() > MAX_REMINDERS || v.iter().any(|m| !(0..=30 * 24 * 60).contains(m)) {
+        return Err(ValidationError::Invalid { field: "reminders" }.into());
+    }
+    Ok(v)
+}
+
+pub(crate) fn timing(zone: Zone, t: &TimesInput) -> Result<Timing> {
+    Ok(Timing {
+        zone,
+        start: parse_local("starts_at", &t.starts_at)?,
+        end: parse_local("ends_at", &t.ends_at)?,
+        meet_before_min: t.meet_before_min,
+        deadline_before_min: t.deadline_before_min.unwrap_or(0),
+    })
+}
+
+fn recurrence(r: &RepeatInput, first: jiff::civil::DateTime) -> Result<Recurrence> {
+    let freq = match r.freq.as_str() {
+        "weekly" => Freq::Weekly,
+        "daily" => Freq::Daily,
+        _ => return Err(ValidationError::Invalid { field: "freq" }.into()),
+    };
+    if r.by_day.len() > 7 {
+        return Err(ValidationError::Invalid { field: "by_day" }.into());
+    }
+    let days = r
+        .by_day
+        .iter()
+        .map(|d| parse_weekday(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let until = parse_date("until", &r.until)?;
+    Ok(Recurrence::new(
+        freq,
+        r.interval.unwrap_or(1),
+        days,
+        until,
+        first,
+    )?)
+}
+
+use tekkan_core::jiff;
+
+/// Notice about an occurrence (or a whole event when `occ` is `None`).
+pub(crate) fn event_notice(
+    kind: NoticeKind,
+    club: ClubId,
+    o: &Occurrence,
+    club_name: &str,
+) -> Notice {
+    Notice {
+        kind,
+        club: Some(club),
+        params: serde_json::json!({"title": o.title, "when": o.starts_at, "club": club_name}),
+        url: format!("/clubs/{club}/occurrences/{}", o.id),
+    }
+}
+
+impl App {
+    /// The club's zone and name.
+    pub(crate) async fn club_zone(&self, club: ClubId) -> Result<(Zone, String)> {
+        let c = self.db().club(club).await?.ok_or(AppError::NotFound)?;
+        let zone = Zone::parse(&c.timezone).unwrap_or_else(|_| Zone::tokyo());
+        Ok((zone, c.name))
+    }
+
+    pub async fn create_event(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        input: &EventInput,
+    ) -> Result<(Event, Vec<Occurrence>)> {
+        let (zone, club_name) = self.club_zone(club).await?;
+        let d = clean_details(&input.details)?;
+        let reminders = clean_reminders(&input.reminders)?;
+        let t = timing(zone.clone(), &input.times)?;
+        let rule = input
+            .repeat
+            .as_ref()
+            .map(|r| recurrence(r, t.start))
+            .transpose()?;
+        let now = now_ms();
+        let slots = t.slots(rule.as_ref(), now)?;
+        let mut targets = input.subgroups.clone();
+        targets.sort();
+        targets.dedup();
+        if targets.len() > 50 {
+            return Err(ValidationError::Invalid { field: "subgroups" }.into());
+        }
+
+        let mut tx = self.db().begin().await?;
+        authorize_tx(&mut tx, actor, club, Permission::ManageEvents).await?;
+        for sg in &targets {
+            tx.subgroup(club, *sg).await?.ok_or(AppError::NotFound)?;
+        }
+        let event = Event {
+            id: new_id!(EventId),
+            club_id: club,
+            title: d.title.clone(),
+            place: d.place.clone(),
+            bring: d.bring.clone(),
+            notes: d.notes.clone(),
+            timezone: zone.name().to_owned(),
+            rrule: rule.as_ref().map(Recurrence::to_storage),
+            first_start: t.start.to_string(),
+            first_end: t.end.to_string(),
+            meet_before_min: t.meet_before_min,
+            deadline_before_min: t.deadline_before_min,
+            capacity: d.capacity,
+            reminders: reminders.clone(),
+            all_members: targets.is_empty(),
+            targets,
+            created_by: actor.account,
+            created_at: now,
+            updated_at: now,
+            cancelled_at: None,
+        };
+        tx.insert_event(&event).await?;
+        let mut occurrences = Vec::with_capacity(slots.len());
+        for s in slots {
+            let o = occurrence_from(&event, &d, s, now);
+            tx.insert_occurrence(&o).await?;
+            tx.schedule_reminders(o.id, o.deadline_at, &reminders, now)
+                .await?;
+            occurrences.push(o);
+        }
+        let audience = tx.event_audience(event.id).await?;
+        if let Some(first) = occurrences.first() {
+            let n = event_notice(NoticeKind::EventNew, club, first, &club_name);
+            notify(
+                &mut tx,
+                self.channels(),
+                audience,
+                Some(actor.account),
+                &n,
+                now,
+            )
+            .await?;
+        }
+        tx.commit(vec![actor.event(
+            Some(club),
+            "event.create",
+            format!("event:{}", event.id),
+            input,
+        )])
+        .await?;
+        Ok((event, occurrences))
+    }
+
+    /// An event and all its occurrences, for any member of the club.
+    pub async fn event(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        id: EventId,
+    ) -> Result<(Event, Vec<Occurrence>)> {
+        self.authorize(actor, club, Permission::ViewClub).await?;
+        let e = self.db().event(club, id).await?.ok_or(AppError::NotFound)?;
+        let o = self.db().occurrences_of(id).await?;
+        Ok((e, o))
+    }
+
+    /// Changes the details of every future occurrence that was not changed on its own.
+    pub async fn update_event(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        id: EventId,
+        details: &Details,
+        reminders: &[i64],
+    ) -> Result<usize> {
+        let (_, club_name) = self.club_zone(club).await?;
+        let d = clean_details(details)?;
+        let reminders = clean_reminders(reminders)?;
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        authorize_tx(&mut tx, actor, club, Permission::ManageEvents).await?;
+        let mut e = tx.event(club, id).await?.ok_or(AppError::NotFound)?;
+        if e.cancelled_at.is_some() {
+            return Err(AppError::Conflict("cancelled"));
+        }
+        e.title = d.title.clone();
+        e.place = d.place.clone();
+        e.bring = d.bring.clone();
+        e.notes = d.notes.clone();
+        e.capacity = d.capacity;
+        e.reminders = reminders.clone();
+        e.updated_at = now;
+        tx.update_event(&e).await?;
+        let mut changed = Vec::new();
+        for mut o in tx.occurrences_of(id).await? {
+            if o.starts_at <= now || o.cancelled_at.is_some() {
+                continue;
+            }
+            tx.schedule_reminders(o.id, o.deadline_at, &reminders, now)
+                .await?;
+            if o.detached {
+                continue;
+            }
+            o.title = d.title.clone();
+            o.place = d.place.clone();
+            o.bring = d.bring.clone();
+            o.notes = d.notes.clone();
+            set_capacity(&mut tx, self, &mut o, d.capacity, now).await?;
+            o.updated_at = now;
+            tx.update_occurrence(&o).await?;
+            changed.push(o);
+        }
+        if let Some(first) = changed.first() {
+            let audience = tx.event_audience(id).await?;
+            let n = event_notice(NoticeKind::EventChanged, club, first, &club_name);
+            notify(
+                &mut tx,
+                self.channels(),
+                audience,
+                Some(actor.account),
+                &n,
+                now,
+            )
+            .await?;
+        }
+        tx.commit(vec![actor.event(
+            Some(club),
+            "event.update",
+            format!("event:{id}"),
+            &(details, &reminders),
+        )])
+        .await?;
+        Ok(changed.len())
+    }
+
+    /// Cancels every future occurrence of the event.
+    pub async fn cancel_event(&self, actor: &Actor, club: ClubId, id: EventId) -> Result<usize> {
+        let (_, club_name) = self.club_zone(club).await?;
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        authorize_tx(&mut tx, actor, club, Permission::ManageEvents).await?;
+        let mut e = tx.event(club, id).await?.ok_or(AppError::NotFound)?;
+        if e.cancelled_at.is_some() {
+            return Err(AppError::Conflict("already_cancelled"));
+        }
+        e.cancelled_at = Some(now);
+        e.updated_at = now;
+        tx.update_event(&e).await?;
+        let mut cancelled = Vec::new();
+        for mut o in tx.occurrences_of(id).await? {
+            if o.starts_at <= now || o.cancelled_at.is_some() {
+                continue;
+            }
+            o.cancelled_at = Some(now);
+            o.updated_at = now;
+            tx.update_occurrence(&o).await?;
+            tx.schedule_reminders(o.id, o.deadline_at, &[], now).await?;
+            cancelled.push(o);
+        }
+        if let Some(first) = cancelled.first() {
+            let audience = tx.event_audience(id).await?;
+            let n = event_notice(NoticeKind::EventCancelled, club, first, &club_name);
+            notify(
+                &mut tx,
+                self.channels(),
+                audience,
+                Some(actor.account),
+                &n,
+                now,
+            )
+            .await?;
+        }
+        tx.commit(vec![actor.event(
+            Some(club),
+            "event.cancel",
+            format!("event:{id}"),
+            &id,
+        )])
+        .await?;
+        Ok(cancelled.len())
+    }
+
+    /// Changes or moves one occurrence (an exception to its series).
+    pub async fn update_occurrence(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        id: OccurrenceId,
+        details: &Details,
+        times: &TimesInput,
+    ) -> Result<Occurrence> {
+        let (zone, club_name) = self.club_zone(club).await?;
+        let d = clean_details(details)?;
+        let t = timing(zone, times)?;
+        let slot = t.slot(t.start)?;
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        authorize_tx(&mut tx, actor, club, Permission::ManageEvents).await?;
+        let mut o = tx.occurrence(club, id).await?.ok_or(AppError::NotFound)?;
+        if o.cancelled_at.is_some() {
+            return Err(AppError::Conflict("cancelled"));
+        }
+        let e = tx
+            .event(club, o.event_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let moved = slot.starts_at != o.starts_at
+            || slot.ends_at != o.ends_at
+            || slot.deadline_at != o.deadline_at
+            || slot.meet_at != o.meet_at;
+        if moved {
+            if slot.starts_at <= now {
+                return Err(ValidationError::Rule {
+                    field: "starts_at",
+                    code: "starts_in_past",
+                }
+                .into());
+            }
+            if slot.deadline_at <= now {
+                return Err(ValidationError::Rule {
+                    field: "deadline_before_min",
+                    code: "deadline_passed",
+                }
+                .into());
+            }
+            let clash = tx.occurrences_of(o.event_id).await?.into_iter().any(|x| {
+                x.id != o.id
+                    && x.cancelled_at.is_none()
+                    && x.starts_at < slot.ends_at
+                    && slot.starts_at < x.ends_at
+            });
+            if clash {
+                return Err(AppError::Conflict("overlapping_occurrence"));
+            }
+        }
+        let before = o.clone();
+        o.starts_at = slot.starts_at;
+        o.ends_at = slot.ends_at;
+        o.meet_at = slot.meet_at;
+        o.deadline_at = slot.deadline_at;
+        o.title = d.title;
+        o.place = d.place;
+        o.bring = d.bring;
+        o.notes = d.notes;
+        set_capacity(&mut tx, self, &mut o, d.capacity, now).await?;
+        o.detached = e.rrule.is_some();
+        o.updated_at = now;
+        if o == before {
+            return Ok(o);
+        }
+        tx.update_occurrence(&o).await?;
+        if moved {
+            tx.schedule_reminders(o.id, o.deadline_at, &e.reminders, now)
+                .await?;
+        }
+        let audience = tx.event_audience(o.event_id).await?;
+        let n = event_notice(NoticeKind::EventChanged, club, &o, &club_name);
+        notify(
+            &mut tx,
+            self.channels(),
+            audience,
+            Some(actor.account),
+            &n,
+            now,
+        )
+        .await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "occurrence.update",
+            format!("occurrence:{id}"),
+            &(details, times),
+        )])
+        .await?;
+        Ok(o)
+    }
+
+    /// Cancels one occurrence; for a one-off event, the event.
+    pub async fn cancel_occurrence(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        id: OccurrenceId,
+    ) -> Result<()> {
+        let (_, club_name) = self.club_zone(club).await?;
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        authorize_tx(&mut tx, actor, club, Permission::ManageEvents).await?;
+        let mut o = tx.occurrence(club, id).await?.ok_or(AppError::NotFound)?;
+        if o.cancelled_at.is_some() {
+            return Err(AppError::Conflict("already_cancelled"));
+        }
+        o.cancelled_at = Some(now);
+        o.updated_at = now;
+        tx.update_occurrence(&o).await?;
+        tx.schedule_reminders(o.id, o.deadline_at, &[], now).await?;
+        let mut e = tx
+            .event(club, o.event_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if e.rrule.is_none() {
+            e.cancelled_at = Some(now);
+            e.updated_at = now;
+            tx.update_event(&e).await?;
+        }
+        let audience = tx.event_audience(o.event_id).await?;
+        let n = event_notice(NoticeKind::EventCancelled, club, &o, &club_name);
+        notify(
+            &mut tx,
+            self.channels(),
+            audience,
+            Some(actor.account),
+            &n,
+            now,
+        )
+        .await?;
+        tx.commit(vec![actor.event(
+            Some(club),
+            "occurrence.cancel",
+            format!("occurrence:{id}"),
+            &id,
+        )])
+        .await?;
+        Ok(())
+    }
+}
+
+fn occurrence_from(e: &Event, d: &CleanDetails, s: Slot, now: i64) -> Occurrence {
+    Occurrence {
+        id: new_id!(OccurrenceId),
+        event_id: e.id,
+        club_id: e.club_id,
+        original_start: s.original_start,
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+        meet_at: s.meet_at,
+        deadline_at: s.deadline_at,
+        title: d.title.clone(),
+        place: d.place.clone(),
+        bring: d.bring.clone(),
+        notes: d.notes.clone(),
+        capacity: d.capacity,
+        detached: false,
+        cancelled_at: None,
+        updated_at: now,
+    }
+}
+
+/// Sets an occurrence's capacity: refused below the places already taken; a larger one
+/// promotes people from the waiting list.
+async fn set_capacity(
+    tx: &mut WriteTx,
+    app: &App,
+    o: &mut Occurrence,
+    capacity: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    if let Some(c) = capacity
+        && tx.places_taken(o.id).await? > c
+    {
+        return Err(AppError::Conflict("capacity_below_attendance"));
+    }
+    o.capacity = capacity;
+    app.promote_waiting(tx, o, now).await.map(|_| ())
+}
+
+impl App {
+    /// The club's occurrences between two dates on its clock (default: the next 60 days).
+    pub async fn calendar(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<Occurrence>> {
+        self.authorize(actor, club, Permission::ViewClub).await?;
+        let (zone, _) = self.club_zone(club).await?;
+        let today = zone.local(now_ms()).date();
+        let f = from
+            .map(|s| parse_date("from", s))
+            .transpose()?
+            .unwrap_or(today);
+        let t = match to {
+            Some(s) => parse_date("to", s)?,
+            None => f.checked_add(jiff::Span::new().days(60)).unwrap_or(f),
+        };
+        if t < f || f.until(t).map(|s| s.get_days()).unwrap_or(i32::MAX) > 400 {
+            return Err(ValidationError::Rule {
+                field: "to",
+                code: "period_too_long",
+            }
+            .into());
+        }
+        let midnight = jiff::civil::Time::midnight();
+        let start = zone.instant(f.to_datetime(midnight))?;
+        let end = zone.instant(t.tomorrow().unwrap_or(t).to_datetime(midnight))?;
+        Ok(self.db().club_occurrences(club, start, end, 2000).await?)
+    }
+}

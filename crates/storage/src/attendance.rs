@@ -1,0 +1,297 @@
+//! 出欠: answers per occurrence, the waiting list, and the schedule a person sees.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use tekkan_core::{AccountId, AnswerStatus, AnsweredAs, ClubId, MembershipId, OccurrenceId};
+
+use crate::events::{Occurrence, occurrence_cols, occurrence_row, targeted};
+use crate::records::id_col;
+use crate::{Db, Result, StorageError, WriteTx};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub occurrence_id: OccurrenceId,
+    pub membership_id: MembershipId,
+    pub status: AnswerStatus,
+    pub comment: String,
+    /// For 未定: the date (YYYY-MM-DD) by which they will know.
+    pub decide_by: Option<String>,
+    /// When a waiting "yes" joined the queue.
+    pub queued_at: Option<i64>,
+    pub answered_by: AccountId,
+    pub answered_as: AnsweredAs,
+    pub answered_at: i64,
+}
+
+/// Counts of answers for one occurrence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub yes: i64,
+    pub no: i64,
+    pub maybe: i64,
+    pub waitlisted: i64,
+}
+
+/// One line of a person's schedule: an occurrence, whom it is for (themselves, or a
+/// child they answer for), and that person's answer.
+#[derive(Debug, Clone)]
+pub struct ScheduleRow {
+    pub occurrence: Occurrence,
+    pub club_name: String,
+    pub member: MembershipId,
+    pub member_name: String,
+    /// False when the line is for a child of the guardian reading it.
+    pub is_self: bool,
+    pub answer: Option<(AnswerStatus, String)>,
+    pub tally: Tally,
+}
+
+fn answer_row(r: &SqliteRow) -> Result<Answer> {
+    let status: String = r.try_get("status")?;
+    let as_: String = r.try_get("answered_as")?;
+    let bad = |what: &str, v: &str| StorageError::Corrupt(format!("{what}: {v:?}"));
+    Ok(Answer {
+        occurrence_id: id_col(r, "occurrence_id", OccurrenceId)?,
+        membership_id: id_col(r, "membership_id", MembershipId)?,
+        status: AnswerStatus::parse(&status).map_err(|_| bad("status", &status))?,
+        comment: r.try_get("comment")?,
+        decide_by: r.try_get("decide_by")?,
+        queued_at: r.try_get("queued_at")?,
+        answered_by: id_col(r, "answered_by", AccountId)?,
+        answered_as: AnsweredAs::parse(&as_).map_err(|_| bad("answered_as", &as_))?,
+        answered_at: r.try_get("answered_at")?,
+    })
+}
+
+fn tally_row(r: &SqliteRow) -> Result<Tally> {
+    Ok(Tally {
+        yes: r.try_get("n_yes")?,
+        no: r.try_get("n_no")?,
+        maybe: r.try_get("n_maybe")?,
+        waitlisted: r.try_get("n_wait")?,
+    })
+}
+
+macro_rules! tally_cols {
+    () => {
+        "(SELECT COUNT(*) FROM answers x WHERE x.occurrence_id = o.id AND x.status = 'yes') AS n_yes, \
+         (SELECT COUNT(*) FROM answers x WHERE x.occurrence_id = o.id AND x.status = 'no') AS n_no, \
+         (SELECT COUNT(*) FROM answers x WHERE x.occurrence_id = o.id AND x.status = 'maybe') AS n_maybe, \
+         (SELECT COUNT(*) FROM answers x WHERE x.occurrence_id = o.id AND x.status = 'waitlisted') AS n_wait"
+    };
+}
+
+impl Db {
+    /// Every answer to an occurrence, with the member's name.
+    pub async fn answers(&self, occ: OccurrenceId) -> Result<Vec<(Answer, String)>> {
+        let rows = sqlx::query(
+            "SELECT x.*, a.display_name FROM answers x JOIN memberships m ON m.id = x.membership_id \
+             JOIN accounts a ON a.id = m.account_id WHERE x.occurrence_id = ? \
+             ORDER BY COALESCE(x.queued_at, x.answered_at)",
+        )
+        .bind(occ.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((answer_row(r)?, r.try_get("display_name")?)))
+            .collect()
+    }
+
+    pub async fn tally(&self, occ: OccurrenceId) -> Result<Tally> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            tally_cols!(),
+            " FROM occurrences o WHERE o.id = ?"
+        ))
+        .bind(occ.to_string())
+        .fetch_one(&self.reader)
+        .await?;
+        tally_row(&row)
+    }
+
+    /// Upcoming occurrences for `account`: their own, and their linked children's, in all
+    /// their clubs, from `from`, soonest first.
+    pub async fn schedule(
+        &self,
+        account: AccountId,
+        from: i64,
+        limit: i64,
+    ) -> Result<Vec<ScheduleRow>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            occurrence_cols!(),
+            ", c.name AS club_name, m.id AS member_id, ma.display_name AS member_name, \
+             (m.id = me.id) AS is_self, x.status AS my_status, x.comment AS my_comment, ",
+            tally_cols!(),
+            " FROM memberships me \
+             JOIN memberships m ON m.club_id = me.club_id AND (m.id = me.id OR m.id IN \
+                  (SELECT g.student_id FROM guardian_links g WHERE g.guardian_id = me.id)) \
+             JOIN occurrences o ON o.club_id = m.club_id AND o.starts_at >= ? \
+             JOIN events e ON e.id = o.event_id \
+             JOIN clubs c ON c.id = o.club_id \
+             JOIN accounts ma ON ma.id = m.account_id \
+             LEFT JOIN answers x ON x.occurrence_id = o.id AND x.membership_id = m.id \
+             WHERE me.account_id = ? AND me.status = 'active' AND ",
+            targeted!(),
+            " ORDER BY o.starts_at, is_self DESC LIMIT ?"
+        ))
+        .bind(from)
+        .bind(account.to_string())
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: Option<String> = r.try_get("my_status")?;
+                let answer = match status {
+                    Some(s) => Some((
+                        AnswerStatus::parse(&s)
+                            .map_err(|_| StorageError::Corrupt(format!("status: {s:?}")))?,
+                        r.try_get::<String, _>("my_comment")?,
+                    )),
+                    None => None,
+                };
+                Ok(ScheduleRow {
+                    occurrence: occurrence_row(r)?,
+                    club_name: r.try_get("club_name")?,
+                    member: id_col(r, "member_id", MembershipId)?,
+                    member_name: r.try_get("member_name")?,
+                    is_self: r.try_get("is_self")?,
+                    answer,
+                    tally: tally_row(r)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every answer to the club's occurrences starting in [from, to).
+    pub async fn club_answers(
+        &self,
+        club: ClubId,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(OccurrenceId, MembershipId, AnswerStatus)>> {
+        let rows = sqlx::query(
+            "SELECT x.occurrence_id, x.membership_id, x.status FROM answers x \
+             JOIN occurrences o ON o.id = x.occurrence_id \
+             WHERE o.club_id = ? AND o.starts_at >= ? AND o.starts_at < ?",
+        )
+        .bind(club.to_string())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let s: String = r.try_get("status")?;
+                Ok((
+                    id_col(r, "occurrence_id", OccurrenceId)?,
+                    id_col(r, "membership_id", MembershipId)?,
+                    AnswerStatus::parse(&s)
+                        .map_err(|_| StorageError::Corrupt(format!("status: {s:?}")))?,
+                ))
+            })
+            .collect()
+    }
+}
+
+impl WriteTx {
+    pub async fn answer(&mut self, occ: OccurrenceId, m: MembershipId) -> Result<Option<Answer>> {
+        let row =
+            sqlx::query("SELECT * FROM answers WHERE occurrence_id = ? AND membership_id = ?")
+                .bind(occ.to_string())
+                .bind(m.to_string())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        row.as_ref().map(answer_row).transpose()
+    }
+
+    pub async fn put_answer(&mut self, a: &Answer) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO answers (occurrence_id, membership_id, status, comment, decide_by, \
+             queued_at, answered_by, answered_as, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (occurrence_id, membership_id) DO UPDATE SET status = excluded.status, \
+             comment = excluded.comment, decide_by = excluded.decide_by, \
+             queued_at = excluded.queued_at, answered_by = excluded.answered_by, \
+             answered_as = excluded.answered_as, answered_at = excluded.answered_at",
+        )
+        .bind(a.occurrence_id.to_string())
+        .bind(a.membership_id.to_string())
+        .bind(a.status.as_str())
+        .bind(&a.comment)
+        .bind(&a.decide_by)
+        .bind(a.queued_at)
+        .bind(a.answered_by.to_string())
+        .bind(a.answered_as.as_str())
+        .bind(a.answered_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// How many places are held ("yes" answers).
+    pub async fn places_taken(&mut self, occ: OccurrenceId) -> Result<i64> {
+        let n = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM answers WHERE occurrence_id = ? AND status = 'yes'",
+        )
+        .bind(occ.to_string())
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(n)
+    }
+
+    /// The longest-waiting answer on the waiting list.
+    pub async fn first_waiting(&mut self, occ: OccurrenceId) -> Result<Option<Answer>> {
+        let row = sqlx::query(
+            "SELECT * FROM answers WHERE occurrence_id = ? AND status = 'waitlisted' \
+             ORDER BY queued_at, membership_id LIMIT 1",
+        )
+        .bind(occ.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref().map(answer_row).transpose()
+    }
+
+    /// Members the occurrence's event is for who have not answered it, with accounts.
+    pub async fn non_responders(
+        &mut self,
+        occ: OccurrenceId,
+    ) -> Result<Vec<(MembershipId, AccountId)>> {
+        let rows = sqlx::query(concat!(
+            "SELECT m.id, m.account_id FROM occurrences o JOIN events e ON e.id = o.event_id \
+             JOIN memberships m ON m.club_id = e.club_id \
+             WHERE o.id = ? AND ",
+            targeted!(),
+            " AND NOT EXISTS (SELECT 1 FROM answers x WHERE x.occurrence_id = o.id \
+              AND x.membership_id = m.id)"
+        ))
+        .bind(occ.to_string())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    id_col(r, "id", MembershipId)?,
+                    id_col(r, "account_id", AccountId)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The accounts of a member and of their active guardians.
+    pub async fn member_and_guardians(&mut self, m: MembershipId) -> Result<Vec<AccountId>> {
+        let rows = sqlx::query(
+            "SELECT account_id FROM memberships WHERE id = ? \
+             UNION SELECT gm.account_id FROM guardian_links g \
+             JOIN memberships gm ON gm.id = g.guardian_id AND gm.status = 'active' \
+             WHERE g.student_id = ?",
+        )
+        .bind(m.to_string())
+        .bind(m.to_string())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| id_col(r, "account_id", AccountId))
+            .collect()
+    }
+}

@@ -1,0 +1,128 @@
+//! Reminder jobs: when to remind an occurrence's non-responders, and which were done.
+
+use sqlx::Row;
+use tekkan_core::{ClubId, MembershipId, OccurrenceId};
+
+use crate::records::id_col;
+use crate::{Db, Result, WriteTx};
+
+impl Db {
+    /// Pending reminder jobs due at `now`: (occurrence, minutes before the deadline).
+    pub async fn due_reminders(&self, now: i64, limit: i64) -> Result<Vec<(OccurrenceId, i64)>> {
+        let rows = sqlx::query(
+            "SELECT occurrence_id, before_min FROM reminder_jobs \
+             WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at LIMIT ?",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    id_col(r, "occurrence_id", OccurrenceId)?,
+                    r.try_get("before_min")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The club an occurrence belongs to.
+    pub async fn occurrence_club(&self, occ: OccurrenceId) -> Result<Option<ClubId>> {
+        let row = sqlx::query("SELECT club_id FROM occurrences WHERE id = ?")
+            .bind(occ.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref()
+            .map(|r| id_col(r, "club_id", ClubId))
+            .transpose()
+    }
+
+    /// When the next pending reminder is due.
+    pub async fn next_reminder_at(&self) -> Result<Option<i64>> {
+        let n = sqlx::query_scalar("SELECT MIN(due_at) FROM reminder_jobs WHERE done_at IS NULL")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(n)
+    }
+}
+
+impl WriteTx {
+    /// Replaces the occurrence's pending reminders with one per offset that is still in
+    /// the future. Reminders already sent stay recorded as sent.
+    pub async fn schedule_reminders(
+        &mut self,
+        occ: OccurrenceId,
+        deadline_at: i64,
+        offsets: &[i64],
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM reminder_jobs WHERE occurrence_id = ? AND done_at IS NULL")
+            .bind(occ.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        for before in offsets {
+            let due = deadline_at - before * 60_000;
+            if due <= now {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO reminder_jobs (occurrence_id, before_min, due_at) VALUES (?, ?, ?) \
+                 ON CONFLICT (occurrence_id, before_min) DO NOTHING",
+            )
+            .bind(occ.to_string())
+            .bind(before)
+            .bind(due)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Claims a due reminder job. False if it was already done: the claim and the
+    /// notifications it creates commit together, so a reminder goes out once.
+    pub async fn claim_reminder(
+        &mut self,
+        occ: OccurrenceId,
+        before: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE reminder_jobs SET done_at = ? WHERE occurrence_id = ? AND before_min = ? \
+             AND done_at IS NULL",
+        )
+        .bind(now)
+        .bind(occ.to_string())
+        .bind(before)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Records a "remind now" and says when the previous one was.
+    pub async fn mark_reminded(&mut self, occ: OccurrenceId, now: i64) -> Result<Option<i64>> {
+        let prev: Option<i64> =
+            sqlx::query_scalar("SELECT last_reminded_at FROM occurrences WHERE id = ?")
+                .bind(occ.to_string())
+                .fetch_one(&mut *self.tx)
+                .await?;
+        sqlx::query("UPDATE occurrences SET last_reminded_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(occ.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(prev)
+    }
+
+    /// Whether `guardian` is linked to `student`.
+    pub async fn guards(&mut self, guardian: MembershipId, student: MembershipId) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM guardian_links WHERE guardian_id = ? AND student_id = ?",
+        )
+        .bind(guardian.to_string())
+        .bind(student.to_string())
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(n > 0)
+    }
+}
