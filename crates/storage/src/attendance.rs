@@ -38,6 +38,8 @@ pub struct Tally {
 pub struct ScheduleRow {
     pub occurrence: Occurrence,
     pub club_name: String,
+    /// The club's time zone, to show times on its clock.
+    pub timezone: String,
     pub member: MembershipId,
     pub member_name: String,
     /// False when the line is for a child of the guardian reading it.
@@ -120,7 +122,7 @@ impl Db {
         let rows = sqlx::query(concat!(
             "SELECT ",
             occurrence_cols!(),
-            ", c.name AS club_name, m.id AS member_id, ma.display_name AS member_name, \
+            ", c.name AS club_name, c.timezone AS club_tz, m.id AS member_id, ma.display_name AS member_name, \
              (m.id = me.id) AS is_self, x.status AS my_status, x.comment AS my_comment, ",
             tally_cols!(),
             " FROM memberships me \
@@ -154,6 +156,7 @@ impl Db {
                 Ok(ScheduleRow {
                     occurrence: occurrence_row(r)?,
                     club_name: r.try_get("club_name")?,
+                    timezone: r.try_get("club_tz")?,
                     member: id_col(r, "member_id", MembershipId)?,
                     member_name: r.try_get("member_name")?,
                     is_self: r.try_get("is_self")?,

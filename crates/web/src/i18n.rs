@@ -1,5 +1,6 @@
 //! Japanese first, English too: the message catalog and the language switch.
 
+mod activities;
 pub mod catalog;
 
 use serde::Serialize;
@@ -67,8 +68,8 @@ impl Tr {
     }
 
     /// A time in Japan Standard Time: 「2026-12-01 16:00」.
-    pub fn datetime(&self, ms: i64) -> String {
-        Self::local(ms, tekkan_core::schedule::DEFAULT_ZONE)
+    pub fn datetime(&self, ms: impl std::borrow::Borrow<i64>) -> String {
+        Self::local(*ms.borrow(), tekkan_core::schedule::DEFAULT_ZONE)
             .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_default()
     }
@@ -84,8 +85,8 @@ impl Tr {
     }
 
     /// Date, weekday and time on `zone`'s clock: 「2026-12-01(火) 16:00」.
-    pub fn when(&self, ms: i64, zone: &str) -> String {
-        let Some(t) = Self::local(ms, zone) else {
+    pub fn when(&self, ms: impl std::borrow::Borrow<i64>, zone: &str) -> String {
+        let Some(t) = Self::local(*ms.borrow(), zone) else {
             return String::new();
         };
         let wd = t.date().weekday().to_monday_zero_offset() as usize;
@@ -97,15 +98,15 @@ impl Tr {
     }
 
     /// The time of day on `zone`'s clock: 「18:30」.
-    pub fn clock(&self, ms: i64, zone: &str) -> String {
-        Self::local(ms, zone)
+    pub fn clock(&self, ms: impl std::borrow::Borrow<i64>, zone: &str) -> String {
+        Self::local(*ms.borrow(), zone)
             .map(|t| t.strftime("%H:%M").to_string())
             .unwrap_or_default()
     }
 
     /// The reading a `datetime-local` input takes: 「2026-12-01T16:00」.
-    pub fn input_value(&self, ms: i64, zone: &str) -> String {
-        Self::local(ms, zone)
+    pub fn input_value(&self, ms: impl std::borrow::Borrow<i64>, zone: &str) -> String {
+        Self::local(*ms.borrow(), zone)
             .map(|t| t.strftime("%Y-%m-%dT%H:%M").to_string())
             .unwrap_or_default()
     }

@@ -220,6 +220,35 @@ const CASES: &[(&str, &str, Rule)] = &[
     ),
     ("GET", "/api/v1/clubs/{club}/attendance", Club(GROUPS)),
     ("GET", "/api/v1/clubs/{club}/attendance.csv", Club(GROUPS)),
+    ("GET", "/schedule", AnyUser),
+    ("GET", "/notifications", AnyUser),
+    ("POST", "/notifications/read", AnyUser),
+    ("GET", "/clubs/{club}/events", Club(ALL)),
+    ("GET", "/clubs/{club}/events/new", Club(GROUPS)),
+    ("POST", "/clubs/{club}/events", Club(GROUPS)),
+    ("POST", "/clubs/{club}/events/{event}/cancel", Club(GROUPS)),
+    ("GET", "/clubs/{club}/occurrences/{occurrence}", Club(ALL)),
+    (
+        "POST",
+        "/clubs/{club}/occurrences/{occurrence}/edit",
+        Club(GROUPS),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/occurrences/{occurrence}/cancel",
+        Club(GROUPS),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/occurrences/{occurrence}/remind",
+        Club(GROUPS),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/occurrences/{occurrence}/answers/{member}",
+        Club(ANSWER_FOR_STUDENT),
+    ),
+    ("GET", "/clubs/{club}/attendance", Club(GROUPS)),
 ];
 
 #[test]
@@ -401,6 +430,18 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             ("expires_in_hours", "24"),
             ("max_uses", "3"),
         ]),
+        ("POST", "/clubs/{club}/events") => form(&[
+            ("title", "練習"),
+            ("starts_at", &jst_in_days(2, 16, 0)),
+            ("ends_at", &jst_in_days(2, 18, 0)),
+        ]),
+        ("POST", "/clubs/{club}/occurrences/{occurrence}/edit") => form(&[
+            ("title", "改題"),
+            ("starts_at", &jst_in_days(2, 16, 0)),
+            ("ends_at", &jst_in_days(2, 18, 0)),
+            ("deadline_before_min", "60"),
+        ]),
+        ("POST", p) if p.ends_with("/answers/{member}") => form(&[("status", "yes")]),
         (m, p) if m != "GET" && !p.starts_with("/api/") => Body::Form(Vec::new()),
         _ => Body::None,
     };

@@ -68,13 +68,6 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Post announcements and see who read them",
     ),
     ("perm.manage_polls", "アンケートを作成する", "Create polls"),
-    ("attendance.col_name", "氏名", "Name"),
-    ("attendance.col_targeted", "対象回数", "Sessions"),
-    ("attendance.col_yes", "出席", "Attending"),
-    ("attendance.col_no", "欠席", "Absent"),
-    ("attendance.col_maybe", "未定", "Undecided"),
-    ("attendance.col_unanswered", "未回答", "No answer"),
-    ("attendance.col_rate", "出席率(%)", "Attendance rate (%)"),
     ("app.name", "TEKKAN", "TEKKAN"),
     (
         "app.tagline",
@@ -488,6 +481,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
 static TABLE: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> = LazyLock::new(|| {
     MESSAGES
         .iter()
+        .chain(super::activities::MESSAGES)
         .map(|(k, ja, en)| (*k, (*ja, *en)))
         .collect()
 });
@@ -506,7 +500,10 @@ pub(super) fn leak_key(_key: &str) -> &'static str {
 
 /// All keys, for the completeness test.
 pub fn keys() -> impl Iterator<Item = &'static str> {
-    MESSAGES.iter().map(|(k, _, _)| *k)
+    MESSAGES
+        .iter()
+        .chain(super::activities::MESSAGES)
+        .map(|(k, _, _)| *k)
 }
 
 #[cfg(test)]
@@ -609,14 +606,54 @@ mod coverage {
         );
         keys.extend([1, 24, 168, 720].iter().map(|h| format!("hours.{h}")));
         keys.extend(
+            tekkan_core::AnswerStatus::ALL
+                .iter()
+                .map(|s| format!("answer.{}", s.as_str())),
+        );
+        keys.extend(
+            tekkan_core::AnsweredAs::ALL
+                .iter()
+                .map(|s| format!("answered_as.{}", s.as_str())),
+        );
+        keys.extend(
+            tekkan_app::NoticeKind::ALL
+                .iter()
+                .map(|k| format!("notice.{}", k.as_str())),
+        );
+        keys.extend(
+            ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+                .iter()
+                .map(|d| format!("day.{d}")),
+        );
+        keys.extend((1..=4).map(|i| format!("interval.{i}")));
+        keys.extend(
+            [
+                "until_before_start",
+                "series_too_long",
+                "too_many_occurrences",
+                "no_occurrences",
+                "too_long_event",
+            ]
+            .iter()
+            .map(|c| format!("error.{c}")),
+        );
+        keys.extend(
             ["active", "revoked", "expired", "used_up"]
                 .iter()
                 .map(|s| format!("invitations.{s}")),
         );
         keys.extend(
-            ["saved", "joined", "left", "logged_out", "pending"]
-                .iter()
-                .map(|m| format!("msg.{m}")),
+            [
+                "saved",
+                "joined",
+                "left",
+                "logged_out",
+                "pending",
+                "answered",
+                "reminded",
+            ]
+            .iter()
+            .map(|m| format!("msg.{m}")),
         );
         keys.extend(
             [
@@ -657,6 +694,20 @@ mod coverage {
             "info",
             "snake_case",
             "password",
+            "yes",
+            "no",
+            "maybe",
+            "waitlisted",
+            "self",
+            "announcement",
+            "announcements",
+            "changes",
+            "reminder",
+            "reminders",
+            "event_new",
+            "event_changed",
+            "event_cancelled",
+            "waitlist_promoted",
         ];
         keys.extend(
             error_codes(root)

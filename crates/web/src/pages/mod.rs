@@ -3,6 +3,7 @@
 
 mod auth;
 mod clubs;
+mod events;
 mod invitations;
 mod members;
 mod subgroups;
@@ -21,6 +22,7 @@ pub fn routes() -> Routes {
         .merge(members::routes())
         .merge(subgroups::routes())
         .merge(invitations::routes())
+        .merge(events::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
 }
