@@ -5,9 +5,11 @@
 //! The JSON API and the HTML pages both call these methods, so a rule lives in one place.
 
 mod actor;
+mod announcements;
 mod attendance;
 mod auth;
 mod clubs;
+mod comments;
 mod demo;
 mod error;
 mod events;
@@ -26,9 +28,11 @@ use std::sync::Arc;
 use tekkan_storage::Db;
 
 pub use actor::{Actor, Origin};
+pub use announcements::{AnnouncementInput, AnnouncementView, ConfirmationReceipt};
 pub use attendance::{AnswerInput, OccurrenceView};
 pub use auth::{NewSession, SessionSettings};
 pub use clubs::ClubOverview;
+pub use comments::Parent;
 pub use demo::{DemoLogin, DemoOptions};
 pub use error::AppError;
 pub use events::{Details, EventInput, RepeatInput, TimesInput};

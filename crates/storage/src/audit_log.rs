@@ -11,7 +11,7 @@ pub(crate) async fn append(
     key: &[u8],
     now: i64,
     ev: Event,
-) -> Result<()> {
+) -> Result<(i64, String)> {
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_optional(&mut *conn)
         .await?;
@@ -55,7 +55,7 @@ pub(crate) async fn append(
     .bind(to_hex(&head.mac))
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok((entry.seq as i64, to_hex(&entry.hash)))
 }
 
 fn bad(what: &str, seq: i64) -> StorageError {

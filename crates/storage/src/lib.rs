@@ -7,9 +7,11 @@
 //! removes "database is locked" retries, and serialises the appends to the audit chain.
 
 mod accounts;
+mod announcements;
 mod attendance;
 mod audit_log;
 mod clubs;
+mod comments;
 mod events;
 mod invitations;
 mod migrate;
@@ -28,8 +30,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub use accounts::{NewAccount, NewSession};
+pub use announcements::{Announcement, AnnouncementLine, Receipt};
 pub use attendance::{Answer, ScheduleRow, Tally};
 pub use audit_log::AuditRow;
+pub use comments::Comment;
 pub use events::{Event, Occurrence};
 pub use invitations::NewInvitation;
 pub use notifications::{Delivery, Notification, PushSubscription};
@@ -134,15 +138,25 @@ pub struct WriteTx {
 impl WriteTx {
     /// Appends `events` to the audit chain and commits. Refuses an empty list: every
     /// state change must say what it was.
-    pub async fn commit(mut self, events: Vec<tekkan_audit::Event>) -> Result<()> {
+    pub async fn commit(self, events: Vec<tekkan_audit::Event>) -> Result<()> {
+        self.commit_entries(events).await.map(|_| ())
+    }
+
+    /// Like [`WriteTx::commit`], and returns the (sequence number, hash) of each audit
+    /// entry written: a receipt a person can later point to.
+    pub async fn commit_entries(
+        mut self,
+        events: Vec<tekkan_audit::Event>,
+    ) -> Result<Vec<(i64, String)>> {
         if events.is_empty() {
             return Err(StorageError::Unaudited);
         }
         let now = now_ms();
+        let mut out = Vec::with_capacity(events.len());
         for ev in events {
-            audit_log::append(&mut self.tx, &self.audit_key, now, ev).await?;
+            out.push(audit_log::append(&mut self.tx, &self.audit_key, now, ev).await?);
         }
         self.tx.commit().await?;
-        Ok(())
+        Ok(out)
     }
 }

@@ -39,6 +39,23 @@ impl Lang {
     }
 }
 
+/// Milliseconds since the epoch, however many references templates wrap them in.
+pub trait Millis {
+    fn ms(&self) -> i64;
+}
+
+impl Millis for i64 {
+    fn ms(&self) -> i64 {
+        *self
+    }
+}
+
+impl<T: Millis + ?Sized> Millis for &T {
+    fn ms(&self) -> i64 {
+        (**self).ms()
+    }
+}
+
 /// Translator handed to templates: `t.s("key")`.
 #[derive(Clone, Copy, Debug)]
 pub struct Tr(pub Lang);
@@ -68,8 +85,8 @@ impl Tr {
     }
 
     /// A time in Japan Standard Time: 「2026-12-01 16:00」.
-    pub fn datetime(&self, ms: impl std::borrow::Borrow<i64>) -> String {
-        Self::local(*ms.borrow(), tekkan_core::schedule::DEFAULT_ZONE)
+    pub fn datetime(&self, ms: impl Millis) -> String {
+        Self::local(ms.ms(), tekkan_core::schedule::DEFAULT_ZONE)
             .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_default()
     }
@@ -85,8 +102,8 @@ impl Tr {
     }
 
     /// Date, weekday and time on `zone`'s clock: 「2026-12-01(火) 16:00」.
-    pub fn when(&self, ms: impl std::borrow::Borrow<i64>, zone: &str) -> String {
-        let Some(t) = Self::local(*ms.borrow(), zone) else {
+    pub fn when(&self, ms: impl Millis, zone: &str) -> String {
+        let Some(t) = Self::local(ms.ms(), zone) else {
             return String::new();
         };
         let wd = t.date().weekday().to_monday_zero_offset() as usize;
@@ -98,15 +115,15 @@ impl Tr {
     }
 
     /// The time of day on `zone`'s clock: 「18:30」.
-    pub fn clock(&self, ms: impl std::borrow::Borrow<i64>, zone: &str) -> String {
-        Self::local(*ms.borrow(), zone)
+    pub fn clock(&self, ms: impl Millis, zone: &str) -> String {
+        Self::local(ms.ms(), zone)
             .map(|t| t.strftime("%H:%M").to_string())
             .unwrap_or_default()
     }
 
     /// The reading a `datetime-local` input takes: 「2026-12-01T16:00」.
-    pub fn input_value(&self, ms: impl std::borrow::Borrow<i64>, zone: &str) -> String {
-        Self::local(*ms.borrow(), zone)
+    pub fn input_value(&self, ms: impl Millis, zone: &str) -> String {
+        Self::local(ms.ms(), zone)
             .map(|t| t.strftime("%Y-%m-%dT%H:%M").to_string())
             .unwrap_or_default()
     }

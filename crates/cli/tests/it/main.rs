@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod announcements;
 mod attendance;
 mod audit;
 mod bad_input;

@@ -9,7 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::fixture::{
-    ClubFx, Fixture, Who, event, invitation_id, invite, join, jst_in_days, subgroup,
+    ClubFx, Fixture, Who, announcement, comment, event, invitation_id, invite, join, jst_in_days,
+    subgroup,
 };
 use crate::support::{Client, unique};
 
@@ -33,6 +34,8 @@ const ALL: &[&str] = &[
 ];
 const ADMIN: &[&str] = &["owner", "officer"];
 const GROUPS: &[&str] = &["owner", "officer", "coach"];
+/// The author of the fixture's comment.
+const AUTHOR: &[&str] = &["owner"];
 /// Who may answer for the student: themselves, their guardian, and attendance managers.
 const ANSWER_FOR_STUDENT: &[&str] = &["owner", "officer", "coach", "member", "guardian"];
 
@@ -249,6 +252,102 @@ const CASES: &[(&str, &str, Rule)] = &[
         Club(ANSWER_FOR_STUDENT),
     ),
     ("GET", "/clubs/{club}/attendance", Club(GROUPS)),
+    ("GET", "/api/v1/clubs/{club}/announcements", Club(ALL)),
+    ("POST", "/api/v1/clubs/{club}/announcements", Club(GROUPS)),
+    (
+        "GET",
+        "/api/v1/clubs/{club}/announcements/{announcement}",
+        Club(ALL),
+    ),
+    (
+        "PUT",
+        "/api/v1/clubs/{club}/announcements/{announcement}",
+        Club(GROUPS),
+    ),
+    (
+        "DELETE",
+        "/api/v1/clubs/{club}/announcements/{announcement}",
+        Club(GROUPS),
+    ),
+    (
+        "POST",
+        "/api/v1/clubs/{club}/announcements/{announcement}/confirm",
+        Club(ALL),
+    ),
+    (
+        "GET",
+        "/api/v1/clubs/{club}/announcements/{announcement}/comments",
+        Club(ALL),
+    ),
+    (
+        "POST",
+        "/api/v1/clubs/{club}/announcements/{announcement}/comments",
+        Club(ALL),
+    ),
+    (
+        "GET",
+        "/api/v1/clubs/{club}/occurrences/{occurrence}/comments",
+        Club(ALL),
+    ),
+    (
+        "POST",
+        "/api/v1/clubs/{club}/occurrences/{occurrence}/comments",
+        Club(ALL),
+    ),
+    (
+        "PUT",
+        "/api/v1/clubs/{club}/comments/{comment}",
+        Club(AUTHOR),
+    ),
+    (
+        "DELETE",
+        "/api/v1/clubs/{club}/comments/{comment}",
+        Club(AUTHOR),
+    ),
+    (
+        "GET",
+        "/api/v1/clubs/{club}/comments/{comment}/history",
+        Club(ALL),
+    ),
+    ("GET", "/clubs/{club}/announcements", Club(ALL)),
+    ("GET", "/clubs/{club}/announcements/new", Club(GROUPS)),
+    ("POST", "/clubs/{club}/announcements", Club(GROUPS)),
+    (
+        "GET",
+        "/clubs/{club}/announcements/{announcement}",
+        Club(ALL),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/announcements/{announcement}/confirm",
+        Club(ALL),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/announcements/{announcement}/delete",
+        Club(GROUPS),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/announcements/{announcement}/comments",
+        Club(ALL),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/occurrences/{occurrence}/comments",
+        Club(ALL),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/comments/{comment}/edit",
+        Club(AUTHOR),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/comments/{comment}/delete",
+        Club(AUTHOR),
+    ),
+    ("GET", "/clubs/{club}/comments/{comment}/history", Club(ALL)),
 ];
 
 #[test]
@@ -291,6 +390,12 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
     if p.contains("{event}") || p.contains("{occurrence}") {
         let (e, o) = event(&mut owner, &club.id).await;
         p = p.replace("{event}", &e).replace("{occurrence}", &o);
+    }
+    if p.contains("{announcement}") {
+        p = p.replace("{announcement}", &announcement(&mut owner, &club.id).await);
+    }
+    if p.contains("{comment}") {
+        p = p.replace("{comment}", &comment(&mut owner, &club.id).await);
     }
     if path.contains("/answers/{member}") {
         p = p.replace("{member}", &club.student);
@@ -388,6 +493,16 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         }
         ("PUT", p) if p.ends_with("/answers/{member}") => Body::Json(json!({"status": "yes"})),
         ("POST", "/api/v1/me/notifications/read") => Body::Json(json!({})),
+        ("POST", "/api/v1/clubs/{club}/announcements")
+        | ("PUT", "/api/v1/clubs/{club}/announcements/{announcement}") => {
+            Body::Json(json!({"title": "連絡", "body": "本文", "requires_confirmation": true}))
+        }
+        ("POST", p) if p.starts_with("/api/") && p.ends_with("/comments") => {
+            Body::Json(json!({"body": "了解です"}))
+        }
+        ("PUT", "/api/v1/clubs/{club}/comments/{comment}") => {
+            Body::Json(json!({"body": "修正しました"}))
+        }
         ("PUT", "/api/v1/me/notification-prefs") => {
             Body::Json(json!({"kind": "reminders", "channel": "email", "enabled": false}))
         }
@@ -442,6 +557,12 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             ("deadline_before_min", "60"),
         ]),
         ("POST", p) if p.ends_with("/answers/{member}") => form(&[("status", "yes")]),
+        ("POST", "/clubs/{club}/announcements") => form(&[("title", "連絡"), ("body", "本文")]),
+        ("POST", p)
+            if p.ends_with("/comments") || p.ends_with("/edit") && p.contains("/comments/") =>
+        {
+            form(&[("body", "了解です")])
+        }
         (m, p) if m != "GET" && !p.starts_with("/api/") => Body::Form(Vec::new()),
         _ => Body::None,
     };

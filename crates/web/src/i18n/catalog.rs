@@ -708,6 +708,8 @@ mod coverage {
             "event_changed",
             "event_cancelled",
             "waitlist_promoted",
+            "occurrence",
+            "occurrences",
         ];
         keys.extend(
             error_codes(root)

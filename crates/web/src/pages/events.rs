@@ -309,6 +309,8 @@ struct OccurrencePage {
     p: PageCtx,
     club: ClubId,
     v: OccurrenceView,
+    comments: Vec<tekkan_storage::Comment>,
+    comment_action: String,
     replies: [Reply; 3],
     today: String,
     now: i64,
@@ -321,11 +323,17 @@ async fn show(
     Ids((club, id)): Ids<(ClubId, OccurrenceId)>,
 ) -> WebResult<Response> {
     let v = st.app.occurrence_view(&a, club, id).await?;
+    let comments = st
+        .app
+        .comments(&a, club, tekkan_app::Parent::Occurrence(id))
+        .await?;
     let today = p.t.input_value(tekkan_storage::now_ms(), &v.event.timezone);
     Ok(render(&OccurrencePage {
         p,
         club,
         v,
+        comments,
+        comment_action: format!("/clubs/{club}/occurrences/{id}/comments"),
         replies: [Reply::Yes, Reply::No, Reply::Maybe],
         today: today.get(..10).unwrap_or_default().to_owned(),
         now: tekkan_storage::now_ms(),

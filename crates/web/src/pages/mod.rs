@@ -1,6 +1,7 @@
 //! Server-rendered, mobile-first pages. Each handler extracts, calls `tekkan-app` and
 //! renders a template; a POST that succeeds redirects (303) so a reload never repeats it.
 
+mod announcements;
 mod auth;
 mod clubs;
 mod events;
@@ -23,6 +24,7 @@ pub fn routes() -> Routes {
         .merge(subgroups::routes())
         .merge(invitations::routes())
         .merge(events::routes())
+        .merge(announcements::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
 }

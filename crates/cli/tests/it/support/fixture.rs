@@ -245,3 +245,31 @@ pub async fn event(by: &mut Client, club: &str) -> (String, String) {
         v["occurrences"][0]["id"].as_str().unwrap().to_owned(),
     )
 }
+
+/// An announcement for the whole club that asks for confirmation; returns its id.
+pub async fn announcement(by: &mut Client, club: &str) -> String {
+    let body = json!({"title": "お知らせ", "body": "本文", "requires_confirmation": true});
+    let (s, v) = by
+        .api(
+            Method::POST,
+            &format!("/api/v1/clubs/{club}/announcements"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// A comment by `by` under a new event's occurrence; returns its id.
+pub async fn comment(by: &mut Client, club: &str) -> String {
+    let (_, occ) = event(by, club).await;
+    let (s, v) = by
+        .api(
+            Method::POST,
+            &format!("/api/v1/clubs/{club}/occurrences/{occ}/comments"),
+            Some(json!({"body": "よろしくお願いします"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["id"].as_str().unwrap().to_owned()
+}

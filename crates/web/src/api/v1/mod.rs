@@ -1,6 +1,7 @@
 //! `/api/v1`: the same operations as the pages, as JSON, with one error shape:
 //! `{"error": {"status", "code", "message", "field", "request_id"}}`.
 
+mod announcements;
 mod auth;
 mod clubs;
 pub mod events;
@@ -25,6 +26,7 @@ pub fn routes() -> Routes {
         .merge(roles::routes())
         .merge(events::routes())
         .merge(notifications::routes())
+        .merge(announcements::routes())
 }
 
 /// A member named in a list.
