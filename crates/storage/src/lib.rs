@@ -16,6 +16,7 @@ mod events;
 mod invitations;
 mod migrate;
 mod notifications;
+mod polls;
 pub use migrate::latest_version;
 mod records;
 mod reminders;
@@ -37,6 +38,7 @@ pub use comments::Comment;
 pub use events::{Event, Occurrence};
 pub use invitations::NewInvitation;
 pub use notifications::{Delivery, Notification, PushSubscription};
+pub use polls::{Poll, PollLine};
 pub use records::*;
 
 /// What can go wrong below the application.

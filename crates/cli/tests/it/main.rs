@@ -16,6 +16,7 @@ mod clubs;
 mod events;
 mod invitations;
 mod matrix;
+mod polls;
 mod security;
 mod support;
 mod tls;

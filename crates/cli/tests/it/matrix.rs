@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::fixture::{
     ClubFx, Fixture, Who, announcement, comment, event, invitation_id, invite, join, jst_in_days,
-    subgroup,
+    poll, subgroup,
 };
 use crate::support::{Client, unique};
 
@@ -348,6 +348,21 @@ const CASES: &[(&str, &str, Rule)] = &[
         Club(AUTHOR),
     ),
     ("GET", "/clubs/{club}/comments/{comment}/history", Club(ALL)),
+    ("GET", "/api/v1/clubs/{club}/polls", Club(ALL)),
+    ("POST", "/api/v1/clubs/{club}/polls", Club(GROUPS)),
+    ("GET", "/api/v1/clubs/{club}/polls/{poll}", Club(ALL)),
+    ("PUT", "/api/v1/clubs/{club}/polls/{poll}/vote", Club(ALL)),
+    (
+        "POST",
+        "/api/v1/clubs/{club}/polls/{poll}/close",
+        Club(GROUPS),
+    ),
+    ("GET", "/clubs/{club}/polls", Club(ALL)),
+    ("GET", "/clubs/{club}/polls/new", Club(GROUPS)),
+    ("POST", "/clubs/{club}/polls", Club(GROUPS)),
+    ("GET", "/clubs/{club}/polls/{poll}", Club(ALL)),
+    ("POST", "/clubs/{club}/polls/{poll}/vote", Club(ALL)),
+    ("POST", "/clubs/{club}/polls/{poll}/close", Club(GROUPS)),
 ];
 
 #[test]
@@ -393,6 +408,9 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
     }
     if p.contains("{announcement}") {
         p = p.replace("{announcement}", &announcement(&mut owner, &club.id).await);
+    }
+    if p.contains("{poll}") {
+        p = p.replace("{poll}", &poll(&mut owner, &club.id).await);
     }
     if p.contains("{comment}") {
         p = p.replace("{comment}", &comment(&mut owner, &club.id).await);
@@ -493,6 +511,9 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         }
         ("PUT", p) if p.ends_with("/answers/{member}") => Body::Json(json!({"status": "yes"})),
         ("POST", "/api/v1/me/notifications/read") => Body::Json(json!({})),
+        ("POST", "/api/v1/clubs/{club}/polls") => Body::Json(json!({"question": "集合場所は？",
+            "options": ["駅", "学校"], "closes_at": jst_in_days(3, 20, 0)})),
+        ("PUT", "/api/v1/clubs/{club}/polls/{poll}/vote") => Body::Json(json!({"choices": [1]})),
         ("POST", "/api/v1/clubs/{club}/announcements")
         | ("PUT", "/api/v1/clubs/{club}/announcements/{announcement}") => {
             Body::Json(json!({"title": "連絡", "body": "本文", "requires_confirmation": true}))
@@ -558,6 +579,13 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         ]),
         ("POST", p) if p.ends_with("/answers/{member}") => form(&[("status", "yes")]),
         ("POST", "/clubs/{club}/announcements") => form(&[("title", "連絡"), ("body", "本文")]),
+        ("POST", "/clubs/{club}/polls") => form(&[
+            ("question", "集合場所は？"),
+            ("options", "駅"),
+            ("options", "学校"),
+            ("closes_at", &jst_in_days(3, 20, 0)),
+        ]),
+        ("POST", "/clubs/{club}/polls/{poll}/vote") => form(&[("choice", "0")]),
         ("POST", p)
             if p.ends_with("/comments") || p.ends_with("/edit") && p.contains("/comments/") =>
         {

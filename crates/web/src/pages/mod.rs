@@ -7,6 +7,7 @@ mod clubs;
 mod events;
 mod invitations;
 mod members;
+mod polls;
 mod subgroups;
 
 use askama::Template;
@@ -25,6 +26,7 @@ pub fn routes() -> Routes {
         .merge(invitations::routes())
         .merge(events::routes())
         .merge(announcements::routes())
+        .merge(polls::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
 }

@@ -273,3 +273,17 @@ pub async fn comment(by: &mut Client, club: &str) -> String {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v["id"].as_str().unwrap().to_owned()
 }
+
+/// A named poll for the whole club, open for three days; returns its id.
+pub async fn poll(by: &mut Client, club: &str) -> String {
+    let body = json!({"question": "集合場所は？", "options": ["駅", "学校"], "closes_at": jst_in_days(3, 20, 0)});
+    let (s, v) = by
+        .api(
+            Method::POST,
+            &format!("/api/v1/clubs/{club}/polls"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["id"].as_str().unwrap().to_owned()
+}

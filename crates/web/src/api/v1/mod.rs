@@ -8,6 +8,7 @@ pub mod events;
 pub mod invitations;
 mod members;
 mod notifications;
+mod polls;
 mod roles;
 mod subgroups;
 
@@ -27,6 +28,7 @@ pub fn routes() -> Routes {
         .merge(events::routes())
         .merge(notifications::routes())
         .merge(announcements::routes())
+        .merge(polls::routes())
 }
 
 /// A member named in a list.
