@@ -13,6 +13,8 @@ mod comments;
 mod demo;
 mod error;
 mod events;
+mod feeds;
+mod ical;
 mod inbox;
 mod invitations;
 mod members;

@@ -13,6 +13,7 @@ mod audit_log;
 mod clubs;
 mod comments;
 mod events;
+mod feeds;
 mod invitations;
 mod migrate;
 mod notifications;

@@ -63,10 +63,11 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
     res
 }
 
-/// The path as logged: the secret segments of invitation links are replaced, since
-/// whoever reads the logs must not be able to join a club with them.
+/// The path as logged: the secret segments of invitation links and calendar feeds are
+/// replaced, since whoever reads the logs must not be able to join a club or read a
+/// person's schedule with them.
 pub fn loggable_path(path: &str) -> String {
-    const SECRET_AFTER: [&str; 2] = ["/join/", "/api/v1/invitations/"];
+    const SECRET_AFTER: [&str; 3] = ["/join/", "/api/v1/invitations/", "/calendar/"];
     for prefix in SECRET_AFTER {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
@@ -240,5 +241,9 @@ mod tests {
             "/api/v1/invitations/<redacted>/accept"
         );
         assert_eq!(loggable_path("/clubs/abc/members"), "/clubs/abc/members");
+        assert_eq!(
+            loggable_path("/calendar/SECRET.ics"),
+            "/calendar/<redacted>"
+        );
     }
 }

@@ -363,6 +363,14 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("GET", "/clubs/{club}/polls/{poll}", Club(ALL)),
     ("POST", "/clubs/{club}/polls/{poll}/vote", Club(ALL)),
     ("POST", "/clubs/{club}/polls/{poll}/close", Club(GROUPS)),
+    ("GET", "/api/v1/me/calendar-feed", AnyUser),
+    ("POST", "/api/v1/me/calendar-feed", AnyUser),
+    ("DELETE", "/api/v1/me/calendar-feed", AnyUser),
+    ("GET", "/calendar/{file}", Public),
+    ("GET", "/settings", AnyUser),
+    ("POST", "/settings/calendar", AnyUser),
+    ("POST", "/settings/calendar/revoke", AnyUser),
+    ("POST", "/settings/notifications", AnyUser),
 ];
 
 #[test]
@@ -408,6 +416,14 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
     }
     if p.contains("{announcement}") {
         p = p.replace("{announcement}", &announcement(&mut owner, &club.id).await);
+    }
+    if p.contains("{file}") {
+        let (s, f) = owner
+            .api(Method::POST, "/api/v1/me/calendar-feed", None)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{f}");
+        let url = f["url"].as_str().unwrap();
+        p = p.replace("{file}", url.rsplit('/').next().unwrap());
     }
     if p.contains("{poll}") {
         p = p.replace("{poll}", &poll(&mut owner, &club.id).await);

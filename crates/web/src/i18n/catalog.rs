@@ -626,6 +626,8 @@ mod coverage {
                 .map(|d| format!("day.{d}")),
         );
         keys.extend((1..=4).map(|i| format!("interval.{i}")));
+        keys.extend(tekkan_app::PREF_GROUPS.iter().map(|g| format!("pref.{g}")));
+        keys.extend(tekkan_app::CHANNELS.iter().map(|c| format!("channel.{c}")));
         keys.extend(
             [
                 "until_before_start",

@@ -8,6 +8,7 @@ mod events;
 mod invitations;
 mod members;
 mod polls;
+mod settings;
 mod subgroups;
 
 use askama::Template;
@@ -27,6 +28,7 @@ pub fn routes() -> Routes {
         .merge(events::routes())
         .merge(announcements::routes())
         .merge(polls::routes())
+        .merge(settings::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
 }

@@ -5,6 +5,7 @@ mod announcements;
 mod auth;
 mod clubs;
 pub mod events;
+pub mod feeds;
 pub mod invitations;
 mod members;
 mod notifications;
@@ -29,6 +30,7 @@ pub fn routes() -> Routes {
         .merge(notifications::routes())
         .merge(announcements::routes())
         .merge(polls::routes())
+        .merge(feeds::routes())
 }
 
 /// A member named in a list.
