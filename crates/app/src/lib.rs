@@ -10,6 +10,7 @@ mod attendance;
 mod auth;
 mod clubs;
 mod comments;
+mod delivery;
 mod demo;
 mod error;
 mod events;
@@ -36,6 +37,7 @@ pub use attendance::{AnswerInput, OccurrenceView};
 pub use auth::{NewSession, SessionSettings};
 pub use clubs::ClubOverview;
 pub use comments::Parent;
+pub use delivery::{Delivery, notice_text};
 pub use demo::{DemoLogin, DemoOptions};
 pub use error::AppError;
 pub use events::{Details, EventInput, RepeatInput, TimesInput};
@@ -59,8 +61,8 @@ pub struct AppSettings {
     pub open_signup: bool,
     /// How long the first-run setup URL stays valid.
     pub setup_token_ttl_ms: i64,
-    /// Outside channels notifications go out on (in-app is always on).
-    pub channels: Channels,
+    /// How links in e-mails and pushes begin (`https://tekkan.example.jp`).
+    pub base_url: String,
 }
 
 impl Default for AppSettings {
@@ -70,7 +72,7 @@ impl Default for AppSettings {
             hashing: HashSettings::default(),
             open_signup: false,
             setup_token_ttl_ms: 60 * 60 * 1000,
-            channels: Channels::default(),
+            base_url: String::new(),
         }
     }
 }
@@ -85,16 +87,23 @@ struct Inner {
     db: Db,
     settings: AppSettings,
     hasher: password::Hasher,
+    delivery: Delivery,
 }
 
 impl App {
     pub fn new(db: Db, settings: AppSettings) -> Result<Self> {
+        Self::with_delivery(db, settings, Delivery::default())
+    }
+
+    /// An application that also sends e-mail and/or Web Push.
+    pub fn with_delivery(db: Db, settings: AppSettings, delivery: Delivery) -> Result<Self> {
         let hasher = password::Hasher::new(&settings.hashing)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
                 settings,
                 hasher,
+                delivery,
             }),
         })
     }
@@ -108,7 +117,14 @@ impl App {
     }
 
     pub(crate) fn channels(&self) -> Channels {
-        self.inner.settings.channels
+        Channels {
+            email: self.inner.delivery.mailer.is_some(),
+            push: self.inner.delivery.pusher.is_some(),
+        }
+    }
+
+    pub(crate) fn delivery(&self) -> &Delivery {
+        &self.inner.delivery
     }
 
     fn hasher(&self) -> &password::Hasher {

@@ -37,6 +37,55 @@ pub struct Config {
     pub keys: Keys,
     pub log: Log,
     pub scheduler: Scheduler,
+    pub mail: Mail,
+    pub push: Push,
+}
+
+/// E-mail notifications over SMTP; off while `host` is empty.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mail {
+    pub host: String,
+    pub port: u16,
+    /// `tls` (port 465), `starttls` (587), or `none` (a relay on this machine only).
+    pub security: String,
+    pub username: String,
+    pub password: Option<Secret>,
+    pub from: String,
+}
+
+impl Default for Mail {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            security: "starttls".into(),
+            username: String::new(),
+            password: None,
+            from: "TEKKAN <noreply@localhost>".into(),
+        }
+    }
+}
+
+/// Web Push notifications to browsers that subscribed.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Push {
+    pub enabled: bool,
+    /// Contact the push services can reach the operator at (`mailto:` or `https:`).
+    pub subject: String,
+    /// Tests only: accept plain-HTTP push endpoints on loopback.
+    pub allow_insecure_endpoints: bool,
+}
+
+impl Default for Push {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            subject: "mailto:admin@localhost".into(),
+            allow_insecure_endpoints: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -98,6 +147,7 @@ pub struct PasswordCfg {
 pub struct Keys {
     pub csrf_key: Option<Secret>,
     pub audit_key: Option<Secret>,
+    pub vapid_key: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -118,6 +168,8 @@ impl Default for Config {
             keys: Keys::default(),
             log: Log::default(),
             scheduler: Scheduler::default(),
+            mail: Mail::default(),
+            push: Push::default(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The server's own secrets, kept in `<data_dir>/secrets/` (mode 0600) and never in the
-//! database: the CSRF key, and the key that authenticates the audit chain's head.
+//! database: the CSRF key, the key that authenticates the audit chain's head, and the
+//! VAPID key that signs Web Push requests.
 
 use std::fs;
 use std::io::Write;
@@ -30,6 +31,8 @@ pub enum KeyError {
 pub struct ServerKeys {
     pub csrf: Vec<u8>,
     pub audit: Vec<u8>,
+    /// The VAPID private key Web Push messages are signed with (RFC 8292).
+    pub vapid: Vec<u8>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
@@ -102,5 +105,6 @@ pub fn load(
     Ok(ServerKeys {
         csrf: key(&dir, "csrf.key", cfg.csrf_key.as_ref(), true)?,
         audit: key(&dir, "audit.key", cfg.audit_key.as_ref(), fresh_db)?,
+        vapid: key(&dir, "vapid.key", cfg.vapid_key.as_ref(), true)?,
     })
 }

@@ -1,4 +1,5 @@
-//! The in-process scheduler: sends due reminders. Its state is in the database (each
+//! The in-process scheduler: sends due reminders, then delivers queued e-mail and push
+//! notifications. Its state is in the database (each
 //! job is claimed in the transaction that writes its notifications), so it survives
 //! restarts and never sends a reminder twice; several instances may run it at once.
 
@@ -15,6 +16,11 @@ pub async fn run(app: App, poll: Duration, mut stop: watch::Receiver<bool>) {
             Ok(n) if n > 0 => tracing::info!(notified = n, "reminders sent"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "reminder run failed"),
+        }
+        match app.run_due_deliveries().await {
+            Ok(n) if n > 0 => tracing::info!(sent = n, "notifications delivered"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "delivery run failed"),
         }
         let next = app.next_reminder_at().await.ok().flatten();
         let wait = match next {

@@ -43,6 +43,8 @@ pub enum CliError {
     },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("notifications: {0}")]
+    Mail(String),
 }
 
 /// The database file inside a data directory.
@@ -50,7 +52,7 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("tekkan.sqlite3")
 }
 
-fn settings(cfg: &Config) -> AppSettings {
+fn settings(cfg: &Config, base_url: &str) -> AppSettings {
     const HOUR: i64 = 3_600_000;
     let hashing = HashSettings {
         memory_kib: cfg.password.argon2_memory_kib,
@@ -71,20 +73,77 @@ fn settings(cfg: &Config) -> AppSettings {
         hashing,
         open_signup: cfg.accounts.open_signup,
         setup_token_ttl_ms: cfg.accounts.setup_link_minutes * 60_000,
-        channels: tekkan_app::Channels::default(),
+        base_url: base_url.to_owned(),
     }
 }
 
 /// Opens (creating if needed) the data directory, its keys and its database.
 /// Returns the application, the keys, and whether the database was new.
 pub async fn open_app(cfg: &Config) -> Result<(App, keys::ServerKeys, bool), CliError> {
+    open_app_at(cfg, cfg.server.public_url.trim().trim_end_matches('/')).await
+}
+
+async fn open_app_at(
+    cfg: &Config,
+    base_url: &str,
+) -> Result<(App, keys::ServerKeys, bool), CliError> {
     keys::private_dir(&cfg.data_dir)?;
     let path = db_path(&cfg.data_dir);
     let fresh = !path.exists();
     let k = keys::load(&cfg.data_dir, &cfg.keys, fresh)?;
+    let delivery = delivery(cfg, &k)?;
     let db = Db::open(&path, k.audit.clone()).await?;
-    let app = App::new(db, settings(cfg))?;
+    let app = App::with_delivery(db, settings(cfg, base_url), delivery)?;
     Ok((app, k, fresh))
+}
+
+/// The e-mail and push senders the configuration asks for.
+fn delivery(cfg: &Config, k: &keys::ServerKeys) -> Result<tekkan_app::Delivery, CliError> {
+    use tekkan_notify::mail::{MailSettings, Mailer, Security};
+    use tekkan_notify::webpush::{Pusher, Vapid};
+    let m = &cfg.mail;
+    let mailer = match m.host.trim() {
+        "" => None,
+        host => {
+            let security = match m.security.as_str() {
+                "tls" => Security::Tls,
+                "starttls" => Security::StartTls,
+                "none" if matches!(host, "localhost" | "127.0.0.1" | "::1") => Security::None,
+                "none" => {
+                    return Err(CliError::Mail(
+                        "mail.security = \"none\" is only allowed for a relay on this machine"
+                            .into(),
+                    ));
+                }
+                other => {
+                    return Err(CliError::Mail(format!(
+                        "mail.security: unknown value {other:?}"
+                    )));
+                }
+            };
+            let s = MailSettings {
+                host: host.to_owned(),
+                port: m.port,
+                security,
+                username: Some(m.username.clone()).filter(|u| !u.is_empty()),
+                password: m.password.as_ref().map(|p| p.expose().to_owned()),
+                from: m.from.clone(),
+            };
+            Some(Mailer::new(&s).map_err(|e| CliError::Mail(e.to_string()))?)
+        }
+    };
+    let pusher = match cfg.push.enabled {
+        false => None,
+        true => {
+            let v = Vapid::from_secret(&k.vapid, &cfg.push.subject)
+                .ok_or_else(|| CliError::Mail("secrets/vapid.key is not a P-256 key".into()))?;
+            Some(
+                Pusher::new(v, cfg.push.allow_insecure_endpoints)
+                    .map_err(|e| CliError::Mail(e.to_string()))?,
+            )
+        }
+    };
+    Ok(tekkan_app::Delivery { mailer, pusher })
 }
 
 /// How `serve` was asked to start.
@@ -146,11 +205,6 @@ pub async fn start(
     if tls.is_none() && !cfg.server.behind_tls_proxy && !listen.ip().is_loopback() {
         return Err(CliError::PlainHttpNotLoopback(listen));
     }
-    let (app, keys, fresh) = open_app(cfg).await?;
-    let demo_logins = match opts.demo && fresh {
-        true => app.seed_demo(&DemoOptions::default()).await?,
-        false => Vec::new(),
-    };
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|source| CliError::Bind {
@@ -162,6 +216,11 @@ pub async fn start(
     let base_url = match cfg.server.public_url.trim() {
         "" => format!("{scheme}://{addr}"),
         u => u.trim_end_matches('/').to_owned(),
+    };
+    let (app, keys, fresh) = open_app_at(cfg, &base_url).await?;
+    let demo_logins = match opts.demo && fresh {
+        true => app.seed_demo(&DemoOptions::default()).await?,
+        false => Vec::new(),
     };
     let setup_url = app
         .issue_setup_token()

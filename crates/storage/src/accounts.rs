@@ -81,6 +81,19 @@ impl Db {
         Ok(Some((session, acc)))
     }
 
+    /// The language notifications are sent to the account in. A preference, like the
+    /// language cookie, so not audited.
+    pub async fn set_account_lang(&self, id: AccountId, lang: &str) -> Result<()> {
+        let mut conn = self.writer.acquire().await?;
+        sqlx::query("UPDATE accounts SET lang = ? WHERE id = ? AND lang <> ?")
+            .bind(lang)
+            .bind(id.to_string())
+            .bind(lang)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     /// Records that a session was used. Bookkeeping, not a change of anyone's data, so
     /// it is not audited (the log would otherwise be mostly this); callers throttle it.
     pub async fn touch_session(&self, id: SessionId, now: i64) -> Result<()> {

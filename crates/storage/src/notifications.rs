@@ -163,6 +163,32 @@ impl Db {
             .collect()
     }
 
+    /// Records the outcome of one attempt: sent, retry at `retry_at`, or given up.
+    pub async fn record_delivery(
+        &self,
+        id: NotificationId,
+        now: i64,
+        outcome: Result<(), (String, Option<i64>)>,
+    ) -> Result<()> {
+        let (sent, failed, next, err) = match outcome {
+            Ok(()) => (Some(now), None, now, None),
+            Err((e, Some(retry_at))) => (None, None, retry_at, Some(e)),
+            Err((e, None)) => (None, Some(now), now, Some(e)),
+        };
+        sqlx::query(
+            "UPDATE deliveries SET attempts = attempts + 1, sent_at = ?, failed_at = ?, \
+             next_attempt_at = ?, last_error = ? WHERE id = ?",
+        )
+        .bind(sent)
+        .bind(failed)
+        .bind(next)
+        .bind(err)
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     /// When the next pending delivery is due, if any.
     pub async fn next_delivery_at(&self) -> Result<Option<i64>> {
         let n = sqlx::query_scalar(
@@ -287,32 +313,6 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Records the outcome of one attempt: sent, retry at `retry_at`, or given up.
-    pub async fn delivery_outcome(
-        &mut self,
-        id: NotificationId,
-        now: i64,
-        outcome: Result<(), (String, Option<i64>)>,
-    ) -> Result<()> {
-        let (sent, failed, next, err) = match outcome {
-            Ok(()) => (Some(now), None, now, None),
-            Err((e, Some(retry_at))) => (None, None, retry_at, Some(e)),
-            Err((e, None)) => (None, Some(now), now, Some(e)),
-        };
-        sqlx::query(
-            "UPDATE deliveries SET attempts = attempts + 1, sent_at = ?, failed_at = ?, \
-             next_attempt_at = ?, last_error = ? WHERE id = ?",
-        )
-        .bind(sent)
-        .bind(failed)
-        .bind(next)
-        .bind(err)
-        .bind(id.to_string())
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
-
     pub async fn insert_push_subscription(&mut self, s: &PushSubscription) -> Result<()> {
         // The same browser subscribing again replaces its old keys.
         sqlx::query(
@@ -328,6 +328,59 @@ impl WriteTx {
         .bind(s.created_at)
         .execute(&mut *self.tx)
         .await?;
+        Ok(())
+    }
+
+    /// Records one attempt's outcome inside a write (used with other changes).
+    pub async fn delivery_outcome(
+        &mut self,
+        id: NotificationId,
+        now: i64,
+        outcome: Result<(), (String, Option<i64>)>,
+    ) -> Result<()> {
+        let failed = match &outcome {
+            Err((_, None)) => Some(now),
+            _ => None,
+        };
+        let err = outcome.err().map(|e| e.0);
+        sqlx::query(
+            "UPDATE deliveries SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ?",
+        )
+        .bind(failed)
+        .bind(err)
+        .bind(id.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn push_subscription_count(&mut self, account: AccountId) -> Result<i64> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM push_subscriptions WHERE account_id = ?")
+            .bind(account.to_string())
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(n)
+    }
+
+    pub async fn push_subscription_id(
+        &mut self,
+        endpoint: &str,
+    ) -> Result<Option<PushSubscriptionId>> {
+        let r = sqlx::query("SELECT id FROM push_subscriptions WHERE endpoint = ?")
+            .bind(endpoint)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        r.as_ref()
+            .map(|r| id_col(r, "id", PushSubscriptionId))
+            .transpose()
+    }
+
+    /// Drops a subscription the push service says is gone, and its pending sends.
+    pub async fn forget_push_subscription(&mut self, id: PushSubscriptionId) -> Result<()> {
+        sqlx::query("DELETE FROM push_subscriptions WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 

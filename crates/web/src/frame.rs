@@ -80,7 +80,7 @@ pub fn loggable_path(path: &str) -> String {
 fn set_security_headers(h: &mut HeaderMap, nonce: &Nonce, path: &str, hsts: bool) {
     let csp = format!(
         "default-src 'none'; script-src 'nonce-{n}'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; form-action 'self'; manifest-src 'self'; object-src 'none'; \
+         connect-src 'self'; form-action 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; \
          base-uri 'none'; frame-ancestors 'none'",
         n = nonce.0
     );

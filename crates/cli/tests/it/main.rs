@@ -14,6 +14,7 @@ mod browser;
 mod calendar;
 mod cli;
 mod clubs;
+mod delivery;
 mod events;
 mod invitations;
 mod matrix;

@@ -22,6 +22,9 @@ enum Rule {
     AnyUser,
     /// Members of the club with one of these roles.
     Club(&'static [&'static str]),
+    /// Only the account the thing belongs to (club A's owner made it); anyone else
+    /// logged in is told it does not exist.
+    Mine,
 }
 
 const ALL: &[&str] = &[
@@ -371,6 +374,15 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("POST", "/settings/calendar", AnyUser),
     ("POST", "/settings/calendar/revoke", AnyUser),
     ("POST", "/settings/notifications", AnyUser),
+    ("GET", "/api/v1/push/vapid-public-key", Public),
+    ("POST", "/api/v1/me/push-subscriptions", AnyUser),
+    (
+        "DELETE",
+        "/api/v1/me/push-subscriptions/{subscription}",
+        Mine,
+    ),
+    ("GET", "/sw.js", Public),
+    ("GET", "/manifest.webmanifest", Public),
 ];
 
 #[test]
@@ -395,6 +407,13 @@ fn every_endpoint_has_a_matrix_entry() {
         "matrix entries for endpoints that do not exist: {stale:?}"
     );
     assert_eq!(listed.len(), CASES.len(), "duplicate matrix entries");
+}
+
+/// A browser's subscription (the keys of RFC 8291's example) at a unique endpoint.
+fn push_subscription() -> Value {
+    json!({"endpoint": format!("https://push.example.net/{}", unique("sub")),
+        "keys": {"p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+                 "auth": "BTBZMqHH6r4Tts7J_aSIgg"}})
 }
 
 enum Body {
@@ -424,6 +443,17 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         assert_eq!(s, StatusCode::CREATED, "{f}");
         let url = f["url"].as_str().unwrap();
         p = p.replace("{file}", url.rsplit('/').next().unwrap());
+    }
+    if p.contains("{subscription}") {
+        let (s, v) = owner
+            .api(
+                Method::POST,
+                "/api/v1/me/push-subscriptions",
+                Some(push_subscription()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        p = p.replace("{subscription}", v["id"].as_str().unwrap());
     }
     if p.contains("{poll}") {
         p = p.replace("{poll}", &poll(&mut owner, &club.id).await);
@@ -527,6 +557,7 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         }
         ("PUT", p) if p.ends_with("/answers/{member}") => Body::Json(json!({"status": "yes"})),
         ("POST", "/api/v1/me/notifications/read") => Body::Json(json!({})),
+        ("POST", "/api/v1/me/push-subscriptions") => Body::Json(push_subscription()),
         ("POST", "/api/v1/clubs/{club}/polls") => Body::Json(json!({"question": "集合場所は？",
             "options": ["駅", "学校"], "closes_at": jst_in_days(3, 20, 0)})),
         ("PUT", "/api/v1/clubs/{club}/polls/{poll}/vote") => Body::Json(json!({"choices": [1]})),
@@ -671,6 +702,8 @@ async fn check_case(fx: &Fixture, method: &str, path: &str, rule: Rule) -> Vec<S
             }
             (_, Who::Anon) => s == StatusCode::UNAUTHORIZED,
             (AnyUser, _) => !denied_status(s, &loc),
+            (Mine, Who::Owner) => !denied_status(s, &loc),
+            (Mine, _) => s == StatusCode::NOT_FOUND,
             (Club(_), Who::Outsider) => s == StatusCode::NOT_FOUND,
             (Club(roles), w) => {
                 if roles.contains(&w.role().unwrap()) {

@@ -156,36 +156,6 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("nav.schedule", "予定", "Schedule"),
     ("nav.notifications", "通知", "Notifications"),
-    (
-        "notice.event_new",
-        "{club}: 新しい予定「{title}」({when})",
-        "{club}: new event “{title}” ({when})",
-    ),
-    (
-        "notice.event_changed",
-        "{club}: 「{title}」({when}) が変更されました",
-        "{club}: “{title}” ({when}) was changed",
-    ),
-    (
-        "notice.event_cancelled",
-        "{club}: 「{title}」({when}) は中止になりました",
-        "{club}: “{title}” ({when}) was cancelled",
-    ),
-    (
-        "notice.waitlist_promoted",
-        "{club}: キャンセル待ちから「{title}」({when}) に参加できるようになりました",
-        "{club}: a place opened up for you at “{title}” ({when})",
-    ),
-    (
-        "notice.reminder",
-        "{club}: 「{title}」({when}) の出欠が未回答です",
-        "{club}: please answer for “{title}” ({when})",
-    ),
-    (
-        "notice.announcement",
-        "{club}: お知らせ「{title}」",
-        "{club}: announcement “{title}”",
-    ),
     ("msg.answered", "回答しました。", "Your answer was saved."),
     (
         "msg.reminded",
@@ -395,6 +365,40 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
         "The closing time must be in the future.",
     ),
     ("nav.settings", "設定", "Settings"),
+    ("settings.push", "プッシュ通知", "Push notifications"),
+    (
+        "settings.push_lead",
+        "このブラウザ（スマートフォンではホーム画面に追加したアプリ）に通知を届けます。",
+        "Get notifications in this browser (on a phone: the app added to the home screen).",
+    ),
+    (
+        "settings.push_enable",
+        "このブラウザで通知を受け取る",
+        "Get notifications in this browser",
+    ),
+    (
+        "settings.push_ok",
+        "このブラウザで通知を受け取れるようになりました。",
+        "This browser will now get notifications.",
+    ),
+    (
+        "settings.push_fail",
+        "通知を有効にできませんでした。ブラウザの設定を確認してください。",
+        "Notifications could not be turned on. Check the browser's settings.",
+    ),
+    (
+        "error.push_disabled",
+        "このサーバーではプッシュ通知が無効です。",
+        "Push notifications are off on this server.",
+    ),
+    (
+        "error.too_many_subscriptions",
+        "登録できるブラウザの数を超えています。",
+        "Too many browsers are registered.",
+    ),
+    ("field.endpoint", "プッシュの宛先", "Push endpoint"),
+    ("field.p256dh", "プッシュの鍵", "Push key"),
+    ("field.auth", "プッシュの認証情報", "Push secret"),
     ("settings.title", "設定", "Settings"),
     ("settings.calendar", "カレンダー連携", "Calendar feed"),
     (

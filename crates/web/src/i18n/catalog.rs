@@ -616,11 +616,6 @@ mod coverage {
                 .map(|s| format!("answered_as.{}", s.as_str())),
         );
         keys.extend(
-            tekkan_app::NoticeKind::ALL
-                .iter()
-                .map(|k| format!("notice.{}", k.as_str())),
-        );
-        keys.extend(
             ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
                 .iter()
                 .map(|d| format!("day.{d}")),

@@ -253,12 +253,21 @@ struct LangForm {
     back: String,
 }
 
-/// Remembers the language in a cookie (a preference, not account data).
+/// Remembers the language in a cookie, and for a logged-in person on their account.
 async fn switch_lang(
     State(st): State<AppState>,
+    caller: crate::session::Caller,
     PageForm(f): PageForm<LangForm>,
 ) -> WebResult<Response> {
     let lang = Lang::parse(&f.lang).ok_or(WebError::BadRequest("invalid_form"))?;
+    // Notifications (e-mail, push) follow the language last chosen.
+    if let Some(a) = &caller.actor {
+        st.app
+            .db()
+            .set_account_lang(a.account, lang.code())
+            .await
+            .map_err(tekkan_app::AppError::from)?;
+    }
     let mut res = see_other(safe_next(Some(&f.back)));
     if let Ok(v) = HeaderValue::from_str(&cookie(
         &st,

@@ -93,17 +93,7 @@ struct NotificationsPage {
 
 /// A notification's message in the reader's language.
 pub fn notice_text(p: &PageCtx, n: &Notification) -> String {
-    let v: serde_json::Value = serde_json::from_str(&n.params).unwrap_or_default();
-    let title = v["title"].as_str().unwrap_or_default();
-    let club = v["club"].as_str().unwrap_or_default();
-    let when = v["when"]
-        .as_i64()
-        .map(|ms| p.t.datetime(ms))
-        .unwrap_or_default();
-    p.t.s(&format!("notice.{}", n.kind))
-        .replace("{title}", title)
-        .replace("{club}", club)
-        .replace("{when}", &when)
+    tekkan_app::notice_text(&n.kind, &n.params, p.lang == "ja")
 }
 
 async fn notifications(

@@ -31,6 +31,8 @@ pub fn routes() -> Routes {
         .merge(settings::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
+        .get("/sw.js", service_worker)
+        .get("/manifest.webmanifest", manifest)
 }
 
 pub fn render<T: Template>(t: &T) -> WebResult<Html<String>> {
@@ -71,6 +73,21 @@ async fn js() -> Response {
     static_asset(
         include_str!("../../static/app.js"),
         "text/javascript; charset=utf-8",
+    )
+}
+
+/// Served from the root so that its scope covers the whole site.
+async fn service_worker() -> Response {
+    static_asset(
+        include_str!("../../static/sw.js"),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+async fn manifest() -> Response {
+    static_asset(
+        include_str!("../../static/manifest.webmanifest"),
+        "application/manifest+json",
     )
 }
 

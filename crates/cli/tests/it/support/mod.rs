@@ -3,6 +3,7 @@
 
 pub mod cdp;
 pub mod fixture;
+pub mod peers;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tekkan_core::{ClubId, NotificationId};
+use tekkan_core::{ClubId, NotificationId, PushSubscriptionId};
 use tekkan_storage::Notification;
 
 use super::events::rfc3339;
 use crate::AppState;
 use crate::error::WebResult;
-use crate::extract::{ApiJson, Params};
+use crate::extract::{ApiJson, Ids, Params};
 use crate::routes::Routes;
 use crate::session::Auth;
 
@@ -20,6 +20,60 @@ pub fn routes() -> Routes {
         .post("/api/v1/me/notifications/read", read)
         .get("/api/v1/me/notification-prefs", prefs)
         .put("/api/v1/me/notification-prefs", set_pref)
+        .get("/api/v1/push/vapid-public-key", vapid_key)
+        .post("/api/v1/me/push-subscriptions", subscribe)
+        .delete("/api/v1/me/push-subscriptions/{subscription}", unsubscribe)
+}
+
+#[derive(Serialize)]
+struct VapidKey {
+    /// For `pushManager.subscribe({applicationServerKey})`; absent when push is off.
+    public_key: Option<String>,
+}
+
+async fn vapid_key(State(st): State<AppState>) -> Json<VapidKey> {
+    Json(VapidKey {
+        public_key: st.app.vapid_public_key(),
+    })
+}
+
+/// A browser's `PushSubscription.toJSON()`.
+#[derive(Deserialize)]
+struct SubscriptionReq {
+    endpoint: String,
+    keys: SubscriptionKeys,
+}
+
+#[derive(Deserialize)]
+struct SubscriptionKeys {
+    p256dh: String,
+    auth: String,
+}
+
+#[derive(Serialize)]
+struct Subscribed {
+    id: PushSubscriptionId,
+}
+
+async fn subscribe(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    ApiJson(r): ApiJson<SubscriptionReq>,
+) -> WebResult<(StatusCode, Json<Subscribed>)> {
+    let id = st
+        .app
+        .subscribe_push(&a, &r.endpoint, &r.keys.p256dh, &r.keys.auth)
+        .await?;
+    Ok((StatusCode::CREATED, Json(Subscribed { id })))
+}
+
+async fn unsubscribe(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(id): Ids<PushSubscriptionId>,
+) -> WebResult<StatusCode> {
+    st.app.unsubscribe_push(&a, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize)]

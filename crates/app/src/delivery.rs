@@ -1,0 +1,247 @@
+//! Delivering notifications outside the app: the outbox worker (e-mail and Web Push,
+//! with retries), the messages' text in the recipient's language, and push
+//! subscriptions.
+
+use tekkan_core::jiff;
+use tekkan_core::{PushSubscriptionId, ValidationError};
+use tekkan_notify::SendError;
+use tekkan_notify::mail::Mailer;
+use tekkan_notify::webpush::{Keys, Pusher};
+use tekkan_storage::{Delivery as Outbox, PushSubscription, now_ms};
+
+use crate::token::new_id;
+use crate::{Actor, App, AppError, Result};
+
+/// The outside channels this server is set up for.
+#[derive(Clone, Default)]
+pub struct Delivery {
+    pub mailer: Option<Mailer>,
+    pub pusher: Option<Pusher>,
+}
+
+/// Waits before the next attempt, by attempts made so far; then it is given up.
+const RETRY_AFTER_MS: [i64; 4] = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000];
+
+/// (kind, 日本語, English); `{club}`, `{title}` and `{when}` are filled in.
+const TEXTS: [(&str, &str, &str); 6] = [
+    (
+        "event_new",
+        "{club}: 新しい予定「{title}」({when})",
+        "{club}: new event “{title}” ({when})",
+    ),
+    (
+        "event_changed",
+        "{club}: 「{title}」({when}) が変更されました",
+        "{club}: “{title}” ({when}) was changed",
+    ),
+    (
+        "event_cancelled",
+        "{club}: 「{title}」({when}) は中止になりました",
+        "{club}: “{title}” ({when}) was cancelled",
+    ),
+    (
+        "waitlist_promoted",
+        "{club}: キャンセル待ちから「{title}」({when}) に参加できるようになりました",
+        "{club}: a place opened up for you at “{title}” ({when})",
+    ),
+    (
+        "reminder",
+        "{club}: 「{title}」({when}) の出欠が未回答です",
+        "{club}: please answer for “{title}” ({when})",
+    ),
+    (
+        "announcement",
+        "{club}: お知らせ「{title}」",
+        "{club}: announcement “{title}”",
+    ),
+];
+
+/// A notification's message in Japanese (`ja`) or English.
+pub fn notice_text(kind: &str, params: &str, ja: bool) -> String {
+    let v: serde_json::Value = serde_json::from_str(params).unwrap_or_default();
+    let text = TEXTS
+        .iter()
+        .find(|t| t.0 == kind)
+        .map(|t| if ja { t.1 } else { t.2 })
+        .unwrap_or("{title}");
+    let zone = v["tz"]
+        .as_str()
+        .unwrap_or(tekkan_core::schedule::DEFAULT_ZONE);
+    let when = v["when"]
+        .as_i64()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .and_then(|t| Some(t.to_zoned(jiff::tz::TimeZone::get(zone).ok()?)))
+        .map(|z| z.strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default();
+    text.replace("{club}", v["club"].as_str().unwrap_or_default())
+        .replace("{title}", v["title"].as_str().unwrap_or_default())
+        .replace("{when}", &when)
+}
+
+impl App {
+    /// The VAPID public key browsers subscribe with, when push is on.
+    pub fn vapid_public_key(&self) -> Option<String> {
+        self.delivery()
+            .pusher
+            .as_ref()
+            .map(|p| p.vapid().public_key())
+    }
+
+    /// Registers this browser for Web Push.
+    pub async fn subscribe_push(
+        &self,
+        actor: &Actor,
+        endpoint: &str,
+        p256dh: &str,
+        auth: &str,
+    ) -> Result<PushSubscriptionId> {
+        let pusher = self
+            .delivery()
+            .pusher
+            .as_ref()
+            .ok_or(AppError::Conflict("push_disabled"))?;
+        if !pusher.allows(endpoint) {
+            return Err(ValidationError::Invalid { field: "endpoint" }.into());
+        }
+        Keys::parse(p256dh, auth).map_err(|e| match e {
+            tekkan_notify::webpush::KeyError::P256dh => {
+                ValidationError::Invalid { field: "p256dh" }
+            }
+            tekkan_notify::webpush::KeyError::Auth => ValidationError::Invalid { field: "auth" },
+        })?;
+        let s = PushSubscription {
+            id: new_id!(PushSubscriptionId),
+            account_id: actor.account,
+            endpoint: endpoint.to_owned(),
+            p256dh: p256dh.to_owned(),
+            auth: auth.to_owned(),
+            created_at: now_ms(),
+        };
+        let mut tx = self.db().begin().await?;
+        if tx.push_subscription_count(actor.account).await? >= 20 {
+            return Err(AppError::Conflict("too_many_subscriptions"));
+        }
+        tx.insert_push_subscription(&s).await?;
+        let id = tx.push_subscription_id(endpoint).await?.unwrap_or(s.id);
+        tx.commit(vec![actor.event(
+            None,
+            "push.subscribe",
+            format!("push:{id}"),
+            &endpoint,
+        )])
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn unsubscribe_push(&self, actor: &Actor, id: PushSubscriptionId) -> Result<()> {
+        let mut tx = self.db().begin().await?;
+        if !tx.delete_push_subscription(actor.account, id).await? {
+            return Err(AppError::NotFound);
+        }
+        tx.commit(vec![actor.event(
+            None,
+            "push.unsubscribe",
+            format!("push:{id}"),
+            &id,
+        )])
+        .await?;
+        Ok(())
+    }
+
+    /// Sends what is due in the outbox. Each outcome is written back at once, so a
+    /// restart resends at most the one message that was in flight.
+    pub async fn run_due_deliveries(&self) -> Result<usize> {
+        let now = now_ms();
+        let mut sent = 0;
+        for d in self.db().due_deliveries(now, 50).await? {
+            let outcome = self.deliver(&d).await;
+            let ok = outcome.is_ok();
+            let record = match outcome {
+                Ok(()) => Ok(()),
+                Err(SendError::Gone) => {
+                    if let Some(id) = PushSubscriptionId::parse(&d.target) {
+                        let mut tx = self.db().begin().await?;
+                        tx.forget_push_subscription(id).await?;
+                        tx.delivery_outcome(d.id, now, Err(("subscription gone".into(), None)))
+                            .await?;
+                        tx.commit(vec![crate::actor::event(
+                            None,
+                            None,
+                            &crate::Origin::default(),
+                            None,
+                            "push.expired",
+                            format!("push:{id}"),
+                            &id,
+                        )])
+                        .await?;
+                    }
+                    continue;
+                }
+                Err(SendError::Retry(e)) => {
+                    let retry = RETRY_AFTER_MS.get(d.attempts as usize).map(|w| now + w);
+                    Err((e, retry))
+                }
+                Err(SendError::Fatal(e)) => Err((e, None)),
+            };
+            if let Err((e, _)) = &record {
+                tracing::warn!(channel = %d.channel, attempts = d.attempts + 1, error = %e, "delivery failed");
+            }
+            // Bookkeeping of the outbox, like a session's last-seen time: not audited.
+            self.db().record_delivery(d.id, now, record).await?;
+            sent += usize::from(ok);
+        }
+        Ok(sent)
+    }
+
+    async fn deliver(&self, d: &Outbox) -> Result<(), SendError> {
+        let n = &d.notification;
+        let ja = d.lang != "en";
+        let text = notice_text(&n.kind, &n.params, ja);
+        let link = format!("{}{}", self.settings().base_url, n.url);
+        match d.channel.as_str() {
+            "email" => {
+                let mailer = self
+                    .delivery()
+                    .mailer
+                    .as_ref()
+                    .ok_or_else(|| SendError::Fatal("e-mail is off".into()))?;
+                let subject: String = format!("[TEKKAN] {text}").chars().take(120).collect();
+                let footer = if ja {
+                    "通知の設定"
+                } else {
+                    "Notification settings"
+                };
+                let body = format!(
+                    "{text}\n\n{link}\n\n--\n{footer}: {}/settings\n",
+                    self.settings().base_url
+                );
+                mailer.send(&d.target, &subject, &body).await
+            }
+            "push" => {
+                let pusher = self
+                    .delivery()
+                    .pusher
+                    .as_ref()
+                    .ok_or_else(|| SendError::Fatal("push is off".into()))?;
+                let id = PushSubscriptionId::parse(&d.target).ok_or(SendError::Gone)?;
+                let sub = self
+                    .db()
+                    .push_subscription(id)
+                    .await
+                    .map_err(|e| SendError::Retry(e.to_string()))?
+                    .ok_or(SendError::Gone)?;
+                let keys = Keys::parse(&sub.p256dh, &sub.auth).map_err(|_| SendError::Gone)?;
+                let payload = serde_json::json!({"title": "TEKKAN", "body": text, "url": n.url, "tag": n.id.to_string()});
+                pusher
+                    .send(
+                        &sub.endpoint,
+                        &keys,
+                        payload.to_string().as_bytes(),
+                        now_ms() / 1000,
+                    )
+                    .await
+            }
+            other => Err(SendError::Fatal(format!("unknown channel {other}"))),
+        }
+    }
+}
