@@ -180,8 +180,9 @@ impl App {
         };
         Ok(AnnouncementView {
             line,
+            // The author does not confirm their own announcement.
+            in_audience: in_audience && a.author_id != me.id,
             me,
-            in_audience,
             receipts,
             can_manage,
         })
@@ -198,7 +199,7 @@ impl App {
         let mut tx = self.db().begin().await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
         let a = tx.announcement(club, id).await?.ok_or(AppError::NotFound)?;
-        if !tx.in_audience(id, me.id).await? {
+        if !tx.in_audience(id, me.id).await? || a.author_id == me.id {
             return Err(AppError::Conflict("not_in_audience"));
         }
         if !a.requires_confirmation {

@@ -11,6 +11,7 @@ mod attendance;
 mod audit;
 mod bad_input;
 mod browser;
+mod browser_activities;
 mod calendar;
 mod cli;
 mod clubs;

@@ -153,6 +153,24 @@ impl Browser {
         assert_eq!(self.eval(&js).await, Value::Bool(true), "{selector}");
     }
 
+    /// Clicks something that does not leave the page (a checkbox, a radio button).
+    pub async fn click(&mut self, selector: &str) {
+        let js = format!(
+            "(() => {{ document.querySelector({s}).click(); return true; }})()",
+            s = json!(selector)
+        );
+        assert_eq!(self.eval(&js).await, Value::Bool(true), "{selector}");
+    }
+
+    /// Logs in through the login page (after forgetting any earlier session).
+    pub async fn log_in(&mut self, base: &str, email: &str, password: &str) {
+        self.clear_cookies().await;
+        self.goto(&format!("{base}/login")).await;
+        self.fill("input[name=email]", email).await;
+        self.fill("input[name=password]", password).await;
+        self.click_and_wait("main form button").await;
+    }
+
     /// Clicks and waits for the page that follows.
     pub async fn click_and_wait(&mut self, selector: &str) {
         self.eval("window.__old = true").await;
