@@ -52,7 +52,7 @@ pub struct ConfirmationReceipt {
     pub audit_hash: Option<String>,
 }
 
-fn content_hash(title: &str, body: &str) -> String {
+pub(crate) fn content_hash(title: &str, body: &str) -> String {
     // Length-prefixed, so that moving text between title and body changes the hash.
     let mut h = Sha256::new();
     for part in [title, body] {

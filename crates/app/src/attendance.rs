@@ -95,13 +95,15 @@ impl App {
         })
     }
 
-    /// The caller's upcoming schedule across all their clubs (and their children's).
-    pub async fn schedule(&self, actor: &Actor, limit: i64) -> Result<Vec<ScheduleRow>> {
+    /// The caller's schedule for the next `days` days across all their clubs (and their
+    /// children's), at most `limit` lines.
+    pub async fn schedule(&self, actor: &Actor, days: i64, limit: i64) -> Result<Vec<ScheduleRow>> {
         // Events stay listed until they end, not only until they start.
         let from = now_ms() - 6 * 3_600_000;
+        let to = now_ms() + days.clamp(1, 400) * 86_400_000;
         let rows = self
             .db()
-            .schedule(actor.account, from, limit.clamp(1, 200))
+            .schedule(actor.account, from, to, limit.clamp(1, 200))
             .await?;
         let now = now_ms();
         Ok(rows

@@ -6,7 +6,9 @@ pub mod keys;
 mod scheduler;
 mod server;
 
-pub use server::{CliError, Running, ServeOptions, audit_verify, open_app, run_demo, start};
+pub use server::{
+    CliError, Running, ServeOptions, audit_verify, open_app, run_demo, run_scale_demo, start,
+};
 
 /// rustls needs one process-wide crypto provider when more than one could link in.
 pub fn install_crypto_provider() {

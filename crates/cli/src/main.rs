@@ -39,10 +39,22 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// Write a demo dataset (a school brass band) and print its logins.
+    /// Write a demo dataset (a school brass band) and print its logins; with --clubs N,
+    /// N generated clubs for benchmarks instead.
     Demo {
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Generate this many realistic clubs (about 30 members each, a year of practice).
+        #[arg(long)]
+        clubs: Option<usize>,
+        /// Open this many sessions for benchmark clients (with --clubs).
+        #[arg(long, default_value_t = 0)]
+        sessions: usize,
+        /// Where to write the sessions' tokens, one per line (mode 0600).
+        #[arg(long)]
+        sessions_file: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Audit log tools.
     Audit {
@@ -133,7 +145,34 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             println!("schema is at version {}", tekkan_storage::latest_version());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { data_dir } => {
+        Command::Demo {
+            data_dir,
+            clubs: Some(clubs),
+            sessions,
+            sessions_file,
+            seed,
+        } => {
+            let cfg = load(cli.config.as_ref(), data_dir)?;
+            let opts = tekkan_app::ScaleOptions {
+                clubs,
+                sessions,
+                seed,
+            };
+            let started = std::time::Instant::now();
+            let r = tekkan_cli::run_scale_demo(&cfg, &opts, sessions_file.as_deref()).await?;
+            println!(
+                "{} clubs, {} members, {} occurrences, {} answers, {} announcements, {} sessions in {:.1} s",
+                r.clubs,
+                r.members,
+                r.occurrences,
+                r.answers,
+                r.announcements,
+                r.sessions.len(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { data_dir, .. } => {
             let cfg = load(cli.config.as_ref(), data_dir)?;
             let logins = tekkan_cli::run_demo(&cfg).await?;
             print_logins(&logins);

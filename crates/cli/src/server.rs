@@ -93,8 +93,21 @@ async fn open_app_at(
     let k = keys::load(&cfg.data_dir, &cfg.keys, fresh)?;
     let delivery = delivery(cfg, &k)?;
     let db = Db::open(&path, k.audit.clone()).await?;
+    owner_only(&path)?;
     let app = App::with_delivery(db, settings(cfg, base_url), delivery)?;
     Ok((app, k, fresh))
+}
+
+/// The database holds personal data: readable by the server's user only, like the keys.
+fn owner_only(db: &Path) -> Result<(), CliError> {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", db.display()));
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }
 
 /// The e-mail and push senders the configuration asks for.
@@ -279,6 +292,33 @@ pub async fn run_demo(cfg: &Config) -> Result<Vec<DemoLogin>, CliError> {
     let r = app.seed_demo(&DemoOptions::default()).await;
     app.db().close().await;
     Ok(r?)
+}
+
+/// `tekkan demo --clubs N`: writes generated clubs; with a sessions file, writes one
+/// `token<TAB>club<TAB>membership<TAB>occurrence` line per session (mode 0600).
+pub async fn run_scale_demo(
+    cfg: &Config,
+    opts: &tekkan_app::ScaleOptions,
+    sessions_file: Option<&Path>,
+) -> Result<tekkan_app::ScaleReport, CliError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let (app, _, _) = open_app(cfg).await?;
+    let r = app.seed_scale(opts).await;
+    app.db().close().await;
+    let r = r?;
+    if let Some(path) = sessions_file {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        for s in &r.sessions {
+            writeln!(f, "{}\t{}\t{}\t{}", s.token, s.club, s.member, s.occurrence)?;
+        }
+    }
+    Ok(r)
 }
 
 /// `tekkan audit verify`: walks the chain; `Err` names the first bad entry.

@@ -91,15 +91,16 @@ impl Db {
              LEFT JOIN announcement_reads r ON r.announcement_id = a.id AND r.membership_id = m.id \
              WHERE a.club_id = ? AND a.deleted_at IS NULL AND (? OR a.author_id = m.id OR ",
             audience!(),
-            ") ORDER BY a.pinned DESC, a.created_at DESC LIMIT ?"
+            ") ORDER BY a.pinned DESC, a.created_at DESC LIMIT 500"
         ))
         .bind(m.to_string())
         .bind(club.to_string())
         .bind(all)
-        .bind(limit)
         .fetch_all(&self.reader)
         .await?;
+        // A literal LIMIT: a bound one makes SQLite re-plan the statement on every run.
         rows.iter()
+            .take(limit.clamp(0, 500) as usize)
             .map(|r| {
                 Ok(AnnouncementLine {
                     announcement: row(r)?,

@@ -76,10 +76,7 @@ fn tally_row(r: &SqliteRow) -> Result<Tally> {
 
 macro_rules! tally_cols {
     () => {
-        "(SELECT COUNT(*) FROM answers x WHERE x.occurrence_id = o.id AND x.status = 'yes') AS n_yes, \
-         (SELECT COUNT(*) FROM answers x WHERE x.occurrence_id = o.id AND x.status = 'no') AS n_no, \
-         (SELECT COUNT(*) FROM answers x WHERE x.occurrence_id = o.id AND x.status = 'maybe') AS n_maybe, \
-         (SELECT COUNT(*) FROM answers x WHERE x.occurrence_id = o.id AND x.status = 'waitlisted') AS n_wait"
+        "o.n_yes AS n_yes, o.n_no AS n_no, o.n_maybe AS n_maybe, o.n_wait AS n_wait"
     };
 }
 
@@ -111,38 +108,50 @@ impl Db {
         tally_row(&row)
     }
 
-    /// Upcoming occurrences for `account`: their own, and their linked children's, in all
-    /// their clubs, from `from`, soonest first.
+    /// Occurrences starting in [from, to) for `account`: their own, and their linked
+    /// children's, in all their clubs, soonest first.
     pub async fn schedule(
         &self,
         account: AccountId,
         from: i64,
+        to: i64,
         limit: i64,
     ) -> Result<Vec<ScheduleRow>> {
+        // The people the account answers for are found first (a handful of rows), so
+        // that each club's occurrences are read once through (club_id, starts_at).
+        // The LIMIT is a literal: SQLite re-plans a statement on every run when its
+        // LIMIT is a bound parameter, which cost half this query's time.
         let rows = sqlx::query(concat!(
-            "SELECT ",
+            "WITH subj AS MATERIALIZED ( \
+               SELECT m.id AS mid, m.club_id AS cid, m.account_id AS aid, (m.id = me.id) AS is_self \
+               FROM memberships me JOIN memberships m ON m.club_id = me.club_id \
+               WHERE me.account_id = ? AND me.status = 'active' AND m.status = 'active' \
+                 AND m.role <> 'guardian' AND (m.id = me.id OR m.id IN \
+                   (SELECT g.student_id FROM guardian_links g WHERE g.guardian_id = me.id))) \
+             SELECT ",
             occurrence_cols!(),
-            ", c.name AS club_name, c.timezone AS club_tz, m.id AS member_id, ma.display_name AS member_name, \
-             (m.id = me.id) AS is_self, x.status AS my_status, x.comment AS my_comment, ",
+            ", c.name AS club_name, c.timezone AS club_tz, s.mid AS member_id, \
+             ma.display_name AS member_name, s.is_self AS is_self, x.status AS my_status, \
+             x.comment AS my_comment, ",
             tally_cols!(),
-            " FROM memberships me \
-             JOIN memberships m ON m.club_id = me.club_id AND (m.id = me.id OR m.id IN \
-                  (SELECT g.student_id FROM guardian_links g WHERE g.guardian_id = me.id)) \
-             JOIN occurrences o ON o.club_id = m.club_id AND o.starts_at >= ? \
+            " FROM subj s \
+             JOIN occurrences o ON o.club_id = s.cid AND o.starts_at >= ? AND o.starts_at < ? \
              JOIN events e ON e.id = o.event_id \
              JOIN clubs c ON c.id = o.club_id \
-             JOIN accounts ma ON ma.id = m.account_id \
-             LEFT JOIN answers x ON x.occurrence_id = o.id AND x.membership_id = m.id \
-             WHERE me.account_id = ? AND me.status = 'active' AND ",
-            targeted!(),
-            " ORDER BY o.starts_at, is_self DESC LIMIT ?"
+             JOIN accounts ma ON ma.id = s.aid \
+             LEFT JOIN answers x ON x.occurrence_id = o.id AND x.membership_id = s.mid \
+             WHERE (e.all_members OR EXISTS (SELECT 1 FROM event_targets t \
+               JOIN subgroup_members sm ON sm.subgroup_id = t.subgroup_id \
+               WHERE t.event_id = e.id AND sm.membership_id = s.mid)) \
+             ORDER BY o.starts_at, s.is_self DESC LIMIT 200"
         ))
-        .bind(from)
         .bind(account.to_string())
-        .bind(limit)
+        .bind(from)
+        .bind(to)
         .fetch_all(&self.reader)
         .await?;
         rows.iter()
+            .take(limit.clamp(0, 200) as usize)
             .map(|r| {
                 let status: Option<String> = r.try_get("my_status")?;
                 let answer = match status {

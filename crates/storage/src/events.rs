@@ -202,15 +202,18 @@ impl Db {
             "SELECT ",
             occurrence_cols!(),
             " FROM occurrences o WHERE o.club_id = ? AND o.starts_at >= ? AND o.starts_at < ? \
-              ORDER BY o.starts_at LIMIT ?"
+              ORDER BY o.starts_at LIMIT 5000"
         ))
         .bind(club.to_string())
         .bind(from)
         .bind(to)
-        .bind(limit)
         .fetch_all(&self.reader)
         .await?;
-        rows.iter().map(occurrence_row).collect()
+        // A literal LIMIT: a bound one makes SQLite re-plan the statement on every run.
+        rows.iter()
+            .take(limit.clamp(0, 5000) as usize)
+            .map(occurrence_row)
+            .collect()
     }
 
     /// Whether membership `m` is among those the event is for.

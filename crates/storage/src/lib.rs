@@ -96,7 +96,11 @@ impl Db {
             // FULL: a committed write survives a power cut, audit entry included.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Read pages through a memory map instead of read() calls into each
+            // connection's private cache, and keep a larger hot set per connection.
+            .pragma("mmap_size", "1073741824")
+            .pragma("cache_size", "-16384");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)

@@ -9,6 +9,7 @@ use crate::{Result, now_ms};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, include_str!("../migrations/sqlite/0002_activities.sql")),
+    (3, include_str!("../migrations/sqlite/0003_tallies.sql")),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

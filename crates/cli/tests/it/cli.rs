@@ -280,11 +280,14 @@ fn a_missing_audit_key_for_existing_data_is_an_error_not_a_new_key() {
             .status
             .success()
     );
-    let meta = std::fs::metadata(dir.path().join("secrets/audit.key")).unwrap();
-    assert_eq!(
-        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
-        0o600
-    );
+    for f in ["secrets/audit.key", "secrets/vapid.key", "tekkan.sqlite3"] {
+        let meta = std::fs::metadata(dir.path().join(f)).unwrap();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+            0o600,
+            "{f}"
+        );
+    }
     std::fs::remove_file(dir.path().join("secrets/audit.key")).unwrap();
     let out = tekkan()
         .args(["migrate", "--data-dir"])
@@ -355,4 +358,79 @@ async fn secrets_and_link_tokens_stay_out_of_the_logs() {
     ] {
         assert!(!log.contains(secret), "{secret} leaked into the log");
     }
+}
+
+/// `tekkan demo --clubs N` writes generated clubs whose members have schedules and can
+/// answer, through the real server, and the audit chain still verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_clubs_have_schedules_and_answerable_practice() {
+    let dir = tempfile::tempdir().unwrap();
+    let sessions = dir.path().join("sessions.tsv");
+    let out = tekkan()
+        .args(["demo", "--clubs", "3", "--sessions", "6", "--data-dir"])
+        .arg(dir.path())
+        .arg("--sessions-file")
+        .arg(&sessions)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(said.starts_with("3 clubs, 90 members"), "{said}");
+    let meta = std::fs::metadata(&sessions).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o600
+    );
+    let lines: Vec<Vec<String>> = std::fs::read_to_string(&sessions)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    let data = tempfile::TempDir::new().unwrap();
+    std::fs::remove_dir(data.path()).unwrap();
+    std::fs::rename(dir.path(), data.path()).unwrap();
+    let app = TestApp::builder().data_dir(data).start().await;
+    for l in &lines {
+        let mut c = app.client();
+        c.bearer = Some(l[0].clone());
+        let (s, v) = c
+            .api(reqwest::Method::GET, "/api/v1/me/schedule", None)
+            .await;
+        assert_eq!(s, reqwest::StatusCode::OK);
+        assert!(
+            v.as_array().unwrap().len() >= 10,
+            "four weeks of practice: {v}"
+        );
+        let (s, v) = c
+            .api(
+                reqwest::Method::PUT,
+                &format!(
+                    "/api/v1/clubs/{}/occurrences/{}/answers/{}",
+                    l[1], l[3], l[2]
+                ),
+                Some(serde_json::json!({"status": "no", "comment": "遅刻します"})),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        let mut b = c.as_browser();
+        let page = b.get("/schedule").await;
+        assert_eq!(page.status, reqwest::StatusCode::OK);
+        assert!(page.body.contains("通常練習"));
+    }
+    let dir = app.stop().await;
+    let out = tekkan()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

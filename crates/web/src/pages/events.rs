@@ -74,7 +74,8 @@ struct SchedulePage {
 }
 
 async fn schedule(State(st): State<AppState>, Auth(a): Auth, p: PageCtx) -> WebResult<Response> {
-    let rows = st.app.schedule(&a, 60).await?;
+    // The next four weeks; the club calendars go further.
+    let rows = st.app.schedule(&a, 28, 40).await?;
     Ok(render(&SchedulePage {
         p,
         rows,

@@ -252,16 +252,21 @@ impl From<ScheduleRow> for ScheduleRes {
 }
 
 #[derive(Deserialize)]
-struct LimitQ {
+struct ScheduleQ {
+    /// How many days ahead (default 42, at most 400).
+    days: Option<i64>,
     limit: Option<i64>,
 }
 
 async fn schedule(
     State(st): State<AppState>,
     Auth(a): Auth,
-    Params(q): Params<LimitQ>,
+    Params(q): Params<ScheduleQ>,
 ) -> WebResult<Json<Vec<ScheduleRes>>> {
-    let rows = st.app.schedule(&a, q.limit.unwrap_or(50)).await?;
+    let rows = st
+        .app
+        .schedule(&a, q.days.unwrap_or(42), q.limit.unwrap_or(50))
+        .await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
