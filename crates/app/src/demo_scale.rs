@@ -49,6 +49,15 @@ pub struct ScaleReport {
     pub sessions: Vec<BenchSession>,
 }
 
+/// A recurring practice of every generated club.
+struct Plan {
+    title: &'static str,
+    days: Vec<Weekday>,
+    hour: i8,
+    minutes: i64,
+    targets: Vec<SubgroupId>,
+}
+
 /// splitmix64: small, deterministic for a seed, good enough for fake data.
 struct Rng(u64);
 
@@ -252,24 +261,31 @@ impl App {
                 .await?;
             }
             // Weekday practice for everyone; Saturday practice for grades 2 and 3.
-            let plans: [(&str, Vec<Weekday>, i8, i64, Vec<SubgroupId>); 2] = [
-                (
-                    "通常練習",
-                    vec![Weekday::Monday, Weekday::Wednesday, Weekday::Friday],
-                    16,
-                    150,
-                    vec![],
-                ),
-                (
-                    "土曜練習",
-                    vec![Weekday::Saturday],
-                    9,
-                    180,
-                    vec![groups[1], groups[2]],
-                ),
+            let plans = [
+                Plan {
+                    title: "通常練習",
+                    days: vec![Weekday::Monday, Weekday::Wednesday, Weekday::Friday],
+                    hour: 16,
+                    minutes: 150,
+                    targets: vec![],
+                },
+                Plan {
+                    title: "土曜練習",
+                    days: vec![Weekday::Saturday],
+                    hour: 9,
+                    minutes: 180,
+                    targets: vec![groups[1], groups[2]],
+                },
             ];
             let mut future = Vec::new();
-            for (title, days, h, minutes, targets) in plans {
+            for Plan {
+                title,
+                days,
+                hour: h,
+                minutes,
+                targets,
+            } in plans
+            {
                 let first = span(-182).at(h, 0, 0, 0);
                 let rule = Recurrence::new(Freq::Weekly, 1, days, span(182), first)?;
                 let timing = Timing {
