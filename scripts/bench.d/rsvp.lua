@@ -1,7 +1,7 @@
 -- PUT an answer (出席/欠席, alternating so every write changes the row) for an
 -- upcoming occurrence, as many different members, through the JSON API.
 local rows = {}
-for line in io.lines(os.getenv("TEKKAN_SESSIONS")) do
+for line in io.lines(os.getenv("BENCH_SESSIONS")) do
   local t, club, member, occ = line:match("^([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]+)")
   rows[#rows + 1] = { t, "/api/v1/clubs/" .. club .. "/occurrences/" .. occ .. "/answers/" .. member }
 end

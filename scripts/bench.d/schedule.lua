@@ -1,6 +1,6 @@
 -- GET /schedule (the member's schedule page) as many different members, round robin.
 local tokens = {}
-for line in io.lines(os.getenv("TEKKAN_SESSIONS")) do
+for line in io.lines(os.getenv("BENCH_SESSIONS")) do
   tokens[#tokens + 1] = line:match("^([^\t]+)")
 end
 local i = 0

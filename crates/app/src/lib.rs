@@ -21,6 +21,7 @@ mod inbox;
 mod invitations;
 mod members;
 mod notify;
+mod occurrences;
 mod password;
 mod polls;
 mod reminders;

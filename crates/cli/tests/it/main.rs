@@ -10,6 +10,7 @@ mod announcements;
 mod attendance;
 mod audit;
 mod bad_input;
+mod bad_input_activities;
 mod browser;
 mod browser_activities;
 mod calendar;
