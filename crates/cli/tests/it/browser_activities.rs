@@ -9,23 +9,12 @@ use reqwest::{Method, StatusCode};
 
 use crate::support::TestApp;
 use crate::support::cdp::Browser;
-use crate::support::fixture::{join, jst_in_days};
+use crate::support::fixture::{join, jst_in_days, weekday_in};
 
 const PASSWORD: &str = "a long enough passphrase";
 
 fn shots() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
-}
-
-/// The weekday code (MO..SU) `days` from today in Tokyo.
-fn weekday_in(days: i64) -> &'static str {
-    use tekkan_core::jiff::{Timestamp, tz::TimeZone};
-    let d = Timestamp::now()
-        .to_zoned(TimeZone::get("Asia/Tokyo").unwrap())
-        .date()
-        .checked_add(tekkan_core::jiff::Span::new().days(days))
-        .unwrap();
-    ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][d.weekday().to_monday_zero_offset() as usize]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

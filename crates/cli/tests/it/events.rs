@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::support::Client;
 use crate::support::code;
-use crate::support::fixture::{Fixture, Who, jst_in_days, subgroup};
+use crate::support::fixture::{Fixture, Who, jst_in_days, subgroup, weekday_in};
 
 async fn notifications(c: &mut Client) -> Vec<Value> {
     let (s, v) = c.api(Method::GET, "/api/v1/me/notifications", None).await;
@@ -18,17 +18,6 @@ fn kinds(list: &[Value]) -> Vec<String> {
     list.iter()
         .map(|n| n["kind"].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// The weekday (MO..SU) `days` from today in Tokyo.
-fn weekday_in(days: i64) -> &'static str {
-    use tekkan_core::jiff::{Timestamp, tz::TimeZone};
-    let d = Timestamp::now()
-        .to_zoned(TimeZone::get("Asia/Tokyo").unwrap())
-        .date()
-        .checked_add(tekkan_core::jiff::Span::new().days(days))
-        .unwrap();
-    ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][d.weekday().to_monday_zero_offset() as usize]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,10 +5,11 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use tekkan_app::{AnnouncementInput, AnnouncementView, Parent};
-use tekkan_core::{AnnouncementId, ClubId, CommentId, OccurrenceId, Permission, SubgroupId};
+use tekkan_core::{AnnouncementId, ClubId, CommentId, OccurrenceId, Permission};
 use tekkan_storage::{AnnouncementLine, Comment, Subgroup};
 
-use super::{form_error, render, see_other};
+use super::form::{Pairs, get, refusal, subgroups, with_status};
+use super::{render, see_other};
 use crate::AppState;
 use crate::error::{WebError, WebResult};
 use crate::extract::{Ids, PageCtx, PageForm};
@@ -37,15 +38,6 @@ pub fn routes() -> Routes {
         .post("/clubs/{club}/comments/{comment}/edit", edit_comment)
         .post("/clubs/{club}/comments/{comment}/delete", delete_comment)
         .get("/clubs/{club}/comments/{comment}/history", history)
-}
-
-type Pairs = Vec<(String, String)>;
-
-fn get<'a>(f: &'a Pairs, k: &str) -> &'a str {
-    f.iter()
-        .find(|(key, _)| key == k)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 #[derive(Template)]
@@ -116,17 +108,12 @@ async fn post(
     Ids(club): Ids<ClubId>,
     PageForm(f): PageForm<Pairs>,
 ) -> WebResult<Response> {
-    let subgroups = f
-        .iter()
-        .filter(|(k, _)| k == "subgroups")
-        .map(|(_, v)| SubgroupId::parse(v).ok_or(WebError::NotFound))
-        .collect::<Result<Vec<_>, _>>()?;
     let input = AnnouncementInput {
         title: get(&f, "title").into(),
         body: get(&f, "body").into(),
         pinned: get(&f, "pinned") == "on",
         requires_confirmation: get(&f, "requires_confirmation") == "on",
-        subgroups,
+        subgroups: subgroups(&f)?,
     };
     match st.app.post_announcement(&a, club, &input).await {
         Ok(x) => Ok(see_other(&format!(
@@ -134,23 +121,16 @@ async fn post(
             x.id
         ))),
         Err(e) => {
-            let e = WebError::from(e);
-            let error = form_error(&p, &e);
-            if error.is_none() || matches!(e.info().status.as_u16(), 403 | 404) {
-                return Err(e);
-            }
-            let status = e.info().status;
+            let (status, error) = refusal(&p, e.into())?;
             let subgroups = st.app.subgroup_list(&a, club).await?;
-            let mut res = render(&FormPage {
+            let page = FormPage {
                 p,
                 club,
                 f,
                 subgroups,
-                error,
-            })?
-            .into_response();
-            *res.status_mut() = status;
-            Ok(res)
+                error: Some(error),
+            };
+            Ok(with_status(render(&page)?, status))
         }
     }
 }

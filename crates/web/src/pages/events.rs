@@ -6,11 +6,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use tekkan_app::{AnswerInput, Details, EventInput, OccurrenceView, RepeatInput, TimesInput};
 use tekkan_core::{
-    ClubId, EventId, MembershipId, OccurrenceId, Permission, Reply, SubgroupId, ValidationError,
+    ClubId, EventId, MembershipId, OccurrenceId, Permission, Reply, ValidationError,
 };
 use tekkan_storage::{Notification, Occurrence, ScheduleRow, Subgroup};
 
-use super::{form_error, render, see_other};
+use super::form::{Pairs, all, get, refusal, subgroups, with_status};
+use super::{render, see_other};
 use crate::AppState;
 use crate::error::{WebError, WebResult};
 use crate::extract::{Ids, PageCtx, PageForm, Params};
@@ -35,22 +36,6 @@ pub fn routes() -> Routes {
             answer,
         )
         .get("/clubs/{club}/attendance", attendance)
-}
-
-type Pairs = Vec<(String, String)>;
-
-fn get<'a>(f: &'a Pairs, k: &str) -> &'a str {
-    f.iter()
-        .find(|(key, _)| key == k)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
-
-fn all<'a>(f: &'a Pairs, k: &str) -> Vec<&'a str> {
-    f.iter()
-        .filter(|(key, _)| key == k)
-        .map(|(_, v)| v.as_str())
-        .collect()
 }
 
 /// An optional whole number from a form field; empty means none.
@@ -194,10 +179,6 @@ async fn new_form(
 }
 
 fn event_input(f: &Pairs) -> Result<EventInput, WebError> {
-    let subgroups = all(f, "subgroups")
-        .into_iter()
-        .map(|s| SubgroupId::parse(s).ok_or(WebError::NotFound))
-        .collect::<Result<_, _>>()?;
     let reminders = all(f, "reminders")
         .into_iter()
         .map(|s| {
@@ -216,7 +197,7 @@ fn event_input(f: &Pairs) -> Result<EventInput, WebError> {
         details: details(f)?,
         times: times(f)?,
         reminders,
-        subgroups,
+        subgroups: subgroups(f)?,
         repeat,
     })
 }
@@ -264,23 +245,17 @@ async fn create(
             None => Ok(see_other(&format!("/clubs/{club}/events"))),
         },
         Err(e) => {
-            let error = form_error(&p, &e);
-            if error.is_none() || matches!(e.info().status.as_u16(), 403 | 404) {
-                return Err(e);
-            }
+            let (status, error) = refusal(&p, e)?;
             let subgroups = st.app.subgroup_list(&a, club).await?;
-            let status = e.info().status;
-            let mut res = render(&EventFormPage {
+            let page = EventFormPage {
                 p,
                 club,
                 f,
                 subgroups,
                 days: DAYS,
-                error,
-            })?
-            .into_response();
-            *res.status_mut() = status;
-            Ok(res)
+                error: Some(error),
+            };
+            Ok(with_status(render(&page)?, status))
         }
     }
 }

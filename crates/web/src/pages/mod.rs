@@ -5,6 +5,7 @@ mod announcements;
 mod auth;
 mod clubs;
 mod events;
+mod form;
 mod invitations;
 mod members;
 mod polls;

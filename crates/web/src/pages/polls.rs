@@ -4,12 +4,13 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use tekkan_app::{PollInput, PollView};
-use tekkan_core::{ClubId, Permission, PollId, SubgroupId};
+use tekkan_core::{ClubId, Permission, PollId};
 use tekkan_storage::{PollLine, Subgroup};
 
-use super::{form_error, render, see_other};
+use super::form::{Pairs, get, refusal, subgroups, with_status};
+use super::{render, see_other};
 use crate::AppState;
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
 use crate::extract::{Ids, PageCtx, PageForm};
 use crate::routes::Routes;
 use crate::session::Auth;
@@ -22,15 +23,6 @@ pub fn routes() -> Routes {
         .get("/clubs/{club}/polls/{poll}", show)
         .post("/clubs/{club}/polls/{poll}/vote", vote)
         .post("/clubs/{club}/polls/{poll}/close", close)
-}
-
-type Pairs = Vec<(String, String)>;
-
-fn get<'a>(f: &'a Pairs, k: &str) -> &'a str {
-    f.iter()
-        .find(|(key, _)| key == k)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 #[derive(Template)]
@@ -114,11 +106,6 @@ async fn create(
     Ids(club): Ids<ClubId>,
     PageForm(f): PageForm<Pairs>,
 ) -> WebResult<Response> {
-    let subgroups = f
-        .iter()
-        .filter(|(k, _)| k == "subgroups")
-        .map(|(_, v)| SubgroupId::parse(v).ok_or(WebError::NotFound))
-        .collect::<Result<Vec<_>, _>>()?;
     let input = PollInput {
         question: get(&f, "question").into(),
         // Empty extra fields are left out, so a form with spare rows still works.
@@ -130,28 +117,21 @@ async fn create(
         multiple: get(&f, "multiple") == "on",
         anonymous: get(&f, "anonymous") == "on",
         closes_at: get(&f, "closes_at").into(),
-        subgroups,
+        subgroups: subgroups(&f)?,
     };
     match st.app.create_poll(&a, club, &input).await {
         Ok(x) => Ok(see_other(&format!("/clubs/{club}/polls/{}", x.id))),
         Err(e) => {
-            let e = WebError::from(e);
-            let error = form_error(&p, &e);
-            if error.is_none() || matches!(e.info().status.as_u16(), 403 | 404) {
-                return Err(e);
-            }
-            let status = e.info().status;
+            let (status, error) = refusal(&p, e.into())?;
             let subgroups = st.app.subgroup_list(&a, club).await?;
-            let mut res = render(&FormPage {
+            let page = FormPage {
                 p,
                 club,
                 f,
                 subgroups,
-                error,
-            })?
-            .into_response();
-            *res.status_mut() = status;
-            Ok(res)
+                error: Some(error),
+            };
+            Ok(with_status(render(&page)?, status))
         }
     }
 }

@@ -214,6 +214,17 @@ pub fn jst_in_days(days: i64, hh: i8, mm: i8) -> String {
     d.at(hh, mm, 0, 0).strftime("%Y-%m-%dT%H:%M").to_string()
 }
 
+/// The weekday code (MO..SU) `days` from today in Tokyo.
+pub fn weekday_in(days: i64) -> &'static str {
+    use tekkan_core::jiff::{Timestamp, tz::TimeZone};
+    let d = Timestamp::now()
+        .to_zoned(TimeZone::get("Asia/Tokyo").unwrap())
+        .date()
+        .checked_add(tekkan_core::jiff::Span::new().days(days))
+        .unwrap();
+    ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][d.weekday().to_monday_zero_offset() as usize]
+}
+
 /// The Tokyo-clock reading `secs` seconds from now, with seconds.
 pub fn jst_in_secs(secs: i64) -> String {
     use tekkan_core::jiff::{Timestamp, tz::TimeZone};
