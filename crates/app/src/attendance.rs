@@ -230,12 +230,7 @@ impl App {
         now: i64,
     ) -> Result<Vec<MembershipId>> {
         let mut promoted = Vec::new();
-        let club_name = self
-            .db()
-            .club(o.club_id)
-            .await?
-            .map(|c| c.name)
-            .unwrap_or_default();
+        let (zone, club_name) = self.club_zone(o.club_id).await?;
         loop {
             let taken = tx.places_taken(o.id).await?;
             if o.capacity.is_some_and(|c| taken >= c) {
@@ -248,7 +243,12 @@ impl App {
             next.queued_at = None;
             tx.put_answer(&next).await?;
             let people: Vec<AccountId> = tx.member_and_guardians(next.membership_id).await?;
-            let n = event_notice(NoticeKind::WaitlistPromoted, o.club_id, o, &club_name);
+            let n = event_notice(
+                NoticeKind::WaitlistPromoted,
+                o.club_id,
+                o,
+                (&club_name, zone.name()),
+            );
             notify(tx, self.channels(), people, None, &n, now).await?;
             promoted.push(next.membership_id);
         }

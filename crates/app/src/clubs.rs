@@ -23,6 +23,8 @@ pub struct ClubOverview {
 struct ClubChange<'a> {
     name: &'a str,
     description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timezone: Option<&'a str>,
 }
 
 impl App {
@@ -72,6 +74,7 @@ impl App {
         let change = ClubChange {
             name: &club.name,
             description: &club.description,
+            timezone: None,
         };
         tx.commit(vec![
             actor.event(
@@ -126,16 +129,26 @@ impl App {
         club: ClubId,
         name: &str,
         description: &str,
+        timezone: Option<&str>,
     ) -> Result<Club> {
         let (name, description) = (ClubName::parse(name)?, Description::parse(description)?);
+        // Events keep the zone they were made in; this one is for events made from now.
+        let zone = timezone
+            .filter(|z| !z.trim().is_empty())
+            .map(|z| tekkan_core::schedule::Zone::parse(z.trim()))
+            .transpose()?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::EditClub).await?;
         tx.update_club(club, name.as_str(), description.as_str(), now)
             .await?;
+        if let Some(z) = &zone {
+            tx.set_club_timezone(club, z.name()).await?;
+        }
         let change = ClubChange {
             name: name.as_str(),
             description: description.as_str(),
+            timezone: zone.as_ref().map(|z| z.name()),
         };
         tx.commit(vec![actor.event(
             Some(club),

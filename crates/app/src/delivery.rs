@@ -245,3 +245,26 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::notice_text;
+
+    #[test]
+    fn notices_read_in_the_recipients_language_on_the_clubs_clock() {
+        // 2027-01-15 07:00 UTC: 16:00 in Tokyo, 07:00 in London.
+        let when = 1_799_996_400_000_i64;
+        let p = |tz: &str| {
+            serde_json::json!({"title": "練習", "club": "吹奏楽部", "when": when, "tz": tz})
+                .to_string()
+        };
+        let ja = notice_text("reminder", &p("Asia/Tokyo"), true);
+        assert!(
+            ja.contains("吹奏楽部") && ja.contains("未回答") && ja.contains("16:00"),
+            "{ja}"
+        );
+        let en = notice_text("event_cancelled", &p("Europe/London"), false);
+        assert!(en.contains("was cancelled") && en.contains("07:00"), "{en}");
+        assert_eq!(notice_text("unknown", &p("UTC"), true), "練習");
+    }
+}

@@ -152,12 +152,12 @@ pub(crate) fn event_notice(
     kind: NoticeKind,
     club: ClubId,
     o: &Occurrence,
-    club_name: &str,
+    (club_name, tz): (&str, &str),
 ) -> Notice {
     Notice {
         kind,
         club: Some(club),
-        params: serde_json::json!({"title": o.title, "when": o.starts_at, "club": club_name}),
+        params: serde_json::json!({"title": o.title, "when": o.starts_at, "club": club_name, "tz": tz}),
         url: format!("/clubs/{club}/occurrences/{}", o.id),
     }
 }
@@ -232,7 +232,7 @@ impl App {
         }
         let audience = tx.event_audience(event.id).await?;
         if let Some(first) = occurrences.first() {
-            let n = event_notice(NoticeKind::EventNew, club, first, &club_name);
+            let n = event_notice(NoticeKind::EventNew, club, first, (&club_name, zone.name()));
             notify(
                 &mut tx,
                 self.channels(),
@@ -275,7 +275,7 @@ impl App {
         details: &Details,
         reminders: &[i64],
     ) -> Result<usize> {
-        let (_, club_name) = self.club_zone(club).await?;
+        let (zone, club_name) = self.club_zone(club).await?;
         let d = clean_details(details)?;
         let reminders = clean_reminders(reminders)?;
         let now = now_ms();
@@ -314,7 +314,12 @@ impl App {
         }
         if let Some(first) = changed.first() {
             let audience = tx.event_audience(id).await?;
-            let n = event_notice(NoticeKind::EventChanged, club, first, &club_name);
+            let n = event_notice(
+                NoticeKind::EventChanged,
+                club,
+                first,
+                (&club_name, zone.name()),
+            );
             notify(
                 &mut tx,
                 self.channels(),
@@ -337,7 +342,7 @@ impl App {
 
     /// Cancels every future occurrence of the event.
     pub async fn cancel_event(&self, actor: &Actor, club: ClubId, id: EventId) -> Result<usize> {
-        let (_, club_name) = self.club_zone(club).await?;
+        let (zone, club_name) = self.club_zone(club).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::ManageEvents).await?;
@@ -361,7 +366,12 @@ impl App {
         }
         if let Some(first) = cancelled.first() {
             let audience = tx.event_audience(id).await?;
-            let n = event_notice(NoticeKind::EventCancelled, club, first, &club_name);
+            let n = event_notice(
+                NoticeKind::EventCancelled,
+                club,
+                first,
+                (&club_name, zone.name()),
+            );
             notify(
                 &mut tx,
                 self.channels(),

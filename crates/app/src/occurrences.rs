@@ -22,7 +22,7 @@ impl App {
     ) -> Result<Occurrence> {
         let (zone, club_name) = self.club_zone(club).await?;
         let d = clean_details(details)?;
-        let t = timing(zone, times)?;
+        let t = timing(zone.clone(), times)?;
         let slot = t.slot(t.start)?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
@@ -85,7 +85,12 @@ impl App {
                 .await?;
         }
         let audience = tx.event_audience(o.event_id).await?;
-        let n = event_notice(NoticeKind::EventChanged, club, &o, &club_name);
+        let n = event_notice(
+            NoticeKind::EventChanged,
+            club,
+            &o,
+            (&club_name, zone.name()),
+        );
         notify(
             &mut tx,
             self.channels(),
@@ -112,7 +117,7 @@ impl App {
         club: ClubId,
         id: OccurrenceId,
     ) -> Result<()> {
-        let (_, club_name) = self.club_zone(club).await?;
+        let (zone, club_name) = self.club_zone(club).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::ManageEvents).await?;
@@ -134,7 +139,12 @@ impl App {
             tx.update_event(&e).await?;
         }
         let audience = tx.event_audience(o.event_id).await?;
-        let n = event_notice(NoticeKind::EventCancelled, club, &o, &club_name);
+        let n = event_notice(
+            NoticeKind::EventCancelled,
+            club,
+            &o,
+            (&club_name, zone.name()),
+        );
         notify(
             &mut tx,
             self.channels(),

@@ -16,7 +16,7 @@ const REMIND_NOW_EVERY_MS: i64 = 10 * 60 * 1000;
 impl App {
     /// Reminds the occurrence's non-responders (and their guardians) now.
     pub async fn remind_now(&self, actor: &Actor, club: ClubId, id: OccurrenceId) -> Result<usize> {
-        let (_, club_name) = self.club_zone(club).await?;
+        let (zone, club_name) = self.club_zone(club).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::ManageAttendance).await?;
@@ -38,7 +38,7 @@ impl App {
         for (m, _) in tx.non_responders(id).await? {
             people.extend(tx.member_and_guardians(m).await?);
         }
-        let n = event_notice(NoticeKind::Reminder, club, &o, &club_name);
+        let n = event_notice(NoticeKind::Reminder, club, &o, (&club_name, zone.name()));
         let count = notify(&mut tx, self.channels(), people, None, &n, now).await?;
         tx.commit(vec![actor.event(
             Some(club),
@@ -71,17 +71,12 @@ impl App {
             };
             let mut count = 0;
             if o.cancelled_at.is_none() && o.deadline_at > now {
-                let club_name = self
-                    .db()
-                    .club(club)
-                    .await?
-                    .map(|c| c.name)
-                    .unwrap_or_default();
+                let (zone, club_name) = self.club_zone(club).await?;
                 let mut people = Vec::new();
                 for (m, _) in tx.non_responders(occ).await? {
                     people.extend(tx.member_and_guardians(m).await?);
                 }
-                let n = event_notice(NoticeKind::Reminder, club, &o, &club_name);
+                let n = event_notice(NoticeKind::Reminder, club, &o, (&club_name, zone.name()));
                 count = notify(&mut tx, self.channels(), people, None, &n, now).await?;
             }
             tx.commit(vec![event(

@@ -150,6 +150,15 @@ impl WriteTx {
         Ok(())
     }
 
+    pub async fn set_club_timezone(&mut self, id: ClubId, zone: &str) -> Result<()> {
+        sqlx::query("UPDATE clubs SET timezone = ? WHERE id = ?")
+            .bind(zone)
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// A membership as seen inside this transaction (for checks that must hold at commit).
     pub async fn membership(
         &mut self,

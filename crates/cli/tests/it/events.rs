@@ -371,3 +371,53 @@ async fn impossible_events_are_refused_and_nothing_is_written() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_club_abroad_keeps_its_wall_clock_across_daylight_saving() {
+    let fx = Fixture::new().await;
+    let club = fx.a.id.clone();
+    let mut owner = fx.a.owner.clone();
+    let path = format!("/api/v1/clubs/{club}");
+    let (s, v) = owner
+        .api(
+            Method::PATCH,
+            &path,
+            Some(json!({"name": "Club A", "timezone": "Mars/Olympus"})),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"));
+    assert_eq!(v["error"]["field"], "timezone");
+    let (s, v) = owner
+        .api(
+            Method::PATCH,
+            &path,
+            Some(json!({"name": "Club A", "timezone": "europe/london"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["timezone"], "Europe/London");
+    // Weekly Saturday 10:00 in London through the end of October: BST, then GMT.
+    let year = tekkan_core::jiff::Zoned::now().year() + 1;
+    let body = json!({"title": "Saturday practice", "starts_at": format!("{year}-10-10T10:00"),
+        "ends_at": format!("{year}-10-10T12:00"),
+        "repeat": {"freq": "weekly", "until": format!("{year}-11-07")}});
+    let (s, ev) = owner
+        .api(
+            Method::POST,
+            &format!("/api/v1/clubs/{club}/events"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{ev}");
+    assert_eq!(ev["timezone"], "Europe/London");
+    let starts: Vec<&str> = ev["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| &o["starts_at"].as_str().unwrap()[11..16])
+        .collect();
+    // 10:00 BST is 09:00 UTC until the last Sunday of October, then 10:00 UTC.
+    assert_eq!(starts.first(), Some(&"09:00"));
+    assert_eq!(starts.last(), Some(&"10:00"));
+    assert!(starts.iter().all(|t| *t == "09:00" || *t == "10:00"));
+}

@@ -365,6 +365,11 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
         "The closing time must be in the future.",
     ),
     ("nav.settings", "設定", "Settings"),
+    (
+        "club.timezone_hint",
+        "これから作る予定の時刻はこのタイムゾーンで入力・表示します。作成済みの予定はそのままです。",
+        "Events made from now on are entered and shown in this zone; existing events keep theirs.",
+    ),
     ("settings.push", "プッシュ通知", "Push notifications"),
     (
         "settings.push_lead",

@@ -45,6 +45,8 @@ struct ClubForm {
     name: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    timezone: String,
 }
 
 #[derive(Template)]
@@ -127,6 +129,7 @@ async fn settings_form(
     let f = ClubForm {
         name: c.name,
         description: c.description,
+        timezone: c.timezone,
     };
     Ok(render(&ClubFormPage {
         p,
@@ -144,7 +147,12 @@ async fn settings(
     Ids(club): Ids<ClubId>,
     PageForm(f): PageForm<ClubForm>,
 ) -> WebResult<Response> {
-    match st.app.update_club(&a, club, &f.name, &f.description).await {
+    let zone = Some(f.timezone.as_str());
+    match st
+        .app
+        .update_club(&a, club, &f.name, &f.description, zone)
+        .await
+    {
         Ok(_) => Ok(see_other(&format!("/clubs/{club}?msg=saved"))),
         Err(e) => refused(p, f, Some(club), e.into()),
     }

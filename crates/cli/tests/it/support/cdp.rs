@@ -88,6 +88,14 @@ impl Browser {
 
     /// Sends one command and waits for its answer, skipping events.
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        match self.try_call(method, params).await {
+            Ok(v) => v,
+            Err(e) => panic!("{method}: {e}"),
+        }
+    }
+
+    /// Like [`Browser::call`], but a protocol error is returned, not a panic.
+    pub async fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         self.ws
@@ -107,8 +115,10 @@ impl Browser {
             if let Message::Text(t) = msg {
                 let v: Value = serde_json::from_str(&t).unwrap();
                 if v["id"] == id {
-                    assert!(v.get("error").is_none(), "{method}: {v}");
-                    return v["result"].clone();
+                    return match v.get("error") {
+                        Some(e) => Err(e.clone()),
+                        None => Ok(v["result"].clone()),
+                    };
                 }
             }
         }
@@ -125,10 +135,17 @@ impl Browser {
         r["result"]["value"].clone()
     }
 
-    /// Polls `expr` until it is true (at most 15 s).
+    /// Polls `expr` until it is true (at most 15 s). While a page is being replaced the
+    /// old execution context can vanish under an evaluation; that counts as "not yet".
     pub async fn wait_for(&mut self, expr: &str) {
         for _ in 0..150 {
-            if self.eval(expr).await == Value::Bool(true) {
+            let r = self
+                .try_call(
+                    "Runtime.evaluate",
+                    json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
+                )
+                .await;
+            if r.is_ok_and(|r| r["result"]["value"] == Value::Bool(true)) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

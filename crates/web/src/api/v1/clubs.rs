@@ -27,6 +27,7 @@ pub struct ClubRes {
     id: ClubId,
     name: String,
     description: String,
+    timezone: String,
     created_at: i64,
 }
 
@@ -36,6 +37,7 @@ impl From<Club> for ClubRes {
             id: c.id,
             name: c.name,
             description: c.description,
+            timezone: c.timezone,
             created_at: c.created_at,
         }
     }
@@ -68,6 +70,9 @@ struct ClubReq {
     name: String,
     #[serde(default)]
     description: String,
+    /// IANA zone for events made from now on (`Asia/Tokyo` when a club is created).
+    #[serde(default)]
+    timezone: Option<String>,
 }
 
 async fn create(
@@ -128,7 +133,7 @@ async fn update(
 ) -> WebResult<Json<ClubRes>> {
     Ok(Json(
         st.app
-            .update_club(&a, club, &r.name, &r.description)
+            .update_club(&a, club, &r.name, &r.description, r.timezone.as_deref())
             .await?
             .into(),
     ))
