@@ -9,7 +9,7 @@ use tekkan_core::{
     Bring, ClubId, EventId, EventTitle, Notes, OccurrenceId, Permission, Place, SubgroupId,
     ValidationError,
 };
-use tekkan_storage::{Event, Occurrence, now_ms};
+use tekkan_storage::{Event, Occurrence, WriteTx, now_ms};
 
 use crate::clubs::authorize_tx;
 use crate::notify::{Notice, NoticeKind, notify};
@@ -147,6 +147,40 @@ fn recurrence(r: &RepeatInput, first: jiff::civil::DateTime) -> Result<Recurrenc
 
 use tekkan_core::jiff;
 
+impl App {
+    /// Tells everyone the occurrence's event is for, and their guardians, about it;
+    /// not `actor`, who did it.
+    pub(crate) async fn tell_event_audience(
+        &self,
+        tx: &mut WriteTx,
+        kind: NoticeKind,
+        o: &Occurrence,
+        label: (&str, &str),
+        actor: &Actor,
+        now: i64,
+    ) -> Result<usize> {
+        let audience = tx.event_audience(o.event_id).await?;
+        let n = event_notice(kind, o.club_id, o, label);
+        notify(tx, self.channels(), audience, Some(actor.account), &n, now).await
+    }
+
+    /// Reminds the occurrence's non-responders and their guardians; returns how many.
+    pub(crate) async fn remind_non_responders(
+        &self,
+        tx: &mut WriteTx,
+        o: &Occurrence,
+        label: (&str, &str),
+        now: i64,
+    ) -> Result<usize> {
+        let mut people = Vec::new();
+        for (m, _) in tx.non_responders(o.id).await? {
+            people.extend(tx.member_and_guardians(m).await?);
+        }
+        let n = event_notice(NoticeKind::Reminder, o.club_id, o, label);
+        notify(tx, self.channels(), people, None, &n, now).await
+    }
+}
+
 /// Notice about an occurrence (or a whole event when `occ` is `None`).
 pub(crate) fn event_notice(
     kind: NoticeKind,
@@ -230,15 +264,13 @@ impl App {
                 .await?;
             occurrences.push(o);
         }
-        let audience = tx.event_audience(event.id).await?;
         if let Some(first) = occurrences.first() {
-            let n = event_notice(NoticeKind::EventNew, club, first, (&club_name, zone.name()));
-            notify(
+            self.tell_event_audience(
                 &mut tx,
-                self.channels(),
-                audience,
-                Some(actor.account),
-                &n,
+                NoticeKind::EventNew,
+                first,
+                (&club_name, zone.name()),
+                actor,
                 now,
             )
             .await?;
@@ -313,19 +345,12 @@ impl App {
             changed.push(o);
         }
         if let Some(first) = changed.first() {
-            let audience = tx.event_audience(id).await?;
-            let n = event_notice(
+            self.tell_event_audience(
+                &mut tx,
                 NoticeKind::EventChanged,
-                club,
                 first,
                 (&club_name, zone.name()),
-            );
-            notify(
-                &mut tx,
-                self.channels(),
-                audience,
-                Some(actor.account),
-                &n,
+                actor,
                 now,
             )
             .await?;
@@ -365,19 +390,12 @@ impl App {
             cancelled.push(o);
         }
         if let Some(first) = cancelled.first() {
-            let audience = tx.event_audience(id).await?;
-            let n = event_notice(
+            self.tell_event_audience(
+                &mut tx,
                 NoticeKind::EventCancelled,
-                club,
                 first,
                 (&club_name, zone.name()),
-            );
-            notify(
-                &mut tx,
-                self.channels(),
-                audience,
-                Some(actor.account),
-                &n,
+                actor,
                 now,
             )
             .await?;

@@ -6,8 +6,8 @@ use tekkan_core::{ClubId, OccurrenceId, Permission, ValidationError, jiff};
 use tekkan_storage::{Occurrence, WriteTx, now_ms};
 
 use crate::clubs::authorize_tx;
-use crate::events::{Details, TimesInput, clean_details, event_notice, timing};
-use crate::notify::{NoticeKind, notify};
+use crate::events::{Details, TimesInput, clean_details, timing};
+use crate::notify::NoticeKind;
 use crate::{Actor, App, AppError, Result};
 
 impl App {
@@ -84,19 +84,12 @@ impl App {
             tx.schedule_reminders(o.id, o.deadline_at, &e.reminders, now)
                 .await?;
         }
-        let audience = tx.event_audience(o.event_id).await?;
-        let n = event_notice(
+        self.tell_event_audience(
+            &mut tx,
             NoticeKind::EventChanged,
-            club,
             &o,
             (&club_name, zone.name()),
-        );
-        notify(
-            &mut tx,
-            self.channels(),
-            audience,
-            Some(actor.account),
-            &n,
+            actor,
             now,
         )
         .await?;
@@ -138,19 +131,12 @@ impl App {
             e.updated_at = now;
             tx.update_event(&e).await?;
         }
-        let audience = tx.event_audience(o.event_id).await?;
-        let n = event_notice(
+        self.tell_event_audience(
+            &mut tx,
             NoticeKind::EventCancelled,
-            club,
             &o,
             (&club_name, zone.name()),
-        );
-        notify(
-            &mut tx,
-            self.channels(),
-            audience,
-            Some(actor.account),
-            &n,
+            actor,
             now,
         )
         .await?;

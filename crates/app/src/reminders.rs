@@ -6,8 +6,6 @@ use tekkan_storage::now_ms;
 
 use crate::actor::event;
 use crate::clubs::authorize_tx;
-use crate::events::event_notice;
-use crate::notify::{NoticeKind, notify};
 use crate::{Actor, App, AppError, Origin, Result};
 
 /// An officer may remind an occurrence's non-responders once per this long.
@@ -34,12 +32,9 @@ impl App {
         {
             return Err(AppError::Conflict("reminded_recently"));
         }
-        let mut people = Vec::new();
-        for (m, _) in tx.non_responders(id).await? {
-            people.extend(tx.member_and_guardians(m).await?);
-        }
-        let n = event_notice(NoticeKind::Reminder, club, &o, (&club_name, zone.name()));
-        let count = notify(&mut tx, self.channels(), people, None, &n, now).await?;
+        let count = self
+            .remind_non_responders(&mut tx, &o, (&club_name, zone.name()), now)
+            .await?;
         tx.commit(vec![actor.event(
             Some(club),
             "attendance.remind",
@@ -72,12 +67,9 @@ impl App {
             let mut count = 0;
             if o.cancelled_at.is_none() && o.deadline_at > now {
                 let (zone, club_name) = self.club_zone(club).await?;
-                let mut people = Vec::new();
-                for (m, _) in tx.non_responders(occ).await? {
-                    people.extend(tx.member_and_guardians(m).await?);
-                }
-                let n = event_notice(NoticeKind::Reminder, club, &o, (&club_name, zone.name()));
-                count = notify(&mut tx, self.channels(), people, None, &n, now).await?;
+                count = self
+                    .remind_non_responders(&mut tx, &o, (&club_name, zone.name()), now)
+                    .await?;
             }
             tx.commit(vec![event(
                 None,
