@@ -114,11 +114,23 @@ pub struct Server {
     pub request_timeout_secs: u64,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Tls {
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
+    /// How often the files are checked for a renewed certificate (SIGHUP checks at once).
+    pub reload_secs: u64,
+}
+
+impl Default for Tls {
+    fn default() -> Self {
+        Self {
+            cert_file: None,
+            key_file: None,
+            reload_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

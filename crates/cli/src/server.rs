@@ -210,7 +210,11 @@ pub async fn start(
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Running, CliError> {
     let tls = match (&cfg.tls.cert_file, &cfg.tls.key_file) {
-        (Some(c), Some(k)) => Some(tekkan_web::load_tls_config(c, k)?),
+        (Some(c), Some(k)) => Some(tekkan_web::load_tls_config(
+            c,
+            k,
+            Duration::from_secs(cfg.tls.reload_secs),
+        )?),
         (None, None) => None,
         _ => return Err(CliError::HalfTls),
     };

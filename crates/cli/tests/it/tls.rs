@@ -1,4 +1,5 @@
-//! HTTPS with rustls: TLS 1.2 and 1.3, HSTS, and `__Host-` Secure cookies.
+//! HTTPS with rustls: TLS 1.2 and 1.3, HSTS, and `__Host-` Secure cookies; TLS 1.0 and
+//! 1.1 refused when a real client (OpenSSL) offers them; certificates reloaded live.
 
 use reqwest::StatusCode;
 
@@ -129,4 +130,137 @@ fn client_trusting(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// Runs `openssl s_client` against `addr` with one protocol flag and returns its output.
+/// Security level 0 lets OpenSSL 3 actually offer TLS 1.0 and 1.1, as an old client would.
+fn s_client(addr: std::net::SocketAddr, flag: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &addr.to_string(),
+            flag,
+            "-msg",
+            "-showcerts",
+        ])
+        .args(["-cipher", "DEFAULT@SECLEVEL=0", "-servername", "localhost"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl is installed by scripts/install-test-deps");
+    child.stdin.take().unwrap().write_all(b"").unwrap();
+    let out = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn write_cert(
+    dir: &std::path::Path,
+    names: &[&str],
+) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let ck = rcgen::generate_simple_self_signed(names).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    // Write-then-rename, as certificate tools do, so the server never sees half a file.
+    std::fs::write(dir.join("cert.tmp"), ck.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.tmp"), ck.signing_key.serialize_pem()).unwrap();
+    std::fs::rename(dir.join("key.tmp"), &key).unwrap();
+    std::fs::rename(dir.join("cert.tmp"), &cert).unwrap();
+    (cert, key, ck.cert.pem())
+}
+
+/// The first certificate a server presented, whitespace removed.
+fn presented(out: &str) -> String {
+    let start = out
+        .find("-----BEGIN CERTIFICATE-----")
+        .expect("a certificate");
+    let end = out[start..].find("-----END CERTIFICATE-----").unwrap() + start;
+    out[start..end].split_whitespace().collect()
+}
+
+fn strip(pem: &str) -> String {
+    let end = pem.find("-----END CERTIFICATE-----").unwrap();
+    pem[..end].split_whitespace().collect()
+}
+
+#[tokio::test]
+async fn old_tls_versions_are_refused_and_certificates_reload_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, first) = write_cert(dir.path(), &["localhost", "127.0.0.1"]);
+    let app = TestApp::builder()
+        .configure(move |c| {
+            c.tls.cert_file = Some(cert);
+            c.tls.key_file = Some(key);
+            c.tls.reload_secs = 1;
+        })
+        .start()
+        .await;
+    let addr = app.running().addr;
+    for (flag, name) in [("-tls1", "TLS 1.0"), ("-tls1_1", "TLS 1.1")] {
+        let out = tokio::task::spawn_blocking(move || s_client(addr, flag))
+            .await
+            .unwrap();
+        // The old client really offered the old version, and the server refused it with
+        // a fatal alert before any cipher was agreed.
+        assert!(
+            out.contains(&format!(">>> {name}, Handshake")) && out.contains("ClientHello"),
+            "{out}"
+        );
+        assert!(out.contains("fatal"), "{out}");
+        assert!(out.contains("Cipher is (NONE)"), "{out}");
+        assert!(!out.contains("BEGIN CERTIFICATE"), "{out}");
+    }
+    for (flag, proto) in [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")] {
+        let out = tokio::task::spawn_blocking(move || s_client(addr, flag))
+            .await
+            .unwrap();
+        assert!(out.contains(&format!("New, {proto}, Cipher is ")), "{out}");
+        assert_eq!(presented(&out), strip(&first));
+    }
+
+    // A broken renewal keeps the old certificate in service.
+    std::fs::write(
+        dir.path().join("cert.pem"),
+        "-----BEGIN CERTIFICATE-----\nAAAA\n",
+    )
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let out = tokio::task::spawn_blocking(move || s_client(addr, "-tls1_3"))
+        .await
+        .unwrap();
+    assert_eq!(presented(&out), strip(&first), "the old certificate stays");
+
+    // A good renewal is served without a restart.
+    let (_, _, second) = write_cert(
+        dir.path(),
+        &["localhost", "127.0.0.1", "renewed.example.jp"],
+    );
+    assert_ne!(strip(&first), strip(&second));
+    let mut served = String::new();
+    for _ in 0..40 {
+        let out = tokio::task::spawn_blocking(move || s_client(addr, "-tls1_3"))
+            .await
+            .unwrap();
+        served = presented(&out);
+        if served == strip(&second) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(served, strip(&second), "the renewed certificate is served");
+    // And a request over the same server still works.
+    let res = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap()
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await;
+    assert!(res.is_ok());
 }
