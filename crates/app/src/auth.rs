@@ -5,6 +5,8 @@ use tekkan_core::{AccountId, DisplayName, Email, Password, SessionId};
 use tekkan_storage::{NewAccount, NewSession as StoredSession, WriteTx, now_ms};
 
 use crate::actor::event;
+use crate::limits::{IpPolicy, login_key, refusal_error};
+use crate::security_mail::SecurityMail;
 use crate::token::new_id;
 use crate::{Actor, App, AppError, JoinOutcome, Origin, Result, hash_token, random_token};
 
@@ -111,9 +113,10 @@ impl App {
         if invitation.is_none() && !self.settings().open_signup {
             return Err(AppError::Forbidden);
         }
+        self.limit(IpPolicy::SignUp, origin)?;
         if let Some(token) = invitation {
             // Fail before the expensive hash when the link is already dead.
-            self.preview_invitation(token).await?;
+            self.preview_invitation(token, origin).await?;
         }
         let new = self.prepare_account(email, name, password).await?;
         let now = now_ms();
@@ -135,18 +138,40 @@ impl App {
     }
 
     /// Checks e-mail and password and opens a new session. Every failure is the same
-    /// [`AppError::BadCredentials`] after the same amount of work.
+    /// [`AppError::BadCredentials`] after the same amount of work, and the throttles
+    /// treat an address with no account exactly like one with an account.
     pub async fn log_in(&self, email: &str, password: &str, origin: &Origin) -> Result<NewSession> {
-        let pw = Password::for_login(password).ok_or(AppError::BadCredentials)?;
+        self.over_limit(IpPolicy::LoginFailure, origin)?;
+        self.limit(IpPolicy::Login, origin)?;
+        let key = login_key(email);
+        let policy = self.settings().limits.login.clone();
+        let now = now_ms();
+        self.db()
+            .update_login_counter(&key, |c| policy.admit(&c, now))
+            .await?
+            .map_err(refusal_error)?;
+        let pw = Password::for_login(password).ok_or(AppError::BadCredentials);
         let account = match Email::parse(email) {
             Ok(e) => self.db().account_by_email(e.as_str()).await?,
             Err(_) => None,
         };
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-        let verified = self.hasher().verify(pw.clone(), stored).await?;
-        let Some(account) = account.filter(|_| verified.ok) else {
-            tracing::info!(ip = ?origin.ip, "failed login");
-            return Err(AppError::BadCredentials);
+        let (verified, pw) = match pw {
+            Ok(pw) => (self.hasher().verify(pw.clone(), stored).await?, Some(pw)),
+            Err(_) => (
+                crate::password::Verified {
+                    ok: false,
+                    needs_rehash: false,
+                },
+                None,
+            ),
+        };
+        let (account, pw) = match (account, pw) {
+            (Some(a), Some(pw)) if verified.ok => (a, pw),
+            (a, _) => {
+                self.login_failed(&key, a.as_ref(), origin).await?;
+                return Err(AppError::BadCredentials);
+            }
         };
         let new_hash = match verified.needs_rehash {
             true => Some(self.hasher().hash(pw).await?),
@@ -167,11 +192,101 @@ impl App {
                 &now,
             ));
         }
+        if let Some(c) = tx.login_counter(&key).await? {
+            tx.put_login_counter(&policy.succeeded(&c)).await?;
+        }
         let session = self
             .open_session(&mut tx, account.id, origin, now, &mut events)
             .await?;
         tx.commit(events).await?;
         Ok(session)
+    }
+
+    /// Records a failed attempt (already counted when it was admitted): audits it, and
+    /// when it is the one that locks the account, e-mails the owner an unlock link.
+    async fn login_failed(
+        &self,
+        key: &str,
+        account: Option<&tekkan_storage::Account>,
+        origin: &Origin,
+    ) -> Result<()> {
+        tracing::info!(ip = ?origin.ip, "failed login");
+        let _ = self.limit(IpPolicy::LoginFailure, origin);
+        let limits = &self.settings().limits;
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        let current = tx.login_counter(key).await?.unwrap_or_default();
+        let (counter, locked) = limits.login.failed(&current, now);
+        tx.put_login_counter(&counter).await?;
+        let target = match account {
+            Some(a) => format!("account:{}", a.id),
+            None => "account:unknown".into(),
+        };
+        let mut events = vec![event(
+            account.map(|a| a.id),
+            None,
+            origin,
+            None,
+            "auth.login_failed",
+            target.clone(),
+            &counter.consecutive,
+        )];
+        let mut link = None;
+        if let (true, Some(a)) = (locked, account) {
+            let token = random_token();
+            tx.insert_unlock_token(
+                &hash_token(&token),
+                key,
+                a.id,
+                now,
+                now + limits.unlock_ttl_ms,
+            )
+            .await?;
+            events.push(event(
+                Some(a.id),
+                None,
+                origin,
+                None,
+                "auth.locked",
+                target,
+                &counter.window_failures,
+            ));
+            link = Some((
+                a,
+                format!("{}/unlock?token={token}", self.settings().base_url),
+            ));
+        }
+        tx.commit(events).await?;
+        if let Some((a, link)) = link {
+            self.send_security_mail(a.id, &a.email, SecurityMail::Unlock, link)
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Lifts a lockout with the e-mailed link (once). The day's cap still holds.
+    pub async fn unlock_login(&self, token: &str, origin: &Origin) -> Result<()> {
+        self.limit(IpPolicy::Reset, origin)?;
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        let Some((key, account)) = tx.consume_unlock_token(&hash_token(token), now).await? else {
+            return Err(AppError::Gone("unlock_link"));
+        };
+        if let Some(c) = tx.login_counter(&key).await? {
+            tx.put_login_counter(&self.settings().limits.login.unlocked(&c))
+                .await?;
+        }
+        let ev = event(
+            Some(account),
+            None,
+            origin,
+            None,
+            "auth.unlocked",
+            format!("account:{account}"),
+            &now,
+        );
+        tx.commit(vec![ev]).await?;
+        Ok(())
     }
 
     /// Ends the actor's session.

@@ -26,6 +26,13 @@ pub enum AppError {
     /// The request conflicts with the current state; the code says how.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// Too many attempts: wait (`retry_after_ms`, when known) or, for a locked account,
+    /// follow the e-mailed link.
+    #[error("rate limited: {code}")]
+    RateLimited {
+        code: &'static str,
+        retry_after_ms: Option<i64>,
+    },
     /// Too much work queued (password hashing): try again shortly.
     #[error("overloaded, try again")]
     Overloaded,

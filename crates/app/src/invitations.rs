@@ -10,6 +10,7 @@ use tekkan_storage::{Invitation, Membership, NewInvitation, WriteTx, now_ms};
 
 use crate::actor::event;
 use crate::clubs::authorize_tx;
+use crate::limits::IpPolicy;
 use crate::token::new_id;
 use crate::{Actor, App, AppError, Origin, Result, hash_token, random_token};
 
@@ -156,7 +157,13 @@ impl App {
 
     /// What a link offers; [`AppError::NotFound`] for an unknown token and
     /// [`AppError::Gone`] for one that expired, was revoked or is used up.
-    pub async fn preview_invitation(&self, token: &str) -> Result<InvitationPreview> {
+    /// Lookups are limited per address, so links cannot be guessed by brute force.
+    pub async fn preview_invitation(
+        &self,
+        token: &str,
+        origin: &Origin,
+    ) -> Result<InvitationPreview> {
+        self.limit(IpPolicy::Invitation, origin)?;
         let (inv, club) = self
             .db()
             .invitation_by_token(&hash_token(token))
@@ -176,6 +183,7 @@ impl App {
 
     /// A logged-in person uses a link.
     pub async fn accept_invitation(&self, actor: &Actor, token: &str) -> Result<JoinOutcome> {
+        self.limit(IpPolicy::Invitation, &actor.origin)?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         let mut events = Vec::new();

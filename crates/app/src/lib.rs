@@ -19,6 +19,7 @@ mod feeds;
 mod ical;
 mod inbox;
 mod invitations;
+mod limits;
 mod members;
 mod notify;
 mod occurrences;
@@ -26,6 +27,7 @@ mod password;
 mod polls;
 mod reminders;
 mod report;
+mod security_mail;
 mod subgroups;
 mod token;
 
@@ -45,6 +47,7 @@ pub use demo_scale::{BenchSession, ScaleOptions, ScaleReport};
 pub use error::AppError;
 pub use events::{Details, EventInput, RepeatInput, TimesInput};
 pub use invitations::{InvitationPreview, InvitationSpec, JoinOutcome};
+pub use limits::{IpLimits, IpPolicy, LimitSettings};
 pub use members::{Roster, RosterEntry};
 pub use notify::{CHANNELS, Channels, NoticeKind, PREF_GROUPS};
 pub use password::HashSettings;
@@ -66,6 +69,7 @@ pub struct AppSettings {
     pub setup_token_ttl_ms: i64,
     /// How links in e-mails and pushes begin (`https://tekkan.example.jp`).
     pub base_url: String,
+    pub limits: LimitSettings,
 }
 
 impl Default for AppSettings {
@@ -76,6 +80,10 @@ impl Default for AppSettings {
             open_signup: false,
             setup_token_ttl_ms: 60 * 60 * 1000,
             base_url: String::new(),
+            limits: LimitSettings {
+                unlock_ttl_ms: 60 * 60 * 1000,
+                ..LimitSettings::default()
+            },
         }
     }
 }
@@ -91,6 +99,7 @@ struct Inner {
     settings: AppSettings,
     hasher: password::Hasher,
     delivery: Delivery,
+    limiter: limits::Limiter,
 }
 
 impl App {
@@ -107,6 +116,7 @@ impl App {
                 settings,
                 hasher,
                 delivery,
+                limiter: limits::Limiter::default(),
             }),
         })
     }
@@ -132,5 +142,21 @@ impl App {
 
     fn hasher(&self) -> &password::Hasher {
         &self.inner.hasher
+    }
+
+    /// Counts a request of `policy` from `origin`, refusing it over the limit.
+    pub fn limit(&self, policy: IpPolicy, origin: &Origin) -> Result<()> {
+        let l = &self.settings().limits.ip;
+        self.inner
+            .limiter
+            .hit(l, policy, origin, tekkan_storage::now_ms(), true)
+    }
+
+    /// Whether `origin` is already over `policy`'s limit, without counting.
+    pub(crate) fn over_limit(&self, policy: IpPolicy, origin: &Origin) -> Result<()> {
+        let l = &self.settings().limits.ip;
+        self.inner
+            .limiter
+            .hit(l, policy, origin, tekkan_storage::now_ms(), false)
     }
 }

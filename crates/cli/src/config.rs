@@ -39,6 +39,48 @@ pub struct Config {
     pub scheduler: Scheduler,
     pub mail: Mail,
     pub push: Push,
+    pub limits: Limits,
+}
+
+/// Throttling. Per account (shared by all instances): delays after failed logins, a
+/// lockout the owner lifts by e-mail, a daily cap. Per client address (per instance):
+/// `[count, seconds]` windows.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub login_free_failures: i64,
+    pub login_base_delay_ms: i64,
+    pub login_max_delay_secs: i64,
+    pub login_lock_after: i64,
+    pub login_daily_max: i64,
+    pub login_cap_window_secs: i64,
+    pub unlock_link_minutes: i64,
+    pub login_per_address: (u32, u64),
+    pub login_failures_per_address: (u32, u64),
+    pub signups_per_address: (u32, u64),
+    pub invitation_lookups_per_address: (u32, u64),
+    pub reset_requests_per_address: (u32, u64),
+    pub exports_per_address: (u32, u64),
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            login_free_failures: 3,
+            login_base_delay_ms: 1000,
+            login_max_delay_secs: 900,
+            login_lock_after: 10,
+            login_daily_max: 100,
+            login_cap_window_secs: 86_400,
+            unlock_link_minutes: 60,
+            login_per_address: (300, 900),
+            login_failures_per_address: (50, 900),
+            signups_per_address: (60, 3600),
+            invitation_lookups_per_address: (120, 900),
+            reset_requests_per_address: (20, 3600),
+            exports_per_address: (10, 3600),
+        }
+    }
 }
 
 /// E-mail notifications over SMTP; off while `host` is empty.
@@ -182,6 +224,7 @@ impl Default for Config {
             scheduler: Scheduler::default(),
             mail: Mail::default(),
             push: Push::default(),
+            limits: Limits::default(),
         }
     }
 }

@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tekkan_app::{App, AppSettings, DemoLogin, DemoOptions, HashSettings, SessionSettings};
+use tekkan_app::{
+    App, AppSettings, DemoLogin, DemoOptions, HashSettings, IpLimits, LimitSettings,
+    SessionSettings,
+};
+use tekkan_core::throttle::Policy;
 use tekkan_storage::Db;
 use tekkan_web::{AppState, Keys, WebConfig};
 use tokio::net::TcpListener;
@@ -74,6 +78,30 @@ fn settings(cfg: &Config, base_url: &str) -> AppSettings {
         open_signup: cfg.accounts.open_signup,
         setup_token_ttl_ms: cfg.accounts.setup_link_minutes * 60_000,
         base_url: base_url.to_owned(),
+        limits: limits(&cfg.limits),
+    }
+}
+
+fn limits(l: &crate::config::Limits) -> LimitSettings {
+    let w = |(n, secs): (u32, u64)| (n, secs as i64 * 1000);
+    LimitSettings {
+        login: Policy {
+            free_failures: l.login_free_failures,
+            base_delay_ms: l.login_base_delay_ms,
+            max_delay_ms: l.login_max_delay_secs * 1000,
+            lock_after: l.login_lock_after,
+            daily_max: l.login_daily_max,
+            window_ms: l.login_cap_window_secs * 1000,
+        },
+        ip: IpLimits {
+            login: w(l.login_per_address),
+            login_failure: w(l.login_failures_per_address),
+            sign_up: w(l.signups_per_address),
+            invitation: w(l.invitation_lookups_per_address),
+            reset: w(l.reset_requests_per_address),
+            export: w(l.exports_per_address),
+        },
+        unlock_ttl_ms: l.unlock_link_minutes * 60_000,
     }
 }
 

@@ -11,6 +11,7 @@ mod password;
 mod role;
 pub mod schedule;
 mod text;
+pub mod throttle;
 
 pub use attendance::{AnswerStatus, AnsweredAs, Reply, place_for};
 pub use content::{

@@ -28,6 +28,15 @@ pub struct NewSession<'a> {
 }
 
 impl Db {
+    /// The language the account last chose ("ja" or "en").
+    pub async fn account_lang(&self, id: AccountId) -> Result<String> {
+        let v: Option<String> = sqlx::query_scalar("SELECT lang FROM accounts WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(v.unwrap_or_else(|| "ja".into()))
+    }
+
     pub async fn account_by_email(&self, email: &str) -> Result<Option<Account>> {
         let row = sqlx::query("SELECT * FROM accounts WHERE email = ?")
             .bind(email)

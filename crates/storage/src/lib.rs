@@ -22,6 +22,7 @@ pub use migrate::latest_version;
 mod records;
 mod reminders;
 mod subgroups;
+mod throttle;
 
 use std::path::Path;
 use std::str::FromStr;

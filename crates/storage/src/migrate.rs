@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, include_str!("../migrations/sqlite/0002_activities.sql")),
     (3, include_str!("../migrations/sqlite/0003_tallies.sql")),
+    (4, include_str!("../migrations/sqlite/0004_throttle.sql")),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

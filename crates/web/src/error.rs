@@ -17,6 +17,8 @@ pub struct ErrorInfo {
     pub field: Option<&'static str>,
     /// Details for the log only (never shown: they may hold internals).
     pub detail: Option<String>,
+    /// Seconds to wait before trying again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,14 @@ pub enum WebError {
 
 impl WebError {
     pub fn info(&self) -> ErrorInfo {
+        let retry_after = match self {
+            WebError::App(AppError::RateLimited {
+                retry_after_ms: Some(ms),
+                ..
+            }) => Some(((*ms).max(0) as u64).div_ceil(1000)),
+            WebError::App(AppError::Overloaded) => Some(5),
+            _ => None,
+        };
         let (status, code, field, detail) = match self {
             WebError::App(e) => match e {
                 AppError::Invalid(v) => (
@@ -55,6 +65,9 @@ impl WebError {
                 AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, None),
                 AppError::Gone(what) => (StatusCode::GONE, *what, None, None),
                 AppError::Conflict(c) => (StatusCode::CONFLICT, *c, None, None),
+                AppError::RateLimited { code, .. } => {
+                    (StatusCode::TOO_MANY_REQUESTS, *code, None, None)
+                }
                 AppError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", None, None),
                 AppError::Storage(e) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -90,6 +103,7 @@ impl WebError {
             code,
             field,
             detail,
+            retry_after,
         }
     }
 }

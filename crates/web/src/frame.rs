@@ -161,6 +161,7 @@ fn render_error(
             code: code_for(status),
             field: None,
             detail: None,
+            retry_after: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(5),
         },
     };
     if info.status.is_server_error() {
@@ -198,9 +199,9 @@ fn render_error(
     for c in res.headers().get_all(header::SET_COOKIE) {
         out.headers_mut().append(header::SET_COOKIE, c.clone());
     }
-    if info.status == StatusCode::SERVICE_UNAVAILABLE {
+    if let Some(secs) = info.retry_after {
         out.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
     }
     out
 }

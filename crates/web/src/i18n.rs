@@ -2,6 +2,7 @@
 
 mod activities;
 pub mod catalog;
+mod security;
 
 use serde::Serialize;
 use tekkan_core::jiff;

@@ -109,12 +109,9 @@ async fn announcements_arrive_by_email_and_push_as_each_person_chose() {
     let push = PushService::start().await;
     let port = smtp.port;
     let app = TestApp::builder()
+        .mail_to(port)
         .configure(move |c| {
             c.scheduler.poll_ms = 100;
-            c.mail.host = "127.0.0.1".into();
-            c.mail.port = port;
-            c.mail.security = "none".into();
-            c.mail.from = "TEKKAN <noreply@tekkan.test>".into();
             c.push.allow_insecure_endpoints = true;
             c.push.subject = "mailto:ops@tekkan.test".into();
         })

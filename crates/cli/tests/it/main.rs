@@ -23,4 +23,5 @@ mod matrix;
 mod polls;
 mod security;
 mod support;
+mod throttle;
 mod tls;

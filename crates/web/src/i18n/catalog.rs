@@ -482,6 +482,7 @@ static TABLE: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> = La
     MESSAGES
         .iter()
         .chain(super::activities::MESSAGES)
+        .chain(super::security::MESSAGES)
         .map(|(k, ja, en)| (*k, (*ja, *en)))
         .collect()
 });
@@ -503,6 +504,7 @@ pub fn keys() -> impl Iterator<Item = &'static str> {
     MESSAGES
         .iter()
         .chain(super::activities::MESSAGES)
+        .chain(super::security::MESSAGES)
         .map(|(k, _, _)| *k)
 }
 
@@ -513,7 +515,11 @@ mod tests {
     #[test]
     fn keys_are_unique_and_both_languages_are_filled() {
         assert_eq!(TABLE.len(), keys().count(), "duplicate keys");
-        for (k, ja, en) in MESSAGES.iter().chain(super::super::activities::MESSAGES) {
+        for (k, ja, en) in MESSAGES
+            .iter()
+            .chain(super::super::activities::MESSAGES)
+            .chain(super::super::security::MESSAGES)
+        {
             assert!(!ja.is_empty() && !en.is_empty(), "{k}");
         }
     }

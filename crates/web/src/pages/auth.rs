@@ -126,13 +126,14 @@ struct SignupPage {
 
 async fn signup_form(
     State(st): State<AppState>,
+    c: Caller,
     p: PageCtx,
     Query(q): Query<TokenQuery>,
 ) -> WebResult<Response> {
     let invite = q.invite.unwrap_or_default();
     let invitation = match invite.is_empty() {
         true => None,
-        false => Some(st.app.preview_invitation(&invite).await?),
+        false => Some(st.app.preview_invitation(&invite, &c.origin).await?),
     };
     let open = st.app.settings().open_signup;
     let f = AccountForm {
@@ -175,7 +176,7 @@ async fn signup(
             let e = WebError::from(e);
             f.password.clear();
             let invitation = match invite {
-                Some(t) => st.app.preview_invitation(t).await.ok(),
+                Some(t) => st.app.preview_invitation(t, &c.origin).await.ok(),
                 None => None,
             };
             let open = st.app.settings().open_signup;

@@ -146,7 +146,7 @@ async fn join_page(
     p: PageCtx,
     Ids(token): Ids<String>,
 ) -> WebResult<Response> {
-    let inv = st.app.preview_invitation(&token).await?;
+    let inv = st.app.preview_invitation(&token, &c.origin).await?;
     Ok(render(&JoinPage {
         p,
         token,

@@ -9,6 +9,7 @@ mod form;
 mod invitations;
 mod members;
 mod polls;
+mod security;
 mod settings;
 mod subgroups;
 
@@ -30,6 +31,7 @@ pub fn routes() -> Routes {
         .merge(announcements::routes())
         .merge(polls::routes())
         .merge(settings::routes())
+        .merge(security::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
         .get("/sw.js", service_worker)

@@ -30,6 +30,16 @@ impl TestAppBuilder {
         self
     }
 
+    /// Sends e-mail to a local SMTP server on `port` (no TLS: loopback only).
+    pub fn mail_to(self, port: u16) -> Self {
+        self.configure(move |c| {
+            c.mail.host = "127.0.0.1".into();
+            c.mail.port = port;
+            c.mail.security = "none".into();
+            c.mail.from = "TEKKAN <noreply@tekkan.test>".into();
+        })
+    }
+
     pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
         f(&mut self.cfg);
         self
@@ -75,6 +85,15 @@ impl TestApp {
         let mut cfg = Config::default();
         cfg.server.listen = "127.0.0.1:0".parse().unwrap();
         cfg.accounts.open_signup = true;
+        // Every test client comes from 127.0.0.1: the per-address limits are lifted
+        // here and tested on their own in `throttle`.
+        let many = (1_000_000, 3600);
+        cfg.limits.login_per_address = many;
+        cfg.limits.login_failures_per_address = many;
+        cfg.limits.signups_per_address = many;
+        cfg.limits.invitation_lookups_per_address = many;
+        cfg.limits.reset_requests_per_address = many;
+        cfg.limits.exports_per_address = many;
         TestAppBuilder {
             cfg,
             demo: false,

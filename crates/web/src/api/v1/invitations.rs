@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::error::{WebError, WebResult};
 use crate::extract::{ApiJson, Ids};
 use crate::routes::Routes;
-use crate::session::Auth;
+use crate::session::{Auth, Caller};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -167,9 +167,10 @@ async fn revoke(
 
 async fn preview(
     State(st): State<AppState>,
+    c: Caller,
     Ids(token): Ids<String>,
 ) -> WebResult<Json<InvitationPreview>> {
-    Ok(Json(st.app.preview_invitation(&token).await?))
+    Ok(Json(st.app.preview_invitation(&token, &c.origin).await?))
 }
 
 async fn accept(

@@ -11,6 +11,7 @@ mod members;
 mod notifications;
 mod polls;
 mod roles;
+mod security;
 mod subgroups;
 
 use serde::Serialize;
@@ -31,6 +32,7 @@ pub fn routes() -> Routes {
         .merge(announcements::routes())
         .merge(polls::routes())
         .merge(feeds::routes())
+        .merge(security::routes())
 }
 
 /// A member named in a list.

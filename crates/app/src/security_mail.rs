@@ -1,0 +1,74 @@
+//! Security e-mails that carry a secret link (unlocking a login). They are sent
+//! straight to the mail server and never written to the outbox, so that the database
+//! holds no live link, only its hash.
+
+use tekkan_core::AccountId;
+
+use crate::App;
+
+/// What the message is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecurityMail {
+    Unlock,
+}
+
+impl SecurityMail {
+    fn text(self, ja: bool) -> (&'static str, &'static str) {
+        match (self, ja) {
+            (Self::Unlock, true) => (
+                "ログインを一時停止しました",
+                "あなたのアカウントでパスワードの誤りが続いたため、ログインを停止しました。\n\
+                 心当たりがある場合は、次のリンクからロックを解除してください(1時間有効、1回限り)。\n\
+                 心当たりがない場合は、パスワードを変更し、2段階認証を有効にしてください。",
+            ),
+            (Self::Unlock, false) => (
+                "Sign-in paused on your account",
+                "Too many wrong passwords were tried on your account, so signing in was paused.\n\
+                 If that was you, lift the lock with this link (valid for one hour, once).\n\
+                 If it was not, change your password and turn on two-step verification.",
+            ),
+        }
+    }
+}
+
+impl App {
+    /// Sends `kind` with `link` to the account, in its language, in the background (a
+    /// few tries), so that the request's timing does not depend on the mail server.
+    pub(crate) async fn send_security_mail(
+        &self,
+        account: AccountId,
+        to: &str,
+        kind: SecurityMail,
+        link: String,
+    ) {
+        let Some(mailer) = self.delivery().mailer.clone() else {
+            tracing::warn!(%account, ?kind, "e-mail is off: security link not sent");
+            return;
+        };
+        let ja = self
+            .db()
+            .account_lang(account)
+            .await
+            .map(|l| l != "en")
+            .unwrap_or(true);
+        let (subject, intro) = kind.text(ja);
+        let subject = format!("[TEKKAN] {subject}");
+        let body = format!("{intro}\n\n{link}\n");
+        let to = to.to_owned();
+        tokio::spawn(async move {
+            for wait in [0u64, 5, 30, 120] {
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                match mailer.send(&to, &subject, &body).await {
+                    Ok(()) => return,
+                    Err(tekkan_notify::SendError::Retry(e)) => {
+                        tracing::warn!(%account, error = %e, "security mail failed, will retry");
+                    }
+                    Err(e) => {
+                        tracing::error!(%account, error = ?e, "security mail failed");
+                        return;
+                    }
+                }
+            }
+        });
+    }
+}

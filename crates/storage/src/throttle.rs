@@ -1,0 +1,138 @@
+//! Per-account login throttling state and the single-use links that lift a lockout.
+
+use sqlx::Row;
+use tekkan_core::AccountId;
+
+use tekkan_core::throttle::Counter;
+
+use crate::records::id_col;
+use crate::{Db, Result, WriteTx};
+
+fn read(r: &sqlx::sqlite::SqliteRow) -> Result<Counter> {
+    Ok(Counter {
+        key_hash: r.try_get("key_hash")?,
+        consecutive: r.try_get("consecutive")?,
+        last_failure_at: r.try_get("last_failure_at")?,
+        window_start: r.try_get("window_start")?,
+        window_failures: r.try_get("window_failures")?,
+        locked_at: r.try_get("locked_at")?,
+    })
+}
+
+impl Db {
+    /// Reads the counter for `key_hash` (a fresh one if none), lets `f` decide, and
+    /// stores what it returns, all in one write transaction, so that two attempts at
+    /// once both count. Bookkeeping, like a session's last-seen time: the outcome of the
+    /// attempt is what gets audited.
+    pub async fn update_login_counter<E>(
+        &self,
+        key_hash: &str,
+        f: impl FnOnce(Counter) -> std::result::Result<Counter, E>,
+    ) -> Result<std::result::Result<Counter, E>> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let r = sqlx::query(
+            "SELECT key_hash, consecutive, last_failure_at, window_start, window_failures, \
+             locked_at FROM login_throttle WHERE key_hash = ?",
+        )
+        .bind(key_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let current = match r.as_ref().map(read).transpose()? {
+            Some(c) => c,
+            None => Counter {
+                key_hash: key_hash.to_owned(),
+                ..Counter::default()
+            },
+        };
+        let next = match f(current) {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        put(&mut tx, &next).await?;
+        tx.commit().await?;
+        Ok(Ok(next))
+    }
+}
+
+async fn put(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, t: &Counter) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO login_throttle (key_hash, consecutive, last_failure_at, window_start, \
+         window_failures, locked_at) VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (key_hash) DO UPDATE SET consecutive = excluded.consecutive, \
+         last_failure_at = excluded.last_failure_at, window_start = excluded.window_start, \
+         window_failures = excluded.window_failures, locked_at = excluded.locked_at",
+    )
+    .bind(&t.key_hash)
+    .bind(t.consecutive)
+    .bind(t.last_failure_at)
+    .bind(t.window_start)
+    .bind(t.window_failures)
+    .bind(t.locked_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl WriteTx {
+    /// The state as this transaction sees it (a concurrent failure is not lost).
+    pub async fn login_counter(&mut self, key_hash: &str) -> Result<Option<Counter>> {
+        let r = sqlx::query(
+            "SELECT key_hash, consecutive, last_failure_at, window_start, window_failures, \
+             locked_at FROM login_throttle WHERE key_hash = ?",
+        )
+        .bind(key_hash)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        r.as_ref().map(read).transpose()
+    }
+
+    pub async fn put_login_counter(&mut self, t: &Counter) -> Result<()> {
+        put(&mut self.tx, t).await
+    }
+
+    pub async fn insert_unlock_token(
+        &mut self,
+        token_hash: &str,
+        key_hash: &str,
+        account: AccountId,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO unlock_tokens (token_hash, key_hash, account_id, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(key_hash)
+        .bind(account.to_string())
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Uses up a live unlock link; returns the throttle key and account it was for.
+    pub async fn consume_unlock_token(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(String, AccountId)>> {
+        let r = sqlx::query(
+            "UPDATE unlock_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL \
+             AND expires_at > ? RETURNING key_hash, account_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        match r {
+            Some(r) => Ok(Some((
+                r.try_get("key_hash")?,
+                id_col(&r, "account_id", AccountId)?,
+            ))),
+            None => Ok(None),
+        }
+    }
+}
