@@ -94,7 +94,7 @@ fn client_key(origin: &Origin) -> String {
             .map(|v| v.to_string())
             .unwrap_or_default(),
         Some(Ok(ip)) => ip.to_string(),
-        _ => "unknown".into(),
+        _ => String::from("?"),
     }
 }
 
