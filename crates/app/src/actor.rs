@@ -20,6 +20,19 @@ pub struct Actor {
     pub email: String,
     pub is_operator: bool,
     pub origin: Origin,
+    /// When this session last proved its owner (login or re-authentication).
+    pub reauth_at: i64,
+    /// The account has a confirmed second factor.
+    pub has_mfa: bool,
+    /// The account must have one (operator, privileged role, or a club's rule).
+    pub mfa_required: bool,
+}
+
+impl Actor {
+    /// Must add a second factor before doing anything else.
+    pub fn must_enrol_mfa(&self) -> bool {
+        self.mfa_required && !self.has_mfa
+    }
 }
 
 /// Builds an audit event. `change` is serialised to JSON and only its digest is kept.

@@ -6,6 +6,7 @@ use tekkan_storage::{NewAccount, NewSession as StoredSession, WriteTx, now_ms};
 
 use crate::actor::event;
 use crate::limits::{IpPolicy, login_key, refusal_error};
+use crate::mfa::{CHALLENGE_TTL_MS, LoginOutcome};
 use crate::security_mail::SecurityMail;
 use crate::token::new_id;
 use crate::{Actor, App, AppError, JoinOutcome, Origin, Result, hash_token, random_token};
@@ -137,17 +138,92 @@ impl App {
         Ok((session, joined))
     }
 
-    /// Checks e-mail and password and opens a new session. Every failure is the same
+    /// Checks e-mail and password. Without a second factor, opens a new session; with
+    /// one, returns a short-lived token for the second step. Every failure is the same
     /// [`AppError::BadCredentials`] after the same amount of work, and the throttles
     /// treat an address with no account exactly like one with an account.
-    pub async fn log_in(&self, email: &str, password: &str, origin: &Origin) -> Result<NewSession> {
+    pub async fn log_in(
+        &self,
+        email: &str,
+        password: &str,
+        origin: &Origin,
+    ) -> Result<LoginOutcome> {
+        let key = login_key(email);
+        let (account, new_hash) = self.check_password(&key, email, password, origin).await?;
+        let policy = self.settings().limits.login.clone();
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        let mut events = Vec::new();
+        if let Some(h) = new_hash {
+            tx.set_password_hash(account.id, &h).await?;
+            events.push(event(
+                Some(account.id),
+                None,
+                origin,
+                None,
+                "account.password_rehash",
+                format!("account:{}", account.id),
+                &now,
+            ));
+        }
+        let second = tx
+            .totp(account.id)
+            .await?
+            .is_some_and(|t| t.confirmed_at.is_some());
+        let counter = tx.login_counter(&key).await?;
+        if second {
+            // The password attempt is given back, but the run of failures goes on until
+            // the second step succeeds: guessing codes keeps counting.
+            if let Some(c) = counter {
+                tx.put_login_counter(&policy.returned(&c)).await?;
+            }
+            let token = random_token();
+            tx.insert_challenge(
+                &hash_token(&token),
+                account.id,
+                &key,
+                now,
+                now + CHALLENGE_TTL_MS,
+            )
+            .await?;
+            events.push(event(
+                Some(account.id),
+                None,
+                origin,
+                None,
+                "auth.password_ok",
+                format!("account:{}", account.id),
+                &now,
+            ));
+            tx.commit(events).await?;
+            return Ok(LoginOutcome::SecondStep { token });
+        }
+        if let Some(c) = counter {
+            tx.put_login_counter(&policy.succeeded(&c)).await?;
+        }
+        let session = self
+            .open_session(&mut tx, account.id, origin, now, &mut events)
+            .await?;
+        tx.commit(events).await?;
+        Ok(LoginOutcome::Session(session))
+    }
+
+    /// Admits the attempt through the throttles and checks the password. On failure the
+    /// attempt is recorded and [`AppError::BadCredentials`] returned. On success returns
+    /// the account and, if its hash is weaker than configured, a new hash to store.
+    pub(crate) async fn check_password(
+        &self,
+        key: &str,
+        email: &str,
+        password: &str,
+        origin: &Origin,
+    ) -> Result<(tekkan_storage::Account, Option<String>)> {
         self.over_limit(IpPolicy::LoginFailure, origin)?;
         self.limit(IpPolicy::Login, origin)?;
-        let key = login_key(email);
         let policy = self.settings().limits.login.clone();
         let now = now_ms();
         self.db()
-            .update_login_counter(&key, |c| policy.admit(&c, now))
+            .update_login_counter(key, |c| policy.admit(&c, now))
             .await?
             .map_err(refusal_error)?;
         let pw = Password::for_login(password).ok_or(AppError::BadCredentials);
@@ -169,7 +245,7 @@ impl App {
         let (account, pw) = match (account, pw) {
             (Some(a), Some(pw)) if verified.ok => (a, pw),
             (a, _) => {
-                self.login_failed(&key, a.as_ref(), origin).await?;
+                self.login_failed(key, a.as_ref(), origin).await?;
                 return Err(AppError::BadCredentials);
             }
         };
@@ -177,34 +253,12 @@ impl App {
             true => Some(self.hasher().hash(pw).await?),
             false => None,
         };
-        let now = now_ms();
-        let mut tx = self.db().begin().await?;
-        let mut events = Vec::new();
-        if let Some(h) = new_hash {
-            tx.set_password_hash(account.id, &h).await?;
-            events.push(event(
-                Some(account.id),
-                None,
-                origin,
-                None,
-                "account.password_rehash",
-                format!("account:{}", account.id),
-                &now,
-            ));
-        }
-        if let Some(c) = tx.login_counter(&key).await? {
-            tx.put_login_counter(&policy.succeeded(&c)).await?;
-        }
-        let session = self
-            .open_session(&mut tx, account.id, origin, now, &mut events)
-            .await?;
-        tx.commit(events).await?;
-        Ok(session)
+        Ok((account, new_hash))
     }
 
     /// Records a failed attempt (already counted when it was admitted): audits it, and
     /// when it is the one that locks the account, e-mails the owner an unlock link.
-    async fn login_failed(
+    pub(crate) async fn login_failed(
         &self,
         key: &str,
         account: Option<&tekkan_storage::Account>,
@@ -324,6 +378,9 @@ impl App {
             email: account.email,
             is_operator: account.is_operator,
             origin,
+            reauth_at: session.reauth_at,
+            has_mfa: session.has_mfa,
+            mfa_required: session.mfa_required && self.settings().enforce_mfa,
         }))
     }
 
@@ -341,7 +398,7 @@ impl App {
         Ok(PreparedAccount { email, name, phc })
     }
 
-    async fn open_session(
+    pub(crate) async fn open_session(
         &self,
         tx: &mut WriteTx,
         account: AccountId,

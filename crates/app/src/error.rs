@@ -36,6 +36,24 @@ pub enum AppError {
     /// Too much work queued (password hashing): try again shortly.
     #[error("overloaded, try again")]
     Overloaded,
+    /// A second-factor code that is wrong, used, or missing.
+    #[error("wrong or used code")]
+    BadCode,
+    /// The change needs a recent proof of identity (password and second factor).
+    #[error("re-authentication required")]
+    ReauthRequired,
+    /// The account must add a second factor before anything else.
+    #[error("two-step verification required")]
+    MfaSetupRequired,
+    /// A sealed value failed its integrity check: refused, never decrypted.
+    #[error("sealed data failed its integrity check")]
+    Tampered,
+    /// The master key set does not open this database's data.
+    #[error(
+        "the master key does not match this database: set the key this data was sealed with \
+         (keys.master_key or secrets/master.key)"
+    )]
+    WrongMasterKey,
     #[error(transparent)]
     Storage(StorageError),
     #[error("internal error: {0}")]

@@ -21,6 +21,7 @@ mod inbox;
 mod invitations;
 mod limits;
 mod members;
+mod mfa;
 mod notify;
 mod occurrences;
 mod password;
@@ -30,6 +31,8 @@ mod report;
 mod security_mail;
 mod subgroups;
 mod token;
+pub mod totp;
+mod vault;
 
 use std::sync::Arc;
 
@@ -49,12 +52,14 @@ pub use events::{Details, EventInput, RepeatInput, TimesInput};
 pub use invitations::{InvitationPreview, InvitationSpec, JoinOutcome};
 pub use limits::{IpLimits, IpPolicy, LimitSettings};
 pub use members::{Roster, RosterEntry};
+pub use mfa::{LoginOutcome, MfaStatus, REAUTH_WINDOW_MS, TotpSetup};
 pub use notify::{CHANNELS, Channels, NoticeKind, PREF_GROUPS};
 pub use password::HashSettings;
 pub use polls::{PollInput, PollView};
 pub use report::{MemberRate, Report, report_csv};
 pub use subgroups::{SubgroupView, Subgroups};
 pub use token::{hash_token, random_token};
+pub use vault::{MasterKey, Vault};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
@@ -70,6 +75,9 @@ pub struct AppSettings {
     /// How links in e-mails and pushes begin (`https://tekkan.example.jp`).
     pub base_url: String,
     pub limits: LimitSettings,
+    /// Whether the operator and privileged roles must use a second factor. Off only
+    /// for development and for tests of unrelated features.
+    pub enforce_mfa: bool,
 }
 
 impl Default for AppSettings {
@@ -84,6 +92,7 @@ impl Default for AppSettings {
                 unlock_ttl_ms: 60 * 60 * 1000,
                 ..LimitSettings::default()
             },
+            enforce_mfa: true,
         }
     }
 }
@@ -100,15 +109,37 @@ struct Inner {
     hasher: password::Hasher,
     delivery: Delivery,
     limiter: limits::Limiter,
+    vault: Vault,
 }
 
 impl App {
-    pub fn new(db: Db, settings: AppSettings) -> Result<Self> {
-        Self::with_delivery(db, settings, Delivery::default())
-    }
-
-    /// An application that also sends e-mail and/or Web Push.
-    pub fn with_delivery(db: Db, settings: AppSettings, delivery: Delivery) -> Result<Self> {
+    /// The application over `db`, sealing personal data with `vault`'s master key and
+    /// sending e-mail and/or Web Push through `delivery`. Refuses a master key that does
+    /// not open this database's data, before anything is read or written.
+    pub async fn open(
+        db: Db,
+        settings: AppSettings,
+        delivery: Delivery,
+        vault: Vault,
+    ) -> Result<Self> {
+        match db.master_key_check().await? {
+            Some((id, sealed)) => vault.verify_check(&id, &sealed)?,
+            None => {
+                let mut tx = db.begin().await?;
+                tx.insert_master_key_check(vault.current().id(), &vault.check_value()?)
+                    .await?;
+                let ev = actor::event(
+                    None,
+                    None,
+                    &Origin::default(),
+                    None,
+                    "keys.master_registered",
+                    format!("master_key:{}", vault.current().id()),
+                    &vault.current().id(),
+                );
+                tx.commit(vec![ev]).await?;
+            }
+        }
         let hasher = password::Hasher::new(&settings.hashing)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -117,6 +148,7 @@ impl App {
                 hasher,
                 delivery,
                 limiter: limits::Limiter::default(),
+                vault,
             }),
         })
     }
@@ -134,6 +166,10 @@ impl App {
             email: self.inner.delivery.mailer.is_some(),
             push: self.inner.delivery.pusher.is_some(),
         }
+    }
+
+    pub(crate) fn vault(&self) -> &Vault {
+        &self.inner.vault
     }
 
     pub(crate) fn delivery(&self) -> &Delivery {

@@ -182,6 +182,9 @@ pub struct Accounts {
     pub session_idle_hours: i64,
     pub session_absolute_hours: i64,
     pub setup_link_minutes: i64,
+    /// The operator, owners, officers and treasurers must use two-step verification.
+    /// Turn off only on a development machine.
+    pub enforce_mfa: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -202,6 +205,8 @@ pub struct Keys {
     pub csrf_key: Option<Secret>,
     pub audit_key: Option<Secret>,
     pub vapid_key: Option<Secret>,
+    /// The master key that wraps personal data keys (`TEKKAN_KEYS__MASTER_KEY`).
+    pub master_key: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -256,6 +261,7 @@ impl Default for Accounts {
             session_idle_hours: 7 * 24,
             session_absolute_hours: 30 * 24,
             setup_link_minutes: 60,
+            enforce_mfa: true,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The server's own secrets, kept in `<data_dir>/secrets/` (mode 0600) and never in the
-//! database: the CSRF key, the key that authenticates the audit chain's head, and the
-//! VAPID key that signs Web Push requests.
+//! database: the CSRF key, the key that authenticates the audit chain's head, the
+//! VAPID key that signs Web Push requests, and the master key that wraps every person's
+//! data key (keep a copy of it apart from the backups of the database).
 
 use std::fs;
 use std::io::Write;
@@ -33,6 +34,8 @@ pub struct ServerKeys {
     pub audit: Vec<u8>,
     /// The VAPID private key Web Push messages are signed with (RFC 8292).
     pub vapid: Vec<u8>,
+    /// The master key sealing personal data keys.
+    pub master: Vec<u8>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
@@ -106,5 +109,6 @@ pub fn load(
         csrf: key(&dir, "csrf.key", cfg.csrf_key.as_ref(), true)?,
         audit: key(&dir, "audit.key", cfg.audit_key.as_ref(), fresh_db)?,
         vapid: key(&dir, "vapid.key", cfg.vapid_key.as_ref(), true)?,
+        master: key(&dir, "master.key", cfg.master_key.as_ref(), fresh_db)?,
     })
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tekkan_app::{
-    App, AppSettings, DemoLogin, DemoOptions, HashSettings, IpLimits, LimitSettings,
-    SessionSettings,
+    App, AppSettings, DemoLogin, DemoOptions, HashSettings, IpLimits, LimitSettings, MasterKey,
+    SessionSettings, Vault,
 };
 use tekkan_core::throttle::Policy;
 use tekkan_storage::Db;
@@ -79,6 +79,7 @@ fn settings(cfg: &Config, base_url: &str) -> AppSettings {
         setup_token_ttl_ms: cfg.accounts.setup_link_minutes * 60_000,
         base_url: base_url.to_owned(),
         limits: limits(&cfg.limits),
+        enforce_mfa: cfg.accounts.enforce_mfa,
     }
 }
 
@@ -122,7 +123,14 @@ async fn open_app_at(
     let delivery = delivery(cfg, &k)?;
     let db = Db::open(&path, k.audit.clone()).await?;
     owner_only(&path)?;
-    let app = App::with_delivery(db, settings(cfg, base_url), delivery)?;
+    let vault = Vault::new(vec![MasterKey::from_bytes(&k.master)?])?;
+    let app = match App::open(db.clone(), settings(cfg, base_url), delivery, vault).await {
+        Ok(app) => app,
+        Err(e) => {
+            db.close().await;
+            return Err(e.into());
+        }
+    };
     Ok((app, k, fresh))
 }
 

@@ -106,6 +106,16 @@ impl Policy {
         }
     }
 
+    /// The password was right but a second step must follow: the counted attempt is
+    /// given back, and the run of failures goes on until the second step succeeds.
+    pub fn returned(&self, c: &Counter) -> Counter {
+        Counter {
+            consecutive: (c.consecutive - 1).max(0),
+            window_failures: (c.window_failures - 1).max(0),
+            ..c.clone()
+        }
+    }
+
     /// The attempt failed (it is already counted); locks when the run is long enough.
     /// Returns the counter and whether this failure is the one that locked it.
     pub fn failed(&self, c: &Counter, now: i64) -> (Counter, bool) {

@@ -69,7 +69,13 @@ impl Db {
         idle_cutoff: i64,
     ) -> Result<Option<(Session, Account)>> {
         let row = sqlx::query(
-            "SELECT s.id AS s_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at, a.* \
+            "SELECT s.id AS s_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at, \
+             s.reauth_at, EXISTS (SELECT 1 FROM mfa_totp t WHERE t.account_id = a.id \
+               AND t.confirmed_at IS NOT NULL) AS has_mfa, \
+             (a.is_operator OR EXISTS (SELECT 1 FROM memberships m JOIN clubs c \
+               ON c.id = m.club_id WHERE m.account_id = a.id AND m.status = 'active' \
+               AND (m.role IN ('owner', 'officer', 'treasurer') OR c.require_mfa))) \
+               AS mfa_required, a.* \
              FROM sessions s JOIN accounts a ON a.id = s.account_id \
              WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?",
         )
@@ -86,6 +92,9 @@ impl Db {
             created_at: row.try_get("s_created_at")?,
             last_seen_at: row.try_get("last_seen_at")?,
             expires_at: row.try_get("expires_at")?,
+            reauth_at: row.try_get("reauth_at")?,
+            has_mfa: row.try_get("has_mfa")?,
+            mfa_required: row.try_get("mfa_required")?,
         };
         Ok(Some((session, acc)))
     }
@@ -145,12 +154,13 @@ impl WriteTx {
 
     pub async fn insert_session(&mut self, s: &NewSession<'_>) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sessions (id, token_hash, account_id, created_at, last_seen_at, expires_at, ip, user_agent) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (id, token_hash, account_id, created_at, last_seen_at, \
+             reauth_at, expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(s.id.to_string())
         .bind(s.token_hash)
         .bind(s.account_id.to_string())
+        .bind(s.now)
         .bind(s.now)
         .bind(s.now)
         .bind(s.expires_at)

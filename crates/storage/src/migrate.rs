@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_activities.sql")),
     (3, include_str!("../migrations/sqlite/0003_tallies.sql")),
     (4, include_str!("../migrations/sqlite/0004_throttle.sql")),
+    (5, include_str!("../migrations/sqlite/0005_mfa.sql")),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -27,6 +27,13 @@ pub struct Session {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// When the owner last proved who they are in this session (login or re-check).
+    pub reauth_at: i64,
+    /// The account has a confirmed second factor.
+    pub has_mfa: bool,
+    /// The account must have one: the operator, anyone holding a privileged role, or a
+    /// member of a club that requires it.
+    pub mfa_required: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -68,6 +68,17 @@ impl WebError {
                 AppError::RateLimited { code, .. } => {
                     (StatusCode::TOO_MANY_REQUESTS, *code, None, None)
                 }
+                AppError::BadCode => (StatusCode::UNAUTHORIZED, "bad_code", None, None),
+                AppError::ReauthRequired => (StatusCode::FORBIDDEN, "reauth_required", None, None),
+                AppError::MfaSetupRequired => {
+                    (StatusCode::FORBIDDEN, "mfa_setup_required", None, None)
+                }
+                AppError::Tampered | AppError::WrongMasterKey => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    None,
+                    Some(e.to_string()),
+                ),
                 AppError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", None, None),
                 AppError::Storage(e) => (
                     StatusCode::INTERNAL_SERVER_ERROR,

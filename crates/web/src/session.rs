@@ -12,7 +12,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -153,9 +153,31 @@ fn origin_of(st: &AppState, req: &Request) -> Origin {
     }
 }
 
+/// What an account that must add a second factor may still reach: setting it up,
+/// reading who it is, logging out, and the static files the pages need.
+fn allowed_before_mfa(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v1/me" | "/api/v1/me/reauth" | "/api/v1/session" | "/logout" | "/lang" | "/healthz"
+    ) || path.starts_with("/api/v1/me/mfa")
+        || path.starts_with("/settings/security")
+        || path.starts_with("/static/")
+}
+
 pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     match resolve(&st, &mut req).await {
         Ok((caller, set_cookies)) => {
+            let path = req.uri().path();
+            if caller.actor.as_ref().is_some_and(|a| a.must_enrol_mfa())
+                && !allowed_before_mfa(path)
+            {
+                let res = if !path.starts_with("/api/") && req.method() == Method::GET {
+                    Redirect::to("/settings/security").into_response()
+                } else {
+                    WebError::App(AppError::MfaSetupRequired).into_response()
+                };
+                return res;
+            }
             req.extensions_mut().insert(caller);
             let mut res = next.run(req).await;
             for c in set_cookies {

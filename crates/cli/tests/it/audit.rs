@@ -37,7 +37,10 @@ async fn audit_rows(
 async fn every_state_change_is_audited_with_who_what_when_and_where() {
     let app = TestApp::start().await;
     let before = audit_rows(&app).await.len();
-    assert_eq!(before, 1, "issuing the setup link is the first entry");
+    assert_eq!(
+        before, 2,
+        "registering the master key and issuing the setup link are the first entries"
+    );
     let mut owner = app.sign_up("Owner", None).await;
     let (_, me) = owner.api(Method::GET, "/api/v1/me", None).await;
     let owner_id = me["account_id"].as_str().unwrap().to_owned();
@@ -130,7 +133,12 @@ fn verify(dir: &Path) -> (bool, String) {
 fn copy_dir(from: &Path) -> tempfile::TempDir {
     let to = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(to.path().join("secrets")).unwrap();
-    for f in ["tekkan.sqlite3", "secrets/audit.key", "secrets/csrf.key"] {
+    for f in [
+        "tekkan.sqlite3",
+        "secrets/audit.key",
+        "secrets/csrf.key",
+        "secrets/master.key",
+    ] {
         std::fs::copy(from.join(f), to.path().join(f)).unwrap();
     }
     to

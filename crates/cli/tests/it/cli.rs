@@ -311,6 +311,8 @@ async fn secrets_and_link_tokens_stay_out_of_the_logs() {
             ("TEKKAN_LOG__LEVEL", "debug"),
             ("TEKKAN_KEYS__CSRF_KEY", key.as_str()),
             ("TEKKAN_ACCOUNTS__OPEN_SIGNUP", "true"),
+            // The owner below acts without enrolling a second factor.
+            ("TEKKAN_ACCOUNTS__ENFORCE_MFA", "false"),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

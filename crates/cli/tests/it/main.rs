@@ -20,6 +20,7 @@ mod delivery;
 mod events;
 mod invitations;
 mod matrix;
+mod mfa;
 mod polls;
 mod security;
 mod support;

@@ -51,6 +51,20 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/accounts", Public),
     ("POST", "/api/v1/session", Public),
     ("POST", "/api/v1/unlock", Public),
+    ("POST", "/api/v1/session/second-step", Public),
+    ("POST", "/login/code", Public),
+    ("GET", "/api/v1/me/mfa", AnyUser),
+    ("POST", "/api/v1/me/mfa/totp", AnyUser),
+    ("POST", "/api/v1/me/mfa/totp/confirm", AnyUser),
+    ("DELETE", "/api/v1/me/mfa/totp", AnyUser),
+    ("POST", "/api/v1/me/mfa/recovery-codes", AnyUser),
+    ("POST", "/api/v1/me/reauth", AnyUser),
+    ("GET", "/settings/security", AnyUser),
+    ("POST", "/settings/security/totp", AnyUser),
+    ("POST", "/settings/security/totp/confirm", AnyUser),
+    ("POST", "/settings/security/totp/remove", AnyUser),
+    ("POST", "/settings/security/recovery-codes", AnyUser),
+    ("POST", "/settings/security/reauth", AnyUser),
     ("GET", "/unlock", Public),
     ("POST", "/unlock", Public),
     ("DELETE", "/api/v1/session", AnyUser),
@@ -636,6 +650,7 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             ("closes_at", &jst_in_days(3, 20, 0)),
         ]),
         ("POST", "/clubs/{club}/polls/{poll}/vote") => form(&[("choice", "0")]),
+        ("POST", "/settings/security/reauth") => form(&[("password", "a long enough passphrase")]),
         ("POST", p)
             if p.ends_with("/comments") || p.ends_with("/edit") && p.contains("/comments/") =>
         {

@@ -34,7 +34,9 @@ async fn login(app: &TestApp, email: &str, pw: &str) -> (StatusCode, String, Opt
 pub async fn wait_mail(smtp: &SmtpServer, n: usize) -> String {
     for _ in 0..100 {
         if let Some(m) = smtp.mails.lock().unwrap().get(n - 1) {
-            let msg = mail_parser::MessageParser::default().parse(&m.data).unwrap();
+            let msg = mail_parser::MessageParser::default()
+                .parse(&m.data)
+                .unwrap();
             return msg.body_text(0).unwrap().into_owned();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

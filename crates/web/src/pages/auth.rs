@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tekkan_app::{InvitationPreview, NewSession};
+use tekkan_app::{InvitationPreview, LoginOutcome, NewSession};
 
 use super::{form_error, render, safe_next, see_other};
 use crate::AppState;
@@ -82,7 +82,7 @@ async fn setup_form(p: PageCtx, Query(q): Query<TokenQuery>) -> WebResult<Respon
 }
 
 /// Sets the session cookie and goes on to `to`.
-fn logged_in(st: &AppState, s: &NewSession, to: &str) -> Response {
+pub(super) fn logged_in(st: &AppState, s: &NewSession, to: &str) -> Response {
     let mut res = see_other(to);
     let max_age = (s.expires_at - tekkan_storage::now_ms()) / 1000;
     if let Ok(v) = HeaderValue::from_str(&cookie(st, session_cookie(st), &s.token, max_age, true)) {
@@ -218,12 +218,15 @@ async fn login(
     PageForm(mut f): PageForm<AccountForm>,
 ) -> WebResult<Response> {
     match st.app.log_in(&f.email, &f.password, &c.origin).await {
-        Ok(s) => {
+        Ok(LoginOutcome::Session(s)) => {
             // A new session at every login; the one this browser had ends.
             if let Some(old) = &c.actor {
                 st.app.log_out(old).await?;
             }
             Ok(logged_in(&st, &s, safe_next(Some(&f.next))))
+        }
+        Ok(LoginOutcome::SecondStep { token }) => {
+            super::security::second_step_page(p, token, safe_next(Some(&f.next)), None)
         }
         Err(e) => {
             let e = WebError::from(e);

@@ -1,21 +1,32 @@
-//! Account protection pages: lifting a login lockout from the e-mailed link.
+//! Account protection pages: lifting a login lockout from the e-mailed link, the second
+//! step of a login, and the security settings (two-step verification, recovery codes,
+//! re-authentication).
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use tekkan_app::{MfaStatus, TotpSetup};
 
-use super::{render, see_other};
+use super::auth::logged_in;
+use super::{form_error, render, safe_next, see_other};
 use crate::AppState;
-use crate::error::WebResult;
+use crate::error::{WebError, WebResult};
 use crate::extract::{PageCtx, PageForm};
 use crate::routes::Routes;
-use crate::session::Caller;
+use crate::session::{Auth, Caller};
 
 pub fn routes() -> Routes {
     Routes::new()
         .get("/unlock", unlock_form)
         .post("/unlock", unlock)
+        .post("/login/code", second_step)
+        .get("/settings/security", security)
+        .post("/settings/security/totp", start_totp)
+        .post("/settings/security/totp/confirm", confirm_totp)
+        .post("/settings/security/totp/remove", remove_totp)
+        .post("/settings/security/recovery-codes", recovery_codes)
+        .post("/settings/security/reauth", reauth)
 }
 
 #[derive(Deserialize)]
@@ -43,4 +54,181 @@ async fn unlock(
 ) -> WebResult<Response> {
     st.app.unlock_login(&f.token, &c.origin).await?;
     Ok(see_other("/login?msg=unlocked"))
+}
+
+#[derive(Template)]
+#[template(path = "login_code.html")]
+struct SecondStepPage {
+    p: PageCtx,
+    token: String,
+    next: String,
+    error: Option<String>,
+}
+
+pub(super) fn second_step_page(
+    p: PageCtx,
+    token: String,
+    next: &str,
+    error: Option<String>,
+) -> WebResult<Response> {
+    let next = next.to_owned();
+    Ok(render(&SecondStepPage {
+        p,
+        token,
+        next,
+        error,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn second_step(
+    State(st): State<AppState>,
+    c: Caller,
+    p: PageCtx,
+    PageForm(f): PageForm<CodeForm>,
+) -> WebResult<Response> {
+    match st.app.second_step(&f.token, &f.code, &c.origin).await {
+        Ok(s) => {
+            if let Some(old) = &c.actor {
+                st.app.log_out(old).await?;
+            }
+            Ok(logged_in(&st, &s, safe_next(Some(&f.next))))
+        }
+        Err(e) => {
+            let e = WebError::from(e);
+            let error = form_error(&p, &e);
+            let status = e.info().status;
+            let mut res = second_step_page(p, f.token, &f.next, error)?;
+            *res.status_mut() = status;
+            Ok(res)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+struct SecurityPage {
+    p: PageCtx,
+    status: MfaStatus,
+    /// Needs a fresh password (and code) before changing anything.
+    stale: bool,
+    setup: Option<(TotpSetup, String)>,
+    codes: Vec<String>,
+    error: Option<String>,
+}
+
+async fn page(
+    st: &AppState,
+    a: &tekkan_app::Actor,
+    p: PageCtx,
+    setup: Option<TotpSetup>,
+    codes: Vec<String>,
+    error: Option<String>,
+) -> WebResult<Response> {
+    let status = st.app.mfa_status(a).await?;
+    let stale = tekkan_storage::now_ms() - a.reauth_at > tekkan_app::REAUTH_WINDOW_MS;
+    let setup = match setup {
+        Some(s) => {
+            let qr = crate::api::v1::invitations::qr_svg(&s.uri)?;
+            Some((s, qr))
+        }
+        None => None,
+    };
+    Ok(render(&SecurityPage {
+        p,
+        status,
+        stale,
+        setup,
+        codes,
+        error,
+    })?
+    .into_response())
+}
+
+async fn security(State(st): State<AppState>, Auth(a): Auth, p: PageCtx) -> WebResult<Response> {
+    page(&st, &a, p, None, Vec::new(), None).await
+}
+
+/// Renders the page again with the refusal, or the result.
+async fn outcome<T>(
+    st: &AppState,
+    a: &tekkan_app::Actor,
+    p: PageCtx,
+    r: tekkan_app::Result<T>,
+    ok: impl FnOnce(T) -> (Option<TotpSetup>, Vec<String>),
+) -> WebResult<Response> {
+    match r {
+        Ok(v) => {
+            let (setup, codes) = ok(v);
+            page(st, a, p, setup, codes, None).await
+        }
+        Err(e) => {
+            let e = WebError::from(e);
+            let error = form_error(&p, &e);
+            let mut res = page(st, a, p, None, Vec::new(), error).await?;
+            *res.status_mut() = e.info().status;
+            Ok(res)
+        }
+    }
+}
+
+async fn start_totp(State(st): State<AppState>, Auth(a): Auth, p: PageCtx) -> WebResult<Response> {
+    let r = st.app.start_totp(&a).await;
+    outcome(&st, &a, p, r, |s| (Some(s), Vec::new())).await
+}
+
+async fn confirm_totp(
+    State(st): State<AppState>,
+    Auth(mut a): Auth,
+    p: PageCtx,
+    PageForm(f): PageForm<CodeForm>,
+) -> WebResult<Response> {
+    let r = st.app.confirm_totp(&a, &f.code).await;
+    a.has_mfa = a.has_mfa || r.is_ok();
+    outcome(&st, &a, p, r, |codes| (None, codes)).await
+}
+
+async fn remove_totp(State(st): State<AppState>, Auth(a): Auth, p: PageCtx) -> WebResult<Response> {
+    let r = st.app.remove_totp(&a).await;
+    outcome(&st, &a, p, r, |_| (None, Vec::new())).await
+}
+
+async fn recovery_codes(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+) -> WebResult<Response> {
+    let r = st.app.new_recovery_codes(&a).await;
+    outcome(&st, &a, p, r, |codes| (None, codes)).await
+}
+
+#[derive(Deserialize)]
+struct ReauthForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn reauth(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    PageForm(f): PageForm<ReauthForm>,
+) -> WebResult<Response> {
+    let code = Some(f.code.as_str()).filter(|c| !c.trim().is_empty());
+    match st.app.reauthenticate(&a, &f.password, code).await {
+        Ok(()) => Ok(see_other("/settings/security")),
+        Err(e) => outcome(&st, &a, p, Err::<(), _>(e), |_| (None, Vec::new())).await,
+    }
 }

@@ -87,6 +87,9 @@ impl TestApp {
         cfg.accounts.open_signup = true;
         // Every test client comes from 127.0.0.1: the per-address limits are lifted
         // here and tested on their own in `throttle`.
+        // Mandatory two-step verification is tested in `mfa`; elsewhere owners and
+        // officers act without enrolling.
+        cfg.accounts.enforce_mfa = false;
         let many = (1_000_000, 3600);
         cfg.limits.login_per_address = many;
         cfg.limits.login_failures_per_address = many;

@@ -3,8 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tekkan_app::{JoinOutcome, NewSession};
+use tekkan_app::{JoinOutcome, LoginOutcome, NewSession};
 use tekkan_core::AccountId;
 
 use crate::AppState;
@@ -18,6 +19,7 @@ pub fn routes() -> Routes {
         .post("/api/v1/setup", setup)
         .post("/api/v1/accounts", sign_up)
         .post("/api/v1/session", log_in)
+        .post("/api/v1/session/second-step", second_step)
         .delete("/api/v1/session", log_out)
         .get("/api/v1/me", me)
 }
@@ -93,12 +95,41 @@ async fn sign_up(
     Ok((StatusCode::CREATED, Json(session_res(s, joined))))
 }
 
+/// 201 with a session, or 202 with a token for the second step.
 async fn log_in(
     State(st): State<AppState>,
     c: Caller,
     ApiJson(r): ApiJson<LogInReq>,
+) -> WebResult<Response> {
+    Ok(
+        match st.app.log_in(&r.email, &r.password, &c.origin).await? {
+            LoginOutcome::Session(s) => {
+                (StatusCode::CREATED, Json(session_res(s, None))).into_response()
+            }
+            LoginOutcome::SecondStep { token } => (
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({
+                    "second_step": token,
+                    "methods": ["totp", "recovery_code"],
+                })),
+            )
+                .into_response(),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct SecondStepReq {
+    token: String,
+    code: String,
+}
+
+async fn second_step(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiJson(r): ApiJson<SecondStepReq>,
 ) -> WebResult<(StatusCode, Json<SessionRes>)> {
-    let s = st.app.log_in(&r.email, &r.password, &c.origin).await?;
+    let s = st.app.second_step(&r.token, &r.code, &c.origin).await?;
     Ok((StatusCode::CREATED, Json(session_res(s, None))))
 }
 
@@ -113,13 +144,18 @@ struct MeRes {
     email: String,
     display_name: String,
     is_operator: bool,
+    has_mfa: bool,
+    /// Must add a second factor before anything else.
+    mfa_setup_required: bool,
 }
 
 async fn me(Auth(a): Auth) -> Json<MeRes> {
     Json(MeRes {
+        mfa_setup_required: a.must_enrol_mfa(),
         account_id: a.account,
         email: a.email,
         display_name: a.display_name,
         is_operator: a.is_operator,
+        has_mfa: a.has_mfa,
     })
 }

@@ -1,0 +1,248 @@
+//! Encryption at rest: AES-256-GCM under per-person data keys, which are themselves
+//! sealed ("wrapped") under a master key that never enters the database.
+//!
+//! Every sealed value is bound to where it belongs by its associated data (whose key,
+//! which field), so a ciphertext copied onto another row or field does not open, and a
+//! tampered one is refused, never decrypted into garbage. Destroying a person's data
+//! key makes all their sealed values unreadable, in every copy of the database.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+use tekkan_core::AccountId;
+use tekkan_storage::WriteTx;
+
+use crate::{AppError, Result};
+
+/// A master key and its public id (a hash prefix, safe to store beside what it seals).
+#[derive(Clone)]
+pub struct MasterKey {
+    id: String,
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKey({})", self.id)
+    }
+}
+
+impl MasterKey {
+    /// From 32 secret bytes.
+    pub fn from_bytes(key: &[u8]) -> Result<Self> {
+        let cipher = Aes256Gcm::new_from_slice(key)
+            .map_err(|_| AppError::Internal("a master key is 32 bytes".into()))?;
+        let id =
+            hex::encode(&Sha256::digest([b"tekkan-master-id\0".as_slice(), key].concat())[..8]);
+        Ok(Self { id, cipher })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+const CHECK_AAD: &[u8] = b"tekkan-master-check";
+const CHECK_TEXT: &[u8] = b"TEKKAN master key check v1";
+
+/// Seals `plain` under `cipher`, bound to `aad`: base64 of nonce ‖ ciphertext ‖ tag.
+fn seal_with(cipher: &Aes256Gcm, aad: &[u8], plain: &[u8]) -> Result<String> {
+    let mut nonce = [0u8; 12];
+    OsRng.fill_bytes(&mut nonce);
+    let ct = cipher
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
+        .map_err(|_| AppError::Internal("sealing failed".into()))?;
+    Ok(STANDARD_NO_PAD.encode([nonce.as_slice(), &ct].concat()))
+}
+
+/// Opens what [`seal_with`] made; any change to it or to `aad` is refused.
+fn open_with(cipher: &Aes256Gcm, aad: &[u8], sealed: &str) -> Result<Vec<u8>> {
+    let raw = STANDARD_NO_PAD
+        .decode(sealed)
+        .map_err(|_| AppError::Tampered)?;
+    if raw.len() < 12 + 16 {
+        return Err(AppError::Tampered);
+    }
+    let (nonce, ct) = raw.split_at(12);
+    cipher
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+        .map_err(|_| AppError::Tampered)
+}
+
+fn dk_aad(account: AccountId) -> Vec<u8> {
+    format!("tekkan-data-key\0{account}").into_bytes()
+}
+
+fn field_aad(account: AccountId, field: &str) -> Vec<u8> {
+    format!("tekkan-field\0{account}\0{field}").into_bytes()
+}
+
+/// The master keys this server holds: the current one seals, any of them opens.
+#[derive(Clone, Debug)]
+pub struct Vault {
+    keys: Vec<MasterKey>,
+}
+
+impl Vault {
+    /// `keys[0]` is current; the rest are older keys still able to open.
+    pub fn new(keys: Vec<MasterKey>) -> Result<Self> {
+        if keys.is_empty() {
+            return Err(AppError::Internal("no master key".into()));
+        }
+        Ok(Self { keys })
+    }
+
+    pub fn current(&self) -> &MasterKey {
+        &self.keys[0]
+    }
+
+    fn by_id(&self, id: &str) -> Result<&MasterKey> {
+        self.keys
+            .iter()
+            .find(|k| k.id == id)
+            .ok_or(AppError::WrongMasterKey)
+    }
+
+    /// The check value stored once per database.
+    pub fn check_value(&self) -> Result<String> {
+        seal_with(&self.current().cipher, CHECK_AAD, CHECK_TEXT)
+    }
+
+    /// Whether these keys open the database's check value (sealed under key `key_id`).
+    pub fn verify_check(&self, key_id: &str, sealed: &str) -> Result<()> {
+        let k = self.by_id(key_id)?;
+        match open_with(&k.cipher, CHECK_AAD, sealed) {
+            Ok(v) if v == CHECK_TEXT => Ok(()),
+            _ => Err(AppError::WrongMasterKey),
+        }
+    }
+
+    /// Unwraps a stored data key.
+    fn unwrap(&self, account: AccountId, key_id: &str, wrapped: &str) -> Result<Aes256Gcm> {
+        let k = self.by_id(key_id)?;
+        let raw = open_with(&k.cipher, &dk_aad(account), wrapped)?;
+        Aes256Gcm::new_from_slice(&raw).map_err(|_| AppError::Tampered)
+    }
+
+    /// Re-seals a data key under the current master key: (key id, wrapped).
+    pub fn rewrap(
+        &self,
+        account: AccountId,
+        key_id: &str,
+        wrapped: &str,
+    ) -> Result<(String, String)> {
+        let k = self.by_id(key_id)?;
+        let raw = open_with(&k.cipher, &dk_aad(account), wrapped)?;
+        let cur = self.current();
+        Ok((
+            cur.id.clone(),
+            seal_with(&cur.cipher, &dk_aad(account), &raw)?,
+        ))
+    }
+
+    /// The account's data key, created (and stored in `tx`) on first use.
+    pub(crate) async fn data_key(
+        &self,
+        tx: &mut WriteTx,
+        account: AccountId,
+        now: i64,
+    ) -> Result<DataKey> {
+        if let Some((key_id, wrapped)) = tx.data_key(account).await? {
+            return Ok(DataKey {
+                account,
+                cipher: self.unwrap(account, &key_id, &wrapped)?,
+            });
+        }
+        let mut raw = [0u8; 32];
+        OsRng.fill_bytes(&mut raw);
+        let cur = self.current();
+        let wrapped = seal_with(&cur.cipher, &dk_aad(account), &raw)?;
+        tx.insert_data_key(account, &cur.id, &wrapped, now).await?;
+        let cipher = Aes256Gcm::new_from_slice(&raw).map_err(|_| AppError::Tampered)?;
+        Ok(DataKey { account, cipher })
+    }
+}
+
+/// One person's data key, unwrapped for the length of a request.
+pub(crate) struct DataKey {
+    account: AccountId,
+    cipher: Aes256Gcm,
+}
+
+impl DataKey {
+    pub(crate) fn seal(&self, field: &str, plain: &[u8]) -> Result<String> {
+        seal_with(&self.cipher, &field_aad(self.account, field), plain)
+    }
+
+    pub(crate) fn open(&self, field: &str, sealed: &str) -> Result<Vec<u8>> {
+        open_with(&self.cipher, &field_aad(self.account, field), sealed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(b: u8) -> MasterKey {
+        MasterKey::from_bytes(&[b; 32]).unwrap()
+    }
+
+    #[test]
+    fn sealed_values_open_only_where_they_belong() {
+        let c = &key(1).cipher;
+        let s = seal_with(c, b"a", b"090-1234-5678").unwrap();
+        assert_eq!(open_with(c, b"a", &s).unwrap(), b"090-1234-5678");
+        assert!(matches!(open_with(c, b"b", &s), Err(AppError::Tampered)));
+        assert!(matches!(
+            open_with(&key(2).cipher, b"a", &s),
+            Err(AppError::Tampered)
+        ));
+        // Flip each byte in turn: never opens.
+        let raw = STANDARD_NO_PAD.decode(&s).unwrap();
+        for i in 0..raw.len() {
+            let mut t = raw.clone();
+            t[i] ^= 0x01;
+            let t = STANDARD_NO_PAD.encode(&t);
+            assert!(
+                matches!(open_with(c, b"a", &t), Err(AppError::Tampered)),
+                "byte {i}"
+            );
+        }
+        assert!(matches!(
+            open_with(c, b"a", "short"),
+            Err(AppError::Tampered)
+        ));
+        assert!(matches!(
+            open_with(c, b"a", "not base64!"),
+            Err(AppError::Tampered)
+        ));
+    }
+
+    #[test]
+    fn the_check_value_tells_a_wrong_master_key() {
+        let v = Vault::new(vec![key(1)]).unwrap();
+        let check = v.check_value().unwrap();
+        assert!(v.verify_check(key(1).id(), &check).is_ok());
+        let wrong = Vault::new(vec![key(2)]).unwrap();
+        assert!(matches!(
+            wrong.verify_check(key(1).id(), &check),
+            Err(AppError::WrongMasterKey)
+        ));
+        // Rotation: a ring holding the new and the old key opens both.
+        let ring = Vault::new(vec![key(2), key(1)]).unwrap();
+        assert!(ring.verify_check(key(1).id(), &check).is_ok());
+        let acct = AccountId::from_bytes([7; 16]);
+        let w = seal_with(&key(1).cipher, &dk_aad(acct), &[9; 32]).unwrap();
+        let (id, w2) = ring.rewrap(acct, key(1).id(), &w).unwrap();
+        assert_eq!(id, key(2).id());
+        assert!(
+            Vault::new(vec![key(2)])
+                .unwrap()
+                .unwrap(acct, &id, &w2)
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! Two-step verification state (TOTP secrets sealed, recovery codes hashed, pending
+//! second steps), the master-key check value and per-person wrapped data keys.
+
+use sqlx::Row;
+use tekkan_core::{AccountId, SessionId};
+
+use crate::records::id_col;
+use crate::{Db, Result, WriteTx};
+
+/// A TOTP factor as stored: its secret is sealed with the person's data key.
+#[derive(Clone, Debug)]
+pub struct TotpRow {
+    pub sealed_secret: String,
+    pub last_step: i64,
+    pub confirmed_at: Option<i64>,
+}
+
+/// A pending second step.
+#[derive(Clone, Debug)]
+pub struct Challenge {
+    pub account: AccountId,
+    pub key_hash: String,
+    pub attempts: i64,
+}
+
+fn totp_row(r: &sqlx::sqlite::SqliteRow) -> Result<TotpRow> {
+    Ok(TotpRow {
+        sealed_secret: r.try_get("sealed_secret")?,
+        last_step: r.try_get("last_step")?,
+        confirmed_at: r.try_get("confirmed_at")?,
+    })
+}
+
+macro_rules! totp_sql {
+    () => {
+        "SELECT sealed_secret, last_step, confirmed_at FROM mfa_totp WHERE account_id = ?"
+    };
+}
+
+impl Db {
+    pub async fn master_key_check(&self) -> Result<Option<(String, String)>> {
+        let r = sqlx::query("SELECT key_id, sealed FROM master_key_check WHERE id = 1")
+            .fetch_optional(&self.reader)
+            .await?;
+        r.map(|r| Ok((r.try_get("key_id")?, r.try_get("sealed")?)))
+            .transpose()
+    }
+
+    pub async fn data_key(&self, account: AccountId) -> Result<Option<(String, String)>> {
+        let r = sqlx::query("SELECT key_id, wrapped FROM data_keys WHERE account_id = ?")
+            .bind(account.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        r.map(|r| Ok((r.try_get("key_id")?, r.try_get("wrapped")?)))
+            .transpose()
+    }
+
+    pub async fn totp(&self, account: AccountId) -> Result<Option<TotpRow>> {
+        let r = sqlx::query(totp_sql!())
+            .bind(account.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        r.as_ref().map(totp_row).transpose()
+    }
+
+    /// Unused recovery codes left.
+    pub async fn recovery_codes_left(&self, account: AccountId) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM mfa_recovery_codes WHERE account_id = ? AND used_at IS NULL",
+        )
+        .bind(account.to_string())
+        .fetch_one(&self.reader)
+        .await?)
+    }
+}
+
+impl WriteTx {
+    pub async fn insert_master_key_check(&mut self, key_id: &str, sealed: &str) -> Result<()> {
+        sqlx::query("INSERT INTO master_key_check (id, key_id, sealed) VALUES (1, ?, ?)")
+            .bind(key_id)
+            .bind(sealed)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn data_key(&mut self, account: AccountId) -> Result<Option<(String, String)>> {
+        let r = sqlx::query("SELECT key_id, wrapped FROM data_keys WHERE account_id = ?")
+            .bind(account.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        r.map(|r| Ok((r.try_get("key_id")?, r.try_get("wrapped")?)))
+            .transpose()
+    }
+
+    pub async fn insert_data_key(
+        &mut self,
+        account: AccountId,
+        key_id: &str,
+        wrapped: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO data_keys (account_id, key_id, wrapped, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(account.to_string())
+        .bind(key_id)
+        .bind(wrapped)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn totp(&mut self, account: AccountId) -> Result<Option<TotpRow>> {
+        let r = sqlx::query(totp_sql!())
+            .bind(account.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        r.as_ref().map(totp_row).transpose()
+    }
+
+    /// Starts (or restarts) enrolment with a new, unconfirmed secret.
+    pub async fn put_pending_totp(
+        &mut self,
+        account: AccountId,
+        sealed: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mfa_totp (account_id, sealed_secret, last_step, created_at) \
+             VALUES (?, ?, 0, ?) ON CONFLICT (account_id) DO UPDATE SET \
+             sealed_secret = excluded.sealed_secret, last_step = 0, \
+             created_at = excluded.created_at, confirmed_at = NULL",
+        )
+        .bind(account.to_string())
+        .bind(sealed)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records `step` as used, if it is later than any used before; `false` for a replay.
+    pub async fn use_totp_step(&mut self, account: AccountId, step: i64, now: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE mfa_totp SET last_step = ?, confirmed_at = COALESCE(confirmed_at, ?) \
+             WHERE account_id = ? AND last_step < ?",
+        )
+        .bind(step)
+        .bind(now)
+        .bind(account.to_string())
+        .bind(step)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn delete_totp(&mut self, account: AccountId) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM mfa_totp WHERE account_id = ?")
+            .bind(account.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Replaces all recovery codes with new ones (hashes).
+    pub async fn replace_recovery_codes(
+        &mut self,
+        account: AccountId,
+        hashes: &[String],
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM mfa_recovery_codes WHERE account_id = ?")
+            .bind(account.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        for h in hashes {
+            sqlx::query(
+                "INSERT INTO mfa_recovery_codes (account_id, code_hash, created_at) VALUES (?, ?, ?)",
+            )
+            .bind(account.to_string())
+            .bind(h)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Uses a recovery code once; `false` if it is unknown or used.
+    pub async fn use_recovery_code(
+        &mut self,
+        account: AccountId,
+        hash: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE mfa_recovery_codes SET used_at = ? WHERE account_id = ? AND code_hash = ? \
+             AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(account.to_string())
+        .bind(hash)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn insert_challenge(
+        &mut self,
+        token_hash: &str,
+        account: AccountId,
+        key_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mfa_challenges (token_hash, account_id, key_hash, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(account.to_string())
+        .bind(key_hash)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// A live, unused challenge, with one more attempt counted against it.
+    pub async fn attempt_challenge(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<Challenge>> {
+        let r = sqlx::query(
+            "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE token_hash = ? \
+             AND used_at IS NULL AND expires_at > ? RETURNING account_id, key_hash, attempts",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        r.map(|r| {
+            Ok(Challenge {
+                account: id_col(&r, "account_id", AccountId)?,
+                key_hash: r.try_get("key_hash")?,
+                attempts: r.try_get("attempts")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn finish_challenge(&mut self, token_hash: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE mfa_challenges SET used_at = ? WHERE token_hash = ?")
+            .bind(now)
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The session just proved its owner again (password and second step).
+    pub async fn set_reauth(&mut self, session: SessionId, now: i64) -> Result<()> {
+        sqlx::query("UPDATE sessions SET reauth_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(session.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}
