@@ -161,6 +161,24 @@ impl App {
     }
 }
 
+impl App {
+    /// Requires (or stops requiring) two-step verification of every member of `club`.
+    /// Members without a factor must enrol before anything else, as officers must.
+    pub async fn set_club_mfa(&self, actor: &Actor, club: ClubId, required: bool) -> Result<()> {
+        let mut tx = self.db().begin().await?;
+        authorize_tx(&mut tx, actor, club, Permission::EditClub).await?;
+        tx.set_club_mfa(club, required).await?;
+        let ev = actor.event(
+            Some(club),
+            "club.require_mfa",
+            format!("club:{club}"),
+            &required,
+        );
+        tx.commit(vec![ev]).await?;
+        Ok(())
+    }
+}
+
 /// The actor's active membership in `club` with `perm`, checked inside the write
 /// transaction so that the answer still holds at commit. Not a member (or another
 /// club's id): [`AppError::NotFound`]; a member without the permission: [`AppError::Forbidden`].

@@ -150,6 +150,15 @@ impl WriteTx {
         Ok(())
     }
 
+    pub async fn set_club_mfa(&mut self, id: ClubId, required: bool) -> Result<()> {
+        sqlx::query("UPDATE clubs SET require_mfa = ? WHERE id = ?")
+            .bind(required)
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_club_timezone(&mut self, id: ClubId, zone: &str) -> Result<()> {
         sqlx::query("UPDATE clubs SET timezone = ? WHERE id = ?")
             .bind(zone)

@@ -73,6 +73,7 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/clubs", AnyUser),
     ("GET", "/api/v1/clubs/{club}", Club(ALL)),
     ("PATCH", "/api/v1/clubs/{club}", Club(ADMIN)),
+    ("PUT", "/api/v1/clubs/{club}/require-mfa", Club(ADMIN)),
     ("POST", "/api/v1/clubs/{club}/leave", Club(ALL)),
     ("GET", "/api/v1/clubs/{club}/members", Club(ALL)),
     (
@@ -556,6 +557,7 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             Body::Json(json!({"email": owner_email, "password": "a long enough passphrase"}))
         }
         ("POST", "/api/v1/clubs") => Body::Json(json!({"name": "新しいクラブ"})),
+        ("PUT", "/api/v1/clubs/{club}/require-mfa") => Body::Json(json!({"required": false})),
         ("PATCH", "/api/v1/clubs/{club}") => {
             Body::Json(json!({"name": "改名したクラブ", "description": "説明"}))
         }

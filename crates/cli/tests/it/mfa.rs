@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha1::Sha1;
 
+use crate::support::fixture::join;
 use crate::support::{Client, TestApp, code};
 
 const PW: &str = "a long enough passphrase";
@@ -141,6 +142,30 @@ async fn privileged_roles_must_enrol_and_codes_work_once() {
     // An owner cannot turn it off.
     let (s, v) = owner.api(Method::DELETE, "/api/v1/me/mfa/totp", None).await;
     assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "mfa_required"));
+
+    // A plain member needs none, until the club requires it of everyone.
+    let (mut member, _) = join(&app, &mut owner, &club, "member", false).await;
+    let club_path = format!("/api/v1/clubs/{club}");
+    assert_eq!(
+        member.api(Method::GET, &club_path, None).await.0,
+        StatusCode::OK
+    );
+    let rule = format!("/api/v1/clubs/{club}/require-mfa");
+    let (s, _) = member
+        .api(Method::PUT, &rule, Some(json!({"required": true})))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "members cannot set it");
+    let (s, _) = owner
+        .api(Method::PUT, &rule, Some(json!({"required": true})))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = member.api(Method::GET, &club_path, None).await;
+    assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "mfa_setup_required"));
+    enrol(&mut member).await;
+    assert_eq!(
+        member.api(Method::GET, &club_path, None).await.0,
+        StatusCode::OK
+    );
 
     // The secret is sealed: neither its bytes nor its base32 are in the database files.
     let raw = [

@@ -19,6 +19,7 @@ pub fn routes() -> Routes {
         .post("/api/v1/clubs", create)
         .get("/api/v1/clubs/{club}", show)
         .patch("/api/v1/clubs/{club}", update)
+        .put("/api/v1/clubs/{club}/require-mfa", require_mfa)
         .post("/api/v1/clubs/{club}/leave", leave)
 }
 
@@ -145,5 +146,21 @@ async fn leave(
     Ids(club): Ids<ClubId>,
 ) -> WebResult<StatusCode> {
     st.app.leave_club(&a, club).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct RequireMfaReq {
+    required: bool,
+}
+
+/// Every member of the club must use two-step verification (or no longer must).
+async fn require_mfa(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+    ApiJson(r): ApiJson<RequireMfaReq>,
+) -> WebResult<StatusCode> {
+    st.app.set_club_mfa(&a, club, r.required).await?;
     Ok(StatusCode::NO_CONTENT)
 }
