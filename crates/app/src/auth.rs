@@ -5,9 +5,8 @@ use tekkan_core::{AccountId, DisplayName, Email, Password, SessionId};
 use tekkan_storage::{NewAccount, NewSession as StoredSession, WriteTx, now_ms};
 
 use crate::actor::event;
-use crate::limits::{IpPolicy, login_key, refusal_error};
+use crate::limits::{IpPolicy, login_key};
 use crate::mfa::{CHALLENGE_TTL_MS, LoginOutcome};
-use crate::security_mail::SecurityMail;
 use crate::token::new_id;
 use crate::{Actor, App, AppError, JoinOutcome, Origin, Result, hash_token, random_token};
 
@@ -174,9 +173,7 @@ impl App {
         if second {
             // The password attempt is given back, but the run of failures goes on until
             // the second step succeeds: guessing codes keeps counting.
-            if let Some(c) = counter {
-                tx.put_login_counter(&policy.returned(&c)).await?;
-            }
+            tx.put_login_counter(&policy.returned(&counter)).await?;
             let token = random_token();
             tx.insert_challenge(
                 &hash_token(&token),
@@ -198,149 +195,12 @@ impl App {
             tx.commit(events).await?;
             return Ok(LoginOutcome::SecondStep { token });
         }
-        if let Some(c) = counter {
-            tx.put_login_counter(&policy.succeeded(&c)).await?;
-        }
+        tx.put_login_counter(&policy.succeeded(&counter)).await?;
         let session = self
             .open_session(&mut tx, account.id, origin, now, &mut events)
             .await?;
         tx.commit(events).await?;
         Ok(LoginOutcome::Session(session))
-    }
-
-    /// Admits the attempt through the throttles and checks the password. On failure the
-    /// attempt is recorded and [`AppError::BadCredentials`] returned. On success returns
-    /// the account and, if its hash is weaker than configured, a new hash to store.
-    pub(crate) async fn check_password(
-        &self,
-        key: &str,
-        email: &str,
-        password: &str,
-        origin: &Origin,
-    ) -> Result<(tekkan_storage::Account, Option<String>)> {
-        self.over_limit(IpPolicy::LoginFailure, origin)?;
-        self.limit(IpPolicy::Login, origin)?;
-        let policy = self.settings().limits.login.clone();
-        let now = now_ms();
-        self.db()
-            .update_login_counter(key, |c| policy.admit(&c, now))
-            .await?
-            .map_err(refusal_error)?;
-        let pw = Password::for_login(password).ok_or(AppError::BadCredentials);
-        let account = match Email::parse(email) {
-            Ok(e) => self.db().account_by_email(e.as_str()).await?,
-            Err(_) => None,
-        };
-        let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-        let (verified, pw) = match pw {
-            Ok(pw) => (self.hasher().verify(pw.clone(), stored).await?, Some(pw)),
-            Err(_) => (
-                crate::password::Verified {
-                    ok: false,
-                    needs_rehash: false,
-                },
-                None,
-            ),
-        };
-        let (account, pw) = match (account, pw) {
-            (Some(a), Some(pw)) if verified.ok => (a, pw),
-            (a, _) => {
-                self.login_failed(key, a.as_ref(), origin).await?;
-                return Err(AppError::BadCredentials);
-            }
-        };
-        let new_hash = match verified.needs_rehash {
-            true => Some(self.hasher().hash(pw).await?),
-            false => None,
-        };
-        Ok((account, new_hash))
-    }
-
-    /// Records a failed attempt (already counted when it was admitted): audits it, and
-    /// when it is the one that locks the account, e-mails the owner an unlock link.
-    pub(crate) async fn login_failed(
-        &self,
-        key: &str,
-        account: Option<&tekkan_storage::Account>,
-        origin: &Origin,
-    ) -> Result<()> {
-        tracing::info!(ip = ?origin.ip, "failed login");
-        let _ = self.limit(IpPolicy::LoginFailure, origin);
-        let limits = &self.settings().limits;
-        let now = now_ms();
-        let mut tx = self.db().begin().await?;
-        let current = tx.login_counter(key).await?.unwrap_or_default();
-        let (counter, locked) = limits.login.failed(&current, now);
-        tx.put_login_counter(&counter).await?;
-        let target = match account {
-            Some(a) => format!("account:{}", a.id),
-            None => "account:unknown".into(),
-        };
-        let mut events = vec![event(
-            account.map(|a| a.id),
-            None,
-            origin,
-            None,
-            "auth.login_failed",
-            target.clone(),
-            &counter.consecutive,
-        )];
-        let mut link = None;
-        if let (true, Some(a)) = (locked, account) {
-            let token = random_token();
-            tx.insert_unlock_token(
-                &hash_token(&token),
-                key,
-                a.id,
-                now,
-                now + limits.unlock_ttl_ms,
-            )
-            .await?;
-            events.push(event(
-                Some(a.id),
-                None,
-                origin,
-                None,
-                "auth.locked",
-                target,
-                &counter.window_failures,
-            ));
-            link = Some((
-                a,
-                format!("{}/unlock?token={token}", self.settings().base_url),
-            ));
-        }
-        tx.commit(events).await?;
-        if let Some((a, link)) = link {
-            self.send_security_mail(a.id, &a.email, SecurityMail::Unlock, link)
-                .await;
-        }
-        Ok(())
-    }
-
-    /// Lifts a lockout with the e-mailed link (once). The day's cap still holds.
-    pub async fn unlock_login(&self, token: &str, origin: &Origin) -> Result<()> {
-        self.limit(IpPolicy::Reset, origin)?;
-        let now = now_ms();
-        let mut tx = self.db().begin().await?;
-        let Some((key, account)) = tx.consume_unlock_token(&hash_token(token), now).await? else {
-            return Err(AppError::Gone("unlock_link"));
-        };
-        if let Some(c) = tx.login_counter(&key).await? {
-            tx.put_login_counter(&self.settings().limits.login.unlocked(&c))
-                .await?;
-        }
-        let ev = event(
-            Some(account),
-            None,
-            origin,
-            None,
-            "auth.unlocked",
-            format!("account:{account}"),
-            &now,
-        );
-        tx.commit(vec![ev]).await?;
-        Ok(())
     }
 
     /// Ends the actor's session.

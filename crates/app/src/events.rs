@@ -13,7 +13,7 @@ use tekkan_storage::{Event, Occurrence, WriteTx, now_ms};
 
 use crate::clubs::authorize_tx;
 use crate::notify::{Notice, NoticeKind, notify};
-use crate::occurrences::set_capacity;
+use crate::occurrences::{cancel, set_capacity};
 use crate::token::new_id;
 use crate::{Actor, App, AppError, Result};
 
@@ -383,10 +383,7 @@ impl App {
             if o.starts_at <= now || o.cancelled_at.is_some() {
                 continue;
             }
-            o.cancelled_at = Some(now);
-            o.updated_at = now;
-            tx.update_occurrence(&o).await?;
-            tx.schedule_reminders(o.id, o.deadline_at, &[], now).await?;
+            cancel(&mut tx, &mut o, now).await?;
             cancelled.push(o);
         }
         if let Some(first) = cancelled.first() {

@@ -20,6 +20,7 @@ mod ical;
 mod inbox;
 mod invitations;
 mod limits;
+mod login_guard;
 mod members;
 mod mfa;
 mod notify;
@@ -181,7 +182,7 @@ impl App {
     }
 
     /// Counts a request of `policy` from `origin`, refusing it over the limit.
-    pub fn limit(&self, policy: IpPolicy, origin: &Origin) -> Result<()> {
+    pub(crate) fn limit(&self, policy: IpPolicy, origin: &Origin) -> Result<()> {
         let l = &self.settings().limits.ip;
         self.inner
             .limiter

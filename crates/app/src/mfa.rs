@@ -255,27 +255,27 @@ impl App {
         }
         // Count the attempt before the code is checked, as for passwords.
         let policy = self.settings().limits.login.clone();
-        let current = tx.login_counter(&ch.key_hash).await?.unwrap_or_default();
+        let current = tx.login_counter(&ch.key_hash).await?;
         let admitted = policy.admit(&current, now).map_err(refusal_error)?;
         let method = self
             .use_second_factor(&mut tx, ch.account, code, now)
             .await?;
         let Some(method) = method else {
-            // Keep the counted attempt and the challenge's count, then record the failure.
-            tx.put_login_counter(&admitted).await?;
-            let ev = event(
-                Some(ch.account),
-                None,
-                origin,
-                None,
-                "auth.second_step_failed",
-                format!("account:{}", ch.account),
-                &ch.attempts,
-            );
-            tx.commit(vec![ev]).await?;
+            // Keep the counted attempt and the challenge's count, with the failure.
             let account = self.db().account(ch.account).await?;
-            self.login_failed(&ch.key_hash, account.as_ref(), origin)
+            let mut events = Vec::new();
+            let mail = self
+                .record_failure(
+                    &mut tx,
+                    &admitted,
+                    account.as_ref(),
+                    origin,
+                    "auth.second_step_failed",
+                    &mut events,
+                )
                 .await?;
+            tx.commit(events).await?;
+            self.send_unlock(mail).await;
             return Err(AppError::BadCode);
         };
         tx.put_login_counter(&policy.succeeded(&admitted)).await?;
@@ -323,17 +323,28 @@ impl App {
                 None => None,
             };
             let Some(m) = found else {
-                drop(tx);
-                self.login_failed(&key, Some(&account), &actor.origin)
+                // The password's attempt was given back below only on success: count it.
+                let counter = tx.login_counter(&key).await?;
+                let mut events = Vec::new();
+                let mail = self
+                    .record_failure(
+                        &mut tx,
+                        &counter,
+                        Some(&account),
+                        &actor.origin,
+                        "auth.reauth_failed",
+                        &mut events,
+                    )
                     .await?;
+                tx.commit(events).await?;
+                self.send_unlock(mail).await;
                 return Err(AppError::BadCode);
             };
             method = m;
         }
         let policy = &self.settings().limits.login;
-        if let Some(c) = tx.login_counter(&key).await? {
-            tx.put_login_counter(&policy.succeeded(&c)).await?;
-        }
+        let c = tx.login_counter(&key).await?;
+        tx.put_login_counter(&policy.succeeded(&c)).await?;
         tx.set_reauth(actor.session, now).await?;
         let ev = actor.event(
             None,

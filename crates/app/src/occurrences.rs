@@ -118,10 +118,7 @@ impl App {
         if o.cancelled_at.is_some() {
             return Err(AppError::Conflict("already_cancelled"));
         }
-        o.cancelled_at = Some(now);
-        o.updated_at = now;
-        tx.update_occurrence(&o).await?;
-        tx.schedule_reminders(o.id, o.deadline_at, &[], now).await?;
+        cancel(&mut tx, &mut o, now).await?;
         let mut e = tx
             .event(club, o.event_id)
             .await?
@@ -153,6 +150,15 @@ impl App {
 
 /// Sets an occurrence's capacity: refused below the places already taken; a larger one
 /// promotes people from the waiting list.
+/// Cancels one occurrence: marked cancelled, and its pending reminders dropped.
+pub(crate) async fn cancel(tx: &mut WriteTx, o: &mut Occurrence, now: i64) -> Result<()> {
+    o.cancelled_at = Some(now);
+    o.updated_at = now;
+    tx.update_occurrence(o).await?;
+    tx.schedule_reminders(o.id, o.deadline_at, &[], now).await?;
+    Ok(())
+}
+
 pub(crate) async fn set_capacity(
     tx: &mut WriteTx,
     app: &App,

@@ -8,53 +8,30 @@ use tekkan_core::throttle::Counter;
 use crate::records::id_col;
 use crate::{Db, Result, WriteTx};
 
-fn read(r: &sqlx::sqlite::SqliteRow) -> Result<Counter> {
-    Ok(Counter {
-        key_hash: r.try_get("key_hash")?,
-        consecutive: r.try_get("consecutive")?,
-        last_failure_at: r.try_get("last_failure_at")?,
-        window_start: r.try_get("window_start")?,
-        window_failures: r.try_get("window_failures")?,
-        locked_at: r.try_get("locked_at")?,
-    })
-}
-
-impl Db {
-    /// Reads the counter for `key_hash` (a fresh one if none), lets `f` decide, and
-    /// stores what it returns, all in one write transaction, so that two attempts at
-    /// once both count. Bookkeeping, like a session's last-seen time: the outcome of the
-    /// attempt is what gets audited.
-    pub async fn update_login_counter<E>(
-        &self,
-        key_hash: &str,
-        f: impl FnOnce(Counter) -> std::result::Result<Counter, E>,
-    ) -> Result<std::result::Result<Counter, E>> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let r = sqlx::query(
-            "SELECT key_hash, consecutive, last_failure_at, window_start, window_failures, \
-             locked_at FROM login_throttle WHERE key_hash = ?",
-        )
-        .bind(key_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let current = match r.as_ref().map(read).transpose()? {
-            Some(c) => c,
-            None => Counter {
-                key_hash: key_hash.to_owned(),
-                ..Counter::default()
-            },
-        };
-        let next = match f(current) {
-            Ok(n) => n,
-            Err(e) => return Ok(Err(e)),
-        };
-        put(&mut tx, &next).await?;
-        tx.commit().await?;
-        Ok(Ok(next))
+/// The counter for `key_hash`; a fresh one (no failures) when there is no row yet.
+async fn get(conn: &mut sqlx::SqliteConnection, key_hash: &str) -> Result<Counter> {
+    let r = sqlx::query(
+        "SELECT consecutive, last_failure_at, window_start, window_failures, locked_at \
+         FROM login_throttle WHERE key_hash = ?",
+    )
+    .bind(key_hash)
+    .fetch_optional(conn)
+    .await?;
+    let mut c = Counter {
+        key_hash: key_hash.to_owned(),
+        ..Counter::default()
+    };
+    if let Some(r) = r {
+        c.consecutive = r.try_get("consecutive")?;
+        c.last_failure_at = r.try_get("last_failure_at")?;
+        c.window_start = r.try_get("window_start")?;
+        c.window_failures = r.try_get("window_failures")?;
+        c.locked_at = r.try_get("locked_at")?;
     }
+    Ok(c)
 }
 
-async fn put(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, t: &Counter) -> Result<()> {
+async fn put(conn: &mut sqlx::SqliteConnection, t: &Counter) -> Result<()> {
     sqlx::query(
         "INSERT INTO login_throttle (key_hash, consecutive, last_failure_at, window_start, \
          window_failures, locked_at) VALUES (?, ?, ?, ?, ?, ?) \
@@ -68,22 +45,36 @@ async fn put(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, t: &Counter) -> 
     .bind(t.window_start)
     .bind(t.window_failures)
     .bind(t.locked_at)
-    .execute(&mut **tx)
+    .execute(conn)
     .await?;
     Ok(())
 }
 
+impl Db {
+    /// Reads the counter for `key_hash`, lets `f` decide, and stores what it returns,
+    /// all in one write transaction, so that two attempts at once both count.
+    /// Bookkeeping, like a session's last-seen time: the outcome of the attempt is what
+    /// gets audited.
+    pub async fn update_login_counter<E>(
+        &self,
+        key_hash: &str,
+        f: impl FnOnce(Counter) -> std::result::Result<Counter, E>,
+    ) -> Result<std::result::Result<Counter, E>> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let next = match f(get(&mut tx, key_hash).await?) {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        put(&mut tx, &next).await?;
+        tx.commit().await?;
+        Ok(Ok(next))
+    }
+}
+
 impl WriteTx {
-    /// The state as this transaction sees it (a concurrent failure is not lost).
-    pub async fn login_counter(&mut self, key_hash: &str) -> Result<Option<Counter>> {
-        let r = sqlx::query(
-            "SELECT key_hash, consecutive, last_failure_at, window_start, window_failures, \
-             locked_at FROM login_throttle WHERE key_hash = ?",
-        )
-        .bind(key_hash)
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        r.as_ref().map(read).transpose()
+    /// The counter as this transaction sees it (a concurrent failure is not lost).
+    pub async fn login_counter(&mut self, key_hash: &str) -> Result<Counter> {
+        get(&mut self.tx, key_hash).await
     }
 
     pub async fn put_login_counter(&mut self, t: &Counter) -> Result<()> {

@@ -82,7 +82,21 @@ async fn setup_form(p: PageCtx, Query(q): Query<TokenQuery>) -> WebResult<Respon
 }
 
 /// Sets the session cookie and goes on to `to`.
-pub(super) fn logged_in(st: &AppState, s: &NewSession, to: &str) -> Response {
+/// A login finished: the session this browser had (if any) ends, the new one is set, and
+/// the browser goes on to `next` (a local path only).
+pub(super) async fn replace_session(
+    st: &AppState,
+    c: &Caller,
+    s: &NewSession,
+    next: &str,
+) -> WebResult<Response> {
+    if let Some(old) = &c.actor {
+        st.app.log_out(old).await?;
+    }
+    Ok(logged_in(st, s, safe_next(Some(next))))
+}
+
+fn logged_in(st: &AppState, s: &NewSession, to: &str) -> Response {
     let mut res = see_other(to);
     let max_age = (s.expires_at - tekkan_storage::now_ms()) / 1000;
     if let Ok(v) = HeaderValue::from_str(&cookie(st, session_cookie(st), &s.token, max_age, true)) {
@@ -218,13 +232,7 @@ async fn login(
     PageForm(mut f): PageForm<AccountForm>,
 ) -> WebResult<Response> {
     match st.app.log_in(&f.email, &f.password, &c.origin).await {
-        Ok(LoginOutcome::Session(s)) => {
-            // A new session at every login; the one this browser had ends.
-            if let Some(old) = &c.actor {
-                st.app.log_out(old).await?;
-            }
-            Ok(logged_in(&st, &s, safe_next(Some(&f.next))))
-        }
+        Ok(LoginOutcome::Session(s)) => replace_session(&st, &c, &s, &f.next).await,
         Ok(LoginOutcome::SecondStep { token }) => {
             super::security::second_step_page(p, token, safe_next(Some(&f.next)), None)
         }

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tekkan_app::{MfaStatus, TotpSetup};
 
-use super::auth::logged_in;
-use super::{form_error, render, safe_next, see_other};
+use super::auth::replace_session;
+use super::{form_error, render, see_other};
 use crate::AppState;
 use crate::error::{WebError, WebResult};
 use crate::extract::{PageCtx, PageForm};
@@ -98,12 +98,7 @@ async fn second_step(
     PageForm(f): PageForm<CodeForm>,
 ) -> WebResult<Response> {
     match st.app.second_step(&f.token, &f.code, &c.origin).await {
-        Ok(s) => {
-            if let Some(old) = &c.actor {
-                st.app.log_out(old).await?;
-            }
-            Ok(logged_in(&st, &s, safe_next(Some(&f.next))))
-        }
+        Ok(s) => replace_session(&st, &c, &s, &f.next).await,
         Err(e) => {
             let e = WebError::from(e);
             let error = form_error(&p, &e);

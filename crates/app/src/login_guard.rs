@@ -1,0 +1,174 @@
+//! Login throttling at work: an attempt is admitted through the per-address and
+//! per-account limits before the password is checked, a failure is recorded (and may
+//! lock the account, with an unlock link for its owner), and the link lifts the lock.
+
+use tekkan_audit::Event;
+use tekkan_core::throttle::Counter;
+use tekkan_core::{Email, Password};
+use tekkan_storage::{Account, WriteTx, now_ms};
+
+use crate::actor::event;
+use crate::limits::{IpPolicy, refusal_error};
+use crate::security_mail::SecurityMail;
+use crate::{App, AppError, Origin, Result, hash_token, random_token};
+
+/// An unlock link to e-mail once the transaction that made it has committed.
+pub(crate) struct UnlockMail {
+    account: Account,
+    link: String,
+}
+
+impl App {
+    /// Admits the attempt through the throttles and checks the password. On failure the
+    /// attempt is recorded and [`AppError::BadCredentials`] returned. On success returns
+    /// the account and, if its hash is weaker than configured, a new hash to store.
+    pub(crate) async fn check_password(
+        &self,
+        key: &str,
+        email: &str,
+        password: &str,
+        origin: &Origin,
+    ) -> Result<(Account, Option<String>)> {
+        self.over_limit(IpPolicy::LoginFailure, origin)?;
+        self.limit(IpPolicy::Login, origin)?;
+        let policy = self.settings().limits.login.clone();
+        let now = now_ms();
+        self.db()
+            .update_login_counter(key, |c| policy.admit(&c, now))
+            .await?
+            .map_err(refusal_error)?;
+        let pw = Password::for_login(password).ok_or(AppError::BadCredentials);
+        let account = match Email::parse(email) {
+            Ok(e) => self.db().account_by_email(e.as_str()).await?,
+            Err(_) => None,
+        };
+        let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+        let (verified, pw) = match pw {
+            Ok(pw) => (self.hasher().verify(pw.clone(), stored).await?, Some(pw)),
+            Err(_) => (
+                crate::password::Verified {
+                    ok: false,
+                    needs_rehash: false,
+                },
+                None,
+            ),
+        };
+        let (account, pw) = match (account, pw) {
+            (Some(a), Some(pw)) if verified.ok => (a, pw),
+            (a, _) => {
+                let mut tx = self.db().begin().await?;
+                let counter = tx.login_counter(key).await?;
+                let mut events = Vec::new();
+                let mail = self
+                    .record_failure(
+                        &mut tx,
+                        &counter,
+                        a.as_ref(),
+                        origin,
+                        "auth.login_failed",
+                        &mut events,
+                    )
+                    .await?;
+                tx.commit(events).await?;
+                self.send_unlock(mail).await;
+                return Err(AppError::BadCredentials);
+            }
+        };
+        let new_hash = match verified.needs_rehash {
+            true => Some(self.hasher().hash(pw).await?),
+            false => None,
+        };
+        Ok((account, new_hash))
+    }
+
+    /// Records, inside `tx`, a failed attempt that `counter` already counts (as admitted):
+    /// audits it as `action`, and when it is the failure that locks the account, stores
+    /// an unlock link for the owner, returned to be mailed after the commit.
+    pub(crate) async fn record_failure(
+        &self,
+        tx: &mut WriteTx,
+        counter: &Counter,
+        account: Option<&Account>,
+        origin: &Origin,
+        action: &'static str,
+        events: &mut Vec<Event>,
+    ) -> Result<Option<UnlockMail>> {
+        tracing::info!(ip = ?origin.ip, action, "failed login");
+        let _ = self.limit(IpPolicy::LoginFailure, origin);
+        let limits = &self.settings().limits;
+        let now = now_ms();
+        let (counter, locked) = limits.login.failed(counter, now);
+        tx.put_login_counter(&counter).await?;
+        let target = match account {
+            Some(a) => format!("account:{}", a.id),
+            None => "account:unknown".into(),
+        };
+        events.push(event(
+            account.map(|a| a.id),
+            None,
+            origin,
+            None,
+            action,
+            target.clone(),
+            &counter.consecutive,
+        ));
+        let (true, Some(a)) = (locked, account) else {
+            return Ok(None);
+        };
+        let token = random_token();
+        tx.insert_unlock_token(
+            &hash_token(&token),
+            &counter.key_hash,
+            a.id,
+            now,
+            now + limits.unlock_ttl_ms,
+        )
+        .await?;
+        events.push(event(
+            Some(a.id),
+            None,
+            origin,
+            None,
+            "auth.locked",
+            target,
+            &counter.window_failures,
+        ));
+        Ok(Some(UnlockMail {
+            account: a.clone(),
+            link: format!("{}/unlock?token={token}", self.settings().base_url),
+        }))
+    }
+
+    /// Sends an unlock link recorded by [`App::record_failure`], if there is one.
+    pub(crate) async fn send_unlock(&self, mail: Option<UnlockMail>) {
+        if let Some(m) = mail {
+            let a = &m.account;
+            self.send_security_mail(a.id, &a.email, SecurityMail::Unlock, m.link)
+                .await;
+        }
+    }
+
+    /// Lifts a lockout with the e-mailed link (once). The day's cap still holds.
+    pub async fn unlock_login(&self, token: &str, origin: &Origin) -> Result<()> {
+        self.limit(IpPolicy::Reset, origin)?;
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        let Some((key, account)) = tx.consume_unlock_token(&hash_token(token), now).await? else {
+            return Err(AppError::Gone("unlock_link"));
+        };
+        let c = tx.login_counter(&key).await?;
+        tx.put_login_counter(&self.settings().limits.login.unlocked(&c))
+            .await?;
+        let ev = event(
+            Some(account),
+            None,
+            origin,
+            None,
+            "auth.unlocked",
+            format!("account:{account}"),
+            &now,
+        );
+        tx.commit(vec![ev]).await?;
+        Ok(())
+    }
+}
