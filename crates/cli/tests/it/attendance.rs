@@ -417,38 +417,15 @@ async fn attendance_rates_and_csv_for_excel() {
         .await;
         occs.push(o);
     }
-    answer(
-        &mut fx.client(Who::Member),
-        &club,
-        &occs[0],
-        &m(Who::Member),
-        json!({"status": "yes"}),
-    )
-    .await;
-    answer(
-        &mut fx.client(Who::Member),
-        &club,
-        &occs[1],
-        &m(Who::Member),
-        json!({"status": "no"}),
-    )
-    .await;
-    answer(
-        &mut fx.client(Who::Treasurer),
-        &club,
-        &occs[0],
-        &m(Who::Treasurer),
-        json!({"status": "yes"}),
-    )
-    .await;
-    answer(
-        &mut fx.client(Who::Treasurer),
-        &club,
-        &occs[1],
-        &m(Who::Treasurer),
-        json!({"status": "yes"}),
-    )
-    .await;
+    for (who, i, status) in [
+        (Who::Member, 0, "yes"),
+        (Who::Member, 1, "no"),
+        (Who::Treasurer, 0, "yes"),
+        (Who::Treasurer, 1, "yes"),
+    ] {
+        let body = json!({ "status": status });
+        answer(&mut fx.client(who), &club, &occs[i], &m(who), body).await;
+    }
     tokio::time::sleep(Duration::from_millis(4500)).await;
 
     let today = &jst_in_days(0, 0, 0)[..10];

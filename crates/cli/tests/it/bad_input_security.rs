@@ -1,0 +1,87 @@
+//! The account-protection endpoints refuse broken bodies with a clear 4xx and write
+//! nothing; forged, used and malformed tokens and codes are refused, never a 500.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::bad_input_activities::refuses_broken_json;
+use crate::support::{TestApp, code};
+
+async fn rows(app: &TestApp) -> Vec<i64> {
+    let mut db = app.raw_db().await;
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT COUNT(*) FROM audit_log",
+        "SELECT COUNT(*) FROM login_throttle",
+        "SELECT COUNT(*) FROM mfa_totp",
+        "SELECT COUNT(*) FROM mfa_recovery_codes",
+        "SELECT COUNT(*) FROM sessions",
+        "SELECT COUNT(*) FROM clubs WHERE require_mfa",
+    ] {
+        out.push(sqlx::query_scalar(sql).fetch_one(&mut db).await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn protection_endpoints_refuse_broken_input() {
+    let app = TestApp::start().await;
+    let mut owner = app.sign_up("入力", None).await;
+    let club = owner.create_club("弓道部").await;
+    let writes = [
+        (Method::POST, "/api/v1/unlock".to_owned()),
+        (Method::POST, "/api/v1/session/second-step".to_owned()),
+        (Method::POST, "/api/v1/me/mfa/totp/confirm".to_owned()),
+        (Method::POST, "/api/v1/me/reauth".to_owned()),
+        (Method::PUT, format!("/api/v1/clubs/{club}/require-mfa")),
+    ];
+    let before = rows(&app).await;
+    refuses_broken_json(&mut owner, &writes).await;
+    assert_eq!(rows(&app).await, before, "nothing was written");
+
+    // Forged tokens, HTML and SQL where a token or a code goes.
+    let mut anon = app.client();
+    for token in ["forged", "' OR 1=1 --", "<script>alert(1)</script>", ""] {
+        let body = json!({"token": token, "code": "123456"});
+        let (s, v) = anon
+            .api(Method::POST, "/api/v1/session/second-step", Some(body))
+            .await;
+        assert_eq!((s, code(&v)), (StatusCode::GONE, "second_step"), "{token}");
+        let (s, v) = anon
+            .api(
+                Method::POST,
+                "/api/v1/unlock",
+                Some(json!({"token": token})),
+            )
+            .await;
+        assert_eq!((s, code(&v)), (StatusCode::GONE, "unlock_link"), "{token}");
+    }
+    let (s, v) = owner
+        .api(
+            Method::POST,
+            "/api/v1/me/mfa/totp/confirm",
+            Some(json!({"code": "' OR 1=1 --"})),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "totp_not_started"));
+
+    // The code page: invalid UTF-8 is a 400; markup in the fields comes back escaped.
+    let mut b = app.client();
+    let csrf = b.csrf().await;
+    let form = format!("_csrf={csrf}&token=x&code=%FF%FE");
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    let r = b
+        .raw(Method::POST, "/login/code", &headers, form.into_bytes())
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let p = b
+        .post_form(
+            "/login/code",
+            &csrf,
+            &[("token", "\"><script>x()</script>"), ("code", "1")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::GONE);
+    assert!(!p.body.contains("<script>x()"), "{}", p.body);
+    assert_eq!(rows(&app).await, before, "still nothing written");
+}
