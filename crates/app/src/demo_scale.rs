@@ -397,8 +397,15 @@ impl App {
             report.announcements += self
                 .seed_announcements(&mut tx, &mut rng, &club, &members, now)
                 .await?;
+            // Sessions go to plain members: the owners and officers of a real club would
+            // have enrolled a second factor, which generated accounts cannot have.
+            let plain: Vec<usize> = students
+                .iter()
+                .copied()
+                .filter(|j| role_of(*j) == Role::Member)
+                .collect();
             for s in 0..per_club.min(opts.sessions.saturating_sub(report.sessions.len())) {
-                let j = students[(s * 7) % students.len()];
+                let j = plain[(s * 7) % plain.len()];
                 let token = random_token();
                 tx.insert_session(&NewSession {
                     id: new_id!(SessionId),

@@ -396,7 +396,12 @@ async fn generated_clubs_have_schedules_and_answerable_practice() {
     let data = tempfile::TempDir::new().unwrap();
     std::fs::remove_dir(data.path()).unwrap();
     std::fs::rename(dir.path(), data.path()).unwrap();
-    let app = TestApp::builder().data_dir(data).start().await;
+    // With two-step verification enforced, as by default: the sessions are members'.
+    let app = TestApp::builder()
+        .configure(|c| c.accounts.enforce_mfa = true)
+        .data_dir(data)
+        .start()
+        .await;
     for l in &lines {
         let mut c = app.client();
         c.bearer = Some(l[0].clone());
