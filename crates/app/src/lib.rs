@@ -60,7 +60,7 @@ pub use polls::{PollInput, PollView};
 pub use report::{MemberRate, Report, report_csv};
 pub use subgroups::{SubgroupView, Subgroups};
 pub use token::{hash_token, random_token};
-pub use vault::{MasterKey, Vault};
+pub use vault::{KeyLoader, MasterKey, Vault};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
@@ -127,16 +127,16 @@ impl App {
             Some((id, sealed)) => vault.verify_check(&id, &sealed)?,
             None => {
                 let mut tx = db.begin().await?;
-                tx.insert_master_key_check(vault.current().id(), &vault.check_value()?)
-                    .await?;
+                let (id, check) = vault.check_value()?;
+                tx.insert_master_key_check(&id, &check).await?;
                 let ev = actor::event(
                     None,
                     None,
                     &Origin::default(),
                     None,
                     "keys.master_registered",
-                    format!("master_key:{}", vault.current().id()),
-                    &vault.current().id(),
+                    format!("master_key:{id}"),
+                    &id,
                 );
                 tx.commit(vec![ev]).await?;
             }

@@ -12,10 +12,16 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
+use std::sync::{Arc, RwLock};
 use tekkan_core::AccountId;
-use tekkan_storage::WriteTx;
 
-use crate::{AppError, Result};
+use tekkan_storage::{WriteTx, now_ms};
+
+use crate::{App, AppError, Result};
+
+fn poisoned() -> AppError {
+    AppError::Internal("master key lock poisoned".into())
+}
 
 /// A master key and its public id (a hash prefix, safe to store beside what it seals).
 #[derive(Clone)]
@@ -80,10 +86,20 @@ fn field_aad(account: AccountId, field: &str) -> Vec<u8> {
     format!("tekkan-field\0{account}\0{field}").into_bytes()
 }
 
+/// Reads the master keys afresh (current first), for a server that meets a key id it
+/// does not hold yet: another process (`tekkan keys rotate`) has rotated the key.
+pub type KeyLoader = Arc<dyn Fn() -> Result<Vec<MasterKey>> + Send + Sync>;
+
 /// The master keys this server holds: the current one seals, any of them opens.
-#[derive(Clone, Debug)]
 pub struct Vault {
-    keys: Vec<MasterKey>,
+    keys: RwLock<Vec<MasterKey>>,
+    loader: Option<KeyLoader>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Vault({:?})", self.keys.read().map(|k| k.len()).ok())
+    }
 }
 
 impl Vault {
@@ -92,23 +108,49 @@ impl Vault {
         if keys.is_empty() {
             return Err(AppError::Internal("no master key".into()));
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys: RwLock::new(keys),
+            loader: None,
+        })
     }
 
-    pub fn current(&self) -> &MasterKey {
-        &self.keys[0]
+    /// Keys that can be read again when an unknown key id turns up.
+    pub fn with_loader(keys: Vec<MasterKey>, loader: KeyLoader) -> Result<Self> {
+        let mut v = Self::new(keys)?;
+        v.loader = Some(loader);
+        Ok(v)
     }
 
-    fn by_id(&self, id: &str) -> Result<&MasterKey> {
-        self.keys
-            .iter()
-            .find(|k| k.id == id)
-            .ok_or(AppError::WrongMasterKey)
+    pub fn current(&self) -> Result<MasterKey> {
+        let keys = self.keys.read().map_err(|_| poisoned())?;
+        keys.first().cloned().ok_or(AppError::WrongMasterKey)
+    }
+
+    /// The key with `id`; reloads the keys once if this server does not hold it.
+    fn by_id(&self, id: &str) -> Result<MasterKey> {
+        let find = |keys: &[MasterKey]| keys.iter().find(|k| k.id == id).cloned();
+        if let Some(k) = find(&self.keys.read().map_err(|_| poisoned())?) {
+            return Ok(k);
+        }
+        let Some(load) = &self.loader else {
+            return Err(AppError::WrongMasterKey);
+        };
+        let fresh = load()?;
+        let found = find(&fresh);
+        if !fresh.is_empty() {
+            tracing::info!(current = %fresh[0].id, "master keys reloaded");
+            *self.keys.write().map_err(|_| poisoned())? = fresh;
+        }
+        found.ok_or(AppError::WrongMasterKey)
     }
 
     /// The check value stored once per database.
-    pub fn check_value(&self) -> Result<String> {
-        seal_with(&self.current().cipher, CHECK_AAD, CHECK_TEXT)
+    pub fn check_value(&self) -> Result<(String, String)> {
+        let cur = self.current()?;
+        Ok((
+            cur.id.clone(),
+            seal_with(&cur.cipher, CHECK_AAD, CHECK_TEXT)?,
+        ))
     }
 
     /// Whether these keys open the database's check value (sealed under key `key_id`).
@@ -128,15 +170,10 @@ impl Vault {
     }
 
     /// Re-seals a data key under the current master key: (key id, wrapped).
-    pub fn rewrap(
-        &self,
-        account: AccountId,
-        key_id: &str,
-        wrapped: &str,
-    ) -> Result<(String, String)> {
+    fn rewrap(&self, account: AccountId, key_id: &str, wrapped: &str) -> Result<(String, String)> {
         let k = self.by_id(key_id)?;
         let raw = open_with(&k.cipher, &dk_aad(account), wrapped)?;
-        let cur = self.current();
+        let cur = self.current()?;
         Ok((
             cur.id.clone(),
             seal_with(&cur.cipher, &dk_aad(account), &raw)?,
@@ -158,7 +195,7 @@ impl Vault {
         }
         let mut raw = [0u8; 32];
         OsRng.fill_bytes(&mut raw);
-        let cur = self.current();
+        let cur = self.current()?;
         let wrapped = seal_with(&cur.cipher, &dk_aad(account), &raw)?;
         tx.insert_data_key(account, &cur.id, &wrapped, now).await?;
         let cipher = Aes256Gcm::new_from_slice(&raw).map_err(|_| AppError::Tampered)?;
@@ -179,6 +216,51 @@ impl DataKey {
 
     pub(crate) fn open(&self, field: &str, sealed: &str) -> Result<Vec<u8>> {
         open_with(&self.cipher, &field_aad(self.account, field), sealed)
+    }
+}
+
+impl App {
+    /// Re-seals every data key, and the check value, under the current master key, in
+    /// batches, while the server keeps serving. Returns how many data keys moved.
+    pub async fn rewrap_data_keys(&self) -> Result<u64> {
+        let vault = self.vault();
+        let current = vault.current()?.id().to_owned();
+        let mut moved = 0u64;
+        loop {
+            let mut tx = self.db().begin().await?;
+            let batch = tx.data_keys_not_under(&current).await?;
+            if batch.is_empty() {
+                let (id, check) = vault.check_value()?;
+                tx.set_master_key_check(&id, &check).await?;
+                let ev = crate::actor::event(
+                    None,
+                    None,
+                    &crate::Origin::default(),
+                    None,
+                    "keys.rotated",
+                    format!("master_key:{id}"),
+                    &moved,
+                );
+                tx.commit(vec![ev]).await?;
+                return Ok(moved);
+            }
+            let n = batch.len() as u64;
+            for (account, key_id, wrapped) in batch {
+                let (id, w) = vault.rewrap(account, &key_id, &wrapped)?;
+                tx.set_data_key(account, &id, &w).await?;
+            }
+            moved += n;
+            let ev = crate::actor::event(
+                None,
+                None,
+                &crate::Origin::default(),
+                None,
+                "keys.rewrapped",
+                format!("master_key:{current}"),
+                &(n, now_ms()),
+            );
+            tx.commit(vec![ev]).await?;
+        }
     }
 }
 
@@ -224,7 +306,7 @@ mod tests {
     #[test]
     fn the_check_value_tells_a_wrong_master_key() {
         let v = Vault::new(vec![key(1)]).unwrap();
-        let check = v.check_value().unwrap();
+        let (_, check) = v.check_value().unwrap();
         assert!(v.verify_check(key(1).id(), &check).is_ok());
         let wrong = Vault::new(vec![key(2)]).unwrap();
         assert!(matches!(

@@ -34,8 +34,11 @@ pub struct ServerKeys {
     pub audit: Vec<u8>,
     /// The VAPID private key Web Push messages are signed with (RFC 8292).
     pub vapid: Vec<u8>,
-    /// The master key sealing personal data keys.
-    pub master: Vec<u8>,
+    /// The master keys sealing personal data keys: the current one first, then older
+    /// ones kept to open what they wrapped (and backups taken before a rotation).
+    pub master: Vec<Vec<u8>>,
+    /// Whether the master key came from the configuration rather than the key file.
+    pub master_from_config: bool,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
@@ -109,6 +112,58 @@ pub fn load(
         csrf: key(&dir, "csrf.key", cfg.csrf_key.as_ref(), true)?,
         audit: key(&dir, "audit.key", cfg.audit_key.as_ref(), fresh_db)?,
         vapid: key(&dir, "vapid.key", cfg.vapid_key.as_ref(), true)?,
-        master: key(&dir, "master.key", cfg.master_key.as_ref(), fresh_db)?,
+        master: match &cfg.master_key {
+            Some(s) => vec![parse("keys.master_key", s.expose())?],
+            None => {
+                // Created like the other keys on first use (and missing for an existing
+                // database is the same error), then read as a ring.
+                if !dir.join(MASTER_FILE).exists() {
+                    key(&dir, MASTER_FILE, None, fresh_db)?;
+                }
+                read_master_ring(data_dir)?
+            }
+        },
+        master_from_config: cfg.master_key.is_some(),
     })
+}
+
+const MASTER_FILE: &str = "master.key";
+
+/// The master keys in `<data_dir>/secrets/master.key`, one per line, current first.
+pub fn read_master_ring(data_dir: &Path) -> Result<Vec<Vec<u8>>, KeyError> {
+    let path = data_dir.join("secrets").join(MASTER_FILE);
+    let text = fs::read_to_string(&path).map_err(io(&path))?;
+    let name = path.display().to_string();
+    let ring = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| parse(&name, l))
+        .collect::<Result<Vec<_>, _>>()?;
+    if ring.is_empty() {
+        return Err(KeyError::Malformed(name));
+    }
+    Ok(ring)
+}
+
+/// Puts a new random master key first in the ring file, keeping the older ones; the
+/// file is replaced whole (written aside, synced, renamed), mode 0600.
+pub fn add_master_key(data_dir: &Path) -> Result<Vec<Vec<u8>>, KeyError> {
+    let mut ring = read_master_ring(data_dir)?;
+    let mut k = vec![0u8; 32];
+    OsRng.fill_bytes(&mut k);
+    ring.insert(0, k);
+    let dir = data_dir.join("secrets");
+    let (tmp, path) = (dir.join("master.key.new"), dir.join(MASTER_FILE));
+    let text: String = ring.iter().map(|k| hex::encode(k) + "\n").collect();
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
+    f.write_all(text.as_bytes()).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io(&path))?;
+    Ok(ring)
 }

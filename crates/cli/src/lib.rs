@@ -5,10 +5,12 @@ pub mod config;
 pub mod keys;
 mod scheduler;
 mod server;
+mod vault;
 
 pub use server::{
     CliError, Running, ServeOptions, audit_verify, open_app, run_demo, run_scale_demo, start,
 };
+pub use vault::rotate_master_key;
 
 /// rustls needs one process-wide crypto provider when more than one could link in.
 pub fn install_crypto_provider() {

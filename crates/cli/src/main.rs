@@ -61,8 +61,23 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Key tools.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print an annotated tekkan.toml with every default.
     DefaultConfig,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Put a new master key in front and re-seal every person's data key under it, while
+    /// the server keeps running. Older keys stay in the key file (older backups need them).
+    Rotate {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -176,6 +191,15 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let cfg = load(cli.config.as_ref(), data_dir)?;
             let logins = tekkan_cli::run_demo(&cfg).await?;
             print_logins(&logins);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { data_dir },
+        } => {
+            let cfg = load(cli.config.as_ref(), data_dir)?;
+            init_logging(&cfg.log.level);
+            let (id, moved) = tekkan_cli::rotate_master_key(&cfg).await?;
+            println!("master key {id} is now current; {moved} data keys re-sealed under it");
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tekkan_app::{
-    App, AppSettings, DemoLogin, DemoOptions, HashSettings, IpLimits, LimitSettings, MasterKey,
-    SessionSettings, Vault,
+    App, AppSettings, DemoLogin, DemoOptions, HashSettings, IpLimits, LimitSettings,
+    SessionSettings,
 };
 use tekkan_core::throttle::Policy;
 use tekkan_storage::Db;
@@ -30,6 +30,11 @@ pub enum CliError {
     Storage(#[from] tekkan_storage::StorageError),
     #[error("{0}")]
     App(#[from] tekkan_app::AppError),
+    #[error(
+        "the master key is set in the configuration (keys.master_key): rotate it by hand, or \
+         keep it in <data_dir>/secrets/master.key"
+    )]
+    MasterKeyInConfig,
     #[error(transparent)]
     Tls(#[from] tekkan_web::TlsError),
     #[error(
@@ -123,7 +128,7 @@ async fn open_app_at(
     let delivery = delivery(cfg, &k)?;
     let db = Db::open(&path, k.audit.clone()).await?;
     owner_only(&path)?;
-    let vault = Vault::new(vec![MasterKey::from_bytes(&k.master)?])?;
+    let vault = crate::vault::vault(cfg, &k)?;
     let app = match App::open(db.clone(), settings(cfg, base_url), delivery, vault).await {
         Ok(app) => app,
         Err(e) => {

@@ -46,15 +46,6 @@ impl Db {
             .transpose()
     }
 
-    pub async fn data_key(&self, account: AccountId) -> Result<Option<(String, String)>> {
-        let r = sqlx::query("SELECT key_id, wrapped FROM data_keys WHERE account_id = ?")
-            .bind(account.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
-        r.map(|r| Ok((r.try_get("key_id")?, r.try_get("wrapped")?)))
-            .transpose()
-    }
-
     pub async fn totp(&self, account: AccountId) -> Result<Option<TotpRow>> {
         let r = sqlx::query(totp_sql!())
             .bind(account.to_string())
@@ -109,6 +100,52 @@ impl WriteTx {
         .bind(now)
         .execute(&mut *self.tx)
         .await?;
+        Ok(())
+    }
+
+    /// Data keys still wrapped under another master key than `key_id`, a batch at a time.
+    pub async fn data_keys_not_under(
+        &mut self,
+        key_id: &str,
+    ) -> Result<Vec<(AccountId, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT account_id, key_id, wrapped FROM data_keys WHERE key_id <> ? LIMIT 500",
+        )
+        .bind(key_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    id_col(r, "account_id", AccountId)?,
+                    r.try_get("key_id")?,
+                    r.try_get("wrapped")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn set_data_key(
+        &mut self,
+        account: AccountId,
+        key_id: &str,
+        wrapped: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE data_keys SET key_id = ?, wrapped = ? WHERE account_id = ?")
+            .bind(key_id)
+            .bind(wrapped)
+            .bind(account.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_master_key_check(&mut self, key_id: &str, sealed: &str) -> Result<()> {
+        sqlx::query("UPDATE master_key_check SET key_id = ?, sealed = ? WHERE id = 1")
+            .bind(key_id)
+            .bind(sealed)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 

@@ -32,7 +32,7 @@ fn base32_decode(s: &str) -> Vec<u8> {
 }
 
 /// The TOTP code for `secret` at 30-second step `step`.
-fn totp(secret: &[u8], step: u64) -> String {
+pub fn totp(secret: &[u8], step: u64) -> String {
     let mut m = Hmac::<Sha1>::new_from_slice(secret).unwrap();
     m.update(&step.to_be_bytes());
     let h = m.finalize().into_bytes();
@@ -41,7 +41,7 @@ fn totp(secret: &[u8], step: u64) -> String {
     format!("{n:06}")
 }
 
-fn now_step() -> u64 {
+pub fn now_step() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -50,7 +50,7 @@ fn now_step() -> u64 {
 }
 
 /// Enrols TOTP for `c`; returns the secret and the recovery codes.
-async fn enrol(c: &mut Client) -> (Vec<u8>, Vec<String>) {
+pub async fn enrol(c: &mut Client) -> (Vec<u8>, Vec<String>) {
     let (s, v) = c.api(Method::POST, "/api/v1/me/mfa/totp", None).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let secret = base32_decode(v["secret"].as_str().unwrap());
