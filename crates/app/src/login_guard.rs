@@ -37,25 +37,20 @@ impl App {
             .update_login_counter(key, |c| policy.admit(&c, now))
             .await?
             .map_err(refusal_error)?;
-        let pw = Password::for_login(password).ok_or(AppError::BadCredentials);
         let account = match Email::parse(email) {
             Ok(e) => self.db().account_by_email(e.as_str()).await?,
             Err(_) => None,
         };
+        // An unknown address is checked against a dummy hash: the same work either way.
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-        let (verified, pw) = match pw {
-            Ok(pw) => (self.hasher().verify(pw.clone(), stored).await?, Some(pw)),
-            Err(_) => (
-                crate::password::Verified {
-                    ok: false,
-                    needs_rehash: false,
-                },
-                None,
-            ),
+        let pw = Password::for_login(password);
+        let verified = match &pw {
+            Some(p) => Some(self.hasher().verify(p.clone(), stored).await?),
+            None => None,
         };
-        let (account, pw) = match (account, pw) {
-            (Some(a), Some(pw)) if verified.ok => (a, pw),
-            (a, _) => {
+        let (account, pw, verified) = match (account, pw, verified) {
+            (Some(a), Some(pw), Some(v)) if v.ok => (a, pw, v),
+            (a, _, _) => {
                 let mut tx = self.db().begin().await?;
                 let counter = tx.login_counter(key).await?;
                 let mut events = Vec::new();
