@@ -56,9 +56,54 @@ const TEXTS: [(&str, &str, &str); 6] = [
     ),
 ];
 
+/// Security notices by what happened: (what, 日本語, English).
+const SECURITY_TEXTS: [(&str, &str, &str); 7] = [
+    (
+        "password_changed",
+        "パスワードが変更されました。心当たりがない場合はすぐにパスワードを再設定してください",
+        "Your password was changed. If this was not you, reset your password now",
+    ),
+    (
+        "password_reset",
+        "メールのリンクからパスワードが再設定されました",
+        "Your password was reset from an e-mailed link",
+    ),
+    (
+        "email_changed",
+        "ログイン用メールアドレスが変更されました",
+        "The e-mail address you sign in with was changed",
+    ),
+    (
+        "factor_added",
+        "2段階認証の方法が追加されました",
+        "A two-step verification method was added",
+    ),
+    (
+        "factor_removed",
+        "2段階認証の方法が削除されました",
+        "A two-step verification method was removed",
+    ),
+    (
+        "recovery_codes_renewed",
+        "リカバリーコードが再発行されました(以前のコードは使えません)",
+        "New recovery codes were issued (the old ones no longer work)",
+    ),
+    (
+        "sessions_ended",
+        "あなたのアカウントのログインが終了されました",
+        "Sessions on your account were ended",
+    ),
+];
+
 /// A notification's message in Japanese (`ja`) or English.
 pub fn notice_text(kind: &str, params: &str, ja: bool) -> String {
     let v: serde_json::Value = serde_json::from_str(params).unwrap_or_default();
+    if kind == "security" {
+        let what = v["what"].as_str().unwrap_or_default();
+        let t = SECURITY_TEXTS.iter().find(|t| t.0 == what);
+        let text = t.map(|t| if ja { t.1 } else { t.2 }).unwrap_or_default();
+        return format!("TEKKAN: {text}");
+    }
     let text = TEXTS
         .iter()
         .find(|t| t.0 == kind)

@@ -42,6 +42,9 @@ pub enum AppError {
     /// The change needs a recent proof of identity (password and second factor).
     #[error("re-authentication required")]
     ReauthRequired,
+    /// The operator disabled this account (told only after a right password).
+    #[error("account disabled")]
+    AccountDisabled,
     /// The account must add a second factor before anything else.
     #[error("two-step verification required")]
     MfaSetupRequired,

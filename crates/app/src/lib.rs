@@ -27,9 +27,11 @@ mod notify;
 mod occurrences;
 mod password;
 mod polls;
+mod recovery;
 mod reminders;
 mod report;
 mod security_mail;
+mod sessions;
 mod subgroups;
 mod token;
 pub mod totp;
@@ -58,6 +60,7 @@ pub use notify::{CHANNELS, Channels, NoticeKind, PREF_GROUPS};
 pub use password::HashSettings;
 pub use polls::{PollInput, PollView};
 pub use report::{MemberRate, Report, report_csv};
+pub use sessions::SessionInfo;
 pub use subgroups::{SubgroupView, Subgroups};
 pub use token::{hash_token, random_token};
 pub use vault::{KeyLoader, MasterKey, Vault};
@@ -91,6 +94,7 @@ impl Default for AppSettings {
             base_url: String::new(),
             limits: LimitSettings {
                 unlock_ttl_ms: 60 * 60 * 1000,
+                reset_ttl_ms: 30 * 60 * 1000,
                 ..LimitSettings::default()
             },
             enforce_mfa: true,

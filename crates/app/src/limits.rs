@@ -72,6 +72,8 @@ pub struct LimitSettings {
     pub ip: IpLimits,
     /// How long an e-mailed unlock link works.
     pub unlock_ttl_ms: i64,
+    /// How long an e-mailed password reset link works.
+    pub reset_ttl_ms: i64,
 }
 
 /// Fixed-window counters per (policy, address). Per instance: behind a load balancer

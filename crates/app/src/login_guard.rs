@@ -69,6 +69,9 @@ impl App {
                 return Err(AppError::BadCredentials);
             }
         };
+        if account.disabled_at.is_some() {
+            return Err(AppError::AccountDisabled);
+        }
         let new_hash = match verified.needs_rehash {
             true => Some(self.hasher().hash(pw).await?),
             false => None,

@@ -68,7 +68,7 @@ fn recovery_hash(account: AccountId, code: &str) -> String {
 }
 
 impl App {
-    fn require_recent(&self, actor: &Actor) -> Result<()> {
+    pub(crate) fn require_recent(&self, actor: &Actor) -> Result<()> {
         if now_ms() - actor.reauth_at > REAUTH_WINDOW_MS {
             return Err(AppError::ReauthRequired);
         }
@@ -140,6 +140,8 @@ impl App {
                 .store_recovery_codes(&mut tx, actor.account, now)
                 .await?;
         }
+        self.security_notice(&mut tx, actor.account, "factor_added", now)
+            .await?;
         let ev = actor.event(
             None,
             "mfa.totp_added",
@@ -163,6 +165,8 @@ impl App {
             return Err(AppError::Conflict("totp_not_started"));
         }
         tx.replace_recovery_codes(actor.account, &[], now).await?;
+        self.security_notice(&mut tx, actor.account, "factor_removed", now)
+            .await?;
         let ev = actor.event(
             None,
             "mfa.totp_removed",
@@ -183,6 +187,8 @@ impl App {
         let mut tx = self.db().begin().await?;
         let codes = self
             .store_recovery_codes(&mut tx, actor.account, now)
+            .await?;
+        self.security_notice(&mut tx, actor.account, "recovery_codes_renewed", now)
             .await?;
         let ev = actor.event(
             None,

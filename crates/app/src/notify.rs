@@ -20,16 +20,20 @@ pub enum NoticeKind {
     WaitlistPromoted,
     Reminder,
     Announcement,
+    /// A change to how the account is protected (password, e-mail, factors, sessions).
+    /// Always sent on every channel: a person cannot switch these off.
+    Security,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 6] = [
+    pub const ALL: [NoticeKind; 7] = [
         Self::EventNew,
         Self::EventChanged,
         Self::EventCancelled,
         Self::WaitlistPromoted,
         Self::Reminder,
         Self::Announcement,
+        Self::Security,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +44,7 @@ impl NoticeKind {
             Self::WaitlistPromoted => "waitlist_promoted",
             Self::Reminder => "reminder",
             Self::Announcement => "announcement",
+            Self::Security => "security",
         }
     }
 
@@ -48,6 +53,7 @@ impl NoticeKind {
         match self {
             Self::Reminder => "reminders",
             Self::Announcement => "announcements",
+            Self::Security => "security",
             _ => "changes",
         }
     }
@@ -102,11 +108,12 @@ pub(crate) async fn notify(
             continue;
         }
         let (email, subs) = tx.delivery_targets(*account).await?;
-        if channels.email && tx.wants(*account, n.kind.group(), "email").await? {
+        let always = n.kind == NoticeKind::Security;
+        if channels.email && (always || tx.wants(*account, n.kind.group(), "email").await?) {
             tx.insert_delivery(new_id!(NotificationId), id, "email", &email, now)
                 .await?;
         }
-        if channels.push && tx.wants(*account, n.kind.group(), "push").await? {
+        if channels.push && (always || tx.wants(*account, n.kind.group(), "push").await?) {
             for s in subs {
                 tx.insert_delivery(new_id!(NotificationId), id, "push", &s.to_string(), now)
                     .await?;

@@ -1,4 +1,5 @@
-//! Security e-mails that carry a secret link (unlocking a login). They are sent
+//! Security e-mails that carry a secret link (unlocking a login, resetting a password,
+//! confirming a new e-mail address). They are sent
 //! straight to the mail server and never written to the outbox, so that the database
 //! holds no live link, only its hash.
 
@@ -10,6 +11,8 @@ use crate::App;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecurityMail {
     Unlock,
+    Reset,
+    ConfirmEmail,
 }
 
 impl SecurityMail {
@@ -26,6 +29,30 @@ impl SecurityMail {
                 "Too many wrong passwords were tried on your account, so signing in was paused.\n\
                  If that was you, lift the lock with this link (valid for one hour, once).\n\
                  If it was not, change your password and turn on two-step verification.",
+            ),
+            (Self::Reset, true) => (
+                "パスワードの再設定",
+                "パスワードの再設定が申請されました。次のリンクから新しいパスワードを設定してください\
+                 (有効期限は短く、1回限り)。2段階認証を使っている場合は、そのコードも必要です。\n\
+                 心当たりがない場合は、このメールを無視してください。パスワードは変わりません。",
+            ),
+            (Self::Reset, false) => (
+                "Reset your password",
+                "Someone asked to reset your password. Set a new one with this link (it expires \
+                 soon and works once). If you use two-step verification, you will need its code too.\n\
+                 If this was not you, ignore this e-mail: your password stays the same.",
+            ),
+            (Self::ConfirmEmail, true) => (
+                "メールアドレスの確認",
+                "TEKKAN のログイン用メールアドレスをこのアドレスに変更する申請がありました。\
+                 次のリンクで確定してください(24時間以内、1回限り)。\n\
+                 心当たりがない場合は、このメールを無視してください。",
+            ),
+            (Self::ConfirmEmail, false) => (
+                "Confirm your e-mail address",
+                "Someone asked to make this the address they sign in to TEKKAN with. Confirm \
+                 with this link (within 24 hours, once).\n\
+                 If this was not you, ignore this e-mail.",
             ),
         }
     }

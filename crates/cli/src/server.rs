@@ -108,6 +108,7 @@ fn limits(l: &crate::config::Limits) -> LimitSettings {
             export: w(l.exports_per_address),
         },
         unlock_ttl_ms: l.unlock_link_minutes * 60_000,
+        reset_ttl_ms: l.reset_link_minutes * 60_000,
     }
 }
 

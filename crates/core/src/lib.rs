@@ -5,6 +5,7 @@
 
 mod attendance;
 mod content;
+pub mod device;
 mod error;
 mod id;
 mod password;

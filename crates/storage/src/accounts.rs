@@ -77,7 +77,8 @@ impl Db {
                AND (m.role IN ('owner', 'officer', 'treasurer') OR c.require_mfa))) \
                AS mfa_required, a.* \
              FROM sessions s JOIN accounts a ON a.id = s.account_id \
-             WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?",
+             WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ? \
+             AND a.disabled_at IS NULL",
         )
         .bind(token_hash)
         .bind(now)

@@ -21,6 +21,7 @@ mod notifications;
 mod polls;
 pub use migrate::latest_version;
 mod records;
+mod recovery;
 mod reminders;
 mod subgroups;
 mod throttle;
@@ -44,6 +45,7 @@ pub use mfa::{Challenge, TotpRow};
 pub use notifications::{Delivery, Notification, PushSubscription};
 pub use polls::{Poll, PollLine};
 pub use records::*;
+pub use recovery::{AccountToken, SessionLine, TokenPurpose};
 
 /// What can go wrong below the application.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_tallies.sql")),
     (4, include_str!("../migrations/sqlite/0004_throttle.sql")),
     (5, include_str!("../migrations/sqlite/0005_mfa.sql")),
+    (6, include_str!("../migrations/sqlite/0006_recovery.sql")),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -18,6 +18,8 @@ pub struct Account {
     pub password_hash: Option<String>,
     pub is_operator: bool,
     pub created_at: i64,
+    /// Set while the operator has disabled the account: it cannot log in.
+    pub disabled_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +128,7 @@ pub(crate) fn account(row: &SqliteRow) -> Result<Account> {
         password_hash: row.try_get("password_hash")?,
         is_operator: row.try_get("is_operator")?,
         created_at: row.try_get("created_at")?,
+        disabled_at: row.try_get("disabled_at")?,
     })
 }
 

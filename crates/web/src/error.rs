@@ -70,6 +70,9 @@ impl WebError {
                 }
                 AppError::BadCode => (StatusCode::UNAUTHORIZED, "bad_code", None, None),
                 AppError::ReauthRequired => (StatusCode::FORBIDDEN, "reauth_required", None, None),
+                AppError::AccountDisabled => {
+                    (StatusCode::FORBIDDEN, "account_disabled", None, None)
+                }
                 AppError::MfaSetupRequired => {
                     (StatusCode::FORBIDDEN, "mfa_setup_required", None, None)
                 }

@@ -85,3 +85,118 @@ async fn protection_endpoints_refuse_broken_input() {
     assert!(!p.body.contains("<script>x()"), "{}", p.body);
     assert_eq!(rows(&app).await, before, "still nothing written");
 }
+
+#[tokio::test]
+async fn recovery_and_session_endpoints_refuse_broken_input() {
+    let app = TestApp::start().await;
+    let mut user = app.sign_up("復旧入力", None).await;
+    let writes = [
+        (Method::POST, "/api/v1/password-reset".to_owned()),
+        (Method::POST, "/api/v1/password-reset/complete".to_owned()),
+        (Method::PUT, "/api/v1/me/password".to_owned()),
+        (Method::PUT, "/api/v1/me/email".to_owned()),
+        (Method::POST, "/api/v1/email-change/confirm".to_owned()),
+    ];
+    let before = recovery_state(&app).await;
+    refuses_broken_json(&mut user, &writes).await;
+    assert_eq!(recovery_state(&app).await, before, "nothing was written");
+
+    let mut anon = app.client();
+    for token in ["forged", "' OR 1=1 --", "<script>alert(1)</script>", ""] {
+        let (s, v) = anon
+            .api(
+                Method::POST,
+                "/api/v1/password-reset/complete",
+                Some(json!({"token": token, "password": "a long enough passphrase"})),
+            )
+            .await;
+        assert_eq!((s, code(&v)), (StatusCode::GONE, "reset_link"), "{token}");
+        let (s, v) = anon
+            .api(
+                Method::POST,
+                "/api/v1/email-change/confirm",
+                Some(json!({ "token": token })),
+            )
+            .await;
+        assert_eq!((s, code(&v)), (StatusCode::GONE, "email_link"), "{token}");
+        let page = anon
+            .get(&format!("/reset?token={}", urlencode(token)))
+            .await;
+        assert_eq!(page.status, StatusCode::GONE);
+        assert!(!page.body.contains("<script>alert"));
+    }
+    for email in ["not an address", "<b>x</b>@example.jp", "' OR 1=1 --"] {
+        let (s, v) = anon
+            .api(
+                Method::POST,
+                "/api/v1/password-reset",
+                Some(json!({ "email": email })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{email}: {v}");
+        let (s, _) = user
+            .api(
+                Method::PUT,
+                "/api/v1/me/email",
+                Some(json!({ "email": email })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{email}");
+    }
+    // The request form keeps what was typed, escaped.
+    let mut b = app.client();
+    let csrf = b.get("/password-reset").await.csrf();
+    let page = b
+        .post_form("/password-reset", &csrf, &[("email", "<script>x</script>")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("&#60;script&#62;x&#60;/script&#62;"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<script>x</script>"));
+    // Malformed and other people's session ids are simply not found.
+    for id in [
+        "nothex",
+        "00000000000000000000000000000000",
+        "'; DROP TABLE sessions; --",
+    ] {
+        let (s, _) = user
+            .api(
+                Method::DELETE,
+                &format!("/api/v1/me/sessions/{}", urlencode(id)),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{id}");
+    }
+    assert_eq!(recovery_state(&app).await, before, "still nothing written");
+}
+
+/// Links, sessions, audit entries, and every password hash and address.
+async fn recovery_state(app: &TestApp) -> (i64, String) {
+    let mut db = app.raw_db().await;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM account_tokens) + (SELECT COUNT(*) FROM sessions) \
+         + (SELECT COUNT(*) FROM audit_log)",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let accounts: String =
+        sqlx::query_scalar("SELECT group_concat(password_hash || email) FROM accounts")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    (n, accounts)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

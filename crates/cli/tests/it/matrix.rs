@@ -25,6 +25,8 @@ enum Rule {
     /// Only the account the thing belongs to (club A's owner made it); anyone else
     /// logged in is told it does not exist.
     Mine,
+    /// Only the operator; anyone else logged in is refused.
+    Operator,
 }
 
 const ALL: &[&str] = &[
@@ -66,6 +68,32 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("POST", "/settings/security/recovery-codes", AnyUser),
     ("POST", "/settings/security/reauth", AnyUser),
     ("GET", "/unlock", Public),
+    ("POST", "/api/v1/password-reset", Public),
+    ("POST", "/api/v1/password-reset/complete", Public),
+    ("POST", "/api/v1/email-change/confirm", Public),
+    ("PUT", "/api/v1/me/password", AnyUser),
+    ("PUT", "/api/v1/me/email", AnyUser),
+    ("GET", "/api/v1/me/sessions", AnyUser),
+    ("DELETE", "/api/v1/me/sessions", AnyUser),
+    ("DELETE", "/api/v1/me/sessions/{session}", Mine),
+    (
+        "DELETE",
+        "/api/v1/admin/accounts/{account}/sessions",
+        Operator,
+    ),
+    ("POST", "/api/v1/admin/accounts/{account}/disable", Operator),
+    ("POST", "/api/v1/admin/accounts/{account}/enable", Operator),
+    ("GET", "/password-reset", Public),
+    ("POST", "/password-reset", Public),
+    ("GET", "/reset", Public),
+    ("POST", "/reset", Public),
+    ("GET", "/email/confirm", Public),
+    ("POST", "/email/confirm", Public),
+    ("POST", "/settings/security/password", AnyUser),
+    ("POST", "/settings/security/email", AnyUser),
+    ("GET", "/settings/sessions", AnyUser),
+    ("POST", "/settings/sessions/revoke-others", AnyUser),
+    ("POST", "/settings/sessions/{session}/revoke", Mine),
     ("POST", "/unlock", Public),
     ("DELETE", "/api/v1/session", AnyUser),
     ("GET", "/api/v1/me", AnyUser),
@@ -473,6 +501,35 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         assert_eq!(s, StatusCode::CREATED, "{v}");
         p = p.replace("{subscription}", v["id"].as_str().unwrap());
     }
+    if p.contains("{session}") {
+        // A second session of the owner's, from another device.
+        let (s, v) = fx
+            .app
+            .client()
+            .api(
+                Method::POST,
+                "/api/v1/session",
+                Some(json!({"email": owner.email, "password": "a long enough passphrase"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (_, list) = owner.api(Method::GET, "/api/v1/me/sessions", None).await;
+        let other = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["current"] == false)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        p = p.replace("{session}", &other);
+    }
+    if p.contains("{account}") {
+        let mut target = fx.app.sign_up("target", None).await;
+        let (_, me) = target.api(Method::GET, "/api/v1/me", None).await;
+        p = p.replace("{account}", me["account_id"].as_str().unwrap());
+    }
     if p.contains("{poll}") {
         p = p.replace("{poll}", &poll(&mut owner, &club.id).await);
     }
@@ -557,6 +614,22 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             Body::Json(json!({"email": owner_email, "password": "a long enough passphrase"}))
         }
         ("POST", "/api/v1/clubs") => Body::Json(json!({"name": "新しいクラブ"})),
+        ("POST", "/api/v1/password-reset") => Body::Json(json!({ "email": email })),
+        ("POST", "/api/v1/password-reset/complete") => {
+            Body::Json(json!({"token": "forged", "password": "a long enough passphrase"}))
+        }
+        ("POST", "/api/v1/email-change/confirm") => Body::Json(json!({"token": "forged"})),
+        ("PUT", "/api/v1/me/password") => {
+            Body::Json(json!({"password": "a long enough passphrase"}))
+        }
+        ("PUT", "/api/v1/me/email") => Body::Json(json!({ "email": email })),
+        ("POST", "/password-reset") => form(&[("email", &email)]),
+        ("POST", "/reset") => form(&[("token", "forged"), ("password", "x")]),
+        ("POST", "/email/confirm") => form(&[("token", "forged")]),
+        ("POST", "/settings/security/password") => {
+            form(&[("password", "a long enough passphrase")])
+        }
+        ("POST", "/settings/security/email") => form(&[("email", &email)]),
         ("PUT", "/api/v1/clubs/{club}/require-mfa") => Body::Json(json!({"required": false})),
         ("PATCH", "/api/v1/clubs/{club}") => {
             Body::Json(json!({"name": "改名したクラブ", "description": "説明"}))
@@ -724,7 +797,9 @@ async fn check_case(fx: &Fixture, method: &str, path: &str, rule: Rule) -> Vec<S
             (AnyUser, _) => !denied_status(s, &loc),
             (Mine, Who::Owner) => !denied_status(s, &loc),
             (Mine, _) => s == StatusCode::NOT_FOUND,
-            (Club(_), Who::Outsider) => s == StatusCode::NOT_FOUND,
+            (Operator, Who::Operator) => !denied_status(s, &loc),
+            (Operator, _) => s == StatusCode::FORBIDDEN,
+            (Club(_), Who::Outsider | Who::Operator) => s == StatusCode::NOT_FOUND,
             (Club(roles), w) => {
                 if roles.contains(&w.role().unwrap()) {
                     !denied_status(s, &loc)

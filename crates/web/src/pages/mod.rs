@@ -9,6 +9,7 @@ mod form;
 mod invitations;
 mod members;
 mod polls;
+mod recovery;
 mod security;
 mod settings;
 mod subgroups;
@@ -32,6 +33,7 @@ pub fn routes() -> Routes {
         .merge(polls::routes())
         .merge(settings::routes())
         .merge(security::routes())
+        .merge(recovery::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
         .get("/sw.js", service_worker)

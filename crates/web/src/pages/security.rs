@@ -27,6 +27,8 @@ pub fn routes() -> Routes {
         .post("/settings/security/totp/remove", remove_totp)
         .post("/settings/security/recovery-codes", recovery_codes)
         .post("/settings/security/reauth", reauth)
+        .post("/settings/security/password", change_password)
+        .post("/settings/security/email", change_email)
 }
 
 #[derive(Deserialize)]
@@ -120,6 +122,9 @@ struct SecurityPage {
     setup: Option<(TotpSetup, String)>,
     codes: Vec<String>,
     error: Option<String>,
+    email: String,
+    /// Sessions open elsewhere, offered to end after a change.
+    others: usize,
 }
 
 async fn page(
@@ -131,6 +136,13 @@ async fn page(
     error: Option<String>,
 ) -> WebResult<Response> {
     let status = st.app.mfa_status(a).await?;
+    let others = st
+        .app
+        .my_sessions(a)
+        .await?
+        .iter()
+        .filter(|s| !s.current)
+        .count();
     let stale = tekkan_storage::now_ms() - a.reauth_at > tekkan_app::REAUTH_WINDOW_MS;
     let setup = match setup {
         Some(s) => {
@@ -146,6 +158,8 @@ async fn page(
         setup,
         codes,
         error,
+        email: a.email.clone(),
+        others,
     })?
     .into_response())
 }
@@ -224,6 +238,43 @@ async fn reauth(
     let code = Some(f.code.as_str()).filter(|c| !c.trim().is_empty());
     match st.app.reauthenticate(&a, &f.password, code).await {
         Ok(()) => Ok(see_other("/settings/security")),
+        Err(e) => outcome(&st, &a, p, Err::<(), _>(e), |_| (None, Vec::new())).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// After a change the page lists the sessions, offering to end the others.
+async fn change_password(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    PageForm(f): PageForm<PasswordForm>,
+) -> WebResult<Response> {
+    match st.app.change_password(&a, &f.password).await {
+        Ok(_) => Ok(see_other("/settings/sessions?msg=password_changed")),
+        Err(e) => outcome(&st, &a, p, Err::<(), _>(e), |_| (None, Vec::new())).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+async fn change_email(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    p: PageCtx,
+    PageForm(f): PageForm<EmailForm>,
+) -> WebResult<Response> {
+    match st.app.request_email_change(&a, &f.email).await {
+        Ok(()) => Ok(see_other("/settings/security?msg=email_sent")),
         Err(e) => outcome(&st, &a, p, Err::<(), _>(e), |_| (None, Vec::new())).await,
     }
 }

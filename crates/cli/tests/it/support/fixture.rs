@@ -18,12 +18,15 @@ pub enum Who {
     Coach,
     Member,
     Guardian,
+    /// The operator: runs the service, is a member of no club.
+    Operator,
 }
 
 impl Who {
-    pub const ALL: [Who; 8] = [
+    pub const ALL: [Who; 9] = [
         Who::Anon,
         Who::Outsider,
+        Who::Operator,
         Who::Guardian,
         Who::Member,
         Who::Coach,
@@ -40,7 +43,7 @@ impl Who {
             Who::Coach => "coach",
             Who::Member => "member",
             Who::Guardian => "guardian",
-            Who::Anon | Who::Outsider => return None,
+            Who::Anon | Who::Outsider | Who::Operator => return None,
         })
     }
 }
@@ -60,11 +63,13 @@ pub struct Fixture {
     pub b: ClubFx,
     /// A member of club B only.
     pub outsider: Client,
+    pub operator: Client,
 }
 
 impl Fixture {
     pub async fn new() -> Fixture {
         let app = TestApp::start().await;
+        let operator = operator(&app).await;
         let a = club(
             &app,
             "A",
@@ -90,6 +95,7 @@ impl Fixture {
             a,
             b,
             outsider,
+            operator,
         }
     }
 
@@ -98,6 +104,7 @@ impl Fixture {
         match who {
             Who::Anon => self.app.client(),
             Who::Outsider => self.outsider.clone(),
+            Who::Operator => self.operator.clone(),
             w => self.a.people.iter().find(|p| p.0 == w).unwrap().1.clone(),
         }
     }
@@ -105,6 +112,21 @@ impl Fixture {
     pub fn membership(&self, who: Who) -> String {
         self.a.people.iter().find(|p| p.0 == who).unwrap().2.clone()
     }
+}
+
+/// The operator's account, made with the first-run setup link.
+pub async fn operator(app: &TestApp) -> Client {
+    let url = app.running().setup_url.clone().expect("a setup link");
+    let token = url.split("token=").nth(1).unwrap();
+    let mut op = app.client();
+    let email = format!("{}@example.jp", super::unique("operator"));
+    let body = json!({"token": token, "email": email, "display_name": "運営者",
+        "password": "a long enough passphrase"});
+    let (s, v) = op.api(Method::POST, "/api/v1/setup", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    op.bearer = Some(v["token"].as_str().unwrap().to_owned());
+    op.email = email;
+    op
 }
 
 /// An invitation token created by `by` in `club`.

@@ -48,7 +48,7 @@ struct LogInReq {
 
 /// A bearer token for `Authorization: Bearer …`, shown once.
 #[derive(Serialize)]
-struct SessionRes {
+pub(super) struct SessionRes {
     account_id: AccountId,
     token: String,
     expires_at: i64,
@@ -56,7 +56,7 @@ struct SessionRes {
     joined: Option<JoinOutcome>,
 }
 
-fn session_res(s: NewSession, joined: Option<JoinOutcome>) -> SessionRes {
+pub(super) fn session_res(s: NewSession, joined: Option<JoinOutcome>) -> SessionRes {
     SessionRes {
         account_id: s.account,
         token: s.token,

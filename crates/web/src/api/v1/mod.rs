@@ -1,6 +1,7 @@
 //! `/api/v1`: the same operations as the pages, as JSON, with one error shape:
 //! `{"error": {"status", "code", "message", "field", "request_id"}}`.
 
+mod account;
 mod announcements;
 mod auth;
 mod clubs;
@@ -33,6 +34,7 @@ pub fn routes() -> Routes {
         .merge(polls::routes())
         .merge(feeds::routes())
         .merge(security::routes())
+        .merge(account::routes())
 }
 
 /// A member named in a list.
