@@ -273,3 +273,71 @@ async fn announcements_arrive_by_email_and_push_as_each_person_chose() {
         assert_eq!(v["error"]["field"], field);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_notices_arrive_by_email_and_push_whatever_the_preferences() {
+    tekkan_cli::install_crypto_provider();
+    let smtp = SmtpServer::start().await;
+    let push = PushService::start().await;
+    let port = smtp.port;
+    let app = TestApp::builder()
+        .mail_to(port)
+        .configure(move |c| {
+            c.scheduler.poll_ms = 100;
+            c.push.allow_insecure_endpoints = true;
+            c.push.subject = "mailto:ops@tekkan.test".into();
+        })
+        .start()
+        .await;
+    let mut user = app.sign_up("通知", None).await;
+    let browser = Browser::new();
+    let sub = json!({"endpoint": format!("{}/push/phone", push.base),
+        "keys": {"p256dh": B64.encode(browser.public()), "auth": B64.encode(browser.auth)}});
+    let (s, _) = user
+        .api(Method::POST, "/api/v1/me/push-subscriptions", Some(sub))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Everything that can be switched off is switched off.
+    for kind in tekkan_app::PREF_GROUPS {
+        for channel in ["email", "push"] {
+            let body = json!({"kind": kind, "channel": channel, "enabled": false});
+            let (s, _) = user
+                .api(Method::PUT, "/api/v1/me/notification-prefs", Some(body))
+                .await;
+            assert_eq!(s, StatusCode::NO_CONTENT);
+        }
+    }
+    let (s, v) = user
+        .api(
+            Method::PUT,
+            "/api/v1/me/password",
+            Some(json!({"password": "a brand new passphrase"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    wait_for(|| {
+        !smtp.mails.lock().unwrap().is_empty() && !push.requests.lock().unwrap().is_empty()
+    })
+    .await;
+    let mails = smtp.mails.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].rcpt, vec![user.email.clone()]);
+    let msg = mail_parser::MessageParser::default()
+        .parse(&mails[0].data)
+        .unwrap();
+    assert!(
+        msg.body_text(0)
+            .unwrap()
+            .contains("パスワードが変更されました")
+    );
+    let r = push.requests.lock().unwrap()[0].clone();
+    let payload: Value = serde_json::from_slice(&browser.decrypt(&r.body)).unwrap();
+    assert!(
+        payload["body"]
+            .as_str()
+            .unwrap()
+            .contains("パスワードが変更されました"),
+        "{payload}"
+    );
+    assert_eq!(payload["url"], "/settings/security");
+}
