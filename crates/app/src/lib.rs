@@ -26,7 +26,9 @@ mod mfa;
 mod notify;
 mod occurrences;
 mod password;
+mod personal;
 mod polls;
+mod privacy;
 mod recovery;
 mod reminders;
 mod report;
@@ -36,10 +38,11 @@ mod subgroups;
 mod token;
 pub mod totp;
 mod vault;
+mod zip;
 
 use std::sync::Arc;
 
-use tekkan_storage::Db;
+use tekkan_storage::{Db, KeyStore};
 
 pub use actor::{Actor, Origin};
 pub use announcements::{AnnouncementInput, AnnouncementView, ConfirmationReceipt};
@@ -58,7 +61,9 @@ pub use members::{Roster, RosterEntry};
 pub use mfa::{LoginOutcome, MfaStatus, REAUTH_WINDOW_MS, TotpSetup};
 pub use notify::{CHANNELS, Channels, NoticeKind, PREF_GROUPS};
 pub use password::HashSettings;
+pub use personal::{Profile, ProfileInput};
 pub use polls::{PollInput, PollView};
+pub use privacy::{DataExport, PrivacyRequest};
 pub use report::{MemberRate, Report, report_csv};
 pub use sessions::SessionInfo;
 pub use subgroups::{SubgroupView, Subgroups};
@@ -82,6 +87,8 @@ pub struct AppSettings {
     /// Whether the operator and privileged roles must use a second factor. Off only
     /// for development and for tests of unrelated features.
     pub enforce_mfa: bool,
+    /// Below this age a guardian's consent comes before personal fields are kept.
+    pub minor_age: i16,
 }
 
 impl Default for AppSettings {
@@ -98,6 +105,7 @@ impl Default for AppSettings {
                 ..LimitSettings::default()
             },
             enforce_mfa: true,
+            minor_age: 16,
         }
     }
 }
@@ -115,6 +123,7 @@ struct Inner {
     delivery: Delivery,
     limiter: limits::Limiter,
     vault: Vault,
+    keystore: KeyStore,
 }
 
 impl App {
@@ -123,6 +132,7 @@ impl App {
     /// not open this database's data, before anything is read or written.
     pub async fn open(
         db: Db,
+        keystore: KeyStore,
         settings: AppSettings,
         delivery: Delivery,
         vault: Vault,
@@ -145,6 +155,10 @@ impl App {
                 tx.commit(vec![ev]).await?;
             }
         }
+        let moved = Self::move_legacy_data_keys(&db, &keystore).await?;
+        if moved > 0 {
+            tracing::info!(moved, "data keys moved from the database to the key store");
+        }
         let hasher = password::Hasher::new(&settings.hashing)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -154,6 +168,7 @@ impl App {
                 delivery,
                 limiter: limits::Limiter::default(),
                 vault,
+                keystore,
             }),
         })
     }
@@ -175,6 +190,19 @@ impl App {
 
     pub(crate) fn vault(&self) -> &Vault {
         &self.inner.vault
+    }
+
+    pub(crate) fn keystore(&self) -> &KeyStore {
+        &self.inner.keystore
+    }
+
+    /// The account's data key (created on first use), from the key store.
+    pub(crate) async fn data_key(
+        &self,
+        account: tekkan_core::AccountId,
+        now: i64,
+    ) -> Result<vault::DataKey> {
+        self.vault().data_key(self.keystore(), account, now).await
     }
 
     pub(crate) fn delivery(&self) -> &Delivery {

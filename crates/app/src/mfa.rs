@@ -99,7 +99,7 @@ impl App {
         {
             return Err(AppError::Conflict("totp_exists"));
         }
-        let key = self.vault().data_key(&mut tx, actor.account, now).await?;
+        let key = self.data_key(actor.account, now).await?;
         tx.put_pending_totp(actor.account, &key.seal("totp", &secret)?, now)
             .await?;
         let ev = actor.event(
@@ -127,7 +127,7 @@ impl App {
         if row.confirmed_at.is_some() {
             return Err(AppError::Conflict("totp_exists"));
         }
-        let key = self.vault().data_key(&mut tx, actor.account, now).await?;
+        let key = self.data_key(actor.account, now).await?;
         let secret = key.open("totp", &row.sealed_secret)?;
         let step = totp::verify(&secret, &normalise(code), now / 1000, row.last_step)
             .ok_or(AppError::BadCode)?;
@@ -226,7 +226,7 @@ impl App {
             let Some(row) = tx.totp(account).await?.filter(|t| t.confirmed_at.is_some()) else {
                 return Ok(None);
             };
-            let key = self.vault().data_key(tx, account, now).await?;
+            let key = self.data_key(account, now).await?;
             let secret = key.open("totp", &row.sealed_secret)?;
             return Ok(
                 match totp::verify(&secret, &code, now / 1000, row.last_step) {

@@ -178,7 +178,7 @@ pub fn report_csv(r: &Report, header: &[&str; 7]) -> String {
     out
 }
 
-fn csv_cell(s: &str) -> String {
+pub(crate) fn csv_cell(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::sync::{Arc, RwLock};
 use tekkan_core::AccountId;
 
-use tekkan_storage::{WriteTx, now_ms};
+use tekkan_storage::{Db, KeyStore, now_ms};
 
 use crate::{App, AppError, Result};
 
@@ -180,26 +180,42 @@ impl Vault {
         ))
     }
 
-    /// The account's data key, created (and stored in `tx`) on first use.
+    /// The account's data key, if it has one (none, or a destroyed one, reads nothing).
+    pub(crate) async fn existing_data_key(
+        &self,
+        store: &KeyStore,
+        account: AccountId,
+    ) -> Result<Option<DataKey>> {
+        match store.get(account).await? {
+            Some((key_id, wrapped)) => Ok(Some(DataKey {
+                account,
+                cipher: self.unwrap(account, &key_id, &wrapped)?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    /// The account's data key, created (in the key store) on first use.
     pub(crate) async fn data_key(
         &self,
-        tx: &mut WriteTx,
+        store: &KeyStore,
         account: AccountId,
         now: i64,
     ) -> Result<DataKey> {
-        if let Some((key_id, wrapped)) = tx.data_key(account).await? {
-            return Ok(DataKey {
-                account,
-                cipher: self.unwrap(account, &key_id, &wrapped)?,
-            });
+        if let Some(k) = self.existing_data_key(store, account).await? {
+            return Ok(k);
         }
         let mut raw = [0u8; 32];
         OsRng.fill_bytes(&mut raw);
         let cur = self.current()?;
         let wrapped = seal_with(&cur.cipher, &dk_aad(account), &raw)?;
-        tx.insert_data_key(account, &cur.id, &wrapped, now).await?;
-        let cipher = Aes256Gcm::new_from_slice(&raw).map_err(|_| AppError::Tampered)?;
-        Ok(DataKey { account, cipher })
+        let (key_id, wrapped) = store
+            .insert_new(account, &(cur.id.clone(), wrapped), now)
+            .await?;
+        Ok(DataKey {
+            account,
+            cipher: self.unwrap(account, &key_id, &wrapped)?,
+        })
     }
 }
 
@@ -227,9 +243,9 @@ impl App {
         let current = vault.current()?.id().to_owned();
         let mut moved = 0u64;
         loop {
-            let mut tx = self.db().begin().await?;
-            let batch = tx.data_keys_not_under(&current).await?;
+            let batch = self.keystore().not_under(&current).await?;
             if batch.is_empty() {
+                let mut tx = self.db().begin().await?;
                 let (id, check) = vault.check_value()?;
                 tx.set_master_key_check(&id, &check).await?;
                 let ev = crate::actor::event(
@@ -245,11 +261,13 @@ impl App {
                 return Ok(moved);
             }
             let n = batch.len() as u64;
-            for (account, key_id, wrapped) in batch {
-                let (id, w) = vault.rewrap(account, &key_id, &wrapped)?;
-                tx.set_data_key(account, &id, &w).await?;
+            let mut next = Vec::with_capacity(batch.len());
+            for (account, (key_id, wrapped)) in batch {
+                next.push((account, vault.rewrap(account, &key_id, &wrapped)?));
             }
+            self.keystore().replace(&next).await?;
             moved += n;
+            let tx = self.db().begin().await?;
             let ev = crate::actor::event(
                 None,
                 None,
@@ -258,6 +276,36 @@ impl App {
                 "keys.rewrapped",
                 format!("master_key:{current}"),
                 &(n, now_ms()),
+            );
+            tx.commit(vec![ev]).await?;
+        }
+    }
+
+    /// Moves data keys kept in the database by earlier versions into the key store,
+    /// once, so that destroying a key reaches copies of the database too.
+    pub(crate) async fn move_legacy_data_keys(db: &Db, store: &KeyStore) -> Result<u64> {
+        let mut moved = 0;
+        loop {
+            let mut tx = db.begin().await?;
+            let batch = tx.legacy_data_keys().await?;
+            if batch.is_empty() {
+                return Ok(moved);
+            }
+            for (account, key_id, wrapped) in &batch {
+                store
+                    .insert_new(*account, &(key_id.clone(), wrapped.clone()), now_ms())
+                    .await?;
+                tx.forget_legacy_data_key(*account).await?;
+            }
+            moved += batch.len() as u64;
+            let ev = crate::actor::event(
+                None,
+                None,
+                &crate::Origin::default(),
+                None,
+                "keys.moved_to_key_store",
+                "data_keys".into(),
+                &batch.len(),
             );
             tx.commit(vec![ev]).await?;
         }

@@ -187,6 +187,9 @@ pub struct Accounts {
     /// The operator, owners, officers and treasurers must use two-step verification.
     /// Turn off only on a development machine.
     pub enforce_mfa: bool,
+    /// Members younger than this need a linked guardian's consent before their
+    /// personal fields are kept.
+    pub minor_age: i16,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -264,6 +267,7 @@ impl Default for Accounts {
             session_absolute_hours: 30 * 24,
             setup_link_minutes: 60,
             enforce_mfa: true,
+            minor_age: 16,
         }
     }
 }

@@ -8,7 +8,8 @@ mod server;
 mod vault;
 
 pub use server::{
-    CliError, Running, ServeOptions, audit_verify, open_app, run_demo, run_scale_demo, start,
+    CliError, Running, ServeOptions, audit_verify, keystore_path, open_app, run_demo,
+    run_scale_demo, start,
 };
 pub use vault::rotate_master_key;
 

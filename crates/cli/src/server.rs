@@ -61,6 +61,12 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("tekkan.sqlite3")
 }
 
+/// The data key store: beside the master key, never inside the database (so a
+/// destroyed key is gone from every copy of the database).
+pub fn keystore_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("secrets").join("data-keys.sqlite3")
+}
+
 fn settings(cfg: &Config, base_url: &str) -> AppSettings {
     const HOUR: i64 = 3_600_000;
     let hashing = HashSettings {
@@ -85,6 +91,7 @@ fn settings(cfg: &Config, base_url: &str) -> AppSettings {
         base_url: base_url.to_owned(),
         limits: limits(&cfg.limits),
         enforce_mfa: cfg.accounts.enforce_mfa,
+        minor_age: cfg.accounts.minor_age,
     }
 }
 
@@ -130,7 +137,18 @@ async fn open_app_at(
     let db = Db::open(&path, k.audit.clone()).await?;
     owner_only(&path)?;
     let vault = crate::vault::vault(cfg, &k)?;
-    let app = match App::open(db.clone(), settings(cfg, base_url), delivery, vault).await {
+    let ks_path = keystore_path(&cfg.data_dir);
+    let keystore = tekkan_storage::KeyStore::open(&ks_path).await?;
+    owner_only(&ks_path)?;
+    let app = match App::open(
+        db.clone(),
+        keystore,
+        settings(cfg, base_url),
+        delivery,
+        vault,
+    )
+    .await
+    {
         Ok(app) => app,
         Err(e) => {
             db.close().await;

@@ -9,6 +9,7 @@ pub mod device;
 mod error;
 mod id;
 mod password;
+pub mod personal;
 mod role;
 pub mod schedule;
 mod text;

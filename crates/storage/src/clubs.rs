@@ -42,6 +42,15 @@ impl Db {
         row.as_ref().map(club).transpose()
     }
 
+    /// A membership of the club by its id, whatever its status.
+    pub async fn membership_by_id(
+        &self,
+        club: ClubId,
+        id: MembershipId,
+    ) -> Result<Option<Membership>> {
+        fetch_membership(&self.reader, BY_ID, club, id.to_string()).await
+    }
+
     /// The caller's membership in a club, whatever its status.
     pub async fn membership_of(
         &self,

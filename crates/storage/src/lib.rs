@@ -15,10 +15,13 @@ mod comments;
 mod events;
 mod feeds;
 mod invitations;
+mod keystore;
 mod mfa;
 mod migrate;
 mod notifications;
+mod personal;
 mod polls;
+mod privacy;
 pub use migrate::latest_version;
 mod records;
 mod recovery;
@@ -41,9 +44,11 @@ pub use audit_log::AuditRow;
 pub use comments::Comment;
 pub use events::{Event, Occurrence};
 pub use invitations::NewInvitation;
+pub use keystore::{KeyStore, Wrapped};
 pub use mfa::{Challenge, TotpRow};
 pub use notifications::{Delivery, Notification, PushSubscription};
 pub use polls::{Poll, PollLine};
+pub use privacy::ExportPart;
 pub use records::*;
 pub use recovery::{AccountToken, SessionLine, TokenPurpose};
 
@@ -104,6 +109,8 @@ impl Db {
             .busy_timeout(Duration::from_secs(10))
             // Read pages through a memory map instead of read() calls into each
             // connection's private cache, and keep a larger hot set per connection.
+            // Deleted content is overwritten, not left in free pages.
+            .pragma("secure_delete", "on")
             .pragma("mmap_size", "1073741824")
             .pragma("cache_size", "-16384");
         let writer = SqlitePoolOptions::new()

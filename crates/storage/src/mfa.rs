@@ -75,45 +75,12 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn data_key(&mut self, account: AccountId) -> Result<Option<(String, String)>> {
-        let r = sqlx::query("SELECT key_id, wrapped FROM data_keys WHERE account_id = ?")
-            .bind(account.to_string())
-            .fetch_optional(&mut *self.tx)
+    /// Data keys from before the key store existed (they lived in this database), to
+    /// move there once; a batch at a time.
+    pub async fn legacy_data_keys(&mut self) -> Result<Vec<(AccountId, String, String)>> {
+        let rows = sqlx::query("SELECT account_id, key_id, wrapped FROM data_keys LIMIT 500")
+            .fetch_all(&mut *self.tx)
             .await?;
-        r.map(|r| Ok((r.try_get("key_id")?, r.try_get("wrapped")?)))
-            .transpose()
-    }
-
-    pub async fn insert_data_key(
-        &mut self,
-        account: AccountId,
-        key_id: &str,
-        wrapped: &str,
-        now: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO data_keys (account_id, key_id, wrapped, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(account.to_string())
-        .bind(key_id)
-        .bind(wrapped)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
-
-    /// Data keys still wrapped under another master key than `key_id`, a batch at a time.
-    pub async fn data_keys_not_under(
-        &mut self,
-        key_id: &str,
-    ) -> Result<Vec<(AccountId, String, String)>> {
-        let rows = sqlx::query(
-            "SELECT account_id, key_id, wrapped FROM data_keys WHERE key_id <> ? LIMIT 500",
-        )
-        .bind(key_id)
-        .fetch_all(&mut *self.tx)
-        .await?;
         rows.iter()
             .map(|r| {
                 Ok((
@@ -125,15 +92,8 @@ impl WriteTx {
             .collect()
     }
 
-    pub async fn set_data_key(
-        &mut self,
-        account: AccountId,
-        key_id: &str,
-        wrapped: &str,
-    ) -> Result<()> {
-        sqlx::query("UPDATE data_keys SET key_id = ?, wrapped = ? WHERE account_id = ?")
-            .bind(key_id)
-            .bind(wrapped)
+    pub async fn forget_legacy_data_key(&mut self, account: AccountId) -> Result<()> {
+        sqlx::query("DELETE FROM data_keys WHERE account_id = ?")
             .bind(account.to_string())
             .execute(&mut *self.tx)
             .await?;

@@ -13,6 +13,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/sqlite/0004_throttle.sql")),
     (5, include_str!("../migrations/sqlite/0005_mfa.sql")),
     (6, include_str!("../migrations/sqlite/0006_recovery.sql")),
+    (7, include_str!("../migrations/sqlite/0007_personal.sql")),
+    (8, include_str!("../migrations/sqlite/0008_privacy.sql")),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

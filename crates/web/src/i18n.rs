@@ -2,6 +2,7 @@
 
 mod activities;
 pub mod catalog;
+mod privacy;
 mod security;
 
 use serde::Serialize;

@@ -200,3 +200,65 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn personal_and_privacy_endpoints_refuse_broken_input() {
+    let app = TestApp::start().await;
+    let mut user = app.sign_up("個人入力", None).await;
+    let writes = [
+        (Method::PUT, "/api/v1/me/personal".to_owned()),
+        (Method::PATCH, "/api/v1/me".to_owned()),
+        (Method::POST, "/api/v1/me/privacy-requests".to_owned()),
+    ];
+    let state = |app: &TestApp| {
+        let path = app.db_file();
+        async move {
+            use sqlx::Connection;
+            let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            let n: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM personal_fields) + (SELECT COUNT(*) FROM privacy_requests) \
+                 + (SELECT COUNT(*) FROM audit_log)",
+            )
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+            let names: String =
+                sqlx::query_scalar("SELECT group_concat(display_name) FROM accounts")
+                    .fetch_one(&mut db)
+                    .await
+                    .unwrap();
+            (n, names)
+        }
+    };
+    let before = state(&app).await;
+    refuses_broken_json(&mut user, &writes).await;
+    for bad in [
+        json!({"fields": {"phone": 12345}}),
+        json!({"fields": {"phone": "1".repeat(100_000)}}),
+        json!({"fields": {"grade": "1\u{0000}"}}),
+        json!({"fields": {"unknown_field": "x"}}),
+        json!({"fields": {}, "surprise": true}),
+    ] {
+        let (s, v) = user
+            .api(Method::PUT, "/api/v1/me/personal", Some(bad.clone()))
+            .await;
+        assert!(s.is_client_error(), "{bad}: {s} {v}");
+        assert!(v["error"]["code"].is_string());
+    }
+    assert_eq!(state(&app).await, before, "nothing was written");
+
+    // Markup and SQL are kept as text and shown escaped.
+    let body = json!({"fields": {"school": "<script>alert(1)</script>' OR 1=1 --"}});
+    let (s, _) = user
+        .api(Method::PUT, "/api/v1/me/personal", Some(body))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let page = user.as_browser().get("/settings/profile").await;
+    assert!(
+        page.body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;&#39; OR 1=1 --")
+    );
+    assert!(!page.body.contains("<script>alert(1)"));
+}

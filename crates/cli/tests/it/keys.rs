@@ -10,7 +10,7 @@ use crate::support::TestApp;
 const PW: &str = "a long enough passphrase";
 
 async fn key_ids(app: &TestApp) -> Vec<String> {
-    let mut db = app.raw_db().await;
+    let mut db = app.raw_keystore().await;
     sqlx::query_scalar("SELECT key_id FROM data_keys ORDER BY account_id")
         .fetch_all(&mut db)
         .await

@@ -94,6 +94,30 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("GET", "/settings/sessions", AnyUser),
     ("POST", "/settings/sessions/revoke-others", AnyUser),
     ("POST", "/settings/sessions/{session}/revoke", Mine),
+    ("GET", "/api/v1/me/personal", AnyUser),
+    ("PUT", "/api/v1/me/personal", AnyUser),
+    (
+        "GET",
+        "/api/v1/clubs/{club}/members/{member}/personal",
+        Club(ALL),
+    ),
+    (
+        "POST",
+        "/api/v1/clubs/{club}/members/{member}/personal-consent",
+        Club(&["guardian"]),
+    ),
+    ("GET", "/settings/profile", AnyUser),
+    ("GET", "/api/v1/me/export", AnyUser),
+    ("PATCH", "/api/v1/me", AnyUser),
+    ("DELETE", "/api/v1/me", AnyUser),
+    ("POST", "/api/v1/me/privacy-requests", AnyUser),
+    ("GET", "/api/v1/admin/privacy-requests", Operator),
+    ("GET", "/settings/privacy", AnyUser),
+    ("GET", "/settings/privacy/export", AnyUser),
+    ("POST", "/settings/privacy/name", AnyUser),
+    ("POST", "/settings/privacy/request", AnyUser),
+    ("POST", "/settings/privacy/delete", AnyUser),
+    ("POST", "/settings/profile", AnyUser),
     ("POST", "/unlock", Public),
     ("DELETE", "/api/v1/session", AnyUser),
     ("GET", "/api/v1/me", AnyUser),
@@ -536,7 +560,7 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
     if p.contains("{comment}") {
         p = p.replace("{comment}", &comment(&mut owner, &club.id).await);
     }
-    if path.contains("/answers/{member}") {
+    if path.contains("/answers/{member}") || path.ends_with("/personal-consent") {
         p = p.replace("{member}", &club.student);
     }
     if path.contains("/attendance") {
@@ -623,6 +647,17 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             Body::Json(json!({"password": "a long enough passphrase"}))
         }
         ("PUT", "/api/v1/me/email") => Body::Json(json!({ "email": email })),
+        ("PATCH", "/api/v1/me") => Body::Json(json!({"display_name": "訂正後の名前"})),
+        ("POST", "/api/v1/me/privacy-requests") => {
+            Body::Json(json!({"kind": "other", "details": "確認のお願い"}))
+        }
+        ("POST", "/settings/privacy/name") => form(&[("display_name", "訂正後の名前")]),
+        ("POST", "/settings/privacy/request") => form(&[("kind", "correction"), ("details", "x")]),
+        ("POST", "/settings/privacy/delete") => form(&[("confirm", "yes")]),
+        ("PUT", "/api/v1/me/personal") => {
+            Body::Json(json!({"fields": {"school": "テスト中学校"}, "phone_visibility": "club"}))
+        }
+        ("POST", "/settings/profile") => form(&[("grade", "2年"), ("phone_visibility", "club")]),
         ("POST", "/password-reset") => form(&[("email", &email)]),
         ("POST", "/reset") => form(&[("token", "forged"), ("password", "x")]),
         ("POST", "/email/confirm") => form(&[("token", "forged")]),

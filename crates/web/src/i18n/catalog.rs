@@ -483,6 +483,7 @@ static TABLE: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> = La
         .iter()
         .chain(super::activities::MESSAGES)
         .chain(super::security::MESSAGES)
+        .chain(super::privacy::MESSAGES)
         .map(|(k, ja, en)| (*k, (*ja, *en)))
         .collect()
 });
@@ -505,6 +506,7 @@ pub fn keys() -> impl Iterator<Item = &'static str> {
         .iter()
         .chain(super::activities::MESSAGES)
         .chain(super::security::MESSAGES)
+        .chain(super::privacy::MESSAGES)
         .map(|(k, _, _)| *k)
 }
 
@@ -519,6 +521,7 @@ mod tests {
             .iter()
             .chain(super::super::activities::MESSAGES)
             .chain(super::super::security::MESSAGES)
+            .chain(super::super::privacy::MESSAGES)
         {
             assert!(!ja.is_empty() && !en.is_empty(), "{k}");
         }

@@ -8,7 +8,9 @@ mod events;
 mod form;
 mod invitations;
 mod members;
+mod personal;
 mod polls;
+mod privacy;
 mod recovery;
 mod security;
 mod settings;
@@ -34,6 +36,8 @@ pub fn routes() -> Routes {
         .merge(settings::routes())
         .merge(security::routes())
         .merge(recovery::routes())
+        .merge(personal::routes())
+        .merge(privacy::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
         .get("/sw.js", service_worker)

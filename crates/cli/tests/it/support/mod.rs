@@ -144,6 +144,15 @@ impl TestApp {
         c
     }
 
+    /// A raw connection to the data key store (kept apart from the database).
+    pub async fn raw_keystore(&self) -> sqlx::SqliteConnection {
+        use sqlx::Connection;
+        let path = tekkan_cli::keystore_path(&self.data_dir());
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap()
+    }
+
     /// A raw connection to the database file, as an attacker or auditor would open it.
     pub async fn raw_db(&self) -> sqlx::SqliteConnection {
         use sqlx::Connection;

@@ -10,7 +10,9 @@ pub mod feeds;
 pub mod invitations;
 mod members;
 mod notifications;
+mod personal;
 mod polls;
+pub mod privacy;
 mod roles;
 mod security;
 mod subgroups;
@@ -35,6 +37,8 @@ pub fn routes() -> Routes {
         .merge(feeds::routes())
         .merge(security::routes())
         .merge(account::routes())
+        .merge(personal::routes())
+        .merge(privacy::routes())
 }
 
 /// A member named in a list.
