@@ -162,6 +162,12 @@ impl App {
 }
 
 impl App {
+    /// Whether `club` requires two-step verification (for those who may edit it).
+    pub async fn club_requires_mfa(&self, actor: &Actor, club: ClubId) -> Result<bool> {
+        self.authorize(actor, club, Permission::EditClub).await?;
+        Ok(self.db().club_requires_mfa(club).await?)
+    }
+
     /// Requires (or stops requiring) two-step verification of every member of `club`.
     /// Members without a factor must enrol before anything else, as officers must.
     pub async fn set_club_mfa(&self, actor: &Actor, club: ClubId, required: bool) -> Result<()> {

@@ -226,11 +226,30 @@ impl App {
         Ok(session)
     }
 
-    /// Changes the actor's password after a recent re-check. Voids outstanding reset
-    /// links. Returns how many other sessions are still open, to offer ending them.
-    pub async fn change_password(&self, actor: &Actor, password: &str) -> Result<usize> {
+    /// Changes the actor's password: needs the current one (checked and throttled like
+    /// a login) and a recent re-check (which covers the second factor). Voids
+    /// outstanding reset links. Returns how many other sessions are still open, to
+    /// offer ending them.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        password: &str,
+    ) -> Result<usize> {
         self.require_recent(actor)?;
         let pw = Password::parse(password, &[&actor.email, &actor.display_name])?;
+        let key = login_key(&actor.email);
+        let (account, _) = self
+            .check_password(&key, &actor.email, current, &actor.origin)
+            .await?;
+        if account.id != actor.account {
+            return Err(AppError::BadCredentials);
+        }
+        let policy = &self.settings().limits.login;
+        self.db()
+            .update_login_counter(&key, |c| Ok::<_, ()>(policy.succeeded(&c)))
+            .await?
+            .map_err(|()| AppError::BadCredentials)?;
         let phc = self.hasher().hash(pw).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;

@@ -42,6 +42,15 @@ impl Db {
         row.as_ref().map(club).transpose()
     }
 
+    /// Whether the club requires two-step verification of every member.
+    pub async fn club_requires_mfa(&self, club: ClubId) -> Result<bool> {
+        let v: Option<bool> = sqlx::query_scalar("SELECT require_mfa FROM clubs WHERE id = ?")
+            .bind(club.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(v.unwrap_or(false))
+    }
+
     /// A membership of the club by its id, whatever its status.
     pub async fn membership_by_id(
         &self,

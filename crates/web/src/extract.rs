@@ -43,6 +43,8 @@ pub struct PageCtx {
     pub nonce: String,
     pub csrf: String,
     pub user: Option<String>,
+    /// Logged in without a second factor: invited to add one.
+    pub suggest_mfa: bool,
     pub msg: Option<&'static str>,
 }
 
@@ -76,6 +78,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
             path: parts.uri.path().to_owned(),
             nonce,
             csrf: caller.csrf,
+            suggest_mfa: caller.actor.as_ref().is_some_and(|a| !a.has_mfa),
             user: caller.actor.map(|a| a.display_name),
             msg,
         })

@@ -311,7 +311,7 @@ async fn security_notices_arrive_by_email_and_push_whatever_the_preferences() {
         .api(
             Method::PUT,
             "/api/v1/me/password",
-            Some(json!({"password": "a brand new passphrase"})),
+            Some(json!({"current_password": "a long enough passphrase", "password": "a brand new passphrase"})),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");

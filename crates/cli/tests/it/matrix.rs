@@ -126,6 +126,7 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/clubs/{club}", Club(ALL)),
     ("PATCH", "/api/v1/clubs/{club}", Club(ADMIN)),
     ("PUT", "/api/v1/clubs/{club}/require-mfa", Club(ADMIN)),
+    ("POST", "/clubs/{club}/settings/mfa", Club(ADMIN)),
     ("POST", "/api/v1/clubs/{club}/leave", Club(ALL)),
     ("GET", "/api/v1/clubs/{club}/members", Club(ALL)),
     (
@@ -643,9 +644,10 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             Body::Json(json!({"token": "forged", "password": "a long enough passphrase"}))
         }
         ("POST", "/api/v1/email-change/confirm") => Body::Json(json!({"token": "forged"})),
-        ("PUT", "/api/v1/me/password") => {
-            Body::Json(json!({"password": "a long enough passphrase"}))
-        }
+        ("PUT", "/api/v1/me/password") => Body::Json(json!({
+            "current_password": "a long enough passphrase",
+            "password": "a long enough passphrase"
+        })),
         ("PUT", "/api/v1/me/email") => Body::Json(json!({ "email": email })),
         ("PATCH", "/api/v1/me") => Body::Json(json!({"display_name": "訂正後の名前"})),
         ("POST", "/api/v1/me/privacy-requests") => {
@@ -661,9 +663,10 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         ("POST", "/password-reset") => form(&[("email", &email)]),
         ("POST", "/reset") => form(&[("token", "forged"), ("password", "x")]),
         ("POST", "/email/confirm") => form(&[("token", "forged")]),
-        ("POST", "/settings/security/password") => {
-            form(&[("password", "a long enough passphrase")])
-        }
+        ("POST", "/settings/security/password") => form(&[
+            ("current_password", "a long enough passphrase"),
+            ("password", "a long enough passphrase"),
+        ]),
         ("POST", "/settings/security/email") => form(&[("email", &email)]),
         ("PUT", "/api/v1/clubs/{club}/require-mfa") => Body::Json(json!({"required": false})),
         ("PATCH", "/api/v1/clubs/{club}") => {

@@ -379,3 +379,45 @@ async fn a_tampered_secret_is_refused_and_a_wrong_master_key_stops_the_start() {
     let (s, _) = login(&app, &user.email).await;
     assert_eq!(s, StatusCode::ACCEPTED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_are_invited_to_add_a_factor_and_officers_can_require_it_from_the_page() {
+    let app = TestApp::builder()
+        .configure(|c| c.accounts.enforce_mfa = true)
+        .start()
+        .await;
+    let mut owner = app.sign_up("顧問", None).await;
+    enrol(&mut owner).await;
+    let club = owner.create_club("剣道部").await;
+    let (member, _) = join(&app, &mut owner, &club, "member", false).await;
+    let mut mb = member.as_browser();
+    let page = mb.get("/clubs").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("id=\"mfa-invite\""),
+        "members are invited"
+    );
+    let mut ob = owner.as_browser();
+    let settings = ob.get(&format!("/clubs/{club}/settings")).await;
+    assert!(
+        !settings.body.contains("id=\"mfa-invite\""),
+        "not once enrolled"
+    );
+    assert!(settings.body.contains("id=\"club-mfa\""));
+    assert!(!settings.body.contains(" checked>"));
+    let csrf = settings.csrf();
+    let done = ob
+        .post_form(
+            &format!("/clubs/{club}/settings/mfa"),
+            &csrf,
+            &[("required", "on")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let settings = ob.get(&format!("/clubs/{club}/settings")).await;
+    assert!(settings.body.contains(" checked>"));
+    // Now the member must enrol before anything else.
+    let page = mb.get("/clubs").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location.as_deref(), Some("/settings/security"));
+}

@@ -178,7 +178,7 @@ async fn reset_links_work_once_end_sessions_and_say_nothing_about_unknown_addres
         .api(
             Method::PUT,
             "/api/v1/me/password",
-            Some(json!({"password": "the third passphrase"})),
+            Some(json!({"current_password": NEW_PW, "password": "the third passphrase"})),
         )
         .await;
     // The login above left one other session open, offered to end.
@@ -343,7 +343,7 @@ async fn password_and_email_changes_need_a_recent_check_and_tell_the_owner() {
         (
             Method::PUT,
             "/api/v1/me/password",
-            json!({"password": NEW_PW}),
+            json!({"current_password": PW, "password": NEW_PW}),
         ),
         (Method::PUT, "/api/v1/me/email", json!({"email": new_email})),
     ] {
@@ -362,11 +362,20 @@ async fn password_and_email_changes_need_a_recent_check_and_tell_the_owner() {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+    // The current password is needed too, and a wrong one counts as a failed login.
     let (s, v) = user
         .api(
             Method::PUT,
             "/api/v1/me/password",
-            Some(json!({"password": NEW_PW})),
+            Some(json!({"current_password": "not my password!", "password": NEW_PW})),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "bad_credentials"));
+    let (s, v) = user
+        .api(
+            Method::PUT,
+            "/api/v1/me/password",
+            Some(json!({"current_password": PW, "password": NEW_PW})),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");

@@ -281,4 +281,25 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
         "ログインを終了しました。",
         "The sessions were ended.",
     ),
+    (
+        "security.invite",
+        "アカウントを守るため、2段階認証を設定しましょう。",
+        "Protect your account: turn on two-step verification.",
+    ),
+    ("security.invite_link", "設定する", "Set it up"),
+    (
+        "club.require_mfa",
+        "メンバー全員に2段階認証を必須にする",
+        "Require two-step verification of every member",
+    ),
+    (
+        "club.require_mfa_hint",
+        "設定していないメンバーは、次に使うときに設定を求められます。",
+        "Members without it are asked to set it up before anything else.",
+    ),
+    (
+        "security.current_password",
+        "現在のパスワード",
+        "Current password",
+    ),
 ];

@@ -23,6 +23,7 @@ pub fn routes() -> Routes {
         .get("/clubs/{club}", show)
         .get("/clubs/{club}/settings", settings_form)
         .post("/clubs/{club}/settings", settings)
+        .post("/clubs/{club}/settings/mfa", settings_mfa)
         .post("/clubs/{club}/leave", leave)
         .get("/clubs/{club}/roles", roles)
 }
@@ -57,6 +58,9 @@ struct ClubFormPage {
     /// `None` when creating.
     club: Option<ClubId>,
     error: Option<String>,
+    /// For an existing club: whether every member must use two-step verification
+    /// (`None` where the form is not shown).
+    require_mfa: Option<bool>,
 }
 
 async fn new_form(Auth(_): Auth, p: PageCtx) -> WebResult<Response> {
@@ -65,6 +69,7 @@ async fn new_form(Auth(_): Auth, p: PageCtx) -> WebResult<Response> {
         f: ClubForm::default(),
         club: None,
         error: None,
+        require_mfa: None,
     })?
     .into_response())
 }
@@ -87,7 +92,14 @@ fn refused(p: PageCtx, f: ClubForm, club: Option<ClubId>, e: WebError) -> WebRes
     if error.is_none() || e.info().status.as_u16() == 404 || e.info().status.as_u16() == 403 {
         return Err(e);
     }
-    let mut res = render(&ClubFormPage { p, f, club, error })?.into_response();
+    let mut res = render(&ClubFormPage {
+        p,
+        f,
+        club,
+        error,
+        require_mfa: None,
+    })?
+    .into_response();
     *res.status_mut() = e.info().status;
     Ok(res)
 }
@@ -126,6 +138,7 @@ async fn settings_form(
     Ids(club): Ids<ClubId>,
 ) -> WebResult<Response> {
     let c = st.app.club_settings(&a, club).await?;
+    let require_mfa = st.app.club_requires_mfa(&a, club).await?;
     let f = ClubForm {
         name: c.name,
         description: c.description,
@@ -136,8 +149,25 @@ async fn settings_form(
         f,
         club: Some(club),
         error: None,
+        require_mfa: Some(require_mfa),
     })?
     .into_response())
+}
+
+#[derive(Deserialize)]
+struct MfaForm {
+    #[serde(default)]
+    required: String,
+}
+
+async fn settings_mfa(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    Ids(club): Ids<ClubId>,
+    PageForm(f): PageForm<MfaForm>,
+) -> WebResult<Response> {
+    st.app.set_club_mfa(&a, club, f.required == "on").await?;
+    Ok(see_other(&format!("/clubs/{club}/settings?msg=saved")))
 }
 
 async fn settings(

@@ -245,6 +245,8 @@ async fn reauth(
 #[derive(Deserialize)]
 struct PasswordForm {
     #[serde(default)]
+    current_password: String,
+    #[serde(default)]
     password: String,
 }
 
@@ -255,7 +257,11 @@ async fn change_password(
     p: PageCtx,
     PageForm(f): PageForm<PasswordForm>,
 ) -> WebResult<Response> {
-    match st.app.change_password(&a, &f.password).await {
+    match st
+        .app
+        .change_password(&a, &f.current_password, &f.password)
+        .await
+    {
         Ok(_) => Ok(see_other("/settings/sessions?msg=password_changed")),
         Err(e) => outcome(&st, &a, p, Err::<(), _>(e), |_| (None, Vec::new())).await,
     }

@@ -70,6 +70,7 @@ async fn complete_reset(
 
 #[derive(Deserialize)]
 struct PasswordReq {
+    current_password: String,
     password: String,
 }
 
@@ -84,7 +85,10 @@ async fn change_password(
     Auth(a): Auth,
     ApiJson(r): ApiJson<PasswordReq>,
 ) -> WebResult<Json<PasswordRes>> {
-    let other_sessions = st.app.change_password(&a, &r.password).await?;
+    let other_sessions = st
+        .app
+        .change_password(&a, &r.current_password, &r.password)
+        .await?;
     Ok(Json(PasswordRes { other_sessions }))
 }
 
