@@ -61,6 +61,11 @@ impl App {
     /// Ends one of the actor's sessions (their current one too, like logging out).
     /// Another account's session is reported as not existing.
     pub async fn end_session(&self, actor: &Actor, id: SessionId) -> Result<()> {
+        // Ending another device's session needs a recent proof of identity (a stolen
+        // session must not lock its owner out); logging out this one does not.
+        if id != actor.session {
+            self.require_recent(actor)?;
+        }
         let mut tx = self.db().begin().await?;
         if !tx.delete_account_session(actor.account, id).await? {
             return Err(AppError::NotFound);
@@ -72,6 +77,7 @@ impl App {
 
     /// Ends every session of the actor's but this one; returns how many ended.
     pub async fn end_other_sessions(&self, actor: &Actor) -> Result<u64> {
+        self.require_recent(actor)?;
         let mut tx = self.db().begin().await?;
         let n = tx
             .delete_sessions(actor.account, Some(actor.session))

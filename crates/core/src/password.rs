@@ -13,6 +13,34 @@ use std::sync::LazyLock;
 use crate::ValidationError;
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Words tied to this service (ASVS 6.1.2): refused alone or padded with digits,
+/// spaces and punctuation ("tekkan2026!", "部活 1234").
+pub const CONTEXT_WORDS: &[&str] = &[
+    "tekkan",
+    "tekkanapp",
+    "てっかん",
+    "テッカン",
+    "鉄環",
+    "bukatsu",
+    "部活",
+    "部活動",
+    "サークル",
+    "circle",
+    "club",
+    "clubs",
+    "password",
+    "passw0rd",
+    "パスワード",
+];
+
+/// The letters of `s`, lower-cased, without digits, spaces and punctuation.
+fn core_word(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
@@ -56,7 +84,12 @@ impl Password {
             let local = c.split('@').next().unwrap_or_default().to_owned();
             !c.is_empty() && (lower == c || lower == local)
         });
-        if is_context {
+        let core = core_word(raw);
+        let repeats = |w: &str| {
+            let w = core_word(w);
+            !core.is_empty() && core.len() % w.len() == 0 && core == w.repeat(core.len() / w.len())
+        };
+        if is_context || CONTEXT_WORDS.iter().any(|w| repeats(w)) {
             return Err(ValidationError::CommonPassword);
         }
         Ok(Self(raw.to_owned()))
@@ -108,6 +141,16 @@ mod tests {
         assert!(COMMON.len() > 19_000);
         let err = Password::parse("yamada.taro", &["Yamada.Taro@example.jp"]).unwrap_err();
         assert_eq!(err, ValidationError::CommonPassword);
+        for p in [
+            "tekkan2026!",
+            "TEKKAN-TEKKAN",
+            "部活動 12345678",
+            "clubclub",
+            "99 password 99",
+        ] {
+            assert!(Password::parse(p, &[]).is_err(), "{p}");
+        }
+        assert!(Password::parse("tekkan is our club app", &[]).is_ok());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod calendar;
 mod cli;
 mod clubs;
 mod delivery;
+mod docs;
 mod events;
 mod invitations;
 mod keys;

@@ -228,3 +228,29 @@ async fn the_operator_ends_sessions_and_disables_accounts() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_other_sessions_needs_a_recent_proof_of_identity() {
+    let app = TestApp::start().await;
+    let mut me = app.sign_up("確認", None).await;
+    let mut other = device(&app, &me.email, IPHONE).await;
+    let mut db = app.raw_db().await;
+    sqlx::query("UPDATE sessions SET reauth_at = 0")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let (s, v) = me.api(Method::DELETE, "/api/v1/me/sessions", None).await;
+    assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "reauth_required"));
+    assert!(alive(&mut other).await);
+    let (s, _) = me
+        .api(
+            Method::POST,
+            "/api/v1/me/reauth",
+            Some(json!({"password": PW})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = me.api(Method::DELETE, "/api/v1/me/sessions", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!alive(&mut other).await);
+}
