@@ -87,7 +87,9 @@ impl Password {
         let core = core_word(raw);
         let repeats = |w: &str| {
             let w = core_word(w);
-            !core.is_empty() && core.len() % w.len() == 0 && core == w.repeat(core.len() / w.len())
+            !core.is_empty()
+                && core.len().is_multiple_of(w.len())
+                && core == w.repeat(core.len() / w.len())
         };
         if is_context || CONTEXT_WORDS.iter().any(|w| repeats(w)) {
             return Err(ValidationError::CommonPassword);
