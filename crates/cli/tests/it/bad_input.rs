@@ -107,7 +107,7 @@ async fn malformed_bodies_get_clear_4xx_answers() {
         .await;
     assert_error_shape(p.status, &p.body, StatusCode::NOT_FOUND, "not_found");
     let p = owner
-        .raw(Method::PATCH, "/api/v1/me", &[], Vec::new())
+        .raw(Method::PUT, "/api/v1/me", &[], Vec::new())
         .await;
     assert_error_shape(
         p.status,
