@@ -168,7 +168,8 @@ impl App {
         let second = tx
             .totp(account.id)
             .await?
-            .is_some_and(|t| t.confirmed_at.is_some());
+            .is_some_and(|t| t.confirmed_at.is_some())
+            || tx.passkey_count(account.id).await? > 0;
         let counter = tx.login_counter(&key).await?;
         if second {
             // The password attempt is given back, but the run of failures goes on until

@@ -25,6 +25,8 @@ mod members;
 mod mfa;
 mod notify;
 mod occurrences;
+mod passkey_manage;
+mod passkeys;
 mod password;
 mod personal;
 mod polls;
@@ -60,6 +62,7 @@ pub use limits::{IpLimits, IpPolicy, LimitSettings};
 pub use members::{Roster, RosterEntry};
 pub use mfa::{LoginOutcome, MfaStatus, REAUTH_WINDOW_MS, TotpSetup};
 pub use notify::{CHANNELS, Channels, NoticeKind, PREF_GROUPS};
+pub use passkeys::{PasskeyInfo, PasskeySettings};
 pub use password::HashSettings;
 pub use personal::{Profile, ProfileInput};
 pub use polls::{PollInput, PollView};
@@ -89,6 +92,8 @@ pub struct AppSettings {
     pub enforce_mfa: bool,
     /// Below this age a guardian's consent comes before personal fields are kept.
     pub minor_age: i16,
+    /// Where passkeys are valid.
+    pub passkeys: PasskeySettings,
 }
 
 impl Default for AppSettings {
@@ -106,6 +111,7 @@ impl Default for AppSettings {
             },
             enforce_mfa: true,
             minor_age: 16,
+            passkeys: PasskeySettings::default(),
         }
     }
 }
@@ -124,6 +130,7 @@ struct Inner {
     limiter: limits::Limiter,
     vault: Vault,
     keystore: KeyStore,
+    ceremonies: passkeys::Ceremonies,
 }
 
 impl App {
@@ -169,6 +176,7 @@ impl App {
                 limiter: limits::Limiter::default(),
                 vault,
                 keystore,
+                ceremonies: passkeys::Ceremonies::default(),
             }),
         })
     }
@@ -194,6 +202,10 @@ impl App {
 
     pub(crate) fn keystore(&self) -> &KeyStore {
         &self.inner.keystore
+    }
+
+    pub(crate) fn ceremonies(&self) -> &passkeys::Ceremonies {
+        &self.inner.ceremonies
     }
 
     /// The account's data key (created on first use), from the key store.

@@ -156,11 +156,11 @@ impl App {
     /// must keep a second factor.
     pub async fn remove_totp(&self, actor: &Actor) -> Result<()> {
         self.require_recent(actor)?;
-        if actor.mfa_required {
-            return Err(AppError::Conflict("mfa_required"));
-        }
         let now = now_ms();
         let mut tx = self.db().begin().await?;
+        if actor.mfa_required && tx.passkey_count(actor.account).await? == 0 {
+            return Err(AppError::Conflict("mfa_required"));
+        }
         if !tx.delete_totp(actor.account).await? {
             return Err(AppError::Conflict("totp_not_started"));
         }
@@ -200,7 +200,7 @@ impl App {
         Ok(codes)
     }
 
-    async fn store_recovery_codes(
+    pub(crate) async fn store_recovery_codes(
         &self,
         tx: &mut WriteTx,
         account: AccountId,

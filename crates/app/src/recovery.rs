@@ -106,7 +106,8 @@ impl App {
 
     async fn has_second_factor(&self, account: AccountId) -> Result<bool> {
         let totp = self.db().totp(account).await?;
-        Ok(totp.is_some_and(|t| t.confirmed_at.is_some()))
+        Ok(totp.is_some_and(|t| t.confirmed_at.is_some())
+            || !self.db().passkeys(account).await?.is_empty())
     }
 
     /// Sets a new password with a reset link and, when the account has a second

@@ -67,6 +67,30 @@ pub fn keystore_path(data_dir: &Path) -> PathBuf {
     data_dir.join("secrets").join("data-keys.sqlite3")
 }
 
+/// Passkeys belong to the public URL's host. On a loopback development server they
+/// belong to `localhost` (browsers refuse an IP address as a relying party), and the
+/// page may be opened as `localhost` or as the address.
+fn passkey_settings(base_url: &str) -> tekkan_app::PasskeySettings {
+    let (scheme, rest) = base_url.split_once("://").unwrap_or(("https", base_url));
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (h, Some(p)),
+        _ => (authority, None),
+    };
+    let loopback = matches!(host, "127.0.0.1" | "[::1]" | "localhost");
+    let mut origins = vec![base_url.to_owned()];
+    let rp_id = match loopback {
+        true => {
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            origins.push(format!("{scheme}://localhost{port}"));
+            "localhost".to_owned()
+        }
+        false => host.to_owned(),
+    };
+    origins.dedup();
+    tekkan_app::PasskeySettings { rp_id, origins }
+}
+
 fn settings(cfg: &Config, base_url: &str) -> AppSettings {
     const HOUR: i64 = 3_600_000;
     let hashing = HashSettings {
@@ -92,6 +116,7 @@ fn settings(cfg: &Config, base_url: &str) -> AppSettings {
         limits: limits(&cfg.limits),
         enforce_mfa: cfg.accounts.enforce_mfa,
         minor_age: cfg.accounts.minor_age,
+        passkeys: passkey_settings(base_url),
     }
 }
 

@@ -70,8 +70,9 @@ impl Db {
     ) -> Result<Option<(Session, Account)>> {
         let row = sqlx::query(
             "SELECT s.id AS s_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at, \
-             s.reauth_at, EXISTS (SELECT 1 FROM mfa_totp t WHERE t.account_id = a.id \
-               AND t.confirmed_at IS NOT NULL) AS has_mfa, \
+             s.reauth_at, (EXISTS (SELECT 1 FROM mfa_totp t WHERE t.account_id = a.id \
+               AND t.confirmed_at IS NOT NULL) \
+               OR EXISTS (SELECT 1 FROM passkeys k WHERE k.account_id = a.id)) AS has_mfa, \
              (a.is_operator OR EXISTS (SELECT 1 FROM memberships m JOIN clubs c \
                ON c.id = m.club_id WHERE m.account_id = a.id AND m.status = 'active' \
                AND (m.role IN ('owner', 'officer', 'treasurer') OR c.require_mfa))) \

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_recovery.sql")),
     (7, include_str!("../migrations/sqlite/0007_personal.sql")),
     (8, include_str!("../migrations/sqlite/0008_privacy.sql")),
+    (9, include_str!("../migrations/sqlite/0009_passkeys.sql")),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -146,6 +146,7 @@ impl WriteTx {
             "DELETE FROM mfa_totp WHERE account_id = ?",
             "DELETE FROM mfa_recovery_codes WHERE account_id = ?",
             "DELETE FROM mfa_challenges WHERE account_id = ?",
+            "DELETE FROM passkeys WHERE account_id = ?",
             "DELETE FROM sessions WHERE account_id = ?",
             "DELETE FROM account_tokens WHERE account_id = ?",
             "DELETE FROM unlock_tokens WHERE account_id = ?",
@@ -168,7 +169,8 @@ impl WriteTx {
         .await?;
         sqlx::query(
             "UPDATE accounts SET email = 'deleted-' || id || '@invalid', display_name = '—', \
-             password_hash = NULL, disabled_at = ?, deleted_at = ?, use_stopped_at = ? \
+             password_hash = NULL, webauthn_handle = NULL, disabled_at = ?, deleted_at = ?, \
+             use_stopped_at = ? \
              WHERE id = ?",
         )
         .bind(now)

@@ -161,6 +161,8 @@ fn allowed_before_mfa(path: &str) -> bool {
         "/api/v1/me" | "/api/v1/me/reauth" | "/api/v1/session" | "/logout" | "/lang" | "/healthz"
     ) || path.starts_with("/api/v1/me/mfa")
         || path.starts_with("/api/v1/me/sessions")
+        || path.starts_with("/api/v1/me/passkeys")
+        || path == "/api/v1/me/reauth/passkey"
         || path.starts_with("/settings/sessions")
         || path.starts_with("/settings/security")
         || path.starts_with("/static/")

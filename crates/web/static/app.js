@@ -39,3 +39,32 @@ document.addEventListener("click", (ev) => {
     });
   });
 })();
+
+// Passkeys: a button with data-passkey ("create" or "get") fetches the server's options,
+// asks the authenticator, and submits its answer in the button's form.
+(function () {
+  const pkc = window.PublicKeyCredential;
+  if (!pkc || !pkc.parseCreationOptionsFromJSON) return;
+  for (const btn of document.querySelectorAll("[data-passkey]")) {
+    btn.hidden = false;
+    btn.addEventListener("click", async () => {
+      const form = document.getElementById(btn.dataset.form);
+      const status = form.querySelector("[role=status]");
+      try {
+        const r = await fetch(btn.dataset.options, {
+          method: "POST",
+          headers: { "x-csrf-token": form.elements._csrf.value },
+        });
+        if (!r.ok) throw new Error(String(r.status));
+        const opts = await r.json();
+        const cred = btn.dataset.passkey === "create"
+          ? await navigator.credentials.create({ publicKey: pkc.parseCreationOptionsFromJSON(opts) })
+          : await navigator.credentials.get({ publicKey: pkc.parseRequestOptionsFromJSON(opts) });
+        form.elements.credential.value = JSON.stringify(cred.toJSON());
+        form.submit();
+      } catch (_) {
+        if (status) status.textContent = btn.dataset.fail;
+      }
+    });
+  }
+})();

@@ -106,9 +106,7 @@ async fn malformed_bodies_get_clear_4xx_answers() {
         .raw(Method::GET, "/api/v1/nothing-here", &[], Vec::new())
         .await;
     assert_error_shape(p.status, &p.body, StatusCode::NOT_FOUND, "not_found");
-    let p = owner
-        .raw(Method::PUT, "/api/v1/me", &[], Vec::new())
-        .await;
+    let p = owner.raw(Method::PUT, "/api/v1/me", &[], Vec::new()).await;
     assert_error_shape(
         p.status,
         &p.body,

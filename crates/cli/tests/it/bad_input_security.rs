@@ -96,6 +96,9 @@ async fn recovery_and_session_endpoints_refuse_broken_input() {
         (Method::PUT, "/api/v1/me/password".to_owned()),
         (Method::PUT, "/api/v1/me/email".to_owned()),
         (Method::POST, "/api/v1/email-change/confirm".to_owned()),
+        (Method::POST, "/api/v1/me/passkeys".to_owned()),
+        (Method::POST, "/api/v1/session/passkey".to_owned()),
+        (Method::POST, "/api/v1/me/reauth/passkey".to_owned()),
     ];
     let before = recovery_state(&app).await;
     refuses_broken_json(&mut user, &writes).await;

@@ -24,6 +24,7 @@ mod invitations;
 mod keys;
 mod matrix;
 pub mod mfa;
+mod passkeys;
 mod personal;
 mod polls;
 mod privacy;

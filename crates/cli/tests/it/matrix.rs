@@ -107,6 +107,19 @@ const CASES: &[(&str, &str, Rule)] = &[
         Club(&["guardian"]),
     ),
     ("GET", "/settings/profile", AnyUser),
+    ("POST", "/api/v1/me/passkeys/options", AnyUser),
+    ("POST", "/api/v1/me/passkeys", AnyUser),
+    ("GET", "/api/v1/me/passkeys", AnyUser),
+    ("DELETE", "/api/v1/me/passkeys/{passkey}", Mine),
+    ("POST", "/api/v1/session/passkey/options", Public),
+    ("POST", "/api/v1/session/passkey", Public),
+    ("POST", "/api/v1/me/reauth/passkey", AnyUser),
+    ("DELETE", "/api/v1/me/password", AnyUser),
+    ("POST", "/login/passkey", Public),
+    ("POST", "/settings/security/passkeys", AnyUser),
+    ("POST", "/settings/security/passkeys/{passkey}/remove", Mine),
+    ("POST", "/settings/security/reauth/passkey", AnyUser),
+    ("POST", "/settings/security/password/remove", AnyUser),
     ("GET", "/api/v1/me/export", AnyUser),
     ("PATCH", "/api/v1/me", AnyUser),
     ("DELETE", "/api/v1/me", AnyUser),
@@ -550,6 +563,22 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             .to_owned();
         p = p.replace("{session}", &other);
     }
+    if p.contains("{passkey}") {
+        // A passkey of the owner's, stored as registration would store it.
+        let (_, me) = owner.api(Method::GET, "/api/v1/me", None).await;
+        let id = unique("passkey");
+        let mut db = fx.app.raw_db().await;
+        sqlx::query(
+            "INSERT INTO passkeys (credential_id, account_id, name, static_state, \
+             dynamic_state, created_at) VALUES (?, ?, 'key', 'AA', 'AA', 0)",
+        )
+        .bind(&id)
+        .bind(me["account_id"].as_str().unwrap())
+        .execute(&mut db)
+        .await
+        .unwrap();
+        p = p.replace("{passkey}", &id);
+    }
     if p.contains("{account}") {
         let mut target = fx.app.sign_up("target", None).await;
         let (_, me) = target.api(Method::GET, "/api/v1/me", None).await;
@@ -650,6 +679,10 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         })),
         ("PUT", "/api/v1/me/email") => Body::Json(json!({ "email": email })),
         ("PATCH", "/api/v1/me") => Body::Json(json!({"display_name": "訂正後の名前"})),
+        ("POST", "/api/v1/me/passkeys") => Body::Json(json!({"name": "key", "credential": {}})),
+        ("POST", "/api/v1/session/passkey") | ("POST", "/api/v1/me/reauth/passkey") => {
+            Body::Json(json!({"credential": {}}))
+        }
         ("POST", "/api/v1/me/privacy-requests") => {
             Body::Json(json!({"kind": "other", "details": "確認のお願い"}))
         }

@@ -302,4 +302,49 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
         "現在のパスワード",
         "Current password",
     ),
+    ("passkey.title", "パスキー", "Passkeys"),
+    (
+        "passkey.lead",
+        "パスキーは、この端末の指紋・顔認証・PIN でログインする方法です。パスワードより安全で、2段階認証の代わりにもなります。",
+        "A passkey signs you in with this device's fingerprint, face or PIN. It is safer than a password and counts as two-step verification.",
+    ),
+    ("passkey.add", "パスキーを追加", "Add a passkey"),
+    (
+        "passkey.name",
+        "名前(端末の名前など)",
+        "Name (such as the device)",
+    ),
+    ("passkey.default_name", "パスキー", "Passkey"),
+    ("passkey.remove", "削除", "Remove"),
+    (
+        "passkey.sign_in",
+        "パスキーでログイン",
+        "Sign in with a passkey",
+    ),
+    ("passkey.reauth", "パスキーで確認", "Confirm with a passkey"),
+    (
+        "passkey.failed",
+        "パスキーを使えませんでした。もう一度お試しください。",
+        "The passkey could not be used. Please try again.",
+    ),
+    (
+        "passkey.only",
+        "パスワードを削除してパスキーだけにする",
+        "Remove my password and use passkeys only",
+    ),
+    (
+        "error.passkey_ceremony",
+        "パスキーの確認が期限切れか、すでに使われています。もう一度お試しください。",
+        "This passkey request expired or was already used. Please try again.",
+    ),
+    (
+        "error.no_passkey",
+        "先にパスキーを追加してください。",
+        "Add a passkey first.",
+    ),
+    (
+        "error.last_sign_in_method",
+        "ログインする方法がなくなるため、最後のパスキーは削除できません。",
+        "This is your last way to sign in, so it cannot be removed.",
+    ),
 ];

@@ -217,6 +217,15 @@ struct LoginPage {
     error: Option<String>,
 }
 
+/// The login page with `next` kept and, after a refusal, its message.
+pub(super) fn login_page(p: PageCtx, next: &str, error: Option<String>) -> WebResult<Response> {
+    let f = AccountForm {
+        next: safe_next(Some(next)).to_owned(),
+        ..Default::default()
+    };
+    Ok(render(&LoginPage { p, f, error })?.into_response())
+}
+
 async fn login_form(p: PageCtx, Query(q): Query<TokenQuery>) -> WebResult<Response> {
     let f = AccountForm {
         next: safe_next(q.next.as_deref()).to_owned(),

@@ -8,6 +8,7 @@ mod events;
 mod form;
 mod invitations;
 mod members;
+mod passkeys;
 mod personal;
 mod polls;
 mod privacy;
@@ -38,6 +39,7 @@ pub fn routes() -> Routes {
         .merge(recovery::routes())
         .merge(personal::routes())
         .merge(privacy::routes())
+        .merge(passkeys::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
         .get("/sw.js", service_worker)

@@ -125,9 +125,10 @@ struct SecurityPage {
     email: String,
     /// Sessions open elsewhere, offered to end after a change.
     others: usize,
+    passkeys: Vec<tekkan_app::PasskeyInfo>,
 }
 
-async fn page(
+pub(super) async fn page(
     st: &AppState,
     a: &tekkan_app::Actor,
     p: PageCtx,
@@ -160,6 +161,7 @@ async fn page(
         error,
         email: a.email.clone(),
         others,
+        passkeys: st.app.my_passkeys(a).await?,
     })?
     .into_response())
 }
@@ -169,7 +171,7 @@ async fn security(State(st): State<AppState>, Auth(a): Auth, p: PageCtx) -> WebR
 }
 
 /// Renders the page again with the refusal, or the result.
-async fn outcome<T>(
+pub(super) async fn outcome<T>(
     st: &AppState,
     a: &tekkan_app::Actor,
     p: PageCtx,

@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod invitations;
 mod members;
 mod notifications;
+mod passkeys;
 mod personal;
 mod polls;
 pub mod privacy;
@@ -39,6 +40,7 @@ pub fn routes() -> Routes {
         .merge(account::routes())
         .merge(personal::routes())
         .merge(privacy::routes())
+        .merge(passkeys::routes())
 }
 
 /// A member named in a list.
