@@ -312,3 +312,75 @@ async fn sign_ups_and_invitation_lookups_are_limited_per_address() {
         .await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_requests_and_exports_are_limited_per_address_then_recover() {
+    let app = TestApp::builder()
+        .configure(|c| {
+            c.limits.reset_requests_per_address = (3, 2);
+            c.limits.exports_per_address = (2, 2);
+        })
+        .start()
+        .await;
+    let mut user = app.sign_up("制限", None).await;
+    let mut anon = app.client();
+    let reset = |i: usize| json!({ "email": format!("someone{i}@example.jp") });
+    for i in 0..3 {
+        let (s, _) = anon
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/password-reset",
+                Some(reset(i)),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+    }
+    let (s, v) = anon
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/password-reset",
+            Some(reset(9)),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    // Guessing reset links counts on the same limit.
+    let body = json!({"token": "guess", "password": PW});
+    let (s, _) = anon
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/password-reset/complete",
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    for _ in 0..2 {
+        let (s, _) = user
+            .api(reqwest::Method::GET, "/api/v1/me/export", None)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, v) = user
+        .api(reqwest::Method::GET, "/api/v1/me/export", None)
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (s, _) = anon
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/password-reset",
+            Some(reset(9)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "recovered");
+    let (s, _) = user
+        .api(reqwest::Method::GET, "/api/v1/me/export", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "recovered");
+}
