@@ -7,8 +7,9 @@ use tekkan_storage::{NewAccount, NewSession as StoredSession, WriteTx, now_ms};
 use crate::actor::event;
 use crate::limits::{IpPolicy, login_key};
 use crate::mfa::{CHALLENGE_TTL_MS, LoginOutcome};
+use crate::signup::SignUp;
 use crate::token::new_id;
-use crate::{Actor, App, AppError, JoinOutcome, Origin, Result, hash_token, random_token};
+use crate::{Actor, App, AppError, Origin, Result, hash_token, random_token};
 
 /// Session lifetimes. Both are enforced on the server at every request.
 #[derive(Clone, Debug)]
@@ -102,6 +103,8 @@ impl App {
 
     /// Creates an account. Needs an invitation unless the operator opened sign-up; with
     /// one, the new account joins (or asks to join) that club in the same transaction.
+    /// When the server sends e-mail, the account waits for its address to be confirmed
+    /// (see `signup`), so that the answer never tells whether the address is taken.
     pub async fn sign_up(
         &self,
         email: &str,
@@ -109,7 +112,7 @@ impl App {
         password: &str,
         invitation: Option<&str>,
         origin: &Origin,
-    ) -> Result<(NewSession, Option<JoinOutcome>)> {
+    ) -> Result<SignUp> {
         if invitation.is_none() && !self.settings().open_signup {
             return Err(AppError::Forbidden);
         }
@@ -119,6 +122,9 @@ impl App {
             self.preview_invitation(token, origin).await?;
         }
         let new = self.prepare_account(email, name, password).await?;
+        if self.settings().confirm_signup && self.delivery().mailer.is_some() {
+            return self.sign_up_by_mail(new, invitation, origin).await;
+        }
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         let mut events = Vec::new();
@@ -134,7 +140,7 @@ impl App {
             .open_session(&mut tx, id, origin, now, &mut events)
             .await?;
         tx.commit(events).await?;
-        Ok((session, joined))
+        Ok(SignUp::Session(session, joined))
     }
 
     /// Checks e-mail and password. Without a second factor, opens a new session; with
@@ -302,10 +308,10 @@ impl App {
 }
 
 /// A new account, validated and with its password hashed, ready to insert.
-struct PreparedAccount {
-    email: Email,
-    name: DisplayName,
-    phc: String,
+pub(crate) struct PreparedAccount {
+    pub(crate) email: Email,
+    pub(crate) name: DisplayName,
+    pub(crate) phc: String,
 }
 
 impl PreparedAccount {

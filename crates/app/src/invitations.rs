@@ -205,6 +205,7 @@ impl App {
     /// Uses the invitation for `account` inside `tx`: counts the use and creates (or
     /// brings back) the membership.
     #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn join_in(
         &self,
         tx: &mut WriteTx,
@@ -215,8 +216,33 @@ impl App {
         now: i64,
         events: &mut Vec<tekkan_audit::Event>,
     ) -> Result<JoinOutcome> {
+        self.join_by_hash(
+            tx,
+            &hash_token(token),
+            account,
+            session,
+            origin,
+            now,
+            events,
+        )
+        .await
+    }
+
+    /// Joins through the invitation whose token hashes to `token_hash` (a sign-up
+    /// waiting for its e-mail confirmation keeps only the hash).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn join_by_hash(
+        &self,
+        tx: &mut WriteTx,
+        token_hash: &str,
+        account: AccountId,
+        session: Option<SessionId>,
+        origin: &Origin,
+        now: i64,
+        events: &mut Vec<tekkan_audit::Event>,
+    ) -> Result<JoinOutcome> {
         let inv = tx
-            .invitation_by_token(&hash_token(token))
+            .invitation_by_token(token_hash)
             .await?
             .ok_or(AppError::NotFound)?;
         let existing = tx.membership_of(inv.club_id, account).await?;

@@ -36,6 +36,7 @@ mod reminders;
 mod report;
 mod security_mail;
 mod sessions;
+mod signup;
 mod subgroups;
 mod token;
 pub mod totp;
@@ -69,6 +70,7 @@ pub use polls::{PollInput, PollView};
 pub use privacy::{DataExport, PrivacyRequest};
 pub use report::{MemberRate, Report, report_csv};
 pub use sessions::SessionInfo;
+pub use signup::SignUp;
 pub use subgroups::{SubgroupView, Subgroups};
 pub use token::{hash_token, random_token};
 pub use vault::{KeyLoader, MasterKey, Vault};
@@ -94,6 +96,8 @@ pub struct AppSettings {
     pub minor_age: i16,
     /// Where passkeys are valid.
     pub passkeys: PasskeySettings,
+    /// New accounts wait for their address to be confirmed (when e-mail is on).
+    pub confirm_signup: bool,
 }
 
 impl Default for AppSettings {
@@ -112,6 +116,7 @@ impl Default for AppSettings {
             enforce_mfa: true,
             minor_age: 16,
             passkeys: PasskeySettings::default(),
+            confirm_signup: true,
         }
     }
 }

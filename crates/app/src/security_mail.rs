@@ -13,6 +13,11 @@ pub enum SecurityMail {
     Unlock,
     Reset,
     ConfirmEmail,
+    /// The link that creates an account.
+    ConfirmSignUp,
+    /// Someone tried to sign up with an address that has an account: no link to an
+    /// account, only to the password reset page.
+    AccountExists,
 }
 
 impl SecurityMail {
@@ -48,6 +53,29 @@ impl SecurityMail {
                  次のリンクで確定してください(24時間以内、1回限り)。\n\
                  心当たりがない場合は、このメールを無視してください。",
             ),
+            (Self::ConfirmSignUp, true) => (
+                "登録の確認",
+                "TEKKAN への登録を受け付けました。次のリンクを開くと登録が完了します(24時間以内、1回限り)。\n\
+                 心当たりがない場合は、このメールを無視してください。",
+            ),
+            (Self::ConfirmSignUp, false) => (
+                "Confirm your sign-up",
+                "Someone signed up for TEKKAN with this address. Open this link to finish \
+                 (within 24 hours, once).\n\
+                 If this was not you, ignore this e-mail.",
+            ),
+            (Self::AccountExists, true) => (
+                "登録済みのアドレスです",
+                "このアドレスで TEKKAN への登録が申し込まれましたが、すでにアカウントがあります。\
+                 ログインしてください。パスワードを忘れた場合は、次のページから再設定できます。\n\
+                 心当たりがない場合は、このメールを無視してください。",
+            ),
+            (Self::AccountExists, false) => (
+                "You already have an account",
+                "Someone tried to sign up for TEKKAN with this address, which already has an \
+                 account. Please sign in; if you forgot your password, reset it here.\n\
+                 If this was not you, ignore this e-mail.",
+            ),
             (Self::ConfirmEmail, false) => (
                 "Confirm your e-mail address",
                 "Someone asked to make this the address they sign in to TEKKAN with. Confirm \
@@ -68,16 +96,25 @@ impl App {
         kind: SecurityMail,
         link: String,
     ) {
-        let Some(mailer) = self.delivery().mailer.clone() else {
+        if self.delivery().mailer.is_none() {
             tracing::warn!(%account, ?kind, "e-mail is off: security link not sent");
             return;
-        };
+        }
         let ja = self
             .db()
             .account_lang(account)
             .await
             .map(|l| l != "en")
             .unwrap_or(true);
+        self.send_link_mail(to, ja, kind, link);
+    }
+
+    /// Like [`App::send_security_mail`], to an address with no account behind it yet.
+    pub(crate) fn send_link_mail(&self, to: &str, ja: bool, kind: SecurityMail, link: String) {
+        let Some(mailer) = self.delivery().mailer.clone() else {
+            tracing::warn!(?kind, "e-mail is off: link not sent");
+            return;
+        };
         let (subject, intro) = kind.text(ja);
         let subject = format!("[TEKKAN] {subject}");
         let body = format!("{intro}\n\n{link}\n");
@@ -88,10 +125,10 @@ impl App {
                 match mailer.send(&to, &subject, &body).await {
                     Ok(()) => return,
                     Err(tekkan_notify::SendError::Retry(e)) => {
-                        tracing::warn!(%account, error = %e, "security mail failed, will retry");
+                        tracing::warn!(?kind, error = %e, "security mail failed, will retry");
                     }
                     Err(e) => {
-                        tracing::error!(%account, error = ?e, "security mail failed");
+                        tracing::error!(?kind, error = ?e, "security mail failed");
                         return;
                     }
                 }

@@ -190,6 +190,9 @@ pub struct Accounts {
     /// Members younger than this need a linked guardian's consent before their
     /// personal fields are kept.
     pub minor_age: i16,
+    /// With e-mail on, a new account waits until the link sent to its address is
+    /// followed (so sign-up never reveals which addresses have accounts).
+    pub confirm_signup: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -268,6 +271,7 @@ impl Default for Accounts {
             setup_link_minutes: 60,
             enforce_mfa: true,
             minor_age: 16,
+            confirm_signup: true,
         }
     }
 }

@@ -116,6 +116,7 @@ fn settings(cfg: &Config, base_url: &str) -> AppSettings {
         limits: limits(&cfg.limits),
         enforce_mfa: cfg.accounts.enforce_mfa,
         minor_age: cfg.accounts.minor_age,
+        confirm_signup: cfg.accounts.confirm_signup,
         passkeys: passkey_settings(base_url),
     }
 }

@@ -52,7 +52,7 @@ pub use passkeys::PasskeyRow;
 pub use polls::{Poll, PollLine};
 pub use privacy::ExportPart;
 pub use records::*;
-pub use recovery::{AccountToken, SessionLine, TokenPurpose};
+pub use recovery::{AccountToken, PendingSignup, SessionLine, TokenPurpose};
 
 /// What can go wrong below the application.
 #[derive(Debug, thiserror::Error)]

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/sqlite/0007_personal.sql")),
     (8, include_str!("../migrations/sqlite/0008_privacy.sql")),
     (9, include_str!("../migrations/sqlite/0009_passkeys.sql")),
+    (10, include_str!("../migrations/sqlite/0010_signup.sql")),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

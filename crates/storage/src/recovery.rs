@@ -258,3 +258,63 @@ impl WriteTx {
         Ok(r.rows_affected() > 0)
     }
 }
+
+/// A sign-up waiting for its address to be confirmed.
+#[derive(Clone, Debug)]
+pub struct PendingSignup {
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub invitation_hash: Option<String>,
+}
+
+impl WriteTx {
+    pub async fn insert_pending_signup(
+        &mut self,
+        token_hash: &str,
+        p: &PendingSignup,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pending_signups (token_hash, email, display_name, password_hash, \
+             invitation_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(&p.email)
+        .bind(&p.display_name)
+        .bind(&p.password_hash)
+        .bind(&p.invitation_hash)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Uses up a live sign-up link.
+    pub async fn consume_pending_signup(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<PendingSignup>> {
+        let r = sqlx::query(
+            "UPDATE pending_signups SET used_at = ? WHERE token_hash = ? AND used_at IS NULL \
+             AND expires_at > ? RETURNING email, display_name, password_hash, invitation_hash",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        match r {
+            Some(r) => Ok(Some(PendingSignup {
+                email: r.try_get("email")?,
+                display_name: r.try_get("display_name")?,
+                password_hash: r.try_get("password_hash")?,
+                invitation_hash: r.try_get("invitation_hash")?,
+            })),
+            None => Ok(None),
+        }
+    }
+}

@@ -97,6 +97,7 @@ async fn recovery_and_session_endpoints_refuse_broken_input() {
         (Method::PUT, "/api/v1/me/email".to_owned()),
         (Method::POST, "/api/v1/email-change/confirm".to_owned()),
         (Method::POST, "/api/v1/me/passkeys".to_owned()),
+        (Method::POST, "/api/v1/accounts/confirm".to_owned()),
         (Method::POST, "/api/v1/session/passkey".to_owned()),
         (Method::POST, "/api/v1/me/reauth/passkey".to_owned()),
     ];

@@ -51,6 +51,9 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("GET", "/healthz", Public),
     ("POST", "/api/v1/setup", Public),
     ("POST", "/api/v1/accounts", Public),
+    ("POST", "/api/v1/accounts/confirm", Public),
+    ("GET", "/signup/confirm", Public),
+    ("POST", "/signup/confirm", Public),
     ("POST", "/api/v1/session", Public),
     ("POST", "/api/v1/unlock", Public),
     ("POST", "/api/v1/session/second-step", Public),
@@ -672,7 +675,10 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         ("POST", "/api/v1/password-reset/complete") => {
             Body::Json(json!({"token": "forged", "password": "a long enough passphrase"}))
         }
-        ("POST", "/api/v1/email-change/confirm") => Body::Json(json!({"token": "forged"})),
+        ("POST", "/api/v1/email-change/confirm") | ("POST", "/api/v1/accounts/confirm") => {
+            Body::Json(json!({"token": "forged"}))
+        }
+        ("POST", "/signup/confirm") => form(&[("token", "forged")]),
         ("PUT", "/api/v1/me/password") => Body::Json(json!({
             "current_password": "a long enough passphrase",
             "password": "a long enough passphrase"

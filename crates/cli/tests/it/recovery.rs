@@ -493,3 +493,114 @@ async fn the_reset_pages_lead_from_the_login_page_to_a_new_session() {
         .await;
     assert_eq!(again.status, StatusCode::GONE);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_waits_for_the_address_and_never_tells_whether_it_is_taken() {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::builder()
+        .mail_to(smtp.port)
+        .configure(|c| c.accounts.confirm_signup = true)
+        .start()
+        .await;
+    let sign_up = |email: &str, name: &str, invitation: Option<&str>| {
+        let body = json!({"email": email, "display_name": name, "password": PW,
+            "invitation": invitation});
+        let app = &app;
+        async move {
+            app.client()
+                .api(Method::POST, "/api/v1/accounts", Some(body))
+                .await
+        }
+    };
+    let confirm = |token: String| {
+        let app = &app;
+        async move {
+            app.client()
+                .api(
+                    Method::POST,
+                    "/api/v1/accounts/confirm",
+                    Some(json!({ "token": token })),
+                )
+                .await
+        }
+    };
+    let email = "new-member@example.jp";
+    let (s, first) = sign_up(email, "新入生", None).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{first}");
+    let mut db = app.raw_db().await;
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 0, "nothing until the address is confirmed");
+    let token = link_token(
+        &wait_mail_to(&smtp, email, "/signup/confirm?token=", 1).await,
+        "/signup/confirm",
+    );
+    let (s, v) = confirm(token.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let mut owner = app.client();
+    owner.bearer = Some(v["token"].as_str().unwrap().to_owned());
+    let (s, v) = confirm(token).await;
+    assert_eq!((s, code(&v)), (StatusCode::GONE, "signup_link"));
+
+    // The same address again: the same answer, and its owner gets a note, not a link.
+    let (s, again) = sign_up(email, "なりすまし", None).await;
+    assert_eq!((s, &again), (StatusCode::ACCEPTED, &first));
+    let note = wait_mail_to(&smtp, email, "すでにアカウントがあります", 1).await;
+    assert!(!note.contains("token="), "{note}");
+    assert!(note.contains("/password-reset"));
+    let (s, _) = login(&app, email, PW).await;
+    assert_eq!(s, StatusCode::CREATED, "the account is untouched");
+
+    // Through an invitation: the confirmed account joins the club.
+    let club = owner.create_club("写真部").await;
+    let (_, inv) = owner
+        .api(
+            Method::POST,
+            &format!("/api/v1/clubs/{club}/invitations"),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    let invited = "invited@example.jp";
+    let (s, _) = sign_up(invited, "招待", inv["token"].as_str()).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let token = link_token(
+        &wait_mail_to(&smtp, invited, "/signup/confirm?token=", 1).await,
+        "/signup/confirm",
+    );
+    // The link opens a page with a button (mail scanners do not use it up).
+    let page = app
+        .client()
+        .get(&format!("/signup/confirm?token={token}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let (s, v) = confirm(token).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["joined"]["club_id"], club.as_str());
+
+    // An expired link is refused; the page form says to check the mail.
+    let (s, _) = sign_up("late@example.jp", "遅刻", None).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let late = link_token(
+        &wait_mail_to(&smtp, "late@example.jp", "/signup/confirm?token=", 1).await,
+        "/signup/confirm",
+    );
+    sqlx::query("UPDATE pending_signups SET expires_at = 1")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let (s, v) = confirm(late).await;
+    assert_eq!((s, code(&v)), (StatusCode::GONE, "signup_link"));
+    let mut b = app.client();
+    let csrf = b.get("/signup").await.csrf();
+    let page = b
+        .post_form(
+            "/signup",
+            &csrf,
+            &[("email", email), ("display_name", "画面"), ("password", PW)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"signup-sent\""));
+}

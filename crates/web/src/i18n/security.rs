@@ -347,4 +347,20 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
         "ログインする方法がなくなるため、最後のパスキーは削除できません。",
         "This is your last way to sign in, so it cannot be removed.",
     ),
+    (
+        "signup.sent",
+        "確認メールを送りました。メールのリンクを開くと登録が完了します。",
+        "We sent you an e-mail. Open its link to finish signing up.",
+    ),
+    (
+        "signup.confirm_lead",
+        "ボタンを押すと登録が完了し、ログインします。",
+        "Press the button to finish signing up and sign in.",
+    ),
+    ("signup.confirm", "登録を完了する", "Finish signing up"),
+    (
+        "error.signup_link",
+        "この登録リンクは期限切れか、すでに使われています。もう一度登録してください。",
+        "This sign-up link has expired or was already used. Please sign up again.",
+    ),
 ];

@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tekkan_app::{InvitationPreview, LoginOutcome, NewSession};
+use tekkan_app::{InvitationPreview, JoinOutcome, LoginOutcome, NewSession, SignUp};
 
 use super::{form_error, render, safe_next, see_other};
 use crate::AppState;
@@ -22,6 +22,8 @@ pub fn routes() -> Routes {
         .post("/setup", setup)
         .get("/signup", signup_form)
         .post("/signup", signup)
+        .get("/signup/confirm", signup_confirm_form)
+        .post("/signup/confirm", signup_confirm)
         .get("/login", login_form)
         .post("/login", login)
         .post("/logout", logout)
@@ -138,6 +140,45 @@ struct SignupPage {
     error: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "signup_sent.html")]
+struct SignupSentPage {
+    p: PageCtx,
+}
+
+#[derive(Template)]
+#[template(path = "signup_confirm.html")]
+struct SignupConfirmPage {
+    p: PageCtx,
+    token: String,
+}
+
+/// The link only shows a button: mail scanners that open links must not use it up.
+async fn signup_confirm_form(p: PageCtx, Query(q): Query<TokenQuery>) -> WebResult<Response> {
+    let token = q.token.unwrap_or_default();
+    Ok(render(&SignupConfirmPage { p, token })?.into_response())
+}
+
+async fn signup_confirm(
+    State(st): State<AppState>,
+    c: Caller,
+    PageForm(f): PageForm<AccountForm>,
+) -> WebResult<Response> {
+    let (s, joined) = st.app.confirm_sign_up(&f.token, &c.origin).await?;
+    Ok(logged_in(&st, &s, &after_join(joined.as_ref())))
+}
+
+/// Where a new member lands: their club, or the club list while they wait for approval.
+fn after_join(joined: Option<&JoinOutcome>) -> String {
+    match joined {
+        Some(j) if j.status == tekkan_core::MembershipStatus::Active => {
+            format!("/clubs/{}?msg=joined", j.club_id)
+        }
+        Some(_) => "/clubs?msg=pending".to_owned(),
+        None => "/clubs".to_owned(),
+    }
+}
+
 async fn signup_form(
     State(st): State<AppState>,
     c: Caller,
@@ -176,16 +217,8 @@ async fn signup(
         .sign_up(&f.email, &f.display_name, &f.password, invite, &c.origin)
         .await
     {
-        Ok((s, joined)) => {
-            let to = match joined {
-                Some(j) if j.status == tekkan_core::MembershipStatus::Active => {
-                    format!("/clubs/{}?msg=joined", j.club_id)
-                }
-                Some(_) => "/clubs?msg=pending".to_owned(),
-                None => "/clubs".to_owned(),
-            };
-            Ok(logged_in(&st, &s, &to))
-        }
+        Ok(SignUp::CheckEmail) => Ok(render(&SignupSentPage { p })?.into_response()),
+        Ok(SignUp::Session(s, joined)) => Ok(logged_in(&st, &s, &after_join(joined.as_ref()))),
         Err(e) => {
             let e = WebError::from(e);
             f.password.clear();

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tekkan_app::{JoinOutcome, LoginOutcome, NewSession};
+use tekkan_app::{JoinOutcome, LoginOutcome, NewSession, SignUp};
 use tekkan_core::AccountId;
 
 use crate::AppState;
@@ -18,6 +18,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .post("/api/v1/setup", setup)
         .post("/api/v1/accounts", sign_up)
+        .post("/api/v1/accounts/confirm", confirm_sign_up)
         .post("/api/v1/session", log_in)
         .post("/api/v1/session/second-step", second_step)
         .delete("/api/v1/session", log_out)
@@ -77,12 +78,14 @@ async fn setup(
     Ok((StatusCode::CREATED, Json(session_res(s, None))))
 }
 
+/// 201 with a session, or (on a server that sends e-mail) 202: the link to finish went
+/// to the address, and the answer is the same whether or not it already has an account.
 async fn sign_up(
     State(st): State<AppState>,
     c: Caller,
     ApiJson(r): ApiJson<SignUpReq>,
-) -> WebResult<(StatusCode, Json<SessionRes>)> {
-    let (s, joined) = st
+) -> WebResult<Response> {
+    let outcome = st
         .app
         .sign_up(
             &r.email,
@@ -92,6 +95,29 @@ async fn sign_up(
             &c.origin,
         )
         .await?;
+    Ok(match outcome {
+        SignUp::Session(s, joined) => {
+            (StatusCode::CREATED, Json(session_res(s, joined))).into_response()
+        }
+        SignUp::CheckEmail => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({ "check_email": true })),
+        )
+            .into_response(),
+    })
+}
+
+#[derive(Deserialize)]
+struct ConfirmReq {
+    token: String,
+}
+
+async fn confirm_sign_up(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiJson(r): ApiJson<ConfirmReq>,
+) -> WebResult<(StatusCode, Json<SessionRes>)> {
+    let (s, joined) = st.app.confirm_sign_up(&r.token, &c.origin).await?;
     Ok((StatusCode::CREATED, Json(session_res(s, joined))))
 }
 

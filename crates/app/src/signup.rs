@@ -1,0 +1,119 @@
+//! Sign-up confirmed by e-mail: when the server can send mail, an account is created
+//! only once the link sent to its address is followed. Both a new address and one that
+//! already has an account get the same answer after the same work; only the mail
+//! differs (a link, or a note pointing to password reset). Without mail (a development
+//! server) sign-up is immediate.
+
+use tekkan_storage::{NewAccount, PendingSignup, now_ms};
+
+use crate::actor::event;
+use crate::auth::{NewSession, PreparedAccount};
+use crate::security_mail::SecurityMail;
+use crate::token::new_id;
+use crate::{App, AppError, JoinOutcome, Origin, Result, hash_token, random_token};
+
+const SIGNUP_LINK_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// What a sign-up led to.
+#[derive(Debug)]
+pub enum SignUp {
+    /// Created at once (no e-mail on this server).
+    Session(NewSession, Option<JoinOutcome>),
+    /// A link went to the address (or a note, if it has an account): check your mail.
+    CheckEmail,
+}
+
+impl App {
+    /// Records a sign-up and mails its link; the answer does not depend on whether the
+    /// address already has an account.
+    pub(crate) async fn sign_up_by_mail(
+        &self,
+        new: PreparedAccount,
+        invitation: Option<&str>,
+        origin: &Origin,
+    ) -> Result<SignUp> {
+        let now = now_ms();
+        let existing = self.db().account_by_email(new.email.as_str()).await?;
+        let token = random_token();
+        let mut tx = self.db().begin().await?;
+        if existing.is_none() {
+            let pending = PendingSignup {
+                email: new.email.as_str().to_owned(),
+                display_name: new.name.as_str().to_owned(),
+                password_hash: new.phc.clone(),
+                invitation_hash: invitation.map(hash_token),
+            };
+            tx.insert_pending_signup(&hash_token(&token), &pending, now, now + SIGNUP_LINK_TTL_MS)
+                .await?;
+        }
+        let ev = event(
+            existing.as_ref().map(|a| a.id),
+            None,
+            origin,
+            None,
+            "account.signup_requested",
+            "signup".into(),
+            &existing.is_some(),
+        );
+        tx.commit(vec![ev]).await?;
+        let base = &self.settings().base_url;
+        match existing {
+            Some(a) => {
+                let link = format!("{base}/password-reset");
+                self.send_security_mail(a.id, &a.email, SecurityMail::AccountExists, link)
+                    .await;
+            }
+            None => {
+                let link = format!("{base}/signup/confirm?token={token}");
+                self.send_link_mail(new.email.as_str(), true, SecurityMail::ConfirmSignUp, link);
+            }
+        }
+        Ok(SignUp::CheckEmail)
+    }
+
+    /// Follows a sign-up link: the account is created (joining the club it was invited
+    /// to, if any) and a session opened. The link works once.
+    pub async fn confirm_sign_up(
+        &self,
+        token: &str,
+        origin: &Origin,
+    ) -> Result<(NewSession, Option<JoinOutcome>)> {
+        self.limit(crate::limits::IpPolicy::SignUp, origin)?;
+        let now = now_ms();
+        let mut tx = self.db().begin().await?;
+        let Some(p) = tx.consume_pending_signup(&hash_token(token), now).await? else {
+            return Err(AppError::Gone("signup_link"));
+        };
+        let id = new_id!(tekkan_core::AccountId);
+        tx.insert_account(&NewAccount {
+            id,
+            email: &p.email,
+            display_name: &p.display_name,
+            password_hash: Some(&p.password_hash),
+            is_operator: false,
+            created_at: now,
+        })
+        .await?;
+        let mut events = vec![event(
+            Some(id),
+            None,
+            origin,
+            None,
+            "account.create",
+            format!("account:{id}"),
+            &now,
+        )];
+        let joined = match &p.invitation_hash {
+            Some(h) => Some(
+                self.join_by_hash(&mut tx, h, id, None, origin, now, &mut events)
+                    .await?,
+            ),
+            None => None,
+        };
+        let session = self
+            .open_session(&mut tx, id, origin, now, &mut events)
+            .await?;
+        tx.commit(events).await?;
+        Ok((session, joined))
+    }
+}
