@@ -673,9 +673,17 @@ mod coverage {
                 "subgroup",
                 "expires_in_hours",
                 "max_uses",
+                "details",
+                "confirm",
+                "credential",
             ]
             .iter()
             .map(|f| format!("field.{f}")),
+        );
+        keys.extend(
+            tekkan_core::personal::PersonalField::ALL
+                .iter()
+                .map(|f| format!("field.{}", f.as_str())),
         );
         let known_not_errors = [
             "owner",
@@ -716,12 +724,24 @@ mod coverage {
             "waitlist_promoted",
             "occurrence",
             "occurrences",
+            // Who may see a personal field, the security notice kind, a passkey's
+            // default name.
+            "officers",
+            "club",
+            "nobody",
+            "security",
+            "passkey",
         ];
         keys.extend(
             error_codes(root)
                 .into_iter()
                 .filter(|c| !known_not_errors.contains(&c.as_str()))
                 .filter(|c| !tekkan_core::Permission::ALL.iter().any(|p| p.as_str() == c))
+                .filter(|c| {
+                    !tekkan_core::personal::PersonalField::ALL
+                        .iter()
+                        .any(|f| f.as_str() == c)
+                })
                 .map(|c| format!("error.{c}")),
         );
         keys.sort();
