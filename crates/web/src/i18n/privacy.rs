@@ -124,8 +124,16 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ("field.birth_date", "生年月日", "Date of birth"),
     ("field.school", "学校", "School"),
     ("field.grade", "学年", "Year"),
-    ("field.guardian_contact", "保護者の連絡先", "Guardian's contact"),
-    ("field.health_notes", "健康・アレルギーのメモ", "Health and allergy notes"),
+    (
+        "field.guardian_contact",
+        "保護者の連絡先",
+        "Guardian's contact",
+    ),
+    (
+        "field.health_notes",
+        "健康・アレルギーのメモ",
+        "Health and allergy notes",
+    ),
     ("field.details", "詳細", "Details"),
     ("field.confirm", "確認", "Confirmation"),
     ("field.credential", "パスキー", "Passkey"),
