@@ -134,14 +134,7 @@ impl App {
         if !tx.use_totp_step(actor.account, step, now).await? {
             return Err(AppError::BadCode);
         }
-        let mut codes = Vec::new();
-        if self.db().recovery_codes_left(actor.account).await? == 0 {
-            codes = self
-                .store_recovery_codes(&mut tx, actor.account, now)
-                .await?;
-        }
-        self.security_notice(&mut tx, actor.account, "factor_added", now)
-            .await?;
+        let codes = self.factor_added(&mut tx, actor.account, now).await?;
         let ev = actor.event(
             None,
             "mfa.totp_added",
@@ -200,7 +193,24 @@ impl App {
         Ok(codes)
     }
 
-    pub(crate) async fn store_recovery_codes(
+    /// After a factor (TOTP or passkey) is added inside `tx`: the owner is told, and an
+    /// account without recovery codes gets them, returned to be shown once.
+    pub(crate) async fn factor_added(
+        &self,
+        tx: &mut WriteTx,
+        account: AccountId,
+        now: i64,
+    ) -> Result<Vec<String>> {
+        let mut codes = Vec::new();
+        if self.db().recovery_codes_left(account).await? == 0 {
+            codes = self.store_recovery_codes(tx, account, now).await?;
+        }
+        self.security_notice(tx, account, "factor_added", now)
+            .await?;
+        Ok(codes)
+    }
+
+    async fn store_recovery_codes(
         &self,
         tx: &mut WriteTx,
         account: AccountId,

@@ -208,14 +208,7 @@ impl App {
         };
         let mut tx = self.db().begin().await?;
         tx.insert_passkey(&row).await?;
-        let mut codes = Vec::new();
-        if self.db().recovery_codes_left(actor.account).await? == 0 {
-            codes = self
-                .store_recovery_codes(&mut tx, actor.account, now)
-                .await?;
-        }
-        self.security_notice(&mut tx, actor.account, "factor_added", now)
-            .await?;
+        let codes = self.factor_added(&mut tx, actor.account, now).await?;
         let ev = actor.event(
             None,
             "passkey.added",
