@@ -86,16 +86,6 @@ pub async fn enrol(c: &mut Client) -> (Vec<u8>, Vec<String>) {
     (secret, codes)
 }
 
-async fn login(app: &TestApp, email: &str) -> (StatusCode, Value) {
-    app.client()
-        .api(
-            Method::POST,
-            "/api/v1/session",
-            Some(json!({"email": email, "password": PW})),
-        )
-        .await
-}
-
 async fn second(app: &TestApp, token: &str, code_: &str) -> (StatusCode, Value) {
     app.client()
         .api(
@@ -178,7 +168,7 @@ async fn privileged_roles_must_enrol_and_codes_work_once() {
     assert!(!raw.windows(b32.len()).any(|w| w == b32.as_bytes()));
 
     // Login: the password leads to a second step.
-    let (s, v) = login(&app, &owner.email).await;
+    let (s, v) = app.log_in(&owner.email, PW).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     assert!(
         v.get("token").is_none(),
@@ -199,7 +189,7 @@ async fn privileged_roles_must_enrol_and_codes_work_once() {
         (StatusCode::GONE, "second_step"),
         "a used token"
     );
-    let (_, v) = login(&app, &owner.email).await;
+    let (_, v) = app.log_in(&owner.email, PW).await;
     let token = v["second_step"].as_str().unwrap().to_owned();
     let (s, _) = second(&app, &token, &next).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "a replayed code");
@@ -210,7 +200,7 @@ async fn privileged_roles_must_enrol_and_codes_work_once() {
     let typed = codes[0].to_lowercase().replace('-', " ");
     let (s, _) = second(&app, &token, &typed).await;
     assert_eq!(s, StatusCode::CREATED);
-    let (_, v) = login(&app, &owner.email).await;
+    let (_, v) = app.log_in(&owner.email, PW).await;
     let token = v["second_step"].as_str().unwrap().to_owned();
     let (s, _) = second(&app, &token, &codes[0]).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "a used recovery code");
@@ -318,7 +308,7 @@ async fn changes_need_a_recent_proof_of_identity() {
     // A member may turn it off again (after re-authenticating).
     let (s, _) = user.api(Method::DELETE, "/api/v1/me/mfa/totp", None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = login(&app, &user.email).await;
+    let (s, _) = app.log_in(&user.email, PW).await;
     assert_eq!(s, StatusCode::CREATED, "no second step any more");
 }
 
@@ -341,7 +331,7 @@ async fn a_tampered_secret_is_refused_and_a_wrong_master_key_stops_the_start() {
         .execute(&mut db)
         .await
         .unwrap();
-    let (_, v) = login(&app, &user.email).await;
+    let (_, v) = app.log_in(&user.email, PW).await;
     let token = v["second_step"].as_str().unwrap().to_owned();
     let (s, v) = second(&app, &token, &totp(&secret, now_step() + 1)).await;
     assert_eq!(
@@ -376,7 +366,7 @@ async fn a_tampered_secret_is_refused_and_a_wrong_master_key_stops_the_start() {
     );
     // The right key (from the secrets directory) still opens it.
     let app = TestApp::builder().data_dir(dir).start().await;
-    let (s, _) = login(&app, &user.email).await;
+    let (s, _) = app.log_in(&user.email, PW).await;
     assert_eq!(s, StatusCode::ACCEPTED);
 }
 

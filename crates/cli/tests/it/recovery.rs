@@ -62,16 +62,6 @@ pub fn link_token(mail: &str, path: &str) -> String {
         .collect()
 }
 
-async fn login(app: &TestApp, email: &str, pw: &str) -> (StatusCode, Value) {
-    app.client()
-        .api(
-            Method::POST,
-            "/api/v1/session",
-            Some(json!({"email": email, "password": pw})),
-        )
-        .await
-}
-
 async fn complete(app: &TestApp, token: &str, pw: &str, code: Option<&str>) -> (StatusCode, Value) {
     app.client()
         .api(
@@ -106,7 +96,7 @@ async fn reset_links_work_once_end_sessions_and_say_nothing_about_unknown_addres
     let smtp = SmtpServer::start().await;
     let app = mail_app(&smtp).await;
     let mut user = app.sign_up("再設定", None).await;
-    let other_device = login(&app, &user.email, PW).await.1["token"]
+    let other_device = app.log_in(&user.email, PW).await.1["token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -156,13 +146,10 @@ async fn reset_links_work_once_end_sessions_and_say_nothing_about_unknown_addres
         assert_eq!((s, code(&v)), (StatusCode::GONE, "reset_link"));
     }
     assert_eq!(
-        login(&app, &user.email, PW).await.0,
+        app.log_in(&user.email, PW).await.0,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        login(&app, &user.email, NEW_PW).await.0,
-        StatusCode::CREATED
-    );
+    assert_eq!(app.log_in(&user.email, NEW_PW).await.0, StatusCode::CREATED);
     // The owner is told by e-mail (an always-on security notice).
     let notice = wait_mail_to(&smtp, &user.email, "再設定されました", 1).await;
     assert!(!notice.contains("token="), "{notice}");
@@ -241,9 +228,9 @@ async fn a_reset_needs_the_second_factor_and_lifts_a_lockout() {
     let (secret, recovery) = enrol(&mut user).await;
     // Locked by wrong passwords.
     for _ in 0..4 {
-        login(&app, &user.email, "wrong password!!").await;
+        app.log_in(&user.email, "wrong password!!").await;
     }
-    let (s, v) = login(&app, &user.email, PW).await;
+    let (s, v) = app.log_in(&user.email, PW).await;
     assert_eq!(
         (s, code(&v)),
         (StatusCode::TOO_MANY_REQUESTS, "login_locked")
@@ -295,14 +282,14 @@ async fn a_reset_needs_the_second_factor_and_lifts_a_lockout() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (s, v) = complete(&app, &token, NEW_PW, Some(&recovery[1])).await;
     assert_eq!((s, code(&v)), (StatusCode::GONE, "reset_link"));
-    let (s, v) = login(&app, &user.email, NEW_PW).await;
+    let (s, v) = app.log_in(&user.email, NEW_PW).await;
     assert_eq!(
         s,
         StatusCode::ACCEPTED,
         "the second step is still asked: {v}"
     );
     assert_eq!(
-        login(&app, &user.email, PW).await.0,
+        app.log_in(&user.email, PW).await.0,
         StatusCode::UNAUTHORIZED
     );
 
@@ -400,7 +387,7 @@ async fn password_and_email_changes_need_a_recent_check_and_tell_the_owner() {
     let mail = wait_mail_to(&smtp, &new_email, "/email/confirm?token=", 1).await;
     let token = link_token(&mail, "/email/confirm");
     assert_eq!(
-        login(&app, &new_email, NEW_PW).await.0,
+        app.log_in(&new_email, NEW_PW).await.0,
         StatusCode::UNAUTHORIZED
     );
     // The link opens a confirm button (mail scanners do not use it up).
@@ -424,9 +411,9 @@ async fn password_and_email_changes_need_a_recent_check_and_tell_the_owner() {
     assert_eq!(confirm(token.clone()).await.0, StatusCode::NO_CONTENT);
     let (s, v) = confirm(token).await;
     assert_eq!((s, code(&v)), (StatusCode::GONE, "email_link"));
-    assert_eq!(login(&app, &new_email, NEW_PW).await.0, StatusCode::CREATED);
+    assert_eq!(app.log_in(&new_email, NEW_PW).await.0, StatusCode::CREATED);
     assert_eq!(
-        login(&app, &old_email, NEW_PW).await.0,
+        app.log_in(&old_email, NEW_PW).await.0,
         StatusCode::UNAUTHORIZED
     );
     // The old address is told, in Japanese by default.
@@ -550,7 +537,7 @@ async fn sign_up_waits_for_the_address_and_never_tells_whether_it_is_taken() {
     let note = wait_mail_to(&smtp, email, "すでにアカウントがあります", 1).await;
     assert!(!note.contains("token="), "{note}");
     assert!(note.contains("/password-reset"));
-    let (s, _) = login(&app, email, PW).await;
+    let (s, _) = app.log_in(email, PW).await;
     assert_eq!(s, StatusCode::CREATED, "the account is untouched");
 
     // Through an invitation: the confirmed account joins the club.

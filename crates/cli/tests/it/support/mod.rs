@@ -147,6 +147,17 @@ impl TestApp {
         c
     }
 
+    /// One API login from a fresh client; returns the status and body.
+    pub async fn log_in(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.client()
+            .api(
+                Method::POST,
+                "/api/v1/session",
+                Some(json!({"email": email, "password": password})),
+            )
+            .await
+    }
+
     /// A raw connection to the data key store (kept apart from the database).
     pub async fn raw_keystore(&self) -> sqlx::SqliteConnection {
         use sqlx::Connection;
