@@ -140,3 +140,57 @@ async fn rotation_rewraps_every_data_key_while_the_server_runs() {
     let err = tekkan_cli::rotate_master_key(&cfg).await.err().unwrap();
     assert!(err.to_string().contains("keys.master_key"), "{err}");
 }
+
+/// Data keys kept in the database by the previous version move to the key store at the
+/// next start, and the secrets they sealed still open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_keys_left_in_the_database_move_to_the_key_store() {
+    let app = TestApp::start().await;
+    let mut c = app.sign_up("移行", None).await;
+    let (secret, _) = enrol(&mut c).await;
+    // Put the key back where the previous version kept it.
+    let (account, key_id, wrapped): (String, String, String) = {
+        let mut ks = app.raw_keystore().await;
+        let row = sqlx::query_as("SELECT account_id, key_id, wrapped FROM data_keys")
+            .fetch_one(&mut ks)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM data_keys")
+            .execute(&mut ks)
+            .await
+            .unwrap();
+        row
+    };
+    let mut db = app.raw_db().await;
+    sqlx::query(
+        "INSERT INTO data_keys (account_id, key_id, wrapped, created_at) VALUES (?, ?, ?, 0)",
+    )
+    .bind(&account)
+    .bind(&key_id)
+    .bind(&wrapped)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    drop(db);
+    let dir = app.stop().await;
+
+    let app = TestApp::builder().data_dir(dir).start().await;
+    assert!(
+        login_with_code(&app, &c.email, &secret, now_step() + 1).await,
+        "the moved key opens the TOTP secret"
+    );
+    let mut db = app.raw_db().await;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_keys")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "none stays in the database");
+    assert_eq!(key_ids(&app).await, [key_id]);
+    let moved: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'keys.moved_to_key_store'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(moved, 1);
+}
