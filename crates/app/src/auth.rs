@@ -9,7 +9,7 @@ use crate::limits::{IpPolicy, login_key};
 use crate::mfa::{CHALLENGE_TTL_MS, LoginOutcome};
 use crate::signup::SignUp;
 use crate::token::new_id;
-use crate::{Actor, App, AppError, Origin, Result, hash_token, random_token};
+use crate::{Actor, App, AppError, JoinOutcome, Origin, Result, hash_token, random_token};
 
 /// Session lifetimes. Both are enforced on the server at every request.
 #[derive(Clone, Debug)]
@@ -128,19 +128,42 @@ impl App {
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         let mut events = Vec::new();
-        let id = new.insert(&mut tx, false, origin, now, &mut events).await?;
-        let joined = match invitation {
-            Some(token) => Some(
-                self.join_in(&mut tx, token, id, None, origin, now, &mut events)
+        let invitation_hash = invitation.map(hash_token);
+        let (session, joined) = self
+            .create_member(
+                &mut tx,
+                &new,
+                invitation_hash.as_deref(),
+                origin,
+                now,
+                &mut events,
+            )
+            .await?;
+        tx.commit(events).await?;
+        Ok(SignUp::Session(session, joined))
+    }
+
+    /// In `tx`: inserts a new (non-operator) account, joins the club of the invitation
+    /// whose token hashes to `invitation_hash`, if any, and opens the first session.
+    pub(crate) async fn create_member(
+        &self,
+        tx: &mut WriteTx,
+        new: &PreparedAccount,
+        invitation_hash: Option<&str>,
+        origin: &Origin,
+        now: i64,
+        events: &mut Vec<tekkan_audit::Event>,
+    ) -> Result<(NewSession, Option<JoinOutcome>)> {
+        let id = new.insert(tx, false, origin, now, events).await?;
+        let joined = match invitation_hash {
+            Some(h) => Some(
+                self.join_by_hash(tx, h, id, None, origin, now, events)
                     .await?,
             ),
             None => None,
         };
-        let session = self
-            .open_session(&mut tx, id, origin, now, &mut events)
-            .await?;
-        tx.commit(events).await?;
-        Ok(SignUp::Session(session, joined))
+        let session = self.open_session(tx, id, origin, now, events).await?;
+        Ok((session, joined))
     }
 
     /// Checks e-mail and password. Without a second factor, opens a new session; with

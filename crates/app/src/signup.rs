@@ -4,12 +4,12 @@
 //! differs (a link, or a note pointing to password reset). Without mail (a development
 //! server) sign-up is immediate.
 
-use tekkan_storage::{NewAccount, PendingSignup, now_ms};
+use tekkan_core::{DisplayName, Email};
+use tekkan_storage::{PendingSignup, now_ms};
 
 use crate::actor::event;
 use crate::auth::{NewSession, PreparedAccount};
 use crate::security_mail::SecurityMail;
-use crate::token::new_id;
 use crate::{App, AppError, JoinOutcome, Origin, Result, hash_token, random_token};
 
 const SIGNUP_LINK_TTL_MS: i64 = 24 * 60 * 60 * 1000;
@@ -84,34 +84,22 @@ impl App {
         let Some(p) = tx.consume_pending_signup(&hash_token(token), now).await? else {
             return Err(AppError::Gone("signup_link"));
         };
-        let id = new_id!(tekkan_core::AccountId);
-        tx.insert_account(&NewAccount {
-            id,
-            email: &p.email,
-            display_name: &p.display_name,
-            password_hash: Some(&p.password_hash),
-            is_operator: false,
-            created_at: now,
-        })
-        .await?;
-        let mut events = vec![event(
-            Some(id),
-            None,
-            origin,
-            None,
-            "account.create",
-            format!("account:{id}"),
-            &now,
-        )];
-        let joined = match &p.invitation_hash {
-            Some(h) => Some(
-                self.join_by_hash(&mut tx, h, id, None, origin, now, &mut events)
-                    .await?,
-            ),
-            None => None,
+        // Checked at sign-up; parsed again because the row came from storage.
+        let new = PreparedAccount {
+            email: Email::parse(&p.email)?,
+            name: DisplayName::parse(&p.display_name)?,
+            phc: p.password_hash,
         };
-        let session = self
-            .open_session(&mut tx, id, origin, now, &mut events)
+        let mut events = Vec::new();
+        let (session, joined) = self
+            .create_member(
+                &mut tx,
+                &new,
+                p.invitation_hash.as_deref(),
+                origin,
+                now,
+                &mut events,
+            )
             .await?;
         tx.commit(events).await?;
         Ok((session, joined))

@@ -145,22 +145,6 @@ impl WriteTx {
         .await?)
     }
 
-    /// The live link with this hash, as this transaction sees it.
-    pub async fn live_account_token(
-        &mut self,
-        token_hash: &str,
-        purpose: TokenPurpose,
-        now: i64,
-    ) -> Result<Option<AccountToken>> {
-        let r = sqlx::query(LIVE)
-            .bind(token_hash)
-            .bind(purpose.as_str())
-            .bind(now)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        r.as_ref().map(token).transpose()
-    }
-
     /// Uses up a live link; `None` when it is unknown, used, expired or voided.
     pub async fn consume_account_token(
         &mut self,

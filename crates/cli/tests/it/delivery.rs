@@ -102,8 +102,8 @@ async fn wait_for(mut done: impl FnMut() -> bool) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn announcements_arrive_by_email_and_push_as_each_person_chose() {
+/// A server delivering to a local SMTP server and push service, polling its outbox often.
+async fn delivering_app() -> (SmtpServer, PushService, TestApp) {
     tekkan_cli::install_crypto_provider();
     let smtp = SmtpServer::start().await;
     let push = PushService::start().await;
@@ -117,6 +117,12 @@ async fn announcements_arrive_by_email_and_push_as_each_person_chose() {
         })
         .start()
         .await;
+    (smtp, push, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announcements_arrive_by_email_and_push_as_each_person_chose() {
+    let (smtp, push, app) = delivering_app().await;
     let mut owner = app.sign_up("顧問", None).await;
     let club = owner.create_club("吹奏楽部").await;
     let (mut member, _) = join(&app, &mut owner, &club, "member", false).await;
@@ -276,19 +282,7 @@ async fn announcements_arrive_by_email_and_push_as_each_person_chose() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn security_notices_arrive_by_email_and_push_whatever_the_preferences() {
-    tekkan_cli::install_crypto_provider();
-    let smtp = SmtpServer::start().await;
-    let push = PushService::start().await;
-    let port = smtp.port;
-    let app = TestApp::builder()
-        .mail_to(port)
-        .configure(move |c| {
-            c.scheduler.poll_ms = 100;
-            c.push.allow_insecure_endpoints = true;
-            c.push.subject = "mailto:ops@tekkan.test".into();
-        })
-        .start()
-        .await;
+    let (smtp, push, app) = delivering_app().await;
     let mut user = app.sign_up("通知", None).await;
     let browser = Browser::new();
     let sub = json!({"endpoint": format!("{}/push/phone", push.base),
