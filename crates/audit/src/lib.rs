@@ -8,6 +8,7 @@
 //! breaks a hash or a link; cutting entries off the end no longer matches the head.
 
 pub mod merkle;
+pub mod signed;
 mod verify;
 
 use hmac::{Hmac, Mac};

@@ -1,0 +1,102 @@
+//! Signed notes, receipts and key successions: genuine ones verify, any change breaks
+//! them, and keys are only accepted through a chain of signatures.
+
+use super::*;
+
+fn signer(n: u8) -> Signer {
+    Signer::new("club.example.jp/audit", &[n; 32])
+}
+
+fn cp() -> Checkpoint {
+    Checkpoint {
+        size: 42,
+        root: [7; 32],
+        ts_ms: 1_790_000_000_000,
+    }
+}
+
+#[test]
+fn a_signed_checkpoint_opens_with_its_key_only() {
+    let s = signer(1);
+    let note = s.sign_checkpoint(&cp());
+    assert!(note.starts_with("club.example.jp/audit\n42\n"));
+    let opened = open_checkpoint(&note, &[s.public()]).unwrap();
+    assert_eq!(opened.checkpoint, cp());
+    assert_eq!(
+        open_checkpoint(&note, &[signer(2).public()]),
+        Err(SignError::UnknownKey("checkpoint"))
+    );
+    // Any changed line of the body breaks the signature.
+    for (from, to) in [("\n42\n", "\n43\n"), ("time 1790", "time 1791")] {
+        let forged = note.replacen(from, to, 1);
+        assert_eq!(
+            open_checkpoint(&forged, &[s.public()]),
+            Err(SignError::BadSignature("checkpoint"))
+        );
+    }
+    assert!(open_checkpoint("junk", &[s.public()]).is_err());
+}
+
+#[test]
+fn public_keys_round_trip_and_reject_junk() {
+    let k = signer(3).public();
+    assert_eq!(PublicKey::parse(&k.encode()).unwrap(), k);
+    let text = k.encode();
+    let wrong_id = text.replacen('+', "+0", 1);
+    assert!(PublicKey::parse(&wrong_id).is_err());
+    assert!(PublicKey::parse("nothing").is_err());
+}
+
+#[test]
+fn receipts_verify_and_detect_any_change() {
+    let s = signer(4);
+    let r = s.receipt(9, &[5; 32]);
+    let parsed = Receipt::parse(&r.encode()).unwrap();
+    assert_eq!(parsed, r);
+    parsed.verify(&[s.public()]).unwrap();
+    let mut moved = r.clone();
+    moved.index = 10;
+    assert_eq!(
+        moved.verify(&[s.public()]),
+        Err(SignError::BadSignature("receipt"))
+    );
+    let mut other = r.clone();
+    other.leaf[0] ^= 1;
+    assert!(other.verify(&[s.public()]).is_err());
+    assert_eq!(
+        r.verify(&[signer(5).public()]),
+        Err(SignError::UnknownKey("receipt"))
+    );
+    assert!(Receipt::parse("v1.x.y").is_err());
+}
+
+#[test]
+fn rotated_keys_are_accepted_through_their_succession_both_ways() {
+    let (a, b, c) = (signer(10), signer(11), signer(12));
+    let rec = |prev: Option<&Signer>, this: &Signer| KeyRecord {
+        key: this.public(),
+        by_previous: prev.map(|p| p.sign_succession(&p.public(), &this.public())),
+        by_this: prev.map(|p| this.sign_succession(&p.public(), &this.public())),
+    };
+    let history = vec![rec(None, &a), rec(Some(&a), &b), rec(Some(&b), &c)];
+    // Trusting the first key leads forward; trusting the last leads back.
+    for trusted in [a.public(), c.public(), b.public()] {
+        let acc = accepted_keys(&[trusted], &history);
+        assert_eq!(acc.len(), 3);
+    }
+    // A key appended by someone without the previous key is not accepted, even with
+    // its own signature.
+    let mallory = signer(66);
+    let mut forged = history.clone();
+    forged.push(KeyRecord {
+        key: mallory.public(),
+        by_previous: Some(mallory.sign_succession(&c.public(), &mallory.public())),
+        by_this: Some(mallory.sign_succession(&c.public(), &mallory.public())),
+    });
+    let acc = accepted_keys(&[a.public()], &forged);
+    assert!(!acc.contains(&mallory.public()));
+    // Nor a succession whose previous-key signature is missing.
+    let mut unsigned = history.clone();
+    unsigned[2].by_previous = None;
+    assert_eq!(accepted_keys(&[a.public()], &unsigned).len(), 2);
+}
