@@ -39,6 +39,7 @@ mod sessions;
 mod signup;
 mod subgroups;
 mod token;
+mod transparency;
 pub mod totp;
 mod vault;
 mod zip;
@@ -73,6 +74,7 @@ pub use sessions::SessionInfo;
 pub use signup::SignUp;
 pub use subgroups::{SubgroupView, Subgroups};
 pub use token::{hash_token, random_token};
+pub use transparency::{Inclusion, LogKey};
 pub use vault::{KeyLoader, MasterKey, Vault};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
@@ -136,6 +138,7 @@ struct Inner {
     vault: Vault,
     keystore: KeyStore,
     ceremonies: passkeys::Ceremonies,
+    log: transparency::LogKey,
 }
 
 impl App {
@@ -148,6 +151,7 @@ impl App {
         settings: AppSettings,
         delivery: Delivery,
         vault: Vault,
+        log_key: &[u8; 32],
     ) -> Result<Self> {
         match db.master_key_check().await? {
             Some((id, sealed)) => vault.verify_check(&id, &sealed)?,
@@ -172,6 +176,7 @@ impl App {
             tracing::info!(moved, "data keys moved from the database to the key store");
         }
         let hasher = password::Hasher::new(&settings.hashing)?;
+        let log = transparency::LogKey::open(&db, log_key, &settings.base_url).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -182,6 +187,7 @@ impl App {
                 vault,
                 keystore,
                 ceremonies: passkeys::Ceremonies::default(),
+                log,
             }),
         })
     }

@@ -9,6 +9,7 @@
 
 pub mod merkle;
 pub mod signed;
+pub mod log;
 mod verify;
 
 use hmac::{Hmac, Mac};
@@ -76,6 +77,12 @@ impl Entry {
             prev_hash,
             hash,
         }
+    }
+
+    /// The entry's leaf in the Merkle tree: RFC 9162's leaf hash of the entry's hash
+    /// (which commits to every field and to the entry before it).
+    pub fn leaf_hash(&self) -> Hash {
+        merkle::leaf_hash(&self.hash)
     }
 
     /// The hash this entry should carry, recomputed from its content.

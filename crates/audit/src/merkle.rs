@@ -296,6 +296,74 @@ impl MemoryTree {
     }
 }
 
+/// The right edge of a tree: the perfect subtrees its leaves decompose into, largest
+/// first. Enough to append leaves and to compute the root without the rest of the tree:
+/// what the server keeps between checkpoints.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// (level, hash), levels strictly decreasing.
+    stack: Vec<(u32, Hash)>,
+}
+
+impl Frontier {
+    /// The frontier of a tree of `size` leaves, from `node(level, index)` lookups.
+    pub fn load<N: Nodes>(src: &mut N, size: u64) -> Result<Self, N::Error> {
+        let mut stack = Vec::new();
+        let mut start = 0u64;
+        for level in (0..64u32).rev() {
+            if size & (1 << level) != 0 {
+                stack.push((level, src.node(level, start >> level)?));
+                start += 1 << level;
+            }
+        }
+        Ok(Self { size, stack })
+    }
+
+    /// The (level, index) of the nodes [`Frontier::load`] reads.
+    pub fn keys(size: u64) -> Vec<(u32, u64)> {
+        let mut rec = NodeRecorder::default();
+        let _ = Self::load(&mut rec, size);
+        rec.wanted
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf; returns the perfect nodes it completes, leaf included, as
+    /// (level, index, hash).
+    pub fn push(&mut self, leaf: Hash) -> Vec<(u32, u64, Hash)> {
+        let index = self.size;
+        let mut added = vec![(0, index, leaf)];
+        let (mut level, mut hash) = (0u32, leaf);
+        while let Some(&(top_level, top)) = self.stack.last() {
+            if top_level != level {
+                break;
+            }
+            self.stack.pop();
+            hash = node_hash(&top, &hash);
+            level += 1;
+            added.push((level, index >> level, hash));
+        }
+        self.stack.push((level, hash));
+        self.size += 1;
+        added
+    }
+
+    /// The root of the tree so far.
+    pub fn root(&self) -> Hash {
+        let mut iter = self.stack.iter().rev();
+        let Some(&(_, mut r)) = iter.next() else {
+            return EMPTY_ROOT;
+        };
+        for (_, h) in iter {
+            r = node_hash(h, &r);
+        }
+        r
+    }
+}
+
 /// A node the tree does not hold (asked beyond its size).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("no node at level {level}, index {index}")]

@@ -291,3 +291,20 @@ fn a_recorded_pass_asks_for_exactly_the_nodes_the_proof_uses() {
         inclusion_proof(&mut t, 11, 37).unwrap()
     );
 }
+
+#[test]
+fn a_frontier_reloaded_from_stored_nodes_grows_the_same_tree() {
+    let all = leaves(300);
+    let mut t = MemoryTree::new();
+    let mut f = Frontier::default();
+    for (i, l) in all.iter().enumerate() {
+        assert_eq!(f.push(*l), t.push(*l), "leaf {i}");
+        assert_eq!(f.root(), t.root_at(i as u64 + 1).unwrap());
+        // Reloaded from the stored nodes at any size, it is the same frontier.
+        if i % 37 == 0 {
+            assert_eq!(Frontier::load(&mut t, i as u64 + 1).unwrap(), f);
+        }
+    }
+    assert_eq!(Frontier::default().root(), EMPTY_ROOT);
+    assert_eq!(Frontier::keys(5), vec![(2, 0), (0, 4)]);
+}

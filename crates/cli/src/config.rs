@@ -137,11 +137,17 @@ impl Default for Push {
 pub struct Scheduler {
     /// How often, at most, the scheduler looks for due reminders and notifications.
     pub poll_ms: u64,
+    /// How often new audit entries are added to the Merkle tree under a signed
+    /// checkpoint. The transparency promise is at least once a minute.
+    pub checkpoint_ms: u64,
 }
 
 impl Default for Scheduler {
     fn default() -> Self {
-        Self { poll_ms: 15_000 }
+        Self {
+            poll_ms: 15_000,
+            checkpoint_ms: 30_000,
+        }
     }
 }
 

@@ -34,6 +34,9 @@ pub struct ServerKeys {
     pub audit: Vec<u8>,
     /// The VAPID private key Web Push messages are signed with (RFC 8292).
     pub vapid: Vec<u8>,
+    /// The Ed25519 seed that signs the audit log's checkpoints and receipts. Its public
+    /// half is published; a replacement comes only through `tekkan keys rotate-log`.
+    pub log: [u8; 32],
     /// The master keys sealing personal data keys: the current one first, then older
     /// ones kept to open what they wrapped (and backups taken before a rotation).
     pub master: Vec<Vec<u8>>,
@@ -112,6 +115,7 @@ pub fn load(
         csrf: key(&dir, "csrf.key", cfg.csrf_key.as_ref(), true)?,
         audit: key(&dir, "audit.key", cfg.audit_key.as_ref(), fresh_db)?,
         vapid: key(&dir, "vapid.key", cfg.vapid_key.as_ref(), true)?,
+        log: seed(key(&dir, LOG_FILE, None, true)?)?,
         master: match &cfg.master_key {
             Some(s) => vec![parse("keys.master_key", s.expose())?],
             None => {
@@ -128,6 +132,12 @@ pub fn load(
 }
 
 const MASTER_FILE: &str = "master.key";
+/// The audit log's signing key, in `<data_dir>/secrets/`.
+pub const LOG_FILE: &str = "log.key";
+
+fn seed(k: Vec<u8>) -> Result<[u8; 32], KeyError> {
+    k.try_into().map_err(|_| KeyError::Malformed(LOG_FILE.into()))
+}
 
 /// The master keys in `<data_dir>/secrets/master.key`, one per line, current first.
 pub fn read_master_ring(data_dir: &Path) -> Result<Vec<Vec<u8>>, KeyError> {

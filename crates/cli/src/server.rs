@@ -172,6 +172,7 @@ async fn open_app_at(
         settings(cfg, base_url),
         delivery,
         vault,
+        &k.log,
     )
     .await
     {
@@ -354,6 +355,11 @@ pub async fn start(
     let scheduler = tokio::spawn(crate::scheduler::run(
         app.clone(),
         Duration::from_millis(cfg.scheduler.poll_ms.max(10)),
+        sched_rx.clone(),
+    ));
+    let checkpointer = tokio::spawn(crate::scheduler::checkpoints(
+        app.clone(),
+        Duration::from_millis(cfg.scheduler.checkpoint_ms.clamp(10, 60_000)),
         sched_rx,
     ));
     let serve = tekkan_web::serve(listener, tls, state, stop);
@@ -362,6 +368,7 @@ pub async fn start(
         // The scheduler finishes the job it is on, then stops.
         let _ = sched_stop.send(true);
         let _ = scheduler.await;
+        let _ = checkpointer.await;
         r
     });
     tracing::info!(%addr, %base_url, "listening");

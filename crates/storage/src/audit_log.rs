@@ -72,38 +72,46 @@ pub struct AuditRow {
     pub target: String,
 }
 
+/// An entry as stored; malformed hex is corruption of that entry, not skipped.
+pub(crate) fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Entry> {
+    let seq: i64 = r.try_get("seq")?;
+    let hex = |col: &str| -> Result<[u8; 32]> {
+        let s: String = r.try_get(col)?;
+        from_hex(&s).ok_or_else(|| bad(col, seq))
+    };
+    Ok(Entry {
+        seq: seq as u64,
+        ts_ms: r.try_get("ts_ms")?,
+        event: Event {
+            actor_account: r.try_get("actor_account")?,
+            actor_session: r.try_get("actor_session")?,
+            club: r.try_get("club_id")?,
+            action: r.try_get("action")?,
+            target: r.try_get("target")?,
+            change_digest: hex("change_digest")?,
+            ip: r.try_get("ip")?,
+            user_agent: r.try_get("user_agent")?,
+        },
+        prev_hash: hex("prev_hash")?,
+        hash: hex("hash")?,
+    })
+}
+
 impl Db {
     /// Every entry in sequence order, as stored, for the verifier. Malformed hex is
     /// reported as corruption of that entry rather than skipped.
     pub async fn audit_entries(&self) -> Result<Vec<Entry>> {
-        let rows = sqlx::query("SELECT * FROM audit_log ORDER BY seq")
+        self.audit_entries_from(1, i64::MAX).await
+    }
+
+    /// Up to `limit` entries from sequence number `from` on, in order.
+    pub async fn audit_entries_from(&self, from: i64, limit: i64) -> Result<Vec<Entry>> {
+        let rows = sqlx::query("SELECT * FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?")
+            .bind(from)
+            .bind(limit)
             .fetch_all(&self.reader)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let seq: i64 = r.try_get("seq")?;
-                let hex = |col: &str| -> Result<[u8; 32]> {
-                    let s: String = r.try_get(col)?;
-                    from_hex(&s).ok_or_else(|| bad(col, seq))
-                };
-                Ok(Entry {
-                    seq: seq as u64,
-                    ts_ms: r.try_get("ts_ms")?,
-                    event: Event {
-                        actor_account: r.try_get("actor_account")?,
-                        actor_session: r.try_get("actor_session")?,
-                        club: r.try_get("club_id")?,
-                        action: r.try_get("action")?,
-                        target: r.try_get("target")?,
-                        change_digest: hex("change_digest")?,
-                        ip: r.try_get("ip")?,
-                        user_agent: r.try_get("user_agent")?,
-                    },
-                    prev_hash: hex("prev_hash")?,
-                    hash: hex("hash")?,
-                })
-            })
-            .collect()
+        rows.iter().map(entry_from_row).collect()
     }
 
     /// The stored head, if any entry was ever written.

@@ -29,6 +29,7 @@ mod recovery;
 mod reminders;
 mod subgroups;
 mod throttle;
+mod transparency;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -52,6 +53,7 @@ pub use passkeys::PasskeyRow;
 pub use polls::{Poll, PollLine};
 pub use privacy::ExportPart;
 pub use records::*;
+pub use transparency::{KeyRow, StoredCheckpoint};
 pub use recovery::{AccountToken, PendingSignup, SessionLine, TokenPurpose};
 
 /// What can go wrong below the application.

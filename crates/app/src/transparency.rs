@@ -1,0 +1,286 @@
+//! The audit log as a transparency log: growing the Merkle tree from the chain, signing
+//! checkpoints, serving inclusion and consistency proofs, and signing receipts.
+//!
+//! Writes only append to the hash chain (cheap, inside their own transaction); the
+//! checkpointer later re-checks the new entries' links, adds their leaves to the tree
+//! and signs the new root. So a write's cost does not grow with the log, and the tree
+//! is never built over a chain that does not hold.
+
+use tekkan_audit::merkle::{self, Frontier, NodeRecorder};
+use tekkan_audit::signed::{
+    Checkpoint, KeyRecord, PublicKey, Receipt, SignError, Signer, accepted_keys,
+};
+use tekkan_audit::{Hash, from_hex, to_hex};
+use tekkan_storage::{Db, StoredCheckpoint, now_ms};
+
+use crate::{App, AppError, Result};
+
+/// Entries read per step while growing the tree.
+const BATCH: i64 = 20_000;
+
+/// The log's signer and the lock that keeps checkpoints one at a time.
+pub struct LogKey {
+    signer: Signer,
+    lock: tokio::sync::Mutex<()>,
+}
+
+/// What an inclusion proof answers with.
+#[derive(Debug, Clone)]
+pub struct Inclusion {
+    pub index: u64,
+    pub leaf_hash: Hash,
+    pub proof: Vec<Hash>,
+    pub checkpoint: StoredCheckpoint,
+}
+
+fn corrupt(what: impl std::fmt::Display) -> AppError {
+    AppError::Internal(format!("audit log: {what}"))
+}
+
+/// The origin a new log is named by: the public URL's host, without port.
+fn origin_for(base_url: &str) -> String {
+    let rest = base_url.split_once("://").map_or(base_url, |(_, r)| r);
+    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    let host = if host.is_empty() { "localhost" } else { host };
+    format!("{host}/tekkan-audit")
+}
+
+impl LogKey {
+    /// The signer for `seed`, checked against the database's key history: the first
+    /// start records the key; later starts refuse a key that is not the newest one
+    /// (a lost or substituted key file), pointing to `tekkan keys rotate-log`.
+    pub(crate) async fn open(db: &Db, seed: &[u8; 32], base_url: &str) -> Result<Self> {
+        let keys = db.audit_keys().await?;
+        let name = match keys.last() {
+            Some(k) => PublicKey::parse(&k.public_key)
+                .map_err(|_| corrupt("a stored key is malformed"))?
+                .name,
+            None => origin_for(base_url),
+        };
+        let signer = Signer::new(&name, seed);
+        let public = signer.public().encode();
+        match keys.last() {
+            None => db.add_audit_key(&public, None, None).await?,
+            Some(k) if k.public_key == public => {}
+            Some(_) => {
+                return Err(AppError::Internal(
+                    "secrets/log.key is not the newest key of the audit log's key history: \
+                     restore it from backup (a new key is added only by `tekkan keys rotate-log`)"
+                        .into(),
+                ));
+            }
+        }
+        Ok(Self {
+            signer,
+            lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Replaces the key `old` by `new` in the history: both sign the succession.
+    pub async fn rotate(db: &Db, old: &[u8; 32], new: &[u8; 32], base_url: &str) -> Result<()> {
+        let current = Self::open(db, old, base_url).await?;
+        let next = Signer::new(&current.signer.public().name, new);
+        let (a, b) = (current.signer.public(), next.public());
+        let by_previous = current.signer.sign_succession(&a, &b);
+        let by_this = next.sign_succession(&a, &b);
+        db.add_audit_key(&b.encode(), Some(&by_previous), Some(&by_this))
+            .await?;
+        Ok(())
+    }
+}
+
+impl App {
+    fn log(&self) -> &LogKey {
+        &self.inner.log
+    }
+
+    /// This server's current checkpoint key.
+    pub fn log_public_key(&self) -> PublicKey {
+        self.log().signer.public()
+    }
+
+    /// The published key history, each key with its succession signatures.
+    pub async fn log_key_history(&self) -> Result<Vec<KeyRecord>> {
+        self.db()
+            .audit_keys()
+            .await?
+            .into_iter()
+            .map(|k| {
+                Ok(KeyRecord {
+                    key: PublicKey::parse(&k.public_key)
+                        .map_err(|_| corrupt("a stored key is malformed"))?,
+                    by_previous: k.by_previous,
+                    by_this: k.by_this,
+                })
+            })
+            .collect()
+    }
+
+    /// A signed receipt for the entry `seq` whose chain hash is `entry_hash` (hex).
+    pub fn receipt(&self, seq: i64, entry_hash: &str) -> Option<Receipt> {
+        let hash = from_hex(entry_hash)?;
+        let index = u64::try_from(seq).ok()?.checked_sub(1)?;
+        Some(self.log().signer.receipt(index, &merkle::leaf_hash(&hash)))
+    }
+
+    /// Adds the entries written since the last run to the tree and signs a checkpoint
+    /// over the new root. Returns it, or `None` when nothing was written. Fails, naming
+    /// the entry, when the chain does not hold: the tree never covers a broken chain.
+    pub async fn checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        let _one_at_a_time = self.log().lock.lock().await;
+        let db = self.db();
+        let mut frontier = db.tree_frontier().await?;
+        let start = frontier.size();
+        // The entry before the first new one, to check the first link.
+        let mut prev = match start {
+            0 => tekkan_audit::GENESIS,
+            n => {
+                let e = db.audit_entries_from(n as i64, 1).await?;
+                e.first().filter(|e| e.seq == n).map(|e| e.hash).ok_or_else(|| {
+                    corrupt(format!("entry {n}, already in the tree, is missing"))
+                })?
+            }
+        };
+        let mut checkpoint = None;
+        loop {
+            let from = frontier.size() + 1;
+            let batch = db.audit_entries_from(from as i64, BATCH).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let mut nodes = Vec::with_capacity(batch.len() * 2);
+            for e in &batch {
+                let want = frontier.size() + 1;
+                if e.seq != want {
+                    return Err(corrupt(format!("entry {want} is missing")));
+                }
+                if e.computed_hash() != e.hash || e.prev_hash != prev {
+                    tracing::error!(seq = e.seq, "audit chain broken: checkpoint refused");
+                    return Err(corrupt(format!("entry {} does not hold", e.seq)));
+                }
+                prev = e.hash;
+                nodes.extend(frontier.push(e.leaf_hash()));
+            }
+            let last = batch.len() < BATCH as usize;
+            if last {
+                checkpoint = Some(self.sign(&frontier));
+            }
+            db.extend_tree(&nodes, checkpoint.as_ref()).await?;
+            if last {
+                break;
+            }
+        }
+        if checkpoint.is_none() && frontier.size() > start {
+            // The last batch was exactly full: sign what the tree now holds.
+            let c = self.sign(&frontier);
+            db.extend_tree(&[], Some(&c)).await?;
+            checkpoint = Some(c);
+        }
+        Ok(checkpoint)
+    }
+
+    fn sign(&self, f: &Frontier) -> StoredCheckpoint {
+        let c = Checkpoint {
+            size: f.size(),
+            root: f.root(),
+            ts_ms: now_ms(),
+        };
+        let signer = &self.log().signer;
+        StoredCheckpoint {
+            size: c.size as i64,
+            root: to_hex(&c.root),
+            ts_ms: c.ts_ms,
+            key_id: hex::encode(signer.public().id()),
+            note: signer.sign_checkpoint(&c),
+        }
+    }
+
+    /// The checkpoint to prove against: the one over exactly `size` entries, or the
+    /// newest.
+    async fn checkpoint_for(&self, size: Option<u64>) -> Result<StoredCheckpoint> {
+        let c = match size {
+            Some(s) => self.db().checkpoint_at(s as i64).await?,
+            None => self.db().latest_checkpoint().await?,
+        };
+        c.ok_or(AppError::NotFound)
+    }
+
+    /// Runs a proof generator in two passes: record the nodes it needs, fetch them in
+    /// one go, then compute.
+    async fn with_nodes<T>(
+        &self,
+        generate: impl Fn(&mut dyn FnMut(u32, u64) -> Option<Hash>) -> Option<T>,
+    ) -> Result<T> {
+        let mut rec = NodeRecorder::default();
+        let mut record = |l, i| merkle::Nodes::node(&mut rec, l, i).ok();
+        let _ = generate(&mut record);
+        let map = self.db().tree_nodes(&rec.wanted).await?;
+        let mut lookup = |l, i| map.get(&(l, i)).copied();
+        generate(&mut lookup).ok_or_else(|| corrupt("a proof node is missing"))
+    }
+
+    /// The inclusion proof of entry `seq` in the checkpoint over `size` entries (the
+    /// newest when `None`). Not found until a checkpoint covers the entry.
+    pub async fn inclusion(&self, seq: u64, size: Option<u64>) -> Result<Inclusion> {
+        let checkpoint = self.checkpoint_for(size).await?;
+        let size = checkpoint.size as u64;
+        if seq == 0 || seq > size {
+            return Err(AppError::NotFound);
+        }
+        let index = seq - 1;
+        let (leaf_hash, proof) = self
+            .with_nodes(|get| {
+                let mut src = Fetch(get);
+                let leaf = merkle::Nodes::node(&mut src, 0, index).ok()?;
+                let proof = merkle::inclusion_proof(&mut src, index, size).ok()?;
+                Some((leaf, proof))
+            })
+            .await?;
+        Ok(Inclusion {
+            index,
+            leaf_hash,
+            proof,
+            checkpoint,
+        })
+    }
+
+    /// The consistency proof between the checkpoints over `first` and `second`
+    /// entries (both must have been signed).
+    pub async fn consistency(
+        &self,
+        first: u64,
+        second: u64,
+    ) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>)> {
+        if first > second {
+            return Err(AppError::Conflict("first_after_second"));
+        }
+        let a = self.checkpoint_for(Some(first)).await?;
+        let b = self.checkpoint_for(Some(second)).await?;
+        let proof = self
+            .with_nodes(|get| merkle::consistency_proof(&mut Fetch(get), first, second).ok())
+            .await?;
+        Ok((a, b, proof))
+    }
+
+    /// The keys an outsider trusting this server's current key accepts.
+    pub async fn accepted_log_keys(&self) -> Result<Vec<PublicKey>> {
+        let history = self.log_key_history().await?;
+        Ok(accepted_keys(&[self.log_public_key()], &history))
+    }
+
+    /// Checks a receipt against this log's published keys.
+    pub async fn check_receipt(&self, r: &Receipt) -> Result<(), SignError> {
+        let keys = self.accepted_log_keys().await.unwrap_or_default();
+        r.verify(&keys)
+    }
+}
+
+/// Adapts a lookup closure to the generators' node source.
+struct Fetch<'a>(&'a mut dyn FnMut(u32, u64) -> Option<Hash>);
+
+impl merkle::Nodes for Fetch<'_> {
+    type Error = ();
+    fn node(&mut self, level: u32, index: u64) -> Result<Hash, ()> {
+        (self.0)(level, index).ok_or(())
+    }
+}

@@ -1,0 +1,181 @@
+//! The verifiable log's tables: the Merkle tree's perfect subtrees, the signed
+//! checkpoints and the checkpoint keys' public history. These are bookkeeping rows
+//! derived from the audit chain (not state changes of their own), so they are written
+//! directly, and only ever appended.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+use tekkan_audit::Hash;
+use tekkan_audit::merkle::Frontier;
+
+use crate::{Db, Result, StorageError};
+
+/// A checkpoint as stored: its fields and the signed note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: i64,
+    pub root: String,
+    pub ts_ms: i64,
+    pub key_id: String,
+    pub note: String,
+}
+
+/// One checkpoint key of the public history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRow {
+    pub position: i64,
+    pub public_key: String,
+    pub added_at: i64,
+    pub by_previous: Option<String>,
+    pub by_this: Option<String>,
+}
+
+fn hash_of(v: Vec<u8>, level: u32, idx: u64) -> Result<Hash> {
+    v.try_into()
+        .map_err(|_| StorageError::Corrupt(format!("audit node ({level}, {idx}) is not a hash")))
+}
+
+fn checkpoint_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredCheckpoint> {
+    Ok(StoredCheckpoint {
+        size: r.try_get("size")?,
+        root: r.try_get("root")?,
+        ts_ms: r.try_get("ts_ms")?,
+        key_id: r.try_get("key_id")?,
+        note: r.try_get("note")?,
+    })
+}
+
+impl Db {
+    /// How many entries the stored tree covers.
+    pub async fn tree_size(&self) -> Result<u64> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(idx) FROM audit_nodes WHERE level = 0")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(max.map_or(0, |m| m as u64 + 1))
+    }
+
+    /// The perfect-subtree hashes at `keys`; a missing one is corruption.
+    pub async fn tree_nodes(&self, keys: &[(u32, u64)]) -> Result<HashMap<(u32, u64), Hash>> {
+        let mut conn = self.reader.acquire().await?;
+        let mut out = HashMap::with_capacity(keys.len());
+        for &(level, idx) in keys {
+            if out.contains_key(&(level, idx)) {
+                continue;
+            }
+            let h: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?")
+                    .bind(level as i64)
+                    .bind(idx as i64)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let h = h.ok_or_else(|| {
+                StorageError::Corrupt(format!("audit node ({level}, {idx}) is missing"))
+            })?;
+            out.insert((level, idx), hash_of(h, level, idx)?);
+        }
+        Ok(out)
+    }
+
+    /// The right edge of the stored tree, to append to.
+    pub async fn tree_frontier(&self) -> Result<Frontier> {
+        let size = self.tree_size().await?;
+        let mut nodes = self.tree_nodes(&Frontier::keys(size)).await?;
+        Frontier::load(&mut nodes, size).map_err(|e| StorageError::Corrupt(e.to_string()))
+    }
+
+    /// Appends tree nodes and, when given, the checkpoint over the new tree, at once.
+    pub async fn extend_tree(
+        &self,
+        nodes: &[(u32, u64, Hash)],
+        checkpoint: Option<&StoredCheckpoint>,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        for (level, idx, hash) in nodes {
+            sqlx::query("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)")
+                .bind(*level as i64)
+                .bind(*idx as i64)
+                .bind(hash.as_slice())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(c) = checkpoint {
+            sqlx::query(
+                "INSERT INTO audit_checkpoints (size, root, ts_ms, key_id, note) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(c.size)
+            .bind(&c.root)
+            .bind(c.ts_ms)
+            .bind(&c.key_id)
+            .bind(&c.note)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest checkpoint.
+    pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        let r = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
+            .fetch_optional(&self.reader)
+            .await?;
+        r.as_ref().map(checkpoint_row).transpose()
+    }
+
+    /// The checkpoint over exactly `size` entries, if one was signed.
+    pub async fn checkpoint_at(&self, size: i64) -> Result<Option<StoredCheckpoint>> {
+        let r = sqlx::query("SELECT * FROM audit_checkpoints WHERE size = ?")
+            .bind(size)
+            .fetch_optional(&self.reader)
+            .await?;
+        r.as_ref().map(checkpoint_row).transpose()
+    }
+
+    /// Every checkpoint, oldest first.
+    pub async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>> {
+        let rows = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY size")
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(checkpoint_row).collect()
+    }
+
+    /// The checkpoint keys, oldest first.
+    pub async fn audit_keys(&self) -> Result<Vec<KeyRow>> {
+        let rows = sqlx::query("SELECT * FROM audit_keys ORDER BY position")
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(KeyRow {
+                    position: r.try_get("position")?,
+                    public_key: r.try_get("public_key")?,
+                    added_at: r.try_get("added_at")?,
+                    by_previous: r.try_get("by_previous")?,
+                    by_this: r.try_get("by_this")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Appends a key to the history (its succession signatures given for every key
+    /// after the first).
+    pub async fn add_audit_key(
+        &self,
+        public_key: &str,
+        by_previous: Option<&str>,
+        by_this: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_keys (position, public_key, added_at, by_previous, by_this) \
+             VALUES ((SELECT COALESCE(MAX(position), 0) + 1 FROM audit_keys), ?, ?, ?, ?)",
+        )
+        .bind(public_key)
+        .bind(crate::now_ms())
+        .bind(by_previous)
+        .bind(by_this)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+}
