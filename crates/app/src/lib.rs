@@ -7,6 +7,7 @@
 mod actor;
 mod announcements;
 mod attendance;
+mod audit_export;
 mod auth;
 mod clubs;
 mod comments;
@@ -39,8 +40,8 @@ mod sessions;
 mod signup;
 mod subgroups;
 mod token;
-mod transparency;
 pub mod totp;
+mod transparency;
 mod vault;
 mod zip;
 

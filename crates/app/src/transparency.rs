@@ -52,9 +52,11 @@ impl LogKey {
     pub(crate) async fn open(db: &Db, seed: &[u8; 32], base_url: &str) -> Result<Self> {
         let keys = db.audit_keys().await?;
         let name = match keys.last() {
-            Some(k) => PublicKey::parse(&k.public_key)
-                .map_err(|_| corrupt("a stored key is malformed"))?
-                .name,
+            Some(k) => {
+                PublicKey::parse(&k.public_key)
+                    .map_err(|_| corrupt("a stored key is malformed"))?
+                    .name
+            }
             None => origin_for(base_url),
         };
         let signer = Signer::new(&name, seed);
@@ -77,7 +79,8 @@ impl LogKey {
     }
 
     /// Replaces the key `old` by `new` in the history: both sign the succession.
-    pub async fn rotate(db: &Db, old: &[u8; 32], new: &[u8; 32], base_url: &str) -> Result<()> {
+    /// Returns the new public key.
+    pub async fn rotate(db: &Db, old: &[u8; 32], new: &[u8; 32], base_url: &str) -> Result<String> {
         let current = Self::open(db, old, base_url).await?;
         let next = Signer::new(&current.signer.public().name, new);
         let (a, b) = (current.signer.public(), next.public());
@@ -85,7 +88,7 @@ impl LogKey {
         let by_this = next.sign_succession(&a, &b);
         db.add_audit_key(&b.encode(), Some(&by_previous), Some(&by_this))
             .await?;
-        Ok(())
+        Ok(b.encode())
     }
 }
 
@@ -136,9 +139,10 @@ impl App {
             0 => tekkan_audit::GENESIS,
             n => {
                 let e = db.audit_entries_from(n as i64, 1).await?;
-                e.first().filter(|e| e.seq == n).map(|e| e.hash).ok_or_else(|| {
-                    corrupt(format!("entry {n}, already in the tree, is missing"))
-                })?
+                e.first()
+                    .filter(|e| e.seq == n)
+                    .map(|e| e.hash)
+                    .ok_or_else(|| corrupt(format!("entry {n}, already in the tree, is missing")))?
             }
         };
         let mut checkpoint = None;

@@ -27,7 +27,9 @@ pub enum LogError {
     Altered { seq: u64 },
     #[error("entry {seq}: does not link to the entry before it (entries reordered or replaced)")]
     BrokenLink { seq: u64 },
-    #[error("entry {expected} is missing (found {found} in its place): entries deleted or reordered")]
+    #[error(
+        "entry {expected} is missing (found {found} in its place): entries deleted or reordered"
+    )]
     Missing { expected: u64, found: u64 },
     #[error(
         "a signed checkpoint covers {signed} entries but only {entries} exist: entries removed from the end"

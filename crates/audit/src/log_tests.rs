@@ -24,7 +24,11 @@ fn chain(n: u64, tag_from: u64) -> Vec<Entry> {
     for i in 1..=n {
         let prev = out.last().map(|e| (e.seq, e.hash));
         let tag = if i >= tag_from { "rewritten" } else { "thing" };
-        out.push(Entry::next(prev, 1_700_000_000_000 + i as i64, event(i, tag)));
+        out.push(Entry::next(
+            prev,
+            1_700_000_000_000 + i as i64,
+            event(i, tag),
+        ));
     }
     out
 }
@@ -62,7 +66,14 @@ fn history() -> Vec<KeyRecord> {
 fn an_intact_log_verifies_against_all_its_checkpoints() {
     let log = chain(20, u64::MAX);
     let cps = sign_at(&key(), &log, &[5, 12, 20]);
-    let r = verify_log(log.clone(), &cps, &history(), &[key().public()], Some(&cps[1])).unwrap();
+    let r = verify_log(
+        log.clone(),
+        &cps,
+        &history(),
+        &[key().public()],
+        Some(&cps[1]),
+    )
+    .unwrap();
     assert_eq!((r.entries, r.checkpoints, r.signed_size), (20, 3, 20));
     // Entries written after the newest checkpoint are fine.
     let more = chain(25, u64::MAX);

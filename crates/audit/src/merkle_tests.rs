@@ -259,7 +259,13 @@ fn larger_random_trees_agree_with_the_recursive_definition() {
         assert_eq!(root, mth(&all[..size as usize]));
         let index = next() % size;
         let proof = inclusion_proof(&mut t, index, size).unwrap();
-        assert!(verify_inclusion(&all[index as usize], index, size, &proof, &root));
+        assert!(verify_inclusion(
+            &all[index as usize],
+            index,
+            size,
+            &proof,
+            &root
+        ));
         let first = next() % size + 1;
         let first_root = t.root_at(first).unwrap();
         let c = consistency_proof(&mut t, first, size).unwrap();

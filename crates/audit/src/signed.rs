@@ -49,8 +49,9 @@ impl PublicKey {
 
     pub fn parse(s: &str) -> Result<Self, SignError> {
         let bad = SignError::Malformed("public key");
-        let mut parts = s.trim().rsplitn(3, '+');
-        let (Some(raw), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        // The name holds no '+'; the base64 key may.
+        let mut parts = s.trim().splitn(3, '+');
+        let (Some(name), Some(id), Some(raw)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad);
         };
         let raw = STANDARD.decode(raw).map_err(|_| bad.clone())?;

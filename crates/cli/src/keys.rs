@@ -135,8 +135,26 @@ const MASTER_FILE: &str = "master.key";
 /// The audit log's signing key, in `<data_dir>/secrets/`.
 pub const LOG_FILE: &str = "log.key";
 
+/// Replaces the log key file with `new` (written aside, then renamed over the old one,
+/// so that a crash leaves one key or the other, never half of one).
+pub fn replace_log_key(data_dir: &Path, new: &[u8; 32]) -> Result<(), KeyError> {
+    let path = data_dir.join("secrets").join(LOG_FILE);
+    let tmp = data_dir.join("secrets").join("log.key.new");
+    let _ = fs::remove_file(&tmp);
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
+    f.write_all(hex::encode(new).as_bytes()).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io(&path))
+}
+
 fn seed(k: Vec<u8>) -> Result<[u8; 32], KeyError> {
-    k.try_into().map_err(|_| KeyError::Malformed(LOG_FILE.into()))
+    k.try_into()
+        .map_err(|_| KeyError::Malformed(LOG_FILE.into()))
 }
 
 /// The master keys in `<data_dir>/secrets/master.key`, one per line, current first.

@@ -1,6 +1,7 @@
 //! The `tekkan` command's library: configuration, keys, starting the server, and the
 //! maintenance commands. Only this crate reads files and the environment.
 
+pub mod audit;
 pub mod config;
 pub mod keys;
 mod scheduler;
@@ -8,7 +9,7 @@ mod server;
 mod vault;
 
 pub use server::{
-    CliError, Running, ServeOptions, audit_verify, keystore_path, open_app, run_demo,
+    CliError, Running, ServeOptions, db_path, keystore_path, open_app, rotate_log_key, run_demo,
     run_scale_demo, start,
 };
 pub use vault::rotate_master_key;

@@ -78,14 +78,39 @@ enum KeysCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Replace the audit log's checkpoint key. Old and new key both sign the succession,
+    /// so checkpoints signed before stay verifiable; the old private key is destroyed.
+    /// Run it with the server stopped.
+    RotateLog {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check every entry of the audit chain; exits non-zero naming the first bad one.
+    /// Check every hash, link, proof and signature of the audit log; exits non-zero
+    /// naming the first thing wrong. Works on a data directory (a copy will do) or,
+    /// with only a public key, on an export file.
     Verify {
+        #[arg(long, conflicts_with = "export")]
+        data_dir: Option<PathBuf>,
+        /// An export from `tekkan audit export` or a club's audit export.
+        #[arg(long)]
+        export: Option<PathBuf>,
+        /// A trusted checkpoint key (`name+id+base64`), or a file of them; repeatable.
+        #[arg(long)]
+        pubkey: Vec<String>,
+        /// A checkpoint (signed note) saved earlier: the log must still extend it.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Write the whole log with every checkpoint as JSON Lines.
+    Export {
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -202,23 +227,53 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             println!("master key {id} is now current; {moved} data keys re-sealed under it");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit {
-            command: AuditCommand::Verify { data_dir },
+        Command::Keys {
+            command: KeysCommand::RotateLog { data_dir },
         } => {
             let cfg = load(cli.config.as_ref(), data_dir)?;
-            match tekkan_cli::audit_verify(&cfg).await? {
-                Ok(r) => {
-                    println!(
-                        "audit log OK: {} entries, head authenticated: {}",
-                        r.entries, r.head_authenticated
-                    );
+            init_logging(&cfg.log.level);
+            let key = tekkan_cli::rotate_log_key(&cfg).await?;
+            println!("audit log key rotated; the new public key is {key}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    data_dir,
+                    export,
+                    pubkey,
+                    checkpoint,
+                },
+        } => {
+            let trust = tekkan_cli::audit::Trust {
+                pubkeys: pubkey,
+                saved: checkpoint,
+            };
+            let verdict = match export {
+                Some(file) => tekkan_cli::audit::verify_export(&file, &trust)?,
+                None => {
+                    let cfg = load(cli.config.as_ref(), data_dir)?;
+                    tekkan_cli::audit::verify_data_dir(&cfg, &trust).await?
+                }
+            };
+            match verdict {
+                tekkan_cli::audit::Verdict::Intact(text) => {
+                    println!("{text}");
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(e) => {
-                    eprintln!("audit log TAMPERED: {e}");
+                tekkan_cli::audit::Verdict::Tampered(text) => {
+                    eprintln!("audit log TAMPERED: {text}");
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Audit {
+            command: AuditCommand::Export { data_dir, out },
+        } => {
+            let cfg = load(cli.config.as_ref(), data_dir)?;
+            let n = tekkan_cli::audit::export_all(&cfg, &out).await?;
+            println!("{n} audit entries written to {}", out.display());
+            Ok(ExitCode::SUCCESS)
         }
         Command::DefaultConfig => {
             print!("{}", config::DEFAULT_TOML);

@@ -418,21 +418,19 @@ pub async fn run_scale_demo(
     Ok(r)
 }
 
-/// `tekkan audit verify`: walks the chain; `Err` names the first bad entry.
-pub async fn audit_verify(
-    cfg: &Config,
-) -> Result<Result<tekkan_audit::Report, tekkan_audit::VerifyError>, CliError> {
+/// `tekkan keys rotate-log`: a new checkpoint key; both keys sign the succession, then
+/// the new seed replaces the old one in `secrets/log.key`.
+pub async fn rotate_log_key(cfg: &Config) -> Result<String, CliError> {
+    use rand_core::{OsRng, RngCore};
     let path = db_path(&cfg.data_dir);
-    if !path.exists() {
-        return Err(CliError::Io(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!("no database at {}", path.display()),
-        )));
-    }
-    let k = keys::load(&cfg.data_dir, &cfg.keys, false)?;
+    let k = keys::load(&cfg.data_dir, &cfg.keys, !path.exists())?;
     let db = Db::open(&path, k.audit.clone()).await?;
-    let entries = db.audit_entries().await;
-    let head = db.audit_head().await;
+    let mut new = [0u8; 32];
+    OsRng.fill_bytes(&mut new);
+    let base = cfg.server.public_url.trim().trim_end_matches('/');
+    let r = tekkan_app::LogKey::rotate(&db, &k.log, &new, base).await;
     db.close().await;
-    Ok(tekkan_audit::verify(entries?, head?, Some(&k.audit)))
+    let public = r?;
+    keys::replace_log_key(&cfg.data_dir, &new)?;
+    Ok(public)
 }

@@ -44,10 +44,12 @@ pub enum Permission {
     PostAnnouncements,
     /// Create and close polls.
     ManagePolls,
+    /// Read and export the club's audit trail (with proofs).
+    ViewAudit,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Self::ViewClub,
         Self::ViewRoster,
         Self::EditClub,
@@ -61,6 +63,7 @@ impl Permission {
         Self::ManageAttendance,
         Self::PostAnnouncements,
         Self::ManagePolls,
+        Self::ViewAudit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +81,7 @@ impl Permission {
             Self::ManageAttendance => "manage_attendance",
             Self::PostAnnouncements => "post_announcements",
             Self::ManagePolls => "manage_polls",
+            Self::ViewAudit => "view_audit",
         }
     }
 }
@@ -117,7 +121,7 @@ impl Role {
         match p {
             ViewClub | ViewRoster => true,
             EditClub | ManageInvitations | ApproveMembers | ChangeRoles | RemoveMembers
-            | LinkGuardians => matches!(self, Owner | Officer),
+            | LinkGuardians | ViewAudit => matches!(self, Owner | Officer),
             // 顧問・コーチ run practice: they plan it, take attendance and tell the club.
             ManageSubgroups | ManageEvents | ManageAttendance | PostAnnouncements | ManagePolls => {
                 matches!(self, Owner | Officer | Coach)

@@ -104,6 +104,15 @@ impl Db {
         self.audit_entries_from(1, i64::MAX).await
     }
 
+    /// Every entry about one club, in order.
+    pub async fn club_audit_entries(&self, club: &str) -> Result<Vec<Entry>> {
+        let rows = sqlx::query("SELECT * FROM audit_log WHERE club_id = ? ORDER BY seq")
+            .bind(club)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
     /// Up to `limit` entries from sequence number `from` on, in order.
     pub async fn audit_entries_from(&self, from: i64, limit: i64) -> Result<Vec<Entry>> {
         let rows = sqlx::query("SELECT * FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?")

@@ -53,8 +53,8 @@ pub use passkeys::PasskeyRow;
 pub use polls::{Poll, PollLine};
 pub use privacy::ExportPart;
 pub use records::*;
-pub use transparency::{KeyRow, StoredCheckpoint};
 pub use recovery::{AccountToken, PendingSignup, SessionLine, TokenPurpose};
+pub use transparency::{KeyRow, StoredCheckpoint};
 
 /// What can go wrong below the application.
 #[derive(Debug, thiserror::Error)]

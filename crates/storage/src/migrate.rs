@@ -17,7 +17,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/sqlite/0008_privacy.sql")),
     (9, include_str!("../migrations/sqlite/0009_passkeys.sql")),
     (10, include_str!("../migrations/sqlite/0010_signup.sql")),
-    (11, include_str!("../migrations/sqlite/0011_transparency.sql")),
+    (
+        11,
+        include_str!("../migrations/sqlite/0011_transparency.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -49,9 +49,10 @@ fn checkpoint_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredCheckpoint> {
 impl Db {
     /// How many entries the stored tree covers.
     pub async fn tree_size(&self) -> Result<u64> {
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(idx) FROM audit_nodes WHERE level = 0")
-            .fetch_one(&self.reader)
-            .await?;
+        let max: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(idx) FROM audit_nodes WHERE level = 0")
+                .fetch_one(&self.reader)
+                .await?;
         Ok(max.map_or(0, |m| m as u64 + 1))
     }
 

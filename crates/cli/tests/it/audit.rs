@@ -138,6 +138,7 @@ fn copy_dir(from: &Path) -> tempfile::TempDir {
         "secrets/audit.key",
         "secrets/csrf.key",
         "secrets/master.key",
+        "secrets/log.key",
     ] {
         std::fs::copy(from.join(f), to.path().join(f)).unwrap();
     }

@@ -110,8 +110,17 @@ async fn rotation_rewraps_every_data_key_while_the_server_runs() {
         data_dir: dir.path().to_path_buf(),
         ..Default::default()
     };
-    let report = tekkan_cli::audit_verify(&cfg).await.unwrap();
-    assert!(report.is_ok(), "{report:?}");
+    let trust = tekkan_cli::audit::Trust {
+        pubkeys: Vec::new(),
+        saved: None,
+    };
+    let verdict = tekkan_cli::audit::verify_data_dir(&cfg, &trust)
+        .await
+        .unwrap();
+    assert!(
+        matches!(verdict, tekkan_cli::audit::Verdict::Intact(_)),
+        "the log no longer verifies after a master key rotation"
+    );
     let mut db = {
         use sqlx::Connection;
         sqlx::SqliteConnection::connect(&format!(

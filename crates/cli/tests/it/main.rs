@@ -34,3 +34,4 @@ mod sessions;
 mod support;
 mod throttle;
 mod tls;
+mod transparency;

@@ -145,6 +145,13 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("POST", "/clubs/{club}/settings/mfa", Club(ADMIN)),
     ("POST", "/api/v1/clubs/{club}/leave", Club(ALL)),
     ("GET", "/api/v1/clubs/{club}/members", Club(ALL)),
+    ("GET", "/api/v1/clubs/{club}/audit/export", Club(ADMIN)),
+    ("GET", "/transparency/checkpoint", Public),
+    ("GET", "/transparency/keys", Public),
+    ("GET", "/api/v1/transparency/checkpoint", Public),
+    ("GET", "/api/v1/transparency/keys", Public),
+    ("GET", "/api/v1/transparency/inclusion", Public),
+    ("GET", "/api/v1/transparency/consistency", Public),
     (
         "PUT",
         "/api/v1/clubs/{club}/members/{member}/role",

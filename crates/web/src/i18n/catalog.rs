@@ -68,6 +68,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Post announcements and see who read them",
     ),
     ("perm.manage_polls", "アンケートを作成する", "Create polls"),
+    (
+        "perm.view_audit",
+        "監査ログを見る・書き出す",
+        "View and export the audit log",
+    ),
     ("app.name", "TEKKAN", "TEKKAN"),
     (
         "app.tagline",

@@ -204,7 +204,7 @@ struct RolesPage {
     club: ClubId,
     me: Role,
     roles: [Role; 6],
-    permissions: [Permission; 13],
+    permissions: [Permission; 14],
 }
 
 /// What each role may do here, as the server enforces it.

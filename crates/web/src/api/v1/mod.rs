@@ -17,6 +17,7 @@ pub mod privacy;
 mod roles;
 mod security;
 mod subgroups;
+mod transparency;
 
 use serde::Serialize;
 use tekkan_core::MembershipId;
@@ -41,6 +42,7 @@ pub fn routes() -> Routes {
         .merge(personal::routes())
         .merge(privacy::routes())
         .merge(passkeys::routes())
+        .merge(transparency::routes())
 }
 
 /// A member named in a list.

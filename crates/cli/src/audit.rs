@@ -1,0 +1,177 @@
+//! `tekkan audit verify` and `tekkan audit export`: the outside verifier over a data
+//! directory (a copy of the database and, when present, the key files) or over an
+//! export file with nothing but a public key.
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use tekkan_audit::signed::{KeyRecord, PublicKey};
+use tekkan_storage::Db;
+
+use crate::config::Config;
+use crate::{CliError, db_path, keys};
+
+/// What the verifier concluded, as printed.
+pub enum Verdict {
+    Intact(String),
+    Tampered(String),
+}
+
+/// Where the verifier's trust comes from.
+pub struct Trust {
+    /// `--pubkey` values: a key (`name+id+base64`) or a file holding one per line.
+    pub pubkeys: Vec<String>,
+    /// `--checkpoint`: a signed note saved earlier.
+    pub saved: Option<PathBuf>,
+}
+
+fn invalid(msg: String) -> CliError {
+    CliError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg))
+}
+
+impl Trust {
+    fn keys(&self) -> Result<Vec<PublicKey>, CliError> {
+        let mut out = Vec::new();
+        for k in &self.pubkeys {
+            let text = match Path::new(k).is_file() {
+                true => std::fs::read_to_string(k)?,
+                false => k.clone(),
+            };
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                out.push(
+                    PublicKey::parse(line)
+                        .map_err(|_| invalid(format!("not a public key: {line}")))?,
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    fn saved(&self) -> Result<Option<String>, CliError> {
+        Ok(match &self.saved {
+            Some(p) => Some(std::fs::read_to_string(p)?),
+            None => None,
+        })
+    }
+}
+
+/// Verifies an export file offline.
+pub fn verify_export(file: &Path, trust: &Trust) -> Result<Verdict, CliError> {
+    let keys = trust.keys()?;
+    if keys.is_empty() {
+        return Err(invalid("--export needs --pubkey".into()));
+    }
+    let saved = trust.saved()?;
+    let input = BufReader::new(std::fs::File::open(file)?);
+    Ok(
+        match tekkan_audit::export::verify_export(input, &keys, saved.as_deref()) {
+            Ok(tekkan_audit::export::ExportReport::All(r)) => Verdict::Intact(format!(
+                "audit export OK: {} entries, {} checkpoints verified (signed up to {})",
+                r.entries, r.checkpoints, r.signed_size
+            )),
+            Ok(tekkan_audit::export::ExportReport::Club {
+                proven,
+                after_checkpoint,
+                checkpoint_size,
+            }) => Verdict::Intact(format!(
+                "audit export OK: {proven} entries proven in the checkpoint over \
+                 {checkpoint_size} entries; {after_checkpoint} newer entries not yet signed for"
+            )),
+            Err(e) => Verdict::Tampered(e.to_string()),
+        },
+    )
+}
+
+/// Verifies a data directory: the chain and its head (with `secrets/audit.key` when
+/// present), then the Merkle tree against every signed checkpoint and a saved one.
+pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, CliError> {
+    let path = db_path(&cfg.data_dir);
+    if !path.exists() {
+        return Err(CliError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("no database at {}", path.display()),
+        )));
+    }
+    let secrets = cfg.data_dir.join("secrets");
+    let read_key = |name: &str| -> Option<Vec<u8>> {
+        let text = std::fs::read_to_string(secrets.join(name)).ok()?;
+        hex::decode(text.trim()).ok()
+    };
+    let audit_key = read_key("audit.key");
+    let db = Db::open(&path, audit_key.clone().unwrap_or_default()).await?;
+    let loaded = async {
+        Ok::<_, CliError>((
+            db.audit_entries().await?,
+            db.audit_head().await?,
+            db.checkpoints().await?,
+            db.audit_keys().await?,
+        ))
+    }
+    .await;
+    db.close().await;
+    let (entries, head, checkpoints, key_rows) = loaded?;
+    let chain = tekkan_audit::verify(entries.clone(), head, audit_key.as_deref());
+    let chain = match chain {
+        Ok(r) => r,
+        Err(e) => return Ok(Verdict::Tampered(e.to_string())),
+    };
+    let history = key_rows
+        .iter()
+        .map(|k| {
+            Ok(KeyRecord {
+                key: PublicKey::parse(&k.public_key)
+                    .map_err(|_| invalid("a stored key is malformed".into()))?,
+                by_previous: k.by_previous.clone(),
+                by_this: k.by_this.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    // Trust what the auditor gave; else the server's own key file; else (weakest) the
+    // first key the database itself lists.
+    let mut trusted = trust.keys()?;
+    let mut source = "--pubkey";
+    if trusted.is_empty() {
+        let seed = read_key(keys::LOG_FILE).and_then(|k| <[u8; 32]>::try_from(k).ok());
+        if let (Some(seed), Some(newest)) = (seed, history.last()) {
+            let s = tekkan_audit::signed::Signer::new(&newest.key.name, &seed);
+            trusted.push(s.public());
+            source = "secrets/log.key";
+        } else if let Some(first) = history.first() {
+            trusted.push(first.key.clone());
+            source = "the database's own key history (give --pubkey for an independent check)";
+        }
+    }
+    let notes: Vec<String> = checkpoints.into_iter().map(|c| c.note).collect();
+    let saved = trust.saved()?;
+    Ok(
+        match tekkan_audit::log::verify_log(entries, &notes, &history, &trusted, saved.as_deref()) {
+            Ok(r) => Verdict::Intact(format!(
+                "audit log OK: {} entries, head authenticated: {}, {} checkpoints verified \
+                 (signed up to {}) under keys trusted from {source}{}",
+                r.entries,
+                chain.head_authenticated,
+                r.checkpoints,
+                r.signed_size,
+                match &saved {
+                    Some(_) => ", consistent with the saved checkpoint",
+                    None => "",
+                }
+            )),
+            Err(e) => Verdict::Tampered(e.to_string()),
+        },
+    )
+}
+
+/// `tekkan audit export --out FILE`: the whole log with every checkpoint.
+pub async fn export_all(cfg: &Config, out: &Path) -> Result<u64, CliError> {
+    let (app, _, _) = crate::open_app(cfg).await?;
+    // Sign what is there, so that the export's last checkpoint covers every entry.
+    let r = match app.checkpoint().await {
+        Ok(_) => app.full_audit_export().await,
+        Err(e) => Err(e),
+    };
+    app.db().close().await;
+    let body = r?;
+    std::fs::write(out, &body)?;
+    Ok(body.iter().filter(|b| **b == b'\n').count() as u64 - 1)
+}
