@@ -50,6 +50,9 @@ pub struct ConfirmationReceipt {
     /// it was confirmed before (the first confirmation stands).
     pub audit_seq: Option<i64>,
     pub audit_hash: Option<String>,
+    /// The log's signed receipt for that entry (`Receipt::encode`): kept by the member,
+    /// it proves the confirmation was accepted; the entry in the log proves it was made.
+    pub receipt: Option<String>,
 }
 
 pub(crate) fn content_hash(title: &str, body: &str) -> String {
@@ -214,6 +217,7 @@ impl App {
                 confirmed_at: at,
                 audit_seq: None,
                 audit_hash: None,
+                receipt: None,
             });
         }
         tx.record_confirmation(id, me.id, &a.content_hash, now)
@@ -227,7 +231,12 @@ impl App {
             )])
             .await?;
         let (seq, hash) = entries.into_iter().next().unzip();
+        let receipt = seq
+            .zip(hash.as_deref())
+            .and_then(|(s, h)| self.receipt(s, h))
+            .map(|r| r.encode());
         Ok(ConfirmationReceipt {
+            receipt,
             announcement_id: id,
             content_hash: a.content_hash,
             confirmed_at: now,

@@ -175,3 +175,56 @@ pub async fn export_all(cfg: &Config, out: &Path) -> Result<u64, CliError> {
     std::fs::write(out, &body)?;
     Ok(body.iter().filter(|b| **b == b'\n').count() as u64 - 1)
 }
+
+/// `tekkan audit verify-receipt`: the receipt's signature under a trusted key and, given
+/// the JSON of `/api/v1/transparency/inclusion` for its entry, its inclusion in that
+/// signed checkpoint. Offline: nothing is fetched.
+pub fn verify_receipt(
+    receipt: &str,
+    inclusion: Option<&Path>,
+    trust: &Trust,
+) -> Result<Verdict, CliError> {
+    use tekkan_audit::signed::{Receipt, open_checkpoint};
+    let keys = trust.keys()?;
+    if keys.is_empty() {
+        return Err(invalid("verify-receipt needs --pubkey".into()));
+    }
+    let r = Receipt::parse(receipt).map_err(|e| invalid(e.to_string()))?;
+    if let Err(e) = r.verify(&keys) {
+        return Ok(Verdict::Tampered(e.to_string()));
+    }
+    let Some(file) = inclusion else {
+        return Ok(Verdict::Intact(format!(
+            "receipt OK: the server accepted entry {} (leaf {})",
+            r.index + 1,
+            tekkan_audit::to_hex(&r.leaf)
+        )));
+    };
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(file)?)
+        .map_err(|_| invalid("the inclusion file is not JSON".into()))?;
+    let note = v["checkpoint"]["note"].as_str().unwrap_or_default();
+    let cp = match open_checkpoint(note, &keys) {
+        Ok(c) => c.checkpoint,
+        Err(e) => return Ok(Verdict::Tampered(format!("checkpoint: {e}"))),
+    };
+    let proof: Option<Vec<[u8; 32]>> = v["proof"].as_array().and_then(|a| {
+        a.iter()
+            .map(|h| h.as_str().and_then(tekkan_audit::from_hex))
+            .collect()
+    });
+    let included = proof.is_some_and(|p| {
+        tekkan_audit::merkle::verify_inclusion(&r.leaf, r.index, cp.size, &p, &cp.root)
+    });
+    Ok(match included {
+        true => Verdict::Intact(format!(
+            "receipt OK: entry {} is in the signed checkpoint over {} entries",
+            r.index + 1,
+            cp.size
+        )),
+        false => Verdict::Tampered(format!(
+            "the receipt's entry {} is not in the checkpoint over {} entries",
+            r.index + 1,
+            cp.size
+        )),
+    })
+}

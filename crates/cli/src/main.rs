@@ -105,6 +105,15 @@ enum AuditCommand {
         #[arg(long)]
         checkpoint: Option<PathBuf>,
     },
+    /// Check a receipt from a `Tekkan-Receipt` header offline: its signature and, with
+    /// the saved answer of `/api/v1/transparency/inclusion`, its signed checkpoint.
+    VerifyReceipt {
+        receipt: String,
+        #[arg(long)]
+        pubkey: Vec<String>,
+        #[arg(long)]
+        inclusion: Option<PathBuf>,
+    },
     /// Write the whole log with every checkpoint as JSON Lines.
     Export {
         #[arg(long)]
@@ -263,6 +272,29 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
                 tekkan_cli::audit::Verdict::Tampered(text) => {
                     eprintln!("audit log TAMPERED: {text}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Audit {
+            command:
+                AuditCommand::VerifyReceipt {
+                    receipt,
+                    pubkey,
+                    inclusion,
+                },
+        } => {
+            let trust = tekkan_cli::audit::Trust {
+                pubkeys: pubkey,
+                saved: None,
+            };
+            match tekkan_cli::audit::verify_receipt(&receipt, inclusion.as_deref(), &trust)? {
+                tekkan_cli::audit::Verdict::Intact(text) => {
+                    println!("{text}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                tekkan_cli::audit::Verdict::Tampered(text) => {
+                    eprintln!("receipt NOT VALID: {text}");
                     Ok(ExitCode::from(1))
                 }
             }

@@ -23,6 +23,7 @@ mod passkeys;
 mod personal;
 mod polls;
 mod privacy;
+pub mod receipts;
 pub use migrate::latest_version;
 mod records;
 mod recovery;
@@ -180,6 +181,7 @@ impl WriteTx {
             out.push(audit_log::append(&mut self.tx, &self.audit_key, now, ev).await?);
         }
         self.tx.commit().await?;
+        receipts::record(&out);
         Ok(out)
     }
 }

@@ -9,6 +9,7 @@ mod extract;
 mod frame;
 pub mod i18n;
 mod pages;
+mod receipts;
 mod routes;
 mod session;
 mod tls;
@@ -109,6 +110,10 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
     routes()
         .router
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            receipts::receipts,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::authenticate,

@@ -822,6 +822,8 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
 }
 
 /// Sends the request as `who` and returns the status and (for redirects) the location.
+/// Every API answer is also held to the receipts rule: a successful change carries a
+/// signed receipt per audit entry it wrote, and anything refused carries none.
 async fn send(
     fx: &Fixture,
     who: Who,
@@ -832,11 +834,29 @@ async fn send(
     let m = Method::from_bytes(method.as_bytes()).unwrap();
     let mut c: Client = fx.client(who);
     if path.starts_with("/api/") || path == "/healthz" {
-        let json = match body {
-            Body::Json(v) => Some(v),
-            _ => None,
+        let bytes = match body {
+            Body::Json(v) => serde_json::to_vec(&v).unwrap(),
+            _ => Vec::new(),
         };
-        return (c.api(m, path, json).await.0, None);
+        let auth = c.bearer.as_ref().map(|t| format!("Bearer {t}"));
+        let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a));
+        }
+        let page = c.raw(m, path, &headers, bytes).await;
+        let receipts = page.headers.get_all("tekkan-receipt").iter().count();
+        let change = method != "GET";
+        assert!(
+            !page.status.is_client_error() || receipts == 0,
+            "{method} {path} as {who:?} was refused ({}) but has a receipt",
+            page.status
+        );
+        assert!(
+            !(change && page.status.is_success()) || receipts > 0 || !writes(method, path),
+            "{method} {path} as {who:?} succeeded ({}) without a receipt",
+            page.status
+        );
+        return (page.status, None);
     }
     let mut b = if who == Who::Anon {
         fx.app.client()
@@ -856,6 +876,26 @@ async fn send(
     };
     (page.status, page.location)
 }
+
+/// Whether a successful non-GET call changes audited state. The exceptions, each with
+/// its reason; none of them is a state change a person could later need to prove.
+fn writes(method: &str, path: &str) -> bool {
+    !NO_AUDIT_WRITES
+        .iter()
+        .any(|(m, p)| *m == method && path.ends_with(p))
+}
+
+const NO_AUDIT_WRITES: &[(&str, &str)] = &[
+    // Marking one's own in-app notifications read is bookkeeping, like "last seen".
+    ("POST", "/api/v1/me/notifications/read"),
+    // Starts a passkey ceremony: an in-memory challenge, nothing stored.
+    ("POST", "/api/v1/session/passkey/options"),
+    // Idempotent no-ops in the matrix (no feed to revoke, an account not disabled);
+    // revoking a feed or enabling a disabled account is audited and gets a receipt
+    // (it::transparency::receipts_*).
+    ("DELETE", "/api/v1/me/calendar-feed"),
+    ("POST", "/enable"),
+];
 
 fn denied_status(s: StatusCode, loc: &Option<String>) -> bool {
     matches!(s.as_u16(), 401 | 403 | 404) || loc.as_deref().is_some_and(|l| l.starts_with("/login"))

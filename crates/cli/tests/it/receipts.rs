@@ -1,0 +1,176 @@
+//! Signed receipts: every accepted API change answers with a `Tekkan-Receipt` for the
+//! audit entry it wrote; the member's 確認しました carries one in its body too. A
+//! receipt verifies offline with the published key, and with an inclusion proof it is
+//! pinned into a signed checkpoint, so the server cannot later deny having accepted it.
+
+use std::path::Path;
+use std::process::Command;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tekkan_audit::signed::Receipt;
+
+use crate::support::fixture::{Fixture, Who};
+
+fn verify_receipt(receipt: &str, key: &str, inclusion: Option<&Path>) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tekkan"));
+    cmd.args(["audit", "verify-receipt", receipt, "--pubkey", key]);
+    if let Some(f) = inclusion {
+        cmd.arg("--inclusion").arg(f);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The API call with its receipts.
+async fn call(
+    c: &mut crate::support::Client,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value, Vec<String>) {
+    let auth = format!("Bearer {}", c.bearer.clone().unwrap());
+    let bytes = body
+        .map(|b| serde_json::to_vec(&b).unwrap())
+        .unwrap_or_default();
+    let p = c
+        .raw(
+            method,
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &auth),
+            ],
+            bytes,
+        )
+        .await;
+    let receipts = p
+        .headers
+        .get_all("tekkan-receipt")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let v = serde_json::from_str(&p.body).unwrap_or(Value::Null);
+    (p.status, v, receipts)
+}
+
+async fn action_at(fx: &Fixture, index: u64) -> String {
+    let mut db = fx.app.raw_db().await;
+    sqlx::query_scalar("SELECT action FROM audit_log WHERE seq = ?")
+        .bind(index as i64 + 1)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_prove_accepted_changes_and_confirmations_offline() {
+    let fx = Fixture::new().await;
+    let club = fx.a.id.clone();
+    let (mut officer, mut member) = (fx.client(Who::Officer), fx.client(Who::Member));
+    let key = {
+        let (_, k) = fx
+            .app
+            .client()
+            .api(Method::GET, "/transparency/keys", None)
+            .await;
+        k[0]["public_key"].as_str().unwrap().to_owned()
+    };
+
+    // A change: one receipt, for the entry that records it.
+    let (s, _, rs) = call(
+        &mut officer,
+        Method::PATCH,
+        &format!("/api/v1/clubs/{club}"),
+        Some(json!({"name": "改名した部"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(rs.len(), 1, "{rs:?}");
+    let update = Receipt::parse(&rs[0]).unwrap();
+    assert_eq!(action_at(&fx, update.index).await, "club.update");
+
+    // Revoking an existing feed is a change too.
+    call(&mut member, Method::POST, "/api/v1/me/calendar-feed", None).await;
+    let (s, _, rs) = call(
+        &mut member,
+        Method::DELETE,
+        "/api/v1/me/calendar-feed",
+        None,
+    )
+    .await;
+    assert!(s.is_success(), "{s}");
+    assert_eq!(rs.len(), 1);
+
+    // Refused and read-only calls get none.
+    let (s, _, rs) = call(
+        &mut member,
+        Method::PATCH,
+        &format!("/api/v1/clubs/{club}"),
+        Some(json!({"name": "乗っ取り"})),
+    )
+    .await;
+    assert_eq!((s, rs.len()), (StatusCode::FORBIDDEN, 0));
+    let (_, _, rs) = call(&mut member, Method::GET, "/api/v1/me", None).await;
+    assert!(rs.is_empty());
+
+    // 確認しました: the member keeps a receipt of the confirmation.
+    let base = format!("/api/v1/clubs/{club}/announcements");
+    let (_, posted, _) = call(
+        &mut officer,
+        Method::POST,
+        &base,
+        Some(json!({"title": "集合時間", "body": "7時", "requires_confirmation": true})),
+    )
+    .await;
+    let id = posted["id"].as_str().unwrap();
+    let (s, confirmed, rs) = call(
+        &mut member,
+        Method::POST,
+        &format!("{base}/{id}/confirm"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{confirmed}");
+    let receipt = confirmed["receipt"].as_str().unwrap().to_owned();
+    assert_eq!(rs, vec![receipt.clone()], "the header and the body agree");
+    let r = Receipt::parse(&receipt).unwrap();
+    assert_eq!(action_at(&fx, r.index).await, "announcement.confirm");
+    assert_eq!(r.index as i64 + 1, confirmed["audit_seq"].as_i64().unwrap());
+
+    // Offline: the signature alone, then pinned into a signed checkpoint.
+    let (ok, text) = verify_receipt(&receipt, &key, None);
+    assert!(ok, "{text}");
+    fx.app.running().app.checkpoint().await.unwrap();
+    let (s, inclusion) = fx
+        .app
+        .client()
+        .api(
+            Method::GET,
+            &format!("/api/v1/transparency/inclusion?seq={}", r.index + 1),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inclusion.json");
+    std::fs::write(&file, inclusion.to_string()).unwrap();
+    let (ok, text) = verify_receipt(&receipt, &key, Some(&file));
+    assert!(ok && text.contains("is in the signed checkpoint"), "{text}");
+
+    // A receipt moved to another entry, or for another entry's proof, fails.
+    let mut moved = r.clone();
+    moved.index += 1;
+    let (ok, text) = verify_receipt(&moved.encode(), &key, None);
+    assert!(!ok && text.contains("not valid"), "{text}");
+    let (ok, text) = verify_receipt(&update.encode(), &key, Some(&file));
+    assert!(!ok && text.contains("is not in the checkpoint"), "{text}");
+    // Junk is a clear error, not a crash.
+    let (ok, text) = verify_receipt("v1.junk", &key, None);
+    assert!(!ok && text.contains("malformed receipt"), "{text}");
+}
