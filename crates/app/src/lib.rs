@@ -32,6 +32,7 @@ mod password;
 mod personal;
 mod polls;
 mod privacy;
+mod reads;
 mod recovery;
 mod reminders;
 mod report;
@@ -70,6 +71,7 @@ pub use password::HashSettings;
 pub use personal::{Profile, ProfileInput};
 pub use polls::{PollInput, PollView};
 pub use privacy::{DataExport, PrivacyRequest};
+pub use reads::{AuditFilter, AuditLine};
 pub use report::{MemberRate, Report, report_csv};
 pub use sessions::SessionInfo;
 pub use signup::SignUp;
@@ -140,6 +142,7 @@ struct Inner {
     keystore: KeyStore,
     ceremonies: passkeys::Ceremonies,
     log: transparency::LogKey,
+    reads: reads::ReadLog,
 }
 
 impl App {
@@ -189,6 +192,7 @@ impl App {
                 keystore,
                 ceremonies: passkeys::Ceremonies::default(),
                 log,
+                reads: reads::ReadLog::default(),
             }),
         })
     }

@@ -59,7 +59,14 @@ impl App {
                 in_groups.entry(m).or_default().push(n.clone());
             }
         }
-        let links = self.db().guardian_links(club).await?;
+        // Who is whose guardian is family data: members see only their own links.
+        let links: Vec<_> = self
+            .db()
+            .guardian_links(club)
+            .await?
+            .into_iter()
+            .filter(|l| can_manage || l.guardian_id == me.id || l.student_id == me.id)
+            .collect();
         let named = |id: MembershipId| (id, names.get(&id).cloned().unwrap_or_default());
         let entries = members
             .into_iter()
@@ -90,7 +97,19 @@ impl App {
                         .collect(),
                 },
             )
-            .collect();
+            .collect::<Vec<_>>();
+        if can_manage {
+            // Officers see every e-mail address and guardian link: a read of contact
+            // details, recorded (the count, never the data).
+            self.audit_read(
+                actor,
+                Some(club),
+                "roster.read",
+                format!("club:{club}"),
+                &entries.len(),
+            )
+            .await;
+        }
         Ok(Roster {
             me,
             can_manage,

@@ -204,8 +204,22 @@ impl App {
                 Visibility::Nobody => false,
             }
         };
+        let fields: std::collections::BTreeMap<_, _> =
+            fields.into_iter().filter(|(f, _)| shown(f)).collect();
+        if !own && !fields.is_empty() {
+            // Which fields were shown, never their values.
+            let names: Vec<&str> = fields.keys().map(|f| f.as_str()).collect();
+            self.audit_read(
+                actor,
+                Some(club),
+                "personal.read",
+                format!("account:{}", target.account_id),
+                &names,
+            )
+            .await;
+        }
         Ok(Profile {
-            fields: fields.into_iter().filter(|(f, _)| shown(f)).collect(),
+            fields,
             ..Profile::default()
         })
     }

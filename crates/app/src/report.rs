@@ -69,6 +69,15 @@ impl App {
                 .map_err(|_| ValidationError::Invalid { field: "to" })?
                 .to_datetime(jiff::civil::Time::midnight()),
         )?;
+        // Every member's attendance: recorded as a read of the club's data.
+        self.audit_read(
+            actor,
+            Some(club),
+            "attendance.report_read",
+            format!("club:{club}"),
+            &(from, to),
+        )
+        .await;
         let now = now_ms();
         let occs: Vec<_> = self
             .db()

@@ -357,10 +357,16 @@ pub async fn start(
         Duration::from_millis(cfg.scheduler.poll_ms.max(10)),
         sched_rx.clone(),
     ));
+    let reads = tokio::spawn({
+        let (app, stop) = (app.clone(), sched_rx);
+        async move { app.run_read_log(stop).await }
+    });
+    // Stopped after the read log has drained, so that its last checkpoint covers it.
+    let (cp_stop, cp_rx) = tokio::sync::watch::channel(false);
     let checkpointer = tokio::spawn(crate::scheduler::checkpoints(
         app.clone(),
         Duration::from_millis(cfg.scheduler.checkpoint_ms.clamp(10, 60_000)),
-        sched_rx,
+        cp_rx,
     ));
     let serve = tekkan_web::serve(listener, tls, state, stop);
     let handle = tokio::spawn(async move {
@@ -368,6 +374,8 @@ pub async fn start(
         // The scheduler finishes the job it is on, then stops.
         let _ = sched_stop.send(true);
         let _ = scheduler.await;
+        let _ = reads.await;
+        let _ = cp_stop.send(true);
         let _ = checkpointer.await;
         r
     });

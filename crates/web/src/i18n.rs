@@ -1,6 +1,7 @@
 //! Japanese first, English too: the message catalog and the language switch.
 
 mod activities;
+mod audit;
 pub mod catalog;
 mod privacy;
 mod security;

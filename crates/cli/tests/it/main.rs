@@ -28,6 +28,7 @@ mod passkeys;
 mod personal;
 mod polls;
 mod privacy;
+mod reads;
 mod receipts;
 mod recovery;
 mod security;

@@ -489,6 +489,7 @@ static TABLE: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> = La
         .chain(super::activities::MESSAGES)
         .chain(super::security::MESSAGES)
         .chain(super::privacy::MESSAGES)
+        .chain(super::audit::MESSAGES)
         .map(|(k, ja, en)| (*k, (*ja, *en)))
         .collect()
 });
@@ -512,6 +513,7 @@ pub fn keys() -> impl Iterator<Item = &'static str> {
         .chain(super::activities::MESSAGES)
         .chain(super::security::MESSAGES)
         .chain(super::privacy::MESSAGES)
+        .chain(super::audit::MESSAGES)
         .map(|(k, _, _)| *k)
 }
 
@@ -527,6 +529,7 @@ mod tests {
             .chain(super::super::activities::MESSAGES)
             .chain(super::super::security::MESSAGES)
             .chain(super::super::privacy::MESSAGES)
+            .chain(super::super::audit::MESSAGES)
         {
             assert!(!ja.is_empty() && !en.is_empty(), "{k}");
         }

@@ -2,6 +2,7 @@
 //! renders a template; a POST that succeeds redirects (303) so a reload never repeats it.
 
 mod announcements;
+mod audit;
 mod auth;
 mod clubs;
 mod events;
@@ -40,6 +41,7 @@ pub fn routes() -> Routes {
         .merge(personal::routes())
         .merge(privacy::routes())
         .merge(passkeys::routes())
+        .merge(audit::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
         .get("/sw.js", service_worker)

@@ -3,6 +3,7 @@
 
 mod account;
 mod announcements;
+pub mod audit;
 mod auth;
 mod clubs;
 pub mod events;
@@ -43,6 +44,7 @@ pub fn routes() -> Routes {
         .merge(privacy::routes())
         .merge(passkeys::routes())
         .merge(transparency::routes())
+        .merge(audit::routes())
 }
 
 /// A member named in a list.

@@ -1,0 +1,186 @@
+//! Who accessed what: reads of sensitive data (personal fields, rosters with contact
+//! details and guardian links, attendance reports) go into the audit log, naming what
+//! was read but never the values. Reads are queued and written in batches by a
+//! background task, so that viewing a page never waits for the disk; the queue is
+//! bounded (a full queue makes readers wait rather than lose entries) and is drained at
+//! shutdown. Searching the trail and "who viewed my data" live here too.
+
+use serde::Serialize;
+use tekkan_audit::Event;
+use tekkan_core::{ClubId, Permission};
+use tekkan_storage::{AuditQuery, AuditRow, ViewRow};
+use tokio::sync::{Mutex, mpsc, watch};
+
+use crate::{Actor, App, AppError, Result};
+
+/// Queued reads before readers wait.
+const QUEUE: usize = 4096;
+/// Reads written per transaction at most.
+const BATCH: usize = 512;
+
+pub(crate) struct ReadLog {
+    tx: mpsc::Sender<Event>,
+    rx: Mutex<Option<mpsc::Receiver<Event>>>,
+}
+
+impl Default for ReadLog {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        Self {
+            tx,
+            rx: Mutex::new(Some(rx)),
+        }
+    }
+}
+
+/// One line of an audit search, with the actor's name when known.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditLine {
+    pub seq: i64,
+    pub ts_ms: i64,
+    pub actor_account: Option<String>,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub target: String,
+}
+
+/// Filters as people give them.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub before_seq: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+impl App {
+    /// Records that `actor` read something sensitive. Returns once queued.
+    pub(crate) async fn audit_read(
+        &self,
+        actor: &Actor,
+        club: Option<ClubId>,
+        action: &str,
+        target: String,
+        what: &impl Serialize,
+    ) {
+        let ev = actor.event(club, action, target, what);
+        if self.inner.reads.tx.send(ev).await.is_err() {
+            tracing::error!(action, "read log closed: a read went unrecorded");
+        }
+    }
+
+    /// Writes queued reads until `stop`, then drains the queue. Runs once per process.
+    pub async fn run_read_log(&self, mut stop: watch::Receiver<bool>) {
+        let Some(mut rx) = self.inner.reads.rx.lock().await.take() else {
+            return;
+        };
+        loop {
+            let first = tokio::select! {
+                ev = rx.recv() => ev,
+                _ = stop.changed() => None,
+            };
+            let Some(first) = first else { break };
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(ev) => batch.push(ev),
+                    Err(_) => break,
+                }
+            }
+            self.write_reads(batch).await;
+        }
+        rx.close();
+        let mut rest = Vec::new();
+        while let Ok(ev) = rx.try_recv() {
+            rest.push(ev);
+        }
+        for chunk in rest.chunks(BATCH) {
+            self.write_reads(chunk.to_vec()).await;
+        }
+    }
+
+    async fn write_reads(&self, batch: Vec<Event>) {
+        let n = batch.len();
+        let r = async {
+            let tx = self.db().begin().await?;
+            tx.commit(batch).await
+        }
+        .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, reads = n, "writing reads to the audit log failed");
+        }
+    }
+
+    async fn lines(&self, q: AuditQuery) -> Result<Vec<AuditLine>> {
+        let rows: Vec<AuditRow> = self.db().search_audit(&q).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let actor_name = match &r.actor_account {
+                Some(a) => self.db().display_name_of(a).await?,
+                None => None,
+            };
+            out.push(AuditLine {
+                seq: r.seq,
+                ts_ms: r.ts_ms,
+                actor_account: r.actor_account,
+                actor_name,
+                action: r.action,
+                target: r.target,
+            });
+        }
+        Ok(out)
+    }
+
+    fn query(f: AuditFilter, club: Option<String>) -> Result<AuditQuery> {
+        if f.from_ms.zip(f.to_ms).is_some_and(|(a, b)| a > b) {
+            return Err(AppError::Conflict("from_after_to"));
+        }
+        Ok(AuditQuery {
+            club,
+            actor: f.actor,
+            action: f.action,
+            from_ms: f.from_ms,
+            to_ms: f.to_ms,
+            before_seq: f.before_seq,
+            limit: f.limit.unwrap_or(100).clamp(1, 500),
+        })
+    }
+
+    /// Owners and officers search their club's trail. `actor` is a membership id of
+    /// the club (the person behind it), never an arbitrary account.
+    pub async fn search_club_audit(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        mut f: AuditFilter,
+    ) -> Result<Vec<AuditLine>> {
+        self.authorize(actor, club, Permission::ViewAudit).await?;
+        if let Some(m) = f.actor.take() {
+            let id = tekkan_core::MembershipId::parse(&m).ok_or(AppError::NotFound)?;
+            let m = self.db().membership_by_id(club, id).await?;
+            f.actor = Some(m.ok_or(AppError::NotFound)?.account_id.to_string());
+        }
+        self.lines(Self::query(f, Some(club.to_string()))?).await
+    }
+
+    /// The operator searches everything, optionally one club; `actor` is an account id.
+    pub async fn search_all_audit(
+        &self,
+        actor: &Actor,
+        f: AuditFilter,
+        club: Option<String>,
+    ) -> Result<Vec<AuditLine>> {
+        if !actor.is_operator {
+            return Err(AppError::Forbidden);
+        }
+        self.lines(Self::query(f, club)?).await
+    }
+
+    /// Who read my personal fields, and the rosters and reports that showed my data,
+    /// newest first.
+    pub async fn who_viewed_me(&self, actor: &Actor) -> Result<Vec<ViewRow>> {
+        Ok(self.db().views_of(&actor.account.to_string(), 200).await?)
+    }
+}

@@ -1,0 +1,51 @@
+//! Messages of the audit trail pages: searching a club's trail and "who viewed my data".
+
+/// (key, 日本語, English)
+pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
+    ("audit.title", "監査ログ", "Audit log"),
+    (
+        "audit.lead",
+        "このクラブで誰が何をいつ行い、誰が個人情報を閲覧したかの記録です。記録は改ざんを検出できる形で保存され、誰も編集・削除できません。",
+        "Who did what in this club and when, and who viewed personal data. Entries are kept tamper-evident; nobody can edit or delete them.",
+    ),
+    ("audit.person", "人", "Person"),
+    ("audit.anyone", "全員", "Anyone"),
+    ("audit.action", "操作", "Action"),
+    ("audit.from", "開始日", "From"),
+    ("audit.to", "終了日", "To"),
+    ("audit.search", "検索", "Search"),
+    ("audit.when", "日時", "When"),
+    ("audit.who", "誰が", "Who"),
+    ("audit.target", "対象", "Target"),
+    (
+        "audit.none",
+        "該当する記録はありません。",
+        "No entries match.",
+    ),
+    ("audit.export", "証明付きで書き出す", "Export with proofs"),
+    (
+        "audit.export_hint",
+        "書き出したファイルは tekkan audit verify --export で、サーバーを信用せずに検証できます。",
+        "The export can be checked without trusting the server: tekkan audit verify --export.",
+    ),
+    ("audit.system", "システム", "System"),
+    ("audit.unknown", "削除された利用者", "Deleted user"),
+    ("viewers.title", "自分の情報を見た人", "Who viewed my data"),
+    (
+        "viewers.lead",
+        "あなたの個人情報や、あなたを含む名簿(連絡先つき)・出欠の集計を閲覧した記録です。",
+        "Each time someone viewed your personal details, or a roster with contact details or an attendance report that included you.",
+    ),
+    (
+        "viewers.none",
+        "まだ誰も閲覧していません。",
+        "Nobody has viewed your data yet.",
+    ),
+    ("viewers.personal", "個人情報", "Your personal details"),
+    (
+        "viewers.roster",
+        "名簿(連絡先つき)",
+        "Roster with contact details",
+    ),
+    ("viewers.attendance", "出欠の集計", "Attendance report"),
+];
