@@ -100,6 +100,8 @@ pub struct Db {
     reader: SqlitePool,
     writer: SqlitePool,
     audit_key: Arc<[u8]>,
+    #[cfg(feature = "bench-unaudited")]
+    unaudited: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Db {
@@ -134,6 +136,8 @@ impl Db {
             reader,
             writer,
             audit_key: audit_key.into(),
+            #[cfg(feature = "bench-unaudited")]
+            unaudited: Arc::default(),
         })
     }
 
@@ -144,7 +148,16 @@ impl Db {
         Ok(WriteTx {
             tx,
             audit_key: self.audit_key.clone(),
+            #[cfg(feature = "bench-unaudited")]
+            unaudited: self.unaudited.load(std::sync::atomic::Ordering::Relaxed),
         })
+    }
+
+    /// Benchmarks only: commits stop appending to the audit chain.
+    #[cfg(feature = "bench-unaudited")]
+    pub fn set_unaudited_for_benchmarks(&self) {
+        self.unaudited
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Closes both pools, flushing the WAL.
@@ -159,6 +172,8 @@ impl Db {
 pub struct WriteTx {
     tx: Transaction<'static, Sqlite>,
     audit_key: Arc<[u8]>,
+    #[cfg(feature = "bench-unaudited")]
+    unaudited: bool,
 }
 
 impl WriteTx {
@@ -176,6 +191,11 @@ impl WriteTx {
     ) -> Result<Vec<(i64, String)>> {
         if events.is_empty() {
             return Err(StorageError::Unaudited);
+        }
+        #[cfg(feature = "bench-unaudited")]
+        if self.unaudited {
+            self.tx.commit().await?;
+            return Ok(Vec::new());
         }
         let now = now_ms();
         let mut out = Vec::with_capacity(events.len());

@@ -48,4 +48,14 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
         "Roster with contact details",
     ),
     ("viewers.attendance", "出欠の集計", "Attendance report"),
+    (
+        "error.first_after_second",
+        "1つ目のチェックポイントが2つ目より新しくなっています。",
+        "The first checkpoint is newer than the second.",
+    ),
+    (
+        "error.from_after_to",
+        "開始が終了より後になっています。",
+        "The start is after the end.",
+    ),
 ];

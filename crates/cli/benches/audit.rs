@@ -1,0 +1,177 @@
+//! What the verifiable audit log costs, measured (`cargo bench -p tekkan-cli --bench audit`):
+//!
+//! 1. Attendance answers through the application (the most frequent write), audited
+//!    with the checkpointer signing every 100 ms, against the same answers with the
+//!    audit chain switched off (a benchmark-only build feature of the storage crate).
+//!    Rounds alternate between the two, each on a fresh data directory.
+//! 2. The outside verifier over 1,000,000 entries: every entry hash and link, the Merkle
+//!    tree, and the roots of 100 signed checkpoints.
+
+use std::time::{Duration, Instant};
+
+use tekkan_app::{AnswerInput, App, Origin, ScaleOptions};
+use tekkan_audit::merkle::Frontier;
+use tekkan_audit::signed::{Checkpoint, KeyRecord, Signer};
+use tekkan_audit::{Entry, Event};
+use tekkan_core::Reply;
+
+const ANSWERS: usize = 2000;
+const ROUNDS: usize = 3;
+
+async fn answers_per_second(audited: bool) -> f64 {
+    tekkan_cli::install_crypto_provider();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cfg = tekkan_cli::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    cfg.accounts.enforce_mfa = false;
+    let (app, _, _) = tekkan_cli::open_app(&cfg).await.expect("open");
+    let seeded = app
+        .seed_scale(&ScaleOptions {
+            clubs: 2,
+            sessions: 4,
+            seed: 7,
+        })
+        .await
+        .expect("seed");
+    if !audited {
+        app.db().set_unaudited_for_benchmarks();
+    }
+    let checkpoints = audited.then(|| {
+        let app: App = app.clone();
+        tokio::spawn(async move {
+            loop {
+                let _ = app.checkpoint().await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    });
+    let s = &seeded.sessions[0];
+    let actor = app
+        .authenticate(&s.token, Origin::default())
+        .await
+        .expect("authenticate")
+        .expect("session");
+    let started = Instant::now();
+    for i in 0..ANSWERS {
+        let input = AnswerInput {
+            status: if i % 2 == 0 { Reply::Yes } else { Reply::No },
+            comment: String::new(),
+            decide_by: None,
+        };
+        app.answer(&actor, s.club, s.occurrence, s.member, &input)
+            .await
+            .expect("answer");
+    }
+    let rate = ANSWERS as f64 / started.elapsed().as_secs_f64();
+    if let Some(t) = checkpoints {
+        t.abort();
+    }
+    if audited {
+        // Everything written was covered and verifies.
+        let c = app.checkpoint().await.expect("checkpoint");
+        assert!(c.is_some() || app.db().latest_checkpoint().await.expect("read").is_some());
+    }
+    app.db().close().await;
+    rate
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn verify_million() -> (Duration, Duration) {
+    const N: u64 = 1_000_000;
+    let signer = Signer::new("bench/tekkan-audit", &[1; 32]);
+    let mut entries: Vec<Entry> = Vec::with_capacity(N as usize);
+    let mut tree = Frontier::default();
+    let mut notes = Vec::new();
+    let build = Instant::now();
+    for i in 1..=N {
+        let ev = Event {
+            actor_account: Some(format!("{:032x}", i * 7919)),
+            actor_session: Some(format!("{:032x}", i * 104_729)),
+            club: Some(format!("{:032x}", i % 1000)),
+            action: "attendance.answer".into(),
+            target: format!("occurrence:{:032x}/member:{:032x}", i % 5000, i % 30_000),
+            change_digest: Event::digest(&i.to_be_bytes()),
+            ip: Some("192.0.2.10".into()),
+            user_agent: Some("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)".into()),
+        };
+        let prev = entries.last().map(|e| (e.seq, e.hash));
+        let e = Entry::next(prev, 1_790_000_000_000 + i as i64, ev);
+        tree.push(e.leaf_hash());
+        entries.push(e);
+        if i % (N / 100) == 0 {
+            notes.push(signer.sign_checkpoint(&Checkpoint {
+                size: i,
+                root: tree.root(),
+                ts_ms: i as i64,
+            }));
+        }
+    }
+    let built = build.elapsed();
+    let history = [KeyRecord {
+        key: signer.public(),
+        by_previous: None,
+        by_this: None,
+    }];
+    let started = Instant::now();
+    let report = tekkan_audit::log::verify_log(
+        entries,
+        &notes,
+        &history,
+        &[signer.public()],
+        notes.last().map(String::as_str),
+    )
+    .expect("verifies");
+    let took = started.elapsed();
+    assert_eq!(report.entries, N);
+    (took, built)
+}
+
+fn main() {
+    // `cargo test --benches` runs this with --bench absent: keep that quick.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        // Alternate which goes first, so that drift of the host hits both alike.
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for audited in order {
+            let r = rt.block_on(answers_per_second(audited));
+            println!("round {round}: audited={audited}: {r:.0} answers/s");
+            if audited { on.push(r) } else { off.push(r) }
+        }
+    }
+    let (a, u) = (median(on), median(off));
+    println!(
+        "answers/s, median of {ROUNDS}: audited with checkpoints {a:.0}, unaudited {u:.0}: {:.1} %",
+        100.0 * a / u
+    );
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let (took, built) = verify_million();
+        println!(
+            "verify 1,000,000 entries: {:.2} s (building them took {:.2} s)",
+            took.as_secs_f64(),
+            built.as_secs_f64()
+        );
+        times.push(took.as_secs_f64());
+    }
+    println!(
+        "verify 1,000,000 entries, median of 3: {:.2} s",
+        median(times)
+    );
+}
