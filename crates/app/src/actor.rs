@@ -82,3 +82,33 @@ impl Actor {
         )
     }
 }
+
+impl Actor {
+    /// The audit event of an action that may have been signed: unsigned, as usual; signed,
+    /// as `<action>.signed` with the signed record as its digest, the record kept in the
+    /// same transaction.
+    pub(crate) async fn maybe_signed(
+        &self,
+        tx: &mut tekkan_storage::WriteTx,
+        club: Option<ClubId>,
+        action: &str,
+        target: String,
+        change: &impl Serialize,
+        signed: Option<tekkan_audit::action::SignedAction>,
+    ) -> crate::Result<Event> {
+        let Some(record) = signed else {
+            return Ok(self.event(club, action, target, change));
+        };
+        let digest = record.digest();
+        tx.insert_signed_action(&tekkan_audit::to_hex(&digest), &record.to_json())
+            .await?;
+        let mut ev = self.event(
+            club,
+            &format!("{action}{}", tekkan_audit::action::SIGNED_SUFFIX),
+            target,
+            change,
+        );
+        ev.change_digest = digest;
+        Ok(ev)
+    }
+}

@@ -55,6 +55,23 @@ pub struct ConfirmationReceipt {
     pub receipt: Option<String>,
 }
 
+/// The fields of a publication that a signature covers: the exact text and how it
+/// is shown, and to whom.
+fn signed_fields(
+    title: &str,
+    body: &str,
+    input: &AnnouncementInput,
+    targets: &[SubgroupId],
+) -> serde_json::Value {
+    serde_json::json!({
+        "title": title,
+        "body": body,
+        "pinned": input.pinned,
+        "requires_confirmation": input.requires_confirmation,
+        "subgroups": targets,
+    })
+}
+
 pub(crate) fn content_hash(title: &str, body: &str) -> String {
     // Length-prefixed, so that moving text between title and body changes the hash.
     let mut h = Sha256::new();
@@ -71,6 +88,7 @@ impl App {
         actor: &Actor,
         club: ClubId,
         input: &AnnouncementInput,
+        signature: Option<&crate::SignatureInput>,
     ) -> Result<Announcement> {
         let title = AnnouncementTitle::parse(&input.title)?.to_string();
         let body = AnnouncementBody::parse(&input.body)?.to_string();
@@ -80,6 +98,16 @@ impl App {
         if targets.len() > 50 {
             return Err(ValidationError::Invalid { field: "subgroups" }.into());
         }
+        let signed = self
+            .check_signed(
+                actor,
+                "announcement.publish",
+                club,
+                &format!("club:{club}"),
+                signed_fields(&title, &body, input, &targets),
+                signature,
+            )
+            .await?;
         let (_, club_name) = self.club_zone(club).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
@@ -118,18 +146,22 @@ impl App {
             now,
         )
         .await?;
-        tx.commit(vec![actor.event(
-            Some(club),
-            "announcement.post",
-            format!("announcement:{}", a.id),
-            &(
-                &a.content_hash,
-                a.pinned,
-                a.requires_confirmation,
-                &a.targets,
-            ),
-        )])
-        .await?;
+        let ev = actor
+            .maybe_signed(
+                &mut tx,
+                Some(club),
+                "announcement.post",
+                format!("announcement:{}", a.id),
+                &(
+                    &a.content_hash,
+                    a.pinned,
+                    a.requires_confirmation,
+                    &a.targets,
+                ),
+                signed,
+            )
+            .await?;
+        tx.commit(vec![ev]).await?;
         Ok(a)
     }
 
@@ -253,9 +285,20 @@ impl App {
         club: ClubId,
         id: AnnouncementId,
         input: &AnnouncementInput,
+        signature: Option<&crate::SignatureInput>,
     ) -> Result<()> {
         let title = AnnouncementTitle::parse(&input.title)?.to_string();
         let body = AnnouncementBody::parse(&input.body)?.to_string();
+        let signed = self
+            .check_signed(
+                actor,
+                "announcement.publish",
+                club,
+                &format!("announcement:{id}"),
+                signed_fields(&title, &body, input, &[]),
+                signature,
+            )
+            .await?;
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::PostAnnouncements).await?;
         let mut a = tx.announcement(club, id).await?.ok_or(AppError::NotFound)?;
@@ -266,13 +309,17 @@ impl App {
         a.requires_confirmation = input.requires_confirmation;
         a.updated_at = now_ms();
         tx.update_announcement(&a).await?;
-        tx.commit(vec![actor.event(
-            Some(club),
-            "announcement.update",
-            format!("announcement:{id}"),
-            &(&a.content_hash, a.pinned, a.requires_confirmation),
-        )])
-        .await?;
+        let ev = actor
+            .maybe_signed(
+                &mut tx,
+                Some(club),
+                "announcement.update",
+                format!("announcement:{id}"),
+                &(&a.content_hash, a.pinned, a.requires_confirmation),
+                signed,
+            )
+            .await?;
+        tx.commit(vec![ev]).await?;
         Ok(())
     }
 
@@ -281,18 +328,33 @@ impl App {
         actor: &Actor,
         club: ClubId,
         id: AnnouncementId,
+        signature: Option<&crate::SignatureInput>,
     ) -> Result<()> {
+        let signed = self
+            .check_signed(
+                actor,
+                "announcement.retract",
+                club,
+                &format!("announcement:{id}"),
+                serde_json::json!({}),
+                signature,
+            )
+            .await?;
         let mut tx = self.db().begin().await?;
         authorize_tx(&mut tx, actor, club, Permission::PostAnnouncements).await?;
         tx.announcement(club, id).await?.ok_or(AppError::NotFound)?;
         tx.delete_announcement(id, now_ms()).await?;
-        tx.commit(vec![actor.event(
-            Some(club),
-            "announcement.delete",
-            format!("announcement:{id}"),
-            &id,
-        )])
-        .await?;
+        let ev = actor
+            .maybe_signed(
+                &mut tx,
+                Some(club),
+                "announcement.delete",
+                format!("announcement:{id}"),
+                &id,
+                signed,
+            )
+            .await?;
+        tx.commit(vec![ev]).await?;
         Ok(())
     }
 }

@@ -16,6 +16,15 @@ fn line<T: serde::Serialize>(v: &T, out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
+/// The signed record a `.signed` entry commits to, for the export.
+fn signed_record(e: &Entry, records: &HashMap<String, String>) -> Option<String> {
+    e.event
+        .action
+        .ends_with(tekkan_audit::action::SIGNED_SUFFIX)
+        .then(|| records.get(&to_hex(&e.event.change_digest)).cloned())
+        .flatten()
+}
+
 impl App {
     async fn header(&self, scope: String, all_checkpoints: bool) -> Result<(Header, u64)> {
         let keys = self.log_key_history().await?;
@@ -50,10 +59,14 @@ impl App {
         let (header, size) = self.header(format!("club:{club}"), false).await?;
         let entries = self.db().club_audit_entries(&club.to_string()).await?;
         let proofs = self.proofs(&entries, size).await?;
+        let records = self.db().signed_actions().await?;
         let mut out = Vec::with_capacity(entries.len() * 600);
         line(&header, &mut out)?;
         for (e, p) in entries.iter().zip(proofs) {
-            line(&EntryLine::from_entry(e, p), &mut out)?;
+            line(
+                &EntryLine::from_entry(e, p, signed_record(e, &records)),
+                &mut out,
+            )?;
         }
         let tx = self.db().begin().await?;
         let ev = actor.event(
@@ -93,13 +106,17 @@ impl App {
         let (header, _) = self.header("all".into(), true).await?;
         let mut out = Vec::new();
         line(&header, &mut out)?;
+        let records = self.db().signed_actions().await?;
         let mut from = 1;
         loop {
             let batch = self.db().audit_entries_from(from, 20_000).await?;
             let Some(last) = batch.last() else { break };
             from = last.seq as i64 + 1;
             for e in &batch {
-                line(&EntryLine::from_entry(e, None), &mut out)?;
+                line(
+                    &EntryLine::from_entry(e, None, signed_record(e, &records)),
+                    &mut out,
+                )?;
             }
         }
         Ok(out)

@@ -38,6 +38,7 @@ mod reminders;
 mod report;
 mod security_mail;
 mod sessions;
+mod signing;
 mod signup;
 mod subgroups;
 mod token;
@@ -74,6 +75,7 @@ pub use privacy::{DataExport, PrivacyRequest};
 pub use reads::{AuditFilter, AuditLine};
 pub use report::{MemberRate, Report, report_csv};
 pub use sessions::SessionInfo;
+pub use signing::{SIGNED_KINDS, SignatureInput, SigningOptions};
 pub use signup::SignUp;
 pub use subgroups::{SubgroupView, Subgroups};
 pub use token::{hash_token, random_token};
@@ -143,6 +145,7 @@ struct Inner {
     ceremonies: passkeys::Ceremonies,
     log: transparency::LogKey,
     reads: reads::ReadLog,
+    pending_actions: signing::PendingActions,
 }
 
 impl App {
@@ -193,6 +196,7 @@ impl App {
                 ceremonies: passkeys::Ceremonies::default(),
                 log,
                 reads: reads::ReadLog::default(),
+                pending_actions: signing::PendingActions::default(),
             }),
         })
     }

@@ -126,7 +126,18 @@ impl App {
         club: ClubId,
         target: MembershipId,
         role: Role,
+        signature: Option<&crate::SignatureInput>,
     ) -> Result<()> {
+        let signed = self
+            .check_signed(
+                actor,
+                "member.role_change",
+                club,
+                &format!("membership:{target}"),
+                serde_json::json!({ "role": role }),
+                signature,
+            )
+            .await?;
         let mut tx = self.db().begin().await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ChangeRoles).await?;
         let t = tx
@@ -149,13 +160,17 @@ impl App {
             return Err(AppError::Conflict("last_owner"));
         }
         tx.set_role(target, role).await?;
-        tx.commit(vec![actor.event(
-            Some(club),
-            "member.role_change",
-            format!("membership:{target}"),
-            &(t.role, role),
-        )])
-        .await?;
+        let ev = actor
+            .maybe_signed(
+                &mut tx,
+                Some(club),
+                "member.role_change",
+                format!("membership:{target}"),
+                &(t.role, role),
+                signed,
+            )
+            .await?;
+        tx.commit(vec![ev]).await?;
         Ok(())
     }
 

@@ -51,10 +51,13 @@ pub struct EntryLine {
     pub hash: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<Vec<String>>,
+    /// For a passkey-signed action: the signed record the entry commits to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<String>,
 }
 
 impl EntryLine {
-    pub fn from_entry(e: &Entry, proof: Option<Vec<String>>) -> Self {
+    pub fn from_entry(e: &Entry, proof: Option<Vec<String>>, signed: Option<String>) -> Self {
         let v = &e.event;
         Self {
             seq: e.seq,
@@ -70,6 +73,7 @@ impl EntryLine {
             prev_hash: to_hex(&e.prev_hash),
             hash: to_hex(&e.hash),
             proof,
+            signed,
         }
     }
 
@@ -124,6 +128,8 @@ pub enum ExportError {
     OutOfScope { seq: u64 },
     #[error("saved checkpoint: {0}")]
     Saved(SignError),
+    #[error(transparent)]
+    Signed(#[from] crate::action::SignedError),
 }
 
 /// What an export's verification established.
@@ -165,12 +171,16 @@ pub fn verify_export<R: BufRead>(
         })
         .collect::<Result<Vec<_>, ExportError>>()?;
     let mut entries = Vec::new();
+    let mut records = std::collections::HashMap::new();
     for (i, line) in lines.enumerate() {
         let line = line?;
         if line.trim().is_empty() {
             continue;
         }
         let e: EntryLine = serde_json::from_str(&line).map_err(|_| ExportError::Line(i + 2))?;
+        if let Some(r) = &e.signed {
+            records.insert(e.change_digest.clone(), r.clone());
+        }
         entries.push((i + 2, e));
     }
     if header.scope == "all" {
@@ -178,6 +188,7 @@ pub fn verify_export<R: BufRead>(
             .into_iter()
             .map(|(n, e)| e.entry(n))
             .collect::<Result<Vec<_>, _>>()?;
+        crate::action::verify_signed(&all, &records)?;
         return Ok(ExportReport::All(verify_log(
             all,
             &header.checkpoints,
@@ -212,6 +223,7 @@ pub fn verify_export<R: BufRead>(
         if e.computed_hash() != e.hash {
             return Err(ExportError::Altered { seq: e.seq });
         }
+        crate::action::verify_signed([&e], &records)?;
         match (&cp, proof) {
             (Some(c), Some(p)) if e.seq <= c.size => {
                 let p = p

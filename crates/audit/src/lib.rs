@@ -7,6 +7,7 @@
 //! from a copy of the database or an export). Editing, deleting or reordering any entry
 //! breaks a hash or a link; cutting entries off the end no longer matches the head.
 
+pub mod action;
 pub mod export;
 pub mod log;
 pub mod merkle;

@@ -105,11 +105,16 @@ pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, Cli
             db.audit_head().await?,
             db.checkpoints().await?,
             db.audit_keys().await?,
+            db.signed_actions().await?,
         ))
     }
     .await;
     db.close().await;
-    let (entries, head, checkpoints, key_rows) = loaded?;
+    let (entries, head, checkpoints, key_rows, records) = loaded?;
+    let signed = match tekkan_audit::action::verify_signed(&entries, &records) {
+        Ok(n) => n,
+        Err(e) => return Ok(Verdict::Tampered(e.to_string())),
+    };
     let chain = tekkan_audit::verify(entries.clone(), head, audit_key.as_deref());
     let chain = match chain {
         Ok(r) => r,
@@ -147,7 +152,8 @@ pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, Cli
         match tekkan_audit::log::verify_log(entries, &notes, &history, &trusted, saved.as_deref()) {
             Ok(r) => Verdict::Intact(format!(
                 "audit log OK: {} entries, head authenticated: {}, {} checkpoints verified \
-                 (signed up to {}) under keys trusted from {source}{}",
+                 (signed up to {}) under keys trusted from {source}, {signed} passkey-signed \
+                 actions verified{}",
                 r.entries,
                 chain.head_authenticated,
                 r.checkpoints,

@@ -73,14 +73,20 @@ impl Db {
     /// with contact details of clubs it belonged to at the time. Newest first.
     pub async fn views_of(&self, account: &str, limit: i64) -> Result<Vec<ViewRow>> {
         let rows = sqlx::query(
+            // Two indexed halves: reads aimed at the person (by target), and club-wide
+            // reads in the clubs they belonged to at the time (by club).
             "SELECT l.seq, l.ts_ms, l.actor_account, a.display_name AS actor_name, l.club_id, l.action \
              FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_account \
-             WHERE (l.actor_account IS NULL OR l.actor_account <> ?) AND ( \
-               (l.action = 'personal.read' AND l.target = 'account:' || ?) \
-               OR (l.action IN ('roster.read', 'attendance.report_read') AND EXISTS ( \
-                   SELECT 1 FROM memberships m WHERE m.club_id = l.club_id AND m.account_id = ? \
-                   AND m.joined_at <= l.ts_ms AND (m.left_at IS NULL OR m.left_at >= l.ts_ms)))) \
-             ORDER BY l.seq DESC LIMIT ?",
+             WHERE l.target = 'account:' || ? AND l.action = 'personal.read' \
+               AND (l.actor_account IS NULL OR l.actor_account <> ?) \
+             UNION ALL \
+             SELECT l.seq, l.ts_ms, l.actor_account, a.display_name AS actor_name, l.club_id, l.action \
+             FROM memberships m JOIN audit_log l ON l.club_id = m.club_id \
+             LEFT JOIN accounts a ON a.id = l.actor_account \
+             WHERE m.account_id = ? AND l.action IN ('roster.read', 'attendance.report_read') \
+               AND l.ts_ms >= m.joined_at AND (m.left_at IS NULL OR l.ts_ms <= m.left_at) \
+               AND (l.actor_account IS NULL OR l.actor_account <> m.account_id) \
+             ORDER BY 1 DESC LIMIT ?",
         )
         .bind(account)
         .bind(account)
@@ -113,5 +119,30 @@ impl Db {
                 .fetch_optional(&self.reader)
                 .await?,
         )
+    }
+}
+
+impl crate::WriteTx {
+    /// Keeps a signed action's record; its digest is the audit entry's change digest.
+    pub async fn insert_signed_action(&mut self, digest: &str, record: &str) -> Result<()> {
+        sqlx::query("INSERT INTO signed_actions (digest, record, created_at) VALUES (?, ?, ?)")
+            .bind(digest)
+            .bind(record)
+            .bind(crate::now_ms())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Every signed action's record, by digest (hex).
+    pub async fn signed_actions(&self) -> Result<std::collections::HashMap<String, String>> {
+        let rows = sqlx::query("SELECT digest, record FROM signed_actions")
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("digest")?, r.try_get("record")?)))
+            .collect()
     }
 }

@@ -21,6 +21,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../migrations/sqlite/0011_transparency.sql"),
     ),
+    (
+        12,
+        include_str!("../migrations/sqlite/0012_audit_search.sql"),
+    ),
+    (
+        13,
+        include_str!("../migrations/sqlite/0013_signed_actions.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

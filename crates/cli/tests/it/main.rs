@@ -33,6 +33,7 @@ mod receipts;
 mod recovery;
 mod security;
 mod sessions;
+mod signed_actions;
 mod support;
 mod throttle;
 mod tls;

@@ -151,6 +151,11 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/me/viewers", AnyUser),
     ("GET", "/settings/viewers", AnyUser),
     ("GET", "/api/v1/admin/audit", Operator),
+    (
+        "POST",
+        "/api/v1/clubs/{club}/signed-actions/options",
+        Club(ALL),
+    ),
     ("GET", "/transparency/checkpoint", Public),
     ("GET", "/transparency/keys", Public),
     ("GET", "/api/v1/transparency/checkpoint", Public),
@@ -724,6 +729,9 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             Body::Json(json!({"name": "改名したクラブ", "description": "説明"}))
         }
         ("PUT", p) if p.ends_with("/role") => Body::Json(json!({"role": "treasurer"})),
+        ("POST", p) if p.ends_with("/signed-actions/options") => Body::Json(
+            json!({"kind": "member.role_change", "target": "membership:x", "fields": {"role": "coach"}}),
+        ),
         ("POST", "/api/v1/clubs/{club}/subgroups")
         | ("PATCH", "/api/v1/clubs/{club}/subgroups/{subgroup}") => {
             Body::Json(json!({"name": "2年", "kind": "grade"}))
@@ -895,6 +903,8 @@ const NO_AUDIT_WRITES: &[(&str, &str)] = &[
     ("POST", "/api/v1/me/notifications/read"),
     // Starts a passkey ceremony: an in-memory challenge, nothing stored.
     ("POST", "/api/v1/session/passkey/options"),
+    // Hands out an action to sign: a one-time nonce in memory, nothing stored.
+    ("POST", "/signed-actions/options"),
     // Idempotent no-ops in the matrix (no feed to revoke, an account not disabled);
     // revoking a feed or enabling a disabled account is audited and gets a receipt
     // (it::transparency::receipts_*).

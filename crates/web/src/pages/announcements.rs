@@ -115,7 +115,12 @@ async fn post(
         requires_confirmation: get(&f, "requires_confirmation") == "on",
         subgroups: subgroups(&f)?,
     };
-    match st.app.post_announcement(&a, club, &input).await {
+    let sig = crate::api::v1::signing::form_signature(Some(get(&f, "_signature")))?;
+    match st
+        .app
+        .post_announcement(&a, club, &input, sig.as_ref())
+        .await
+    {
         Ok(x) => Ok(see_other(&format!(
             "/clubs/{club}/announcements/{}?msg=saved",
             x.id
@@ -178,8 +183,12 @@ async fn delete(
     State(st): State<AppState>,
     Auth(a): Auth,
     Ids((club, id)): Ids<(ClubId, AnnouncementId)>,
+    PageForm(f): PageForm<Pairs>,
 ) -> WebResult<Response> {
-    st.app.delete_announcement(&a, club, id).await?;
+    let sig = crate::api::v1::signing::form_signature(Some(get(&f, "_signature")))?;
+    st.app
+        .delete_announcement(&a, club, id, sig.as_ref())
+        .await?;
     Ok(see_other(&format!("/clubs/{club}/announcements?msg=saved")))
 }
 

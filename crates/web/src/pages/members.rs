@@ -94,6 +94,9 @@ fn back(club: ClubId) -> Response {
 #[derive(Deserialize)]
 struct RoleForm {
     role: Role,
+    /// Filled in by the page's script when the officer signs with a passkey.
+    #[serde(rename = "_signature", default)]
+    signature: Option<String>,
 }
 
 async fn change_role(
@@ -102,7 +105,10 @@ async fn change_role(
     Ids((club, m)): Ids<(ClubId, MembershipId)>,
     PageForm(f): PageForm<RoleForm>,
 ) -> WebResult<Response> {
-    st.app.change_role(&a, club, m, f.role).await?;
+    let sig = crate::api::v1::signing::form_signature(f.signature.as_deref())?;
+    st.app
+        .change_role(&a, club, m, f.role, sig.as_ref())
+        .await?;
     Ok(back(club))
 }
 

@@ -103,9 +103,13 @@ async fn post(
     State(st): State<AppState>,
     Auth(a): Auth,
     Ids(club): Ids<ClubId>,
+    sig: super::signing::Signature,
     ApiJson(r): ApiJson<AnnouncementInput>,
 ) -> WebResult<(StatusCode, Json<Posted>)> {
-    let x = st.app.post_announcement(&a, club, &r).await?;
+    let x = st
+        .app
+        .post_announcement(&a, club, &r, sig.0.as_ref())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(Posted {
@@ -162,9 +166,12 @@ async fn update(
     State(st): State<AppState>,
     Auth(a): Auth,
     Ids((club, id)): Ids<(ClubId, AnnouncementId)>,
+    sig: super::signing::Signature,
     ApiJson(r): ApiJson<AnnouncementInput>,
 ) -> WebResult<StatusCode> {
-    st.app.update_announcement(&a, club, id, &r).await?;
+    st.app
+        .update_announcement(&a, club, id, &r, sig.0.as_ref())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,8 +179,11 @@ async fn delete(
     State(st): State<AppState>,
     Auth(a): Auth,
     Ids((club, id)): Ids<(ClubId, AnnouncementId)>,
+    sig: super::signing::Signature,
 ) -> WebResult<StatusCode> {
-    st.app.delete_announcement(&a, club, id).await?;
+    st.app
+        .delete_announcement(&a, club, id, sig.0.as_ref())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -79,9 +79,12 @@ async fn change_role(
     State(st): State<AppState>,
     Auth(a): Auth,
     Ids((club, member)): Ids<(ClubId, MembershipId)>,
+    sig: super::signing::Signature,
     ApiJson(r): ApiJson<RoleReq>,
 ) -> WebResult<StatusCode> {
-    st.app.change_role(&a, club, member, r.role).await?;
+    st.app
+        .change_role(&a, club, member, r.role, sig.0.as_ref())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -17,6 +17,7 @@ mod polls;
 pub mod privacy;
 mod roles;
 mod security;
+pub mod signing;
 mod subgroups;
 mod transparency;
 
@@ -45,6 +46,7 @@ pub fn routes() -> Routes {
         .merge(passkeys::routes())
         .merge(transparency::routes())
         .merge(audit::routes())
+        .merge(signing::routes())
 }
 
 /// A member named in a list.
