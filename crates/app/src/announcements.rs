@@ -55,6 +55,16 @@ pub struct ConfirmationReceipt {
     pub receipt: Option<String>,
 }
 
+/// What a signature over publishing `input` covers, as the action will parse it.
+pub(crate) fn publish_fields(input: &AnnouncementInput) -> Result<serde_json::Value> {
+    let title = AnnouncementTitle::parse(&input.title)?.to_string();
+    let body = AnnouncementBody::parse(&input.body)?.to_string();
+    let mut targets = input.subgroups.clone();
+    targets.sort();
+    targets.dedup();
+    Ok(signed_fields(&title, &body, input, &targets))
+}
+
 /// The fields of a publication that a signature covers: the exact text and how it
 /// is shown, and to whom.
 fn signed_fields(
@@ -295,7 +305,7 @@ impl App {
                 "announcement.publish",
                 club,
                 &format!("announcement:{id}"),
-                signed_fields(&title, &body, input, &[]),
+                publish_fields(input)?,
                 signature,
             )
             .await?;

@@ -76,6 +76,7 @@ impl App {
         if !SIGNED_KINDS.contains(&kind) {
             return Err(AppError::NotFound);
         }
+        let fields = normalize(kind, fields)?;
         // Only the club's members get anything signed for it; the action checks the
         // role again when it is done.
         self.authorize(actor, club, tekkan_core::Permission::ViewClub)
@@ -193,6 +194,28 @@ impl App {
                 AppError::Conflict("signature_invalid")
             })?;
         Ok(Some(record))
+    }
+}
+
+/// The fields as the action itself will see them (parsed, trimmed, sorted), so that
+/// what a form or client sends in step 1 signs exactly what step 3 compares.
+fn normalize(kind: &str, fields: Value) -> Result<Value> {
+    let bad = || AppError::Invalid(tekkan_core::ValidationError::Invalid { field: "fields" });
+    match kind {
+        "member.role_change" => {
+            #[derive(Deserialize)]
+            struct F {
+                role: tekkan_core::Role,
+            }
+            let f: F = serde_json::from_value(fields).map_err(|_| bad())?;
+            Ok(json!({ "role": f.role }))
+        }
+        "announcement.publish" => {
+            let input: crate::AnnouncementInput =
+                serde_json::from_value(fields).map_err(|_| bad())?;
+            crate::announcements::publish_fields(&input)
+        }
+        _ => Ok(json!({})),
     }
 }
 

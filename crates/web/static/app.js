@@ -68,3 +68,55 @@ document.addEventListener("click", (ev) => {
     });
   }
 })();
+
+// Signed actions: a form with data-sign asks the server for the exact action to sign,
+// has the passkey sign it, and sends the signature with the form. Without a passkey the
+// server answers 409 and the form goes unsigned, as the person's actions are.
+(function () {
+  const pkc = window.PublicKeyCredential;
+  if (!pkc || !pkc.parseRequestOptionsFromJSON) return;
+  const b64url = (text) => {
+    const bytes = new TextEncoder().encode(text);
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  };
+  const fields = (form) => {
+    const fd = new FormData(form);
+    switch (form.dataset.sign) {
+      case "member.role_change":
+        return { role: fd.get("role") };
+      case "announcement.publish":
+        return {
+          title: fd.get("title") || "",
+          body: fd.get("body") || "",
+          pinned: fd.has("pinned"),
+          requires_confirmation: fd.has("requires_confirmation"),
+          subgroups: fd.getAll("subgroups"),
+        };
+      default:
+        return {};
+    }
+  };
+  for (const form of document.querySelectorAll("form[data-sign]")) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const status = form.querySelector("[role=status]");
+      try {
+        const r = await fetch(form.dataset.signOptions, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-csrf-token": form.elements._csrf.value },
+          body: JSON.stringify({ kind: form.dataset.sign, target: form.dataset.signTarget, fields: fields(form) }),
+        });
+        if (r.status === 409) return form.submit();
+        if (!r.ok) throw new Error(String(r.status));
+        const o = await r.json();
+        const cred = await navigator.credentials.get({ publicKey: pkc.parseRequestOptionsFromJSON(o.public_key) });
+        form.elements._signature.value = b64url(JSON.stringify({ action: o.action, credential: cred.toJSON() }));
+        form.submit();
+      } catch (_) {
+        if (status) status.textContent = form.dataset.signFail || "";
+      }
+    });
+  }
+})();

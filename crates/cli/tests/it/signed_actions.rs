@@ -218,6 +218,41 @@ async fn officers_with_a_passkey_sign_exact_actions_and_the_verifier_rechecks_th
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
+    // From the members page: the form's script signs with the passkey.
+    b.goto(&format!("{base}/clubs/{club}/members")).await;
+    b.eval(&format!(
+        "(() => {{ const f = document.querySelector('form[action$=\"/members/{m}/role\"]'); \
+         f.elements.role.value = 'coach'; f.requestSubmit(); return true; }})()"
+    ))
+    .await;
+    let mut signed_roles = 0;
+    for _ in 0..100 {
+        let mut db = app.raw_db().await;
+        signed_roles = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'member.role_change.signed'",
+        )
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        if signed_roles == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(signed_roles, 2, "the page's role change was signed");
+    let (_, roster) = owner
+        .api(Method::GET, &format!("/api/v1/clubs/{club}/members"), None)
+        .await;
+    let entry = roster["members"]
+        .as_array()
+        .or(roster.as_array())
+        .unwrap()
+        .iter()
+        .find(|e| e["membership_id"] == m.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["role"], "coach");
+
     // Publishing and retracting an announcement, signed.
     let base_a = format!("/api/v1/clubs/{club}/announcements");
     let ann = json!({"title": "審査会", "body": "3月9日", "pinned": false, "requires_confirmation": true, "subgroups": []});
@@ -267,7 +302,7 @@ async fn officers_with_a_passkey_sign_exact_actions_and_the_verifier_rechecks_th
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
 
-    // The log holds three signed entries; the verifier re-checks each assertion.
+    // The log holds four signed entries; the verifier re-checks each assertion.
     let mut db = app.raw_db().await;
     let signed: Vec<String> = sqlx::query_scalar(
         "SELECT action FROM audit_log WHERE action LIKE '%.signed' ORDER BY seq",
@@ -280,6 +315,7 @@ async fn officers_with_a_passkey_sign_exact_actions_and_the_verifier_rechecks_th
         signed,
         [
             "member.role_change.signed",
+            "member.role_change.signed",
             "announcement.post.signed",
             "announcement.delete.signed"
         ]
@@ -287,7 +323,7 @@ async fn officers_with_a_passkey_sign_exact_actions_and_the_verifier_rechecks_th
     let dir = app.stop().await;
     let (ok, text) = verify(dir.path());
     assert!(
-        ok && text.contains("3 passkey-signed actions verified"),
+        ok && text.contains("4 passkey-signed actions verified"),
         "{text}"
     );
 

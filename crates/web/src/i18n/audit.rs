@@ -49,6 +49,41 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("viewers.attendance", "出欠の集計", "Attendance report"),
     (
+        "signing.failed",
+        "パスキーで署名できませんでした。もう一度お試しください。",
+        "Could not sign with your passkey. Please try again.",
+    ),
+    (
+        "error.signature_required",
+        "この操作にはパスキーでの署名が必要です。",
+        "This action must be signed with your passkey.",
+    ),
+    (
+        "error.signature_mismatch",
+        "署名した内容と送られた内容が一致しません。",
+        "What was signed is not what was sent.",
+    ),
+    (
+        "error.signature_invalid",
+        "パスキーの署名が正しくありません。",
+        "The passkey signature is not valid.",
+    ),
+    (
+        "error.signature_used_or_expired",
+        "この署名は使用済みか期限切れです。もう一度署名してください。",
+        "This signature was already used or has expired. Please sign again.",
+    ),
+    (
+        "error.no_passkey",
+        "パスキーが登録されていません。",
+        "You have no passkey.",
+    ),
+    (
+        "error.passkey_algorithm_unsupported",
+        "このパスキーの方式は操作の署名に使えません。",
+        "This passkey's algorithm cannot sign actions.",
+    ),
+    (
         "error.first_after_second",
         "1つ目のチェックポイントが2つ目より新しくなっています。",
         "The first checkpoint is newer than the second.",
