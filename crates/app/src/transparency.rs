@@ -153,6 +153,7 @@ impl App {
                 break;
             }
             let mut nodes = Vec::with_capacity(batch.len() * 2);
+            let mut search = Vec::with_capacity(batch.len() * 3);
             for e in &batch {
                 let want = frontier.size() + 1;
                 if e.seq != want {
@@ -164,12 +165,15 @@ impl App {
                 }
                 prev = e.hash;
                 nodes.extend(frontier.push(e.leaf_hash()));
+                for key in tekkan_storage::search_keys(e) {
+                    search.push((key, e.seq as i64));
+                }
             }
             let last = batch.len() < BATCH as usize;
             if last {
                 checkpoint = Some(self.sign(&frontier));
             }
-            db.extend_tree(&nodes, checkpoint.as_ref()).await?;
+            db.extend_tree(&nodes, &search, checkpoint.as_ref()).await?;
             if last {
                 break;
             }
@@ -177,7 +181,7 @@ impl App {
         if checkpoint.is_none() && frontier.size() > start {
             // The last batch was exactly full: sign what the tree now holds.
             let c = self.sign(&frontier);
-            db.extend_tree(&[], Some(&c)).await?;
+            db.extend_tree(&[], &[], Some(&c)).await?;
             checkpoint = Some(c);
         }
         Ok(checkpoint)

@@ -104,15 +104,6 @@ impl Db {
         self.audit_entries_from(1, i64::MAX).await
     }
 
-    /// Every entry about one club, in order.
-    pub async fn club_audit_entries(&self, club: &str) -> Result<Vec<Entry>> {
-        let rows = sqlx::query("SELECT * FROM audit_log WHERE club_id = ? ORDER BY seq")
-            .bind(club)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(entry_from_row).collect()
-    }
-
     /// Up to `limit` entries from sequence number `from` on, in order.
     pub async fn audit_entries_from(&self, from: i64, limit: i64) -> Result<Vec<Entry>> {
         let rows = sqlx::query("SELECT * FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?")
@@ -139,27 +130,5 @@ impl Db {
             hash: from_hex(&hash).ok_or_else(|| bad("head hash", seq))?,
             mac: from_hex(&mac).ok_or_else(|| bad("head mac", seq))?,
         }))
-    }
-
-    /// The newest `limit` entries about one club, newest first.
-    pub async fn club_audit(&self, club: &str, limit: i64) -> Result<Vec<AuditRow>> {
-        let rows = sqlx::query(
-            "SELECT seq, ts_ms, actor_account, action, target FROM audit_log WHERE club_id = ? ORDER BY seq DESC LIMIT ?",
-        )
-        .bind(club)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditRow {
-                    seq: r.try_get("seq")?,
-                    ts_ms: r.try_get("ts_ms")?,
-                    actor_account: r.try_get("actor_account")?,
-                    action: r.try_get("action")?,
-                    target: r.try_get("target")?,
-                })
-            })
-            .collect()
     }
 }

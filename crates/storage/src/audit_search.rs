@@ -40,60 +40,161 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRow> {
     })
 }
 
+/// The search keys of an entry: its club, its actor and its target.
+pub fn search_keys(e: &tekkan_audit::Entry) -> Vec<String> {
+    let v = &e.event;
+    let mut keys = vec![format!("target:{}", v.target)];
+    if let Some(c) = &v.club {
+        keys.push(format!("club:{c}"));
+    }
+    if let Some(a) = &v.actor_account {
+        keys.push(format!("actor:{a}"));
+    }
+    keys
+}
+
+const COLUMNS: &str = "l.seq, l.ts_ms, l.actor_account, l.club_id, l.action, l.target";
+
+/// Builds `SELECT ... FROM <the entries with key, up to the indexed size> UNION ALL
+/// <the tail after it, filtered by the key's column>` with `filters` applied to both.
+fn keyed(
+    b: &mut QueryBuilder<Sqlite>,
+    columns: &str,
+    key: &(String, &'static str, String),
+    indexed: i64,
+    filters: &dyn Fn(&mut QueryBuilder<Sqlite>),
+) {
+    let (search_key, column, value) = key;
+    b.push(format!(
+        "SELECT {columns} FROM audit_search s JOIN audit_log l ON l.seq = s.seq \
+         LEFT JOIN accounts a ON a.id = l.actor_account WHERE s.search_key = "
+    ))
+    .push_bind(search_key.clone())
+    .push(" AND s.seq <= ")
+    .push_bind(indexed);
+    filters(b);
+    b.push(format!(
+        " UNION ALL SELECT {columns} FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_account \
+         WHERE l.seq > "
+    ))
+    .push_bind(indexed)
+    .push(format!(" AND l.{column} = "))
+    .push_bind(value.clone());
+    filters(b);
+}
+
 impl Db {
     /// Entries matching `q`, newest first.
     pub async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRow>> {
-        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT seq, ts_ms, actor_account, action, target FROM audit_log WHERE 1 = 1",
-        );
-        if let Some(c) = &q.club {
-            b.push(" AND club_id = ").push_bind(c.clone());
+        let indexed = self.tree_size().await? as i64;
+        let q2 = q.clone();
+        let filters = move |b: &mut QueryBuilder<Sqlite>| {
+            if let Some(c) = &q2.club {
+                b.push(" AND l.club_id = ").push_bind(c.clone());
+            }
+            if let Some(a) = &q2.actor {
+                b.push(" AND l.actor_account = ").push_bind(a.clone());
+            }
+            if let Some(a) = &q2.action {
+                b.push(" AND l.action = ").push_bind(a.clone());
+            }
+            if let Some(t) = q2.from_ms {
+                b.push(" AND l.ts_ms >= ").push_bind(t);
+            }
+            if let Some(t) = q2.to_ms {
+                b.push(" AND l.ts_ms < ").push_bind(t);
+            }
+            if let Some(s) = q2.before_seq {
+                b.push(" AND l.seq < ").push_bind(s);
+            }
+        };
+        // The narrowest key the question names: the person, else the club.
+        let key = match (&q.actor, &q.club) {
+            (Some(a), _) => Some((format!("actor:{a}"), "actor_account", a.clone())),
+            (None, Some(c)) => Some((format!("club:{c}"), "club_id", c.clone())),
+            (None, None) => None,
+        };
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("");
+        match &key {
+            Some(k) => keyed(&mut b, COLUMNS, k, indexed, &filters),
+            None => {
+                b.push(format!("SELECT {COLUMNS} FROM audit_log l WHERE 1 = 1"));
+                filters(&mut b);
+            }
         }
-        if let Some(a) = &q.actor {
-            b.push(" AND actor_account = ").push_bind(a.clone());
-        }
-        if let Some(a) = &q.action {
-            b.push(" AND action = ").push_bind(a.clone());
-        }
-        if let Some(t) = q.from_ms {
-            b.push(" AND ts_ms >= ").push_bind(t);
-        }
-        if let Some(t) = q.to_ms {
-            b.push(" AND ts_ms < ").push_bind(t);
-        }
-        if let Some(s) = q.before_seq {
-            b.push(" AND seq < ").push_bind(s);
-        }
-        b.push(" ORDER BY seq DESC LIMIT ").push_bind(q.limit);
+        b.push(" ORDER BY 1 DESC LIMIT ").push_bind(q.limit);
         let rows = b.build().fetch_all(&self.reader).await?;
         rows.iter().map(row).collect()
     }
 
-    /// Reads of `account`'s data by others: of its personal fields, and of the rosters
-    /// with contact details of clubs it belonged to at the time. Newest first.
-    pub async fn views_of(&self, account: &str, limit: i64) -> Result<Vec<ViewRow>> {
+    /// Every entry about one club, in order (for its export).
+    pub async fn club_audit_entries(&self, club: &str) -> Result<Vec<tekkan_audit::Entry>> {
+        let indexed = self.tree_size().await? as i64;
         let rows = sqlx::query(
-            // Two indexed halves: reads aimed at the person (by target), and club-wide
-            // reads in the clubs they belonged to at the time (by club).
-            "SELECT l.seq, l.ts_ms, l.actor_account, a.display_name AS actor_name, l.club_id, l.action \
-             FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_account \
-             WHERE l.target = 'account:' || ? AND l.action = 'personal.read' \
-               AND (l.actor_account IS NULL OR l.actor_account <> ?) \
-             UNION ALL \
-             SELECT l.seq, l.ts_ms, l.actor_account, a.display_name AS actor_name, l.club_id, l.action \
-             FROM memberships m JOIN audit_log l ON l.club_id = m.club_id \
-             LEFT JOIN accounts a ON a.id = l.actor_account \
-             WHERE m.account_id = ? AND l.action IN ('roster.read', 'attendance.report_read') \
-               AND l.ts_ms >= m.joined_at AND (m.left_at IS NULL OR l.ts_ms <= m.left_at) \
-               AND (l.actor_account IS NULL OR l.actor_account <> m.account_id) \
-             ORDER BY 1 DESC LIMIT ?",
+            "SELECT l.* FROM audit_search s JOIN audit_log l ON l.seq = s.seq \
+             WHERE s.search_key = 'club:' || ? AND s.seq <= ? \
+             UNION ALL SELECT l.* FROM audit_log l WHERE l.seq > ? AND l.club_id = ? \
+             ORDER BY 1",
         )
-        .bind(account)
-        .bind(account)
-        .bind(account)
-        .bind(limit)
+        .bind(club)
+        .bind(indexed)
+        .bind(indexed)
+        .bind(club)
         .fetch_all(&self.reader)
         .await?;
+        rows.iter().map(crate::audit_log::entry_from_row).collect()
+    }
+
+    /// Reads of `account`'s data by others: of its personal fields, and of the rosters
+    /// and reports of clubs it belonged to at the time. Newest first.
+    pub async fn views_of(&self, account: &str, limit: i64) -> Result<Vec<ViewRow>> {
+        let indexed = self.tree_size().await? as i64;
+        let cols =
+            "l.seq, l.ts_ms, l.actor_account, a.display_name AS actor_name, l.club_id, l.action";
+        let not_me = " AND (l.actor_account IS NULL OR l.actor_account <> ";
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("");
+        let target = format!("account:{account}");
+        keyed(
+            &mut b,
+            cols,
+            &(format!("target:{target}"), "target", target.clone()),
+            indexed,
+            &|b| {
+                b.push(" AND l.action = 'personal.read'")
+                    .push(not_me)
+                    .push_bind(account.to_owned())
+                    .push(")");
+            },
+        );
+        // Club-wide reads, while the person was a member.
+        let during = |b: &mut QueryBuilder<Sqlite>| {
+            b.push(
+                " AND l.action IN ('roster.read', 'attendance.report_read') \
+                 AND l.ts_ms >= m.joined_at AND (m.left_at IS NULL OR l.ts_ms <= m.left_at) \
+                 AND (l.actor_account IS NULL OR l.actor_account <> m.account_id)",
+            );
+        };
+        b.push(format!(
+            " UNION ALL SELECT {cols} FROM memberships m \
+             JOIN audit_search s ON s.search_key = 'club:' || m.club_id AND s.seq <= "
+        ))
+        .push_bind(indexed)
+        .push(
+            " JOIN audit_log l ON l.seq = s.seq LEFT JOIN accounts a ON a.id = l.actor_account \
+             WHERE m.account_id = ",
+        )
+        .push_bind(account.to_owned());
+        during(&mut b);
+        b.push(format!(
+            " UNION ALL SELECT {cols} FROM memberships m JOIN audit_log l ON l.club_id = m.club_id \
+             AND l.seq > "
+        ))
+        .push_bind(indexed)
+        .push(" LEFT JOIN accounts a ON a.id = l.actor_account WHERE m.account_id = ")
+        .push_bind(account.to_owned());
+        during(&mut b);
+        b.push(" ORDER BY 1 DESC LIMIT ").push_bind(limit);
+        let rows = b.build().fetch_all(&self.reader).await?;
         rows.iter()
             .map(|r| {
                 Ok(ViewRow {

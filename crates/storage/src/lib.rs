@@ -45,7 +45,7 @@ pub use accounts::{NewAccount, NewSession};
 pub use announcements::{Announcement, AnnouncementLine, Receipt};
 pub use attendance::{Answer, ScheduleRow, Tally};
 pub use audit_log::AuditRow;
-pub use audit_search::{AuditQuery, ViewRow};
+pub use audit_search::{AuditQuery, ViewRow, search_keys};
 pub use comments::Comment;
 pub use events::{Event, Occurrence};
 pub use invitations::NewInvitation;

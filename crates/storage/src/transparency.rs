@@ -85,13 +85,22 @@ impl Db {
         Frontier::load(&mut nodes, size).map_err(|e| StorageError::Corrupt(e.to_string()))
     }
 
-    /// Appends tree nodes and, when given, the checkpoint over the new tree, at once.
+    /// Appends tree nodes, the new entries' search keys and, when given, the checkpoint
+    /// over the new tree, at once.
     pub async fn extend_tree(
         &self,
         nodes: &[(u32, u64, Hash)],
+        search: &[(String, i64)],
         checkpoint: Option<&StoredCheckpoint>,
     ) -> Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        for (key, seq) in search {
+            sqlx::query("INSERT INTO audit_search (search_key, seq) VALUES (?, ?)")
+                .bind(key)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
         for (level, idx, hash) in nodes {
             sqlx::query("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)")
                 .bind(*level as i64)
