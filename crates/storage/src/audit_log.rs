@@ -1,31 +1,30 @@
 //! The audit chain's table: append inside a write transaction, read back for verifying.
 
 use sqlx::{Row, SqliteConnection};
-use tekkan_audit::{Entry, Event, Head, from_hex, to_hex};
+use tekkan_audit::{Entry, Event, Hash, Head, from_hex, to_hex};
 
 use crate::{Db, Result, StorageError};
 
-/// Appends `ev` after the current head and moves the head, in the caller's transaction.
-pub(crate) async fn append(
-    conn: &mut SqliteConnection,
-    key: &[u8],
-    now: i64,
-    ev: Event,
-) -> Result<(i64, String)> {
+/// The stored head: the last entry's sequence number and hash.
+pub(crate) async fn read_head(conn: &mut SqliteConnection) -> Result<Option<(u64, Hash)>> {
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_optional(&mut *conn)
         .await?;
-    let prev = match head {
-        None => None,
+    match head {
+        None => Ok(None),
         Some(row) => {
             let seq: i64 = row.try_get("seq")?;
             let hash: String = row.try_get("hash")?;
             let hash =
                 from_hex(&hash).ok_or_else(|| StorageError::Corrupt("audit_head.hash".into()))?;
-            Some((seq as u64, hash))
+            Ok(Some((seq as u64, hash)))
         }
-    };
-    let entry = Entry::next(prev, now, ev);
+    }
+}
+
+/// Inserts one entry; its sequence number is the primary key, so an entry appended by
+/// someone else meanwhile makes this fail rather than fork the chain.
+pub(crate) async fn insert_entry(conn: &mut SqliteConnection, entry: &Entry) -> Result<()> {
     let e = &entry.event;
     sqlx::query(
         "INSERT INTO audit_log (seq, ts_ms, actor_account, actor_session, club_id, action, target, \
@@ -45,7 +44,17 @@ pub(crate) async fn append(
     .bind(to_hex(&entry.hash))
     .execute(&mut *conn)
     .await?;
-    let head = Head::new(key, entry.seq, entry.hash);
+    Ok(())
+}
+
+/// Moves the head, with its MAC, to (`seq`, `hash`).
+pub(crate) async fn write_head(
+    conn: &mut SqliteConnection,
+    key: &[u8],
+    seq: u64,
+    hash: Hash,
+) -> Result<()> {
+    let head = Head::new(key, seq, hash);
     sqlx::query(
         "INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, ?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac",
@@ -55,7 +64,7 @@ pub(crate) async fn append(
     .bind(to_hex(&head.mac))
     .execute(&mut *conn)
     .await?;
-    Ok((entry.seq as i64, to_hex(&entry.hash)))
+    Ok(())
 }
 
 fn bad(what: &str, seq: i64) -> StorageError {
@@ -130,5 +139,44 @@ impl Db {
             hash: from_hex(&hash).ok_or_else(|| bad("head hash", seq))?,
             mac: from_hex(&mac).ok_or_else(|| bad("head mac", seq))?,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: u32) -> Event {
+        Event {
+            actor_account: None,
+            actor_session: None,
+            club: None,
+            action: "test.write".into(),
+            target: format!("thing:{n}"),
+            change_digest: Event::digest(&n.to_be_bytes()),
+            ip: None,
+            user_agent: None,
+        }
+    }
+
+    /// Two processes (here two handles on one file) append in turns: each one's cached
+    /// head goes stale, is caught by the sequence number, and the chain stays one chain.
+    #[tokio::test]
+    async fn writers_in_two_processes_keep_one_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let key = b"k".to_vec();
+        let a = Db::open(&path, key.clone()).await.unwrap();
+        let b = Db::open(&path, key.clone()).await.unwrap();
+        for n in 0..6 {
+            let db = if n % 2 == 0 { &a } else { &b };
+            let tx = db.begin().await.unwrap();
+            tx.commit(vec![event(n), event(n + 100)]).await.unwrap();
+        }
+        let entries = a.audit_entries().await.unwrap();
+        assert_eq!(entries.len(), 12);
+        let report =
+            tekkan_audit::verify(entries, a.audit_head().await.unwrap(), Some(&key)).unwrap();
+        assert_eq!(report.entries, 12);
     }
 }

@@ -40,10 +40,14 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRow> {
     })
 }
 
-/// The search keys of an entry: its club, its actor and its target.
+/// The search keys of an entry: its club, its actor, and its target when that is a
+/// person (for "who viewed my data"; other targets are not searched for).
 pub fn search_keys(e: &tekkan_audit::Entry) -> Vec<String> {
     let v = &e.event;
-    let mut keys = vec![format!("target:{}", v.target)];
+    let mut keys = Vec::with_capacity(3);
+    if v.target.starts_with("account:") {
+        keys.push(format!("target:{}", v.target));
+    }
     if let Some(c) = &v.club {
         keys.push(format!("club:{c}"));
     }

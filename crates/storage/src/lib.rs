@@ -100,6 +100,10 @@ pub struct Db {
     reader: SqlitePool,
     writer: SqlitePool,
     audit_key: Arc<[u8]>,
+    /// The chain's head as this process last committed it, to save reading it back on
+    /// every write. Checked by the primary key: if another process appended meanwhile,
+    /// the insert fails and the head is read again.
+    head: Arc<std::sync::Mutex<Option<(u64, tekkan_audit::Hash)>>>,
     #[cfg(feature = "bench-unaudited")]
     unaudited: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -136,6 +140,7 @@ impl Db {
             reader,
             writer,
             audit_key: audit_key.into(),
+            head: Arc::default(),
             #[cfg(feature = "bench-unaudited")]
             unaudited: Arc::default(),
         })
@@ -148,6 +153,7 @@ impl Db {
         Ok(WriteTx {
             tx,
             audit_key: self.audit_key.clone(),
+            head: self.head.clone(),
             #[cfg(feature = "bench-unaudited")]
             unaudited: self.unaudited.load(std::sync::atomic::Ordering::Relaxed),
         })
@@ -172,11 +178,18 @@ impl Db {
 pub struct WriteTx {
     tx: Transaction<'static, Sqlite>,
     audit_key: Arc<[u8]>,
+    head: Arc<std::sync::Mutex<Option<(u64, tekkan_audit::Hash)>>>,
     #[cfg(feature = "bench-unaudited")]
     unaudited: bool,
 }
 
 impl WriteTx {
+    fn set_head(&self, h: Option<(u64, tekkan_audit::Hash)>) {
+        if let Ok(mut g) = self.head.lock() {
+            *g = h;
+        }
+    }
+
     /// Appends `events` to the audit chain and commits. Refuses an empty list: every
     /// state change must say what it was.
     pub async fn commit(self, events: Vec<tekkan_audit::Event>) -> Result<()> {
@@ -198,11 +211,36 @@ impl WriteTx {
             return Ok(Vec::new());
         }
         let now = now_ms();
+        let cached = self.head.lock().ok().and_then(|h| *h);
+        // Forget the cached head until this commit succeeds.
+        self.set_head(None);
+        let mut prev = match cached {
+            Some(h) => Some(h),
+            None => audit_log::read_head(&mut self.tx).await?,
+        };
         let mut out = Vec::with_capacity(events.len());
-        for ev in events {
-            out.push(audit_log::append(&mut self.tx, &self.audit_key, now, ev).await?);
+        for (i, ev) in events.into_iter().enumerate() {
+            let mut entry = tekkan_audit::Entry::next(prev, now, ev);
+            if let Err(e) = audit_log::insert_entry(&mut self.tx, &entry).await {
+                if i > 0 || cached.is_none() {
+                    return Err(e);
+                }
+                // Another process appended since this one last did: link to its entry.
+                prev = audit_log::read_head(&mut self.tx).await?;
+                entry = tekkan_audit::Entry::next(prev, now, entry.event);
+                audit_log::insert_entry(&mut self.tx, &entry).await?;
+            }
+            prev = Some((entry.seq, entry.hash));
+            out.push((entry.seq as i64, tekkan_audit::to_hex(&entry.hash)));
         }
+        if let Some((seq, hash)) = prev {
+            audit_log::write_head(&mut self.tx, &self.audit_key, seq, hash).await?;
+        }
+        let head = self.head.clone();
         self.tx.commit().await?;
+        if let Ok(mut g) = head.lock() {
+            *g = prev;
+        }
         receipts::record(&out);
         Ok(out)
     }

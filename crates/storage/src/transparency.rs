@@ -5,11 +5,14 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite};
 use tekkan_audit::Hash;
 use tekkan_audit::merkle::Frontier;
 
 use crate::{Db, Result, StorageError};
+
+/// Rows per multi-row INSERT (3 binds each, far below SQLite's limit).
+const ROWS_PER_INSERT: usize = 500;
 
 /// A checkpoint as stored: its fields and the signed note.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,20 +97,24 @@ impl Db {
         checkpoint: Option<&StoredCheckpoint>,
     ) -> Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        for (key, seq) in search {
-            sqlx::query("INSERT INTO audit_search (search_key, seq) VALUES (?, ?)")
-                .bind(key)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
+        // Many rows per statement: this runs on the one writer, so it is kept short.
+        for chunk in search.chunks(ROWS_PER_INSERT) {
+            let mut b: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO audit_search (search_key, seq) ");
+            b.push_values(chunk, |mut row, (key, seq)| {
+                row.push_bind(key.clone()).push_bind(*seq);
+            });
+            b.build().execute(&mut *tx).await?;
         }
-        for (level, idx, hash) in nodes {
-            sqlx::query("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)")
-                .bind(*level as i64)
-                .bind(*idx as i64)
-                .bind(hash.as_slice())
-                .execute(&mut *tx)
-                .await?;
+        for chunk in nodes.chunks(ROWS_PER_INSERT) {
+            let mut b: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO audit_nodes (level, idx, hash) ");
+            b.push_values(chunk, |mut row, (level, idx, hash)| {
+                row.push_bind(*level as i64)
+                    .push_bind(*idx as i64)
+                    .push_bind(hash.to_vec());
+            });
+            b.build().execute(&mut *tx).await?;
         }
         if let Some(c) = checkpoint {
             sqlx::query(
