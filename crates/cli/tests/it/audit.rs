@@ -248,3 +248,117 @@ async fn verify_names_the_first_altered_removed_reordered_or_truncated_entry() {
         );
     }
 }
+
+async fn latest_note(dir: &Path) -> String {
+    use sqlx::Connection;
+    let mut db = sqlx::SqliteConnection::connect(&format!(
+        "sqlite://{}",
+        dir.join("tekkan.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let note: String =
+        sqlx::query_scalar("SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    db.close().await.unwrap();
+    note
+}
+
+fn verify_saved(dir: &Path, saved: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tekkan"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir)
+        .arg("--checkpoint")
+        .arg(saved)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// What the hash chain and its head cannot catch, the signed checkpoints do: a database
+/// rolled back to an older copy (given a checkpoint saved since), entries cut off by
+/// someone who also stole the head's key, and a checkpoint edited in place.
+#[tokio::test]
+async fn checkpoints_catch_rollback_truncation_with_the_stolen_head_key_and_edited_notes() {
+    let app = TestApp::start().await;
+    let mut owner = app.sign_up("Owner", None).await;
+    owner.create_club("天文部").await;
+    let dir = app.stop().await;
+    let older = copy_dir(dir.path());
+    let app = TestApp::builder().data_dir(dir).start().await;
+    let mut owner = app.sign_up("Owner2", None).await;
+    for name in ["囲碁部", "将棋部"] {
+        owner.create_club(name).await;
+    }
+    let dir = app.stop().await;
+    let saved = dir.path().join("saved-checkpoint.txt");
+    std::fs::write(&saved, latest_note(dir.path()).await).unwrap();
+
+    let (ok, text) = verify_saved(dir.path(), &saved);
+    assert!(ok, "{text}");
+    // The older copy is whole in itself: its chain, head and checkpoints all hold.
+    let (ok, text) = verify(older.path());
+    assert!(ok, "{text}");
+    let (ok, text) = verify_saved(older.path(), &saved);
+    assert!(!ok && text.contains("rolled back"), "{text}");
+
+    // Cut the last three entries and re-MAC the head with the stolen audit.key.
+    let cut = copy_dir(dir.path());
+    let key = hex_key(&cut.path().join("secrets/audit.key"));
+    let (seq, hash) = {
+        use sqlx::Connection;
+        let mut db = sqlx::SqliteConnection::connect(&format!(
+            "sqlite://{}",
+            cut.path().join("tekkan.sqlite3").display()
+        ))
+        .await
+        .unwrap();
+        let r = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1 OFFSET 3")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        let (seq, hash): (i64, String) = (r.get(0), r.get(1));
+        db.close().await.unwrap();
+        (seq, hash)
+    };
+    let head = tekkan_audit::Head::new(&key, seq as u64, tekkan_audit::from_hex(&hash).unwrap());
+    let forged_head = format!(
+        "UPDATE audit_head SET seq = {seq}, hash = '{hash}', mac = '{}'",
+        tekkan_audit::to_hex(&head.mac)
+    );
+    let delete = format!("DELETE FROM audit_log WHERE seq > {seq}");
+    tamper(cut.path(), &[&delete, &forged_head]).await;
+    let (ok, text) = verify(cut.path());
+    assert!(
+        !ok && text.contains("a signed checkpoint covers"),
+        "a truncation with a valid head was not caught: {text}"
+    );
+
+    // A checkpoint edited in the database no longer carries a valid signature.
+    let edited = copy_dir(dir.path());
+    tamper(
+        edited.path(),
+        &[
+            "DROP TRIGGER audit_checkpoints_no_update",
+            "UPDATE audit_checkpoints SET note = replace(note, 'time 1', 'time 2') WHERE size = (SELECT MIN(size) FROM audit_checkpoints)",
+        ],
+    )
+    .await;
+    let (ok, text) = verify(edited.path());
+    assert!(!ok && text.contains("signature is not valid"), "{text}");
+}
+
+fn hex_key(path: &Path) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).unwrap();
+    (0..text.trim().len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text.trim()[i..i + 2], 16).unwrap())
+        .collect()
+}

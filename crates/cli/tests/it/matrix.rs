@@ -158,6 +158,7 @@ const CASES: &[(&str, &str, Rule)] = &[
     ),
     ("GET", "/transparency/checkpoint", Public),
     ("GET", "/transparency/keys", Public),
+    ("GET", "/transparency", Public),
     ("GET", "/api/v1/transparency/checkpoint", Public),
     ("GET", "/api/v1/transparency/keys", Public),
     ("GET", "/api/v1/transparency/inclusion", Public),

@@ -13,3 +13,29 @@ CREATE TRIGGER audit_search_no_update BEFORE UPDATE ON audit_search
 BEGIN SELECT RAISE(ABORT, 'audit_search is append-only'); END;
 CREATE TRIGGER audit_search_no_delete BEFORE DELETE ON audit_search
 BEGIN SELECT RAISE(ABORT, 'audit_search is append-only'); END;
+
+-- `seq BIGINT PRIMARY KEY` kept a separate unique index beside the table's rowid tree,
+-- so each audited write updated two B-trees. `INTEGER PRIMARY KEY` makes seq the rowid
+-- itself: one tree, one page less per write. Same columns, same values.
+CREATE TABLE audit_log_rowid (
+    seq           INTEGER PRIMARY KEY,
+    ts_ms         BIGINT NOT NULL,
+    actor_account TEXT,
+    actor_session TEXT,
+    club_id       TEXT,
+    action        TEXT NOT NULL,
+    target        TEXT NOT NULL,
+    change_digest TEXT NOT NULL,
+    ip            TEXT,
+    user_agent    TEXT,
+    prev_hash     TEXT NOT NULL,
+    hash          TEXT NOT NULL
+);
+INSERT INTO audit_log_rowid SELECT seq, ts_ms, actor_account, actor_session, club_id, action,
+    target, change_digest, ip, user_agent, prev_hash, hash FROM audit_log ORDER BY seq;
+DROP TABLE audit_log;
+ALTER TABLE audit_log_rowid RENAME TO audit_log;
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;

@@ -30,6 +30,39 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("audit.system", "システム", "System"),
     ("audit.unknown", "削除された利用者", "Deleted user"),
+    ("transparency.title", "透明性ログ", "Transparency log"),
+    (
+        "transparency.lead",
+        "TEKKAN の操作記録(監査ログ)は、証明書の透明性ログと同じ方式で、サーバーを信用しなくても検証できます。記録はマークルツリーにまとめられ、その状態(チェックポイント)にサーバーの鍵で署名して、ここで公開しています。",
+        "TEKKAN's audit log can be checked without trusting the server, the way Certificate Transparency logs are. Entries form a Merkle tree whose state (a checkpoint) the server signs and publishes here.",
+    ),
+    (
+        "transparency.checkpoint",
+        "最新のチェックポイント",
+        "Newest checkpoint",
+    ),
+    ("transparency.entries", "記録件数", "Entries"),
+    (
+        "transparency.none_yet",
+        "まだチェックポイントはありません。",
+        "No checkpoint yet.",
+    ),
+    (
+        "transparency.keys",
+        "署名鍵の履歴",
+        "Signing keys, oldest first",
+    ),
+    (
+        "transparency.rotated",
+        "前の鍵と相互署名済み",
+        "Cross-signed with the previous key",
+    ),
+    ("transparency.how", "検証のしかた", "How to verify"),
+    (
+        "transparency.how_lead",
+        "チェックポイントを時々保存しておくと、後から記録が巻き戻されたり書き換えられたりしていないことを確かめられます。",
+        "Save a checkpoint now and then: it lets you show later that the log was not rolled back or rewritten.",
+    ),
     ("viewers.title", "自分の情報を見た人", "Who viewed my data"),
     (
         "viewers.lead",

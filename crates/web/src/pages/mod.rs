@@ -17,6 +17,7 @@ mod recovery;
 mod security;
 mod settings;
 mod subgroups;
+mod transparency;
 
 use askama::Template;
 use axum::http::{HeaderValue, header};
@@ -42,6 +43,7 @@ pub fn routes() -> Routes {
         .merge(privacy::routes())
         .merge(passkeys::routes())
         .merge(audit::routes())
+        .merge(transparency::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
         .get("/sw.js", service_worker)
