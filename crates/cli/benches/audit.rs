@@ -77,6 +77,61 @@ async fn answers_per_second(audited: bool) -> f64 {
     rate
 }
 
+/// The same answers as people send them: `PUT .../answers/{member}` over loopback HTTP
+/// to the real server, with the checkpointer at its default rate (every 30 s; the
+/// benchmark's own call below signs what remains).
+async fn http_answers_per_second(audited: bool) -> f64 {
+    tekkan_cli::install_crypto_provider();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cfg = tekkan_cli::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    cfg.accounts.enforce_mfa = false;
+    cfg.server.listen = "127.0.0.1:0".parse().expect("addr");
+    let (app, _, _) = tekkan_cli::open_app(&cfg).await.expect("open");
+    let seeded = app
+        .seed_scale(&ScaleOptions {
+            clubs: 2,
+            sessions: 4,
+            seed: 7,
+        })
+        .await
+        .expect("seed");
+    app.db().close().await;
+    let running = tekkan_cli::start(
+        &cfg,
+        &tekkan_cli::ServeOptions::default(),
+        std::future::pending(),
+    )
+    .await
+    .expect("start");
+    if !audited {
+        running.app.db().set_unaudited_for_benchmarks();
+    }
+    let s = &seeded.sessions[0];
+    let url = format!(
+        "{}/api/v1/clubs/{}/occurrences/{}/answers/{}",
+        running.base_url, s.club, s.occurrence, s.member
+    );
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    for i in 0..ANSWERS {
+        let status = if i % 2 == 0 { "yes" } else { "no" };
+        let r = client
+            .put(&url)
+            .bearer_auth(&s.token)
+            .json(&serde_json::json!({ "status": status }))
+            .send()
+            .await
+            .expect("request");
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+    let rate = ANSWERS as f64 / started.elapsed().as_secs_f64();
+    running.stop().await.expect("stop");
+    rate
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -158,6 +213,24 @@ fn main() {
     let (a, u) = (median(on), median(off));
     println!(
         "answers/s, median of {ROUNDS}: audited with checkpoints {a:.0}, unaudited {u:.0}: {:.1} %",
+        100.0 * a / u
+    );
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for audited in order {
+            let r = rt.block_on(http_answers_per_second(audited));
+            println!("http round {round}: audited={audited}: {r:.0} answers/s");
+            if audited { on.push(r) } else { off.push(r) }
+        }
+    }
+    let (a, u) = (median(on), median(off));
+    println!(
+        "HTTP answers/s, median of {ROUNDS}: audited {a:.0}, unaudited {u:.0}: {:.1} %",
         100.0 * a / u
     );
     let mut times = Vec::new();

@@ -22,13 +22,20 @@ pub(crate) async fn read_head(conn: &mut SqliteConnection) -> Result<Option<(u64
     }
 }
 
-/// Inserts one entry; its sequence number is the primary key, so an entry appended by
+/// Inserts one entry and moves the head to it (a trigger writes `audit_head` from the
+/// row's `head_mac`). Its sequence number is the primary key, so an entry appended by
 /// someone else meanwhile makes this fail rather than fork the chain.
-pub(crate) async fn insert_entry(conn: &mut SqliteConnection, entry: &Entry) -> Result<()> {
+pub(crate) async fn insert_entry(
+    conn: &mut SqliteConnection,
+    key: &[u8],
+    entry: &Entry,
+) -> Result<()> {
     let e = &entry.event;
+    let head = Head::new(key, entry.seq, entry.hash);
     sqlx::query(
         "INSERT INTO audit_log (seq, ts_ms, actor_account, actor_session, club_id, action, target, \
-         change_digest, ip, user_agent, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         change_digest, ip, user_agent, prev_hash, hash, head_mac) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(entry.seq as i64)
     .bind(entry.ts_ms)
@@ -42,25 +49,6 @@ pub(crate) async fn insert_entry(conn: &mut SqliteConnection, entry: &Entry) -> 
     .bind(&e.user_agent)
     .bind(to_hex(&entry.prev_hash))
     .bind(to_hex(&entry.hash))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Moves the head, with its MAC, to (`seq`, `hash`).
-pub(crate) async fn write_head(
-    conn: &mut SqliteConnection,
-    key: &[u8],
-    seq: u64,
-    hash: Hash,
-) -> Result<()> {
-    let head = Head::new(key, seq, hash);
-    sqlx::query(
-        "INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, ?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac",
-    )
-    .bind(head.seq as i64)
-    .bind(to_hex(&head.hash))
     .bind(to_hex(&head.mac))
     .execute(&mut *conn)
     .await?;

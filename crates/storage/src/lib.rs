@@ -221,20 +221,17 @@ impl WriteTx {
         let mut out = Vec::with_capacity(events.len());
         for (i, ev) in events.into_iter().enumerate() {
             let mut entry = tekkan_audit::Entry::next(prev, now, ev);
-            if let Err(e) = audit_log::insert_entry(&mut self.tx, &entry).await {
+            if let Err(e) = audit_log::insert_entry(&mut self.tx, &self.audit_key, &entry).await {
                 if i > 0 || cached.is_none() {
                     return Err(e);
                 }
                 // Another process appended since this one last did: link to its entry.
                 prev = audit_log::read_head(&mut self.tx).await?;
                 entry = tekkan_audit::Entry::next(prev, now, entry.event);
-                audit_log::insert_entry(&mut self.tx, &entry).await?;
+                audit_log::insert_entry(&mut self.tx, &self.audit_key, &entry).await?;
             }
             prev = Some((entry.seq, entry.hash));
             out.push((entry.seq as i64, tekkan_audit::to_hex(&entry.hash)));
-        }
-        if let Some((seq, hash)) = prev {
-            audit_log::write_head(&mut self.tx, &self.audit_key, seq, hash).await?;
         }
         let head = self.head.clone();
         self.tx.commit().await?;

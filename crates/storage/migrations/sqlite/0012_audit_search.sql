@@ -29,9 +29,15 @@ CREATE TABLE audit_log_rowid (
     ip            TEXT,
     user_agent    TEXT,
     prev_hash     TEXT NOT NULL,
-    hash          TEXT NOT NULL
+    hash          TEXT NOT NULL,
+    -- The head's MAC as of this entry (HMAC under secrets/audit.key). Not part of the
+    -- entry's hash; the trigger below moves audit_head with the insert, so an audited
+    -- write is one statement.
+    head_mac      TEXT
 );
-INSERT INTO audit_log_rowid SELECT seq, ts_ms, actor_account, actor_session, club_id, action,
+INSERT INTO audit_log_rowid (seq, ts_ms, actor_account, actor_session, club_id, action,
+    target, change_digest, ip, user_agent, prev_hash, hash)
+    SELECT seq, ts_ms, actor_account, actor_session, club_id, action,
     target, change_digest, ip, user_agent, prev_hash, hash FROM audit_log ORDER BY seq;
 DROP TABLE audit_log;
 ALTER TABLE audit_log_rowid RENAME TO audit_log;
@@ -39,3 +45,8 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_moves_head AFTER INSERT ON audit_log WHEN NEW.head_mac IS NOT NULL
+BEGIN
+    INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, NEW.seq, NEW.hash, NEW.head_mac)
+    ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac;
+END;
