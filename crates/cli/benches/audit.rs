@@ -78,8 +78,7 @@ async fn answers_per_second(audited: bool) -> f64 {
 }
 
 /// The same answers as people send them: `PUT .../answers/{member}` over loopback HTTP
-/// to the real server, with the checkpointer at its default rate (every 30 s; the
-/// benchmark's own call below signs what remains).
+/// to the real server, whose checkpointer signs every second (30 times its default).
 async fn http_answers_per_second(audited: bool) -> f64 {
     tekkan_cli::install_crypto_provider();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -89,6 +88,7 @@ async fn http_answers_per_second(audited: bool) -> f64 {
     };
     cfg.accounts.enforce_mfa = false;
     cfg.server.listen = "127.0.0.1:0".parse().expect("addr");
+    cfg.scheduler.checkpoint_ms = 1000;
     let (app, _, _) = tekkan_cli::open_app(&cfg).await.expect("open");
     let seeded = app
         .seed_scale(&ScaleOptions {
