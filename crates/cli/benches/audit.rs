@@ -132,6 +132,25 @@ async fn http_answers_per_second(audited: bool) -> f64 {
     rate
 }
 
+/// `ROUNDS` rounds of `run(audited)` and `run(unaudited)`, alternating which goes first
+/// so that drift of the host hits both alike; the medians (audited, unaudited).
+fn rounds(what: &str, mut run: impl FnMut(bool) -> f64) -> (f64, f64) {
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for audited in order {
+            let r = run(audited);
+            println!("{what} round {round}: audited={audited}: {r:.0} answers/s");
+            if audited { on.push(r) } else { off.push(r) }
+        }
+    }
+    (median(on), median(off))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -196,39 +215,16 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let (mut on, mut off) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
-        // Alternate which goes first, so that drift of the host hits both alike.
-        let order = if round % 2 == 0 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for audited in order {
-            let r = rt.block_on(answers_per_second(audited));
-            println!("round {round}: audited={audited}: {r:.0} answers/s");
-            if audited { on.push(r) } else { off.push(r) }
-        }
-    }
-    let (a, u) = (median(on), median(off));
+    let (a, u) = rounds("in process", |audited| {
+        rt.block_on(answers_per_second(audited))
+    });
     println!(
         "answers/s, median of {ROUNDS}: audited with checkpoints {a:.0}, unaudited {u:.0}: {:.1} %",
         100.0 * a / u
     );
-    let (mut on, mut off) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
-        let order = if round % 2 == 0 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for audited in order {
-            let r = rt.block_on(http_answers_per_second(audited));
-            println!("http round {round}: audited={audited}: {r:.0} answers/s");
-            if audited { on.push(r) } else { off.push(r) }
-        }
-    }
-    let (a, u) = (median(on), median(off));
+    let (a, u) = rounds("http", |audited| {
+        rt.block_on(http_answers_per_second(audited))
+    });
     println!(
         "HTTP answers/s, median of {ROUNDS}: audited {a:.0}, unaudited {u:.0}: {:.1} %",
         100.0 * a / u

@@ -2,15 +2,15 @@
 //! `tekkan audit verify` detects entries altered, removed, reordered or cut off, with
 //! the database file edited directly as an attacker would.
 
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sqlx::Row;
 
-use crate::support::TestApp;
 use crate::support::fixture::invite;
+use crate::support::{TestApp, tekkan};
 
 async fn audit_rows(
     app: &TestApp,
@@ -120,17 +120,12 @@ async fn every_state_change_is_audited_with_who_what_when_and_where() {
 }
 
 fn verify(dir: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tekkan"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    tekkan([
+        OsStr::new("audit"),
+        "verify".as_ref(),
+        "--data-dir".as_ref(),
+        dir.as_os_str(),
+    ])
 }
 
 fn copy_dir(from: &Path) -> tempfile::TempDir {
@@ -267,19 +262,14 @@ async fn latest_note(dir: &Path) -> String {
 }
 
 fn verify_saved(dir: &Path, saved: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tekkan"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir)
-        .arg("--checkpoint")
-        .arg(saved)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    tekkan([
+        OsStr::new("audit"),
+        "verify".as_ref(),
+        "--data-dir".as_ref(),
+        dir.as_os_str(),
+        "--checkpoint".as_ref(),
+        saved.as_os_str(),
+    ])
 }
 
 /// What the hash chain and its head cannot catch, the signed checkpoints do: a database

@@ -4,27 +4,22 @@
 //! pinned into a signed checkpoint, so the server cannot later deny having accepted it.
 
 use std::path::Path;
-use std::process::Command;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tekkan_audit::signed::Receipt;
 
 use crate::support::fixture::{Fixture, Who};
+use crate::support::tekkan;
 
 fn verify_receipt(receipt: &str, key: &str, inclusion: Option<&Path>) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tekkan"));
-    cmd.args(["audit", "verify-receipt", receipt, "--pubkey", key]);
+    let words = ["audit", "verify-receipt", receipt, "--pubkey", key];
+    let mut args: Vec<&std::ffi::OsStr> = words.iter().map(|a| a.as_ref()).collect();
     if let Some(f) = inclusion {
-        cmd.arg("--inclusion").arg(f);
+        args.push("--inclusion".as_ref());
+        args.push(f.as_os_str());
     }
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    tekkan(args)
 }
 
 /// The API call with its receipts.

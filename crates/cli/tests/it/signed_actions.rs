@@ -4,8 +4,6 @@
 //! missing, replayed, altered or forged signature; the outside verifier re-checks every
 //! signed entry and names the one whose record was changed.
 
-use std::process::Command;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use reqwest::{Method, StatusCode};
@@ -13,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::support::cdp::Browser;
 use crate::support::fixture::join;
-use crate::support::{Client, TestApp, code};
+use crate::support::{Client, TestApp, code, tekkan};
 
 const PW: &str = "a long enough passphrase";
 
@@ -72,17 +70,13 @@ async fn with_sig(
 }
 
 fn verify(dir: &std::path::Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tekkan"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    let dir = dir.as_os_str();
+    tekkan([
+        std::ffi::OsStr::new("audit"),
+        "verify".as_ref(),
+        "--data-dir".as_ref(),
+        dir,
+    ])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,6 @@
 //! offline by `tekkan audit verify --export`, and key rotation.
 
 use std::path::Path;
-use std::process::Command;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -11,8 +10,8 @@ use tekkan_audit::from_hex;
 use tekkan_audit::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use tekkan_audit::signed::{PublicKey, open_checkpoint};
 
-use crate::support::TestApp;
 use crate::support::fixture::invite;
+use crate::support::{TestApp, tekkan};
 
 fn hx(v: &Value) -> [u8; 32] {
     from_hex(v.as_str().unwrap()).unwrap()
@@ -174,18 +173,14 @@ async fn checkpoints_are_signed_published_and_proven_with_only_the_public_key() 
 }
 
 fn verify_export(file: &Path, keys: &[&str]) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tekkan"));
-    cmd.args(["audit", "verify", "--export"]).arg(file);
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["audit".as_ref(), "verify".as_ref(), "--export".as_ref()];
+    args.push(file.as_os_str());
     for k in keys {
-        cmd.args(["--pubkey", k]);
+        args.push("--pubkey".as_ref());
+        args.push(k.as_ref());
     }
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    tekkan(args)
 }
 
 #[tokio::test]
@@ -279,12 +274,13 @@ async fn a_rotated_log_key_keeps_old_checkpoints_verifiable_and_a_swapped_key_is
     let old_key = published_key(&app).await;
     let dir = app.stop().await;
 
-    let out = Command::new(env!("CARGO_BIN_EXE_tekkan"))
-        .args(["keys", "rotate-log", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    let (ok, text) = tekkan([
+        std::ffi::OsStr::new("keys"),
+        "rotate-log".as_ref(),
+        "--data-dir".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert!(ok, "{text}");
 
     let app = TestApp::builder()
         .configure(|c| c.scheduler.checkpoint_ms = 100)
@@ -308,19 +304,18 @@ async fn a_rotated_log_key_keeps_old_checkpoints_verifiable_and_a_swapped_key_is
     // through the succession both keys signed.
     let saved = dir.path().join("saved-checkpoint.txt");
     std::fs::write(&saved, &old_note).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tekkan"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir.path())
-        .args(["--pubkey", &old_key.encode(), "--checkpoint"])
-        .arg(&saved)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let old = old_key.encode();
+    let (ok, text) = tekkan([
+        std::ffi::OsStr::new("audit"),
+        "verify".as_ref(),
+        "--data-dir".as_ref(),
+        dir.path().as_os_str(),
+        "--pubkey".as_ref(),
+        old.as_ref(),
+        "--checkpoint".as_ref(),
+        saved.as_os_str(),
+    ]);
+    assert!(ok, "{text}");
     assert!(
         text.contains("consistent with the saved checkpoint"),
         "{text}"
