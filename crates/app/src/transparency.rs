@@ -169,20 +169,13 @@ impl App {
                     search.push((key, e.seq as i64));
                 }
             }
-            let last = batch.len() < BATCH as usize;
-            if last {
-                checkpoint = Some(self.sign(&frontier));
-            }
-            db.extend_tree(&nodes, &search, checkpoint.as_ref()).await?;
-            if last {
+            // Every batch is signed: the newest checkpoint is what the tree covers.
+            let c = self.sign(&frontier);
+            db.extend_tree(&nodes, &search, &c).await?;
+            checkpoint = Some(c);
+            if batch.len() < BATCH as usize {
                 break;
             }
-        }
-        if checkpoint.is_none() && frontier.size() > start {
-            // The last batch was exactly full: sign what the tree now holds.
-            let c = self.sign(&frontier);
-            db.extend_tree(&[], &[], Some(&c)).await?;
-            checkpoint = Some(c);
         }
         Ok(checkpoint)
     }

@@ -11,6 +11,10 @@ use tekkan_audit::merkle::Frontier;
 
 use crate::{Db, Result, StorageError};
 
+/// Perfect subtrees from this level up are stored; the ones below (up to 8 leaves) are
+/// cheaper to recompute from the log than to write for every entry.
+pub const STORED_FROM_LEVEL: u32 = 4;
+
 /// Rows per multi-row INSERT (3 binds each, far below SQLite's limit).
 const ROWS_PER_INSERT: usize = 500;
 
@@ -50,21 +54,52 @@ fn checkpoint_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredCheckpoint> {
 }
 
 impl Db {
-    /// How many entries the stored tree covers.
+    /// How many entries the stored tree covers: the newest checkpoint's size (nodes,
+    /// search keys and checkpoint are written together).
     pub async fn tree_size(&self) -> Result<u64> {
-        let max: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(idx) FROM audit_nodes WHERE level = 0")
-                .fetch_one(&self.reader)
-                .await?;
-        Ok(max.map_or(0, |m| m as u64 + 1))
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM audit_checkpoints")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(max.map_or(0, |m| m as u64))
     }
 
-    /// The perfect-subtree hashes at `keys`; a missing one is corruption.
+    /// The perfect-subtree hashes at `keys`; a missing one is corruption. Subtrees below
+    /// [`STORED_FROM_LEVEL`] are not stored: they are recomputed from the (at most 8)
+    /// entries they cover.
     pub async fn tree_nodes(&self, keys: &[(u32, u64)]) -> Result<HashMap<(u32, u64), Hash>> {
         let mut conn = self.reader.acquire().await?;
         let mut out = HashMap::with_capacity(keys.len());
         for &(level, idx) in keys {
             if out.contains_key(&(level, idx)) {
+                continue;
+            }
+            if level < STORED_FROM_LEVEL {
+                let width = 1u64 << level;
+                let first = idx * width;
+                let hashes: Vec<String> = sqlx::query_scalar(
+                    "SELECT hash FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq",
+                )
+                .bind(first as i64)
+                .bind((first + width) as i64)
+                .fetch_all(&mut *conn)
+                .await?;
+                let mut row: Vec<Hash> = hashes
+                    .iter()
+                    .map(|h| tekkan_audit::from_hex(h).map(|h| tekkan_audit::merkle::leaf_hash(&h)))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| StorageError::Corrupt("audit entry hash".into()))?;
+                if row.len() as u64 != width {
+                    return Err(StorageError::Corrupt(format!(
+                        "audit entries of node ({level}, {idx}) are missing"
+                    )));
+                }
+                while row.len() > 1 {
+                    row = row
+                        .chunks(2)
+                        .map(|p| tekkan_audit::merkle::node_hash(&p[0], &p[1]))
+                        .collect();
+                }
+                out.insert((level, idx), row[0]);
                 continue;
             }
             let h: Option<Vec<u8>> =
@@ -88,14 +123,19 @@ impl Db {
         Frontier::load(&mut nodes, size).map_err(|e| StorageError::Corrupt(e.to_string()))
     }
 
-    /// Appends tree nodes, the new entries' search keys and, when given, the checkpoint
-    /// over the new tree, at once.
+    /// Appends the tree's new nodes (those stored), the new entries' search keys and the
+    /// checkpoint over the new tree, at once.
     pub async fn extend_tree(
         &self,
         nodes: &[(u32, u64, Hash)],
         search: &[(String, i64)],
-        checkpoint: Option<&StoredCheckpoint>,
+        checkpoint: &StoredCheckpoint,
     ) -> Result<()> {
+        let nodes: Vec<_> = nodes
+            .iter()
+            .filter(|n| n.0 >= STORED_FROM_LEVEL)
+            .copied()
+            .collect();
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         // Many rows per statement: this runs on the one writer, so it is kept short.
         for chunk in search.chunks(ROWS_PER_INSERT) {
@@ -116,7 +156,8 @@ impl Db {
             });
             b.build().execute(&mut *tx).await?;
         }
-        if let Some(c) = checkpoint {
+        {
+            let c = checkpoint;
             sqlx::query(
                 "INSERT INTO audit_checkpoints (size, root, ts_ms, key_id, note) VALUES (?, ?, ?, ?, ?)",
             )

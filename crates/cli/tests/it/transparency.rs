@@ -65,7 +65,13 @@ async fn checkpoints_are_signed_published_and_proven_with_only_the_public_key() 
         .await;
     let mut owner = app.sign_up("Owner", None).await;
     let club = owner.create_club("吹奏楽部").await;
+    // Enough entries for the stored part of the tree (subtrees of 16 leaves and up)
+    // and the recomputed part below it to both take part in the proofs.
+    for i in 0..40 {
+        owner.create_club(&format!("部 {i}")).await;
+    }
     let (first_note, first) = signed_checkpoint(&app).await;
+    assert!(first > 40, "{first}");
     let key = published_key(&app).await;
     let cp = open_checkpoint(&first_note, std::slice::from_ref(&key)).unwrap();
     assert_eq!(cp.checkpoint.size, first);
