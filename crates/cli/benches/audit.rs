@@ -79,7 +79,7 @@ async fn answers_per_second(audited: bool) -> f64 {
 
 /// The same answers as people send them: `PUT .../answers/{member}` over loopback HTTP
 /// to the real server, whose checkpointer signs every second (30 times its default).
-async fn http_answers_per_second(audited: bool) -> f64 {
+async fn http_answers_per_second(audited: bool, answers: usize, checkpoint_ms: u64) -> f64 {
     tekkan_cli::install_crypto_provider();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cfg = tekkan_cli::config::Config {
@@ -88,7 +88,7 @@ async fn http_answers_per_second(audited: bool) -> f64 {
     };
     cfg.accounts.enforce_mfa = false;
     cfg.server.listen = "127.0.0.1:0".parse().expect("addr");
-    cfg.scheduler.checkpoint_ms = 1000;
+    cfg.scheduler.checkpoint_ms = checkpoint_ms;
     let (app, _, _) = tekkan_cli::open_app(&cfg).await.expect("open");
     let seeded = app
         .seed_scale(&ScaleOptions {
@@ -116,7 +116,7 @@ async fn http_answers_per_second(audited: bool) -> f64 {
     );
     let client = reqwest::Client::new();
     let started = Instant::now();
-    for i in 0..ANSWERS {
+    for i in 0..answers {
         let status = if i % 2 == 0 { "yes" } else { "no" };
         let r = client
             .put(&url)
@@ -127,7 +127,7 @@ async fn http_answers_per_second(audited: bool) -> f64 {
             .expect("request");
         assert!(r.status().is_success(), "{}", r.status());
     }
-    let rate = ANSWERS as f64 / started.elapsed().as_secs_f64();
+    let rate = answers as f64 / started.elapsed().as_secs_f64();
     running.stop().await.expect("stop");
     rate
 }
@@ -215,6 +215,18 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    if std::env::args().any(|a| a == "steady") {
+        // `-- steady`: the default checkpoint rate in a steady state, 80,000 answers (over
+        // a minute) per round, so that checkpoints every 30 s run inside each round.
+        let (a, u) = rounds("http steady", |audited| {
+            rt.block_on(http_answers_per_second(audited, 80_000, 30_000))
+        });
+        println!(
+            "HTTP answers/s over a minute, default checkpoints, median of {ROUNDS}: audited {a:.0}, unaudited {u:.0}: {:.1} %",
+            100.0 * a / u
+        );
+        return;
+    }
     let (a, u) = rounds("in process", |audited| {
         rt.block_on(answers_per_second(audited))
     });
@@ -223,7 +235,7 @@ fn main() {
         100.0 * a / u
     );
     let (a, u) = rounds("http", |audited| {
-        rt.block_on(http_answers_per_second(audited))
+        rt.block_on(http_answers_per_second(audited, ANSWERS, 1000))
     });
     println!(
         "HTTP answers/s, median of {ROUNDS}: audited {a:.0}, unaudited {u:.0}: {:.1} %",
