@@ -107,11 +107,6 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
         "This signature was already used or has expired. Please sign again.",
     ),
     (
-        "error.no_passkey",
-        "パスキーが登録されていません。",
-        "You have no passkey.",
-    ),
-    (
         "error.passkey_algorithm_unsupported",
         "このパスキーの方式は操作の署名に使えません。",
         "This passkey's algorithm cannot sign actions.",
