@@ -98,7 +98,10 @@ pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, Cli
         hex::decode(text.trim()).ok()
     };
     let audit_key = read_key("audit.key");
-    let db = Db::open(&path, audit_key.clone().unwrap_or_default()).await?;
+    // The directory under examination is evidence: it is never opened for writing
+    // (opening would apply migrations and checkpoint the WAL). A scratch copy is read.
+    let scratch = Scratch::copy_of(&path)?;
+    let db = Db::open(&scratch.db, audit_key.clone().unwrap_or_default()).await?;
     let loaded = async {
         Ok::<_, CliError>((
             db.audit_entries().await?,
@@ -166,6 +169,34 @@ pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, Cli
             Err(e) => Verdict::Tampered(e.to_string()),
         },
     )
+}
+
+/// A private copy of a database file (and its WAL), removed when dropped.
+struct Scratch {
+    dir: PathBuf,
+    db: PathBuf,
+}
+
+impl Scratch {
+    fn copy_of(db: &Path) -> Result<Self, CliError> {
+        use rand_core::{OsRng, RngCore};
+        let dir = std::env::temp_dir().join(format!("tekkan-verify-{:016x}", OsRng.next_u64()));
+        crate::keys::private_dir(&dir)?;
+        let copy = dir.join("tekkan.sqlite3");
+        let scratch = Self { dir, db: copy };
+        std::fs::copy(db, &scratch.db)?;
+        let wal = PathBuf::from(format!("{}-wal", db.display()));
+        if wal.exists() {
+            std::fs::copy(&wal, format!("{}-wal", scratch.db.display()))?;
+        }
+        Ok(scratch)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// `tekkan audit export --out FILE`: the whole log with every checkpoint.

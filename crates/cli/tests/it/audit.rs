@@ -189,9 +189,21 @@ async fn verify_names_the_first_altered_removed_reordered_or_truncated_entry() {
     let dir = app.stop().await;
     let base = dir.path();
 
+    let before = std::fs::read(base.join("tekkan.sqlite3")).unwrap();
+    let files_before: Vec<_> = std::fs::read_dir(base)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     let (ok, text) = verify(base);
     assert!(ok, "intact chain: {text}");
     assert!(text.contains("audit log OK"), "{text}");
+    // The directory under examination is evidence: verifying leaves it byte for byte.
+    assert!(before == std::fs::read(base.join("tekkan.sqlite3")).unwrap());
+    let files_after: Vec<_> = std::fs::read_dir(base)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files_before, files_after);
 
     let cases: &[(&str, &[&str], &str)] = &[
         (
