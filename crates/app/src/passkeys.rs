@@ -36,7 +36,8 @@ use crate::auth::NewSession;
 use crate::limits::IpPolicy;
 use crate::{Actor, App, AppError, Origin, Result};
 
-type StoredKey = StaticState<CompressedPubKey<[u8; 32], [u8; 32], [u8; 48], Vec<u8>>>;
+/// A passkey's public key as stored (webauthn_rp's binary encoding).
+pub(crate) type StoredKey = StaticState<CompressedPubKey<[u8; 32], [u8; 32], [u8; 48], Vec<u8>>>;
 
 /// Where passkeys are valid: the relying party id (a domain) and the page origins.
 #[derive(Clone, Debug, Default)]

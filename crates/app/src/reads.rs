@@ -115,22 +115,17 @@ impl App {
 
     async fn lines(&self, q: AuditQuery) -> Result<Vec<AuditLine>> {
         let rows: Vec<AuditRow> = self.db().search_audit(&q).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let actor_name = match &r.actor_account {
-                Some(a) => self.db().display_name_of(a).await?,
-                None => None,
-            };
-            out.push(AuditLine {
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditLine {
                 seq: r.seq,
                 ts_ms: r.ts_ms,
                 actor_account: r.actor_account,
-                actor_name,
+                actor_name: r.actor_name,
                 action: r.action,
                 target: r.target,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     fn query(f: AuditFilter, club: Option<String>) -> Result<AuditQuery> {

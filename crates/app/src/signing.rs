@@ -23,7 +23,9 @@ use tekkan_audit::action::{SignedAction, challenge};
 use tekkan_core::ClubId;
 use tekkan_storage::now_ms;
 use webauthn_rp::bin::Decode;
-use webauthn_rp::response::register::{CompressedPubKey, StaticState};
+use webauthn_rp::response::register::CompressedPubKey;
+
+use crate::passkeys::StoredKey;
 
 use crate::{Actor, App, AppError, Result};
 
@@ -35,8 +37,6 @@ pub const SIGNED_KINDS: [&str; 3] = [
 ];
 
 const TTL_MS: i64 = 5 * 60 * 1000;
-
-type StoredKey = StaticState<CompressedPubKey<[u8; 32], [u8; 32], [u8; 48], Vec<u8>>>;
 
 /// Actions handed out for signing and not yet used, by nonce.
 #[derive(Default)]

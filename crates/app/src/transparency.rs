@@ -7,9 +7,7 @@
 //! is never built over a chain that does not hold.
 
 use tekkan_audit::merkle::{self, Frontier, NodeRecorder};
-use tekkan_audit::signed::{
-    Checkpoint, KeyRecord, PublicKey, Receipt, SignError, Signer, accepted_keys,
-};
+use tekkan_audit::signed::{Checkpoint, KeyRecord, PublicKey, Receipt, Signer};
 use tekkan_audit::{Hash, from_hex, to_hex};
 use tekkan_storage::{Db, StoredCheckpoint, now_ms};
 
@@ -261,18 +259,6 @@ impl App {
             .with_nodes(|get| merkle::consistency_proof(&mut Fetch(get), first, second).ok())
             .await?;
         Ok((a, b, proof))
-    }
-
-    /// The keys an outsider trusting this server's current key accepts.
-    pub async fn accepted_log_keys(&self) -> Result<Vec<PublicKey>> {
-        let history = self.log_key_history().await?;
-        Ok(accepted_keys(&[self.log_public_key()], &history))
-    }
-
-    /// Checks a receipt against this log's published keys.
-    pub async fn check_receipt(&self, r: &Receipt) -> Result<(), SignError> {
-        let keys = self.accepted_log_keys().await.unwrap_or_default();
-        r.verify(&keys)
     }
 }
 

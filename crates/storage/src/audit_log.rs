@@ -65,6 +65,8 @@ pub struct AuditRow {
     pub seq: i64,
     pub ts_ms: i64,
     pub actor_account: Option<String>,
+    /// The actor's current display name (`None` for a deleted person or the system).
+    pub actor_name: Option<String>,
     pub action: String,
     pub target: String,
 }

@@ -35,6 +35,7 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRow> {
         seq: r.try_get("seq")?,
         ts_ms: r.try_get("ts_ms")?,
         actor_account: r.try_get("actor_account")?,
+        actor_name: r.try_get("actor_name")?,
         action: r.try_get("action")?,
         target: r.try_get("target")?,
     })
@@ -57,7 +58,8 @@ pub fn search_keys(e: &tekkan_audit::Entry) -> Vec<String> {
     keys
 }
 
-const COLUMNS: &str = "l.seq, l.ts_ms, l.actor_account, l.club_id, l.action, l.target";
+const COLUMNS: &str =
+    "l.seq, l.ts_ms, l.actor_account, a.display_name AS actor_name, l.club_id, l.action, l.target";
 
 /// Builds `SELECT ... FROM <the entries with key, up to the indexed size> UNION ALL
 /// <the tail after it, filtered by the key's column>` with `filters` applied to both.
@@ -122,7 +124,10 @@ impl Db {
         match &key {
             Some(k) => keyed(&mut b, COLUMNS, k, indexed, &filters),
             None => {
-                b.push(format!("SELECT {COLUMNS} FROM audit_log l WHERE 1 = 1"));
+                b.push(format!(
+                    "SELECT {COLUMNS} FROM audit_log l \
+                     LEFT JOIN accounts a ON a.id = l.actor_account WHERE 1 = 1"
+                ));
                 filters(&mut b);
             }
         }
@@ -211,19 +216,6 @@ impl Db {
                 })
             })
             .collect()
-    }
-}
-
-impl Db {
-    /// The name shown for an account id as the audit log records it (`None` when the
-    /// id names no account, such as a deleted person's pseudonym).
-    pub async fn display_name_of(&self, account: &str) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT display_name FROM accounts WHERE id = ?")
-                .bind(account)
-                .fetch_optional(&self.reader)
-                .await?,
-        )
     }
 }
 
