@@ -9,23 +9,26 @@
 
 use std::time::{Duration, Instant};
 
-use tekkan_app::{AnswerInput, App, Origin, ScaleOptions};
+use tekkan_app::{AnswerInput, App, BenchSession, Origin, ScaleOptions};
 use tekkan_audit::merkle::Frontier;
 use tekkan_audit::signed::{Checkpoint, KeyRecord, Signer};
 use tekkan_audit::{Entry, Event};
+use tekkan_cli::config::Config;
 use tekkan_core::Reply;
 
 const ANSWERS: usize = 2000;
 const ROUNDS: usize = 3;
 
-async fn answers_per_second(audited: bool) -> f64 {
+/// A fresh data directory with two generated clubs; the configuration, the opened
+/// application and one member's session.
+async fn seeded(dir: &std::path::Path) -> (Config, App, BenchSession) {
     tekkan_cli::install_crypto_provider();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut cfg = tekkan_cli::config::Config {
-        data_dir: dir.path().to_path_buf(),
+    let mut cfg = Config {
+        data_dir: dir.to_path_buf(),
         ..Default::default()
     };
     cfg.accounts.enforce_mfa = false;
+    cfg.server.listen = "127.0.0.1:0".parse().expect("addr");
     let (app, _, _) = tekkan_cli::open_app(&cfg).await.expect("open");
     let seeded = app
         .seed_scale(&ScaleOptions {
@@ -35,6 +38,13 @@ async fn answers_per_second(audited: bool) -> f64 {
         })
         .await
         .expect("seed");
+    let session = seeded.sessions[0].clone();
+    (cfg, app, session)
+}
+
+async fn answers_per_second(audited: bool) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, app, s) = seeded(dir.path()).await;
     if !audited {
         app.db().set_unaudited_for_benchmarks();
     }
@@ -47,7 +57,6 @@ async fn answers_per_second(audited: bool) -> f64 {
             }
         })
     });
-    let s = &seeded.sessions[0];
     let actor = app
         .authenticate(&s.token, Origin::default())
         .await
@@ -80,25 +89,10 @@ async fn answers_per_second(audited: bool) -> f64 {
 /// The same answers as people send them: `PUT .../answers/{member}` over loopback HTTP
 /// to the real server, whose checkpointer signs every second (30 times its default).
 async fn http_answers_per_second(audited: bool, answers: usize, checkpoint_ms: u64) -> f64 {
-    tekkan_cli::install_crypto_provider();
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut cfg = tekkan_cli::config::Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Default::default()
-    };
-    cfg.accounts.enforce_mfa = false;
-    cfg.server.listen = "127.0.0.1:0".parse().expect("addr");
-    cfg.scheduler.checkpoint_ms = checkpoint_ms;
-    let (app, _, _) = tekkan_cli::open_app(&cfg).await.expect("open");
-    let seeded = app
-        .seed_scale(&ScaleOptions {
-            clubs: 2,
-            sessions: 4,
-            seed: 7,
-        })
-        .await
-        .expect("seed");
+    let (mut cfg, app, s) = seeded(dir.path()).await;
     app.db().close().await;
+    cfg.scheduler.checkpoint_ms = checkpoint_ms;
     let running = tekkan_cli::start(
         &cfg,
         &tekkan_cli::ServeOptions::default(),
@@ -109,7 +103,6 @@ async fn http_answers_per_second(audited: bool, answers: usize, checkpoint_ms: u
     if !audited {
         running.app.db().set_unaudited_for_benchmarks();
     }
-    let s = &seeded.sessions[0];
     let url = format!(
         "{}/api/v1/clubs/{}/occurrences/{}/answers/{}",
         running.base_url, s.club, s.occurrence, s.member

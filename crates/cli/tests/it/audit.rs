@@ -358,9 +358,5 @@ async fn checkpoints_catch_rollback_truncation_with_the_stolen_head_key_and_edit
 }
 
 fn hex_key(path: &Path) -> Vec<u8> {
-    let text = std::fs::read_to_string(path).unwrap();
-    (0..text.trim().len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text.trim()[i..i + 2], 16).unwrap())
-        .collect()
+    hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap()
 }

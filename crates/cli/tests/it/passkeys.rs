@@ -54,23 +54,10 @@ async fn a_passkey_registers_and_signs_in_and_forged_answers_are_refused() {
     let user = app.sign_up("鍵の人", None).await;
     // Browsers refuse an IP address as a relying party: the page is opened as localhost.
     let base = app.base.replace("127.0.0.1", "localhost");
-    let mut b = Browser::launch().await;
-    b.call("WebAuthn.enable", json!({})).await;
-    let added = b
-        .call(
-            "WebAuthn.addVirtualAuthenticator",
-            json!({"options": {"protocol": "ctap2", "transport": "internal",
-                "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true,
-                "automaticPresenceSimulation": true}}),
-        )
-        .await;
-    let authenticator = added["authenticatorId"].as_str().unwrap().to_owned();
+    let (mut b, authenticator) = Browser::with_authenticator().await;
 
     // Register from the security page.
-    b.log_in(&base, &user.email, PW).await;
-    b.goto(&format!("{base}/settings/security")).await;
-    b.wait_for("!document.getElementById('passkey-add').hidden")
-        .await;
+    b.open_security_page(&base, &user.email, PW).await;
     b.fill("input[name=name]", "通学用スマホ").await;
     b.click_and_wait("#passkey-add").await;
     let text = b.text().await;
@@ -189,19 +176,8 @@ async fn a_passkey_only_account_has_no_password_and_keeps_its_last_passkey() {
     let app = TestApp::start().await;
     let user = app.sign_up("鍵だけ", None).await;
     let base = app.base.replace("127.0.0.1", "localhost");
-    let mut b = Browser::launch().await;
-    b.call("WebAuthn.enable", json!({})).await;
-    b.call(
-        "WebAuthn.addVirtualAuthenticator",
-        json!({"options": {"protocol": "ctap2", "transport": "internal",
-            "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true,
-            "automaticPresenceSimulation": true}}),
-    )
-    .await;
-    b.log_in(&base, &user.email, PW).await;
-    b.goto(&format!("{base}/settings/security")).await;
-    b.wait_for("!document.getElementById('passkey-add').hidden")
-        .await;
+    let (mut b, _) = Browser::with_authenticator().await;
+    b.open_security_page(&base, &user.email, PW).await;
     b.click_and_wait("#passkey-add").await;
     b.click_and_wait("#passkey-only").await;
     let mut db = app.raw_db().await;

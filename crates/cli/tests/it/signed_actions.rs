@@ -95,19 +95,8 @@ async fn officers_with_a_passkey_sign_exact_actions_and_the_verifier_rechecks_th
 
     // The owner adds a passkey in the browser.
     let base = app.base.replace("127.0.0.1", "localhost");
-    let mut b = Browser::launch().await;
-    b.call("WebAuthn.enable", json!({})).await;
-    b.call(
-        "WebAuthn.addVirtualAuthenticator",
-        json!({"options": {"protocol": "ctap2", "transport": "internal",
-            "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true,
-            "automaticPresenceSimulation": true}}),
-    )
-    .await;
-    b.log_in(&base, &owner.email, PW).await;
-    b.goto(&format!("{base}/settings/security")).await;
-    b.wait_for("!document.getElementById('passkey-add').hidden")
-        .await;
+    let (mut b, _) = Browser::with_authenticator().await;
+    b.open_security_page(&base, &owner.email, PW).await;
     b.fill("input[name=name]", "部長のスマホ").await;
     b.click_and_wait("#passkey-add").await;
 

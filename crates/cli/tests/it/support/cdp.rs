@@ -180,6 +180,31 @@ impl Browser {
     }
 
     /// Logs in through the login page (after forgetting any earlier session).
+    /// A browser with a virtual passkey authenticator (resident keys, user verification,
+    /// presence simulated); returns it and the authenticator's id.
+    pub async fn with_authenticator() -> (Browser, String) {
+        let mut b = Browser::launch().await;
+        b.call("WebAuthn.enable", json!({})).await;
+        let added = b
+            .call(
+                "WebAuthn.addVirtualAuthenticator",
+                json!({"options": {"protocol": "ctap2", "transport": "internal",
+                    "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true,
+                    "automaticPresenceSimulation": true}}),
+            )
+            .await;
+        let id = added["authenticatorId"].as_str().unwrap().to_owned();
+        (b, id)
+    }
+
+    /// Logs in and opens the security page, ready to add a passkey.
+    pub async fn open_security_page(&mut self, base: &str, email: &str, password: &str) {
+        self.log_in(base, email, password).await;
+        self.goto(&format!("{base}/settings/security")).await;
+        self.wait_for("!document.getElementById('passkey-add').hidden")
+            .await;
+    }
+
     pub async fn log_in(&mut self, base: &str, email: &str, password: &str) {
         self.clear_cookies().await;
         self.goto(&format!("{base}/login")).await;
