@@ -51,6 +51,13 @@ pub fn now_step() -> u64 {
 
 /// Enrols TOTP for `c`; returns the secret and the recovery codes.
 pub async fn enrol(c: &mut Client) -> (Vec<u8>, Vec<String>) {
+    let (secret, codes, _) = enrol_at(c).await;
+    (secret, codes)
+}
+
+/// Like [`enrol`], and also returns the step whose code confirmed the enrolment, so
+/// a test can replay exactly that code even after the clock has moved on.
+pub async fn enrol_at(c: &mut Client) -> (Vec<u8>, Vec<String>, u64) {
     let (s, v) = c.api(Method::POST, "/api/v1/me/mfa/totp", None).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let secret = base32_decode(v["secret"].as_str().unwrap());
@@ -73,17 +80,18 @@ pub async fn enrol(c: &mut Client) -> (Vec<u8>, Vec<String>) {
         panic!("a guessed code was accepted: {v}");
     }
     assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "bad_code"));
+    let step = now_step();
     let (s, v) = c
         .api(
             Method::POST,
             "/api/v1/me/mfa/totp/confirm",
-            Some(json!({"code": totp(&secret, now_step())})),
+            Some(json!({"code": totp(&secret, step)})),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let codes: Vec<String> = serde_json::from_value(v["recovery_codes"].clone()).unwrap();
     assert_eq!(codes.len(), 10);
-    (secret, codes)
+    (secret, codes, step)
 }
 
 async fn second(app: &TestApp, token: &str, code_: &str) -> (StatusCode, Value) {
@@ -124,7 +132,7 @@ async fn privileged_roles_must_enrol_and_codes_work_once() {
     let page = owner.as_browser().get("/settings/security").await;
     assert!(page.body.contains("id=\"mfa-required\""), "{}", page.body);
 
-    let (secret, codes) = enrol(&mut owner).await;
+    let (secret, codes, enrolled_at) = enrol_at(&mut owner).await;
     let (s, _) = owner
         .api(Method::GET, &format!("/api/v1/clubs/{club}"), None)
         .await;
@@ -175,8 +183,8 @@ async fn privileged_roles_must_enrol_and_codes_work_once() {
         "no session before the second step"
     );
     let token = v["second_step"].as_str().unwrap().to_owned();
-    // The code used at enrolment cannot be used again (same step).
-    let (s, v) = second(&app, &token, &totp(&secret, now_step())).await;
+    // The code used at enrolment cannot be used again (whatever the clock says now).
+    let (s, v) = second(&app, &token, &totp(&secret, enrolled_at)).await;
     assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "bad_code"));
     // The next step's code is accepted (one step of drift), once.
     let next = totp(&secret, now_step() + 1);

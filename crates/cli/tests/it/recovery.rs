@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::mfa::{enrol, now_step, totp};
+use crate::mfa::{enrol_at, totp};
 use crate::support::peers::SmtpServer;
 use crate::support::{Client, TestApp, code};
 
@@ -225,7 +225,7 @@ async fn a_reset_needs_the_second_factor_and_lifts_a_lockout() {
         .start()
         .await;
     let mut user = app.sign_up("二段階", None).await;
-    let (secret, recovery) = enrol(&mut user).await;
+    let (secret, recovery, enrolled_at) = enrol_at(&mut user).await;
     // Locked by wrong passwords.
     for _ in 0..4 {
         app.log_in(&user.email, "wrong password!!").await;
@@ -248,7 +248,9 @@ async fn a_reset_needs_the_second_factor_and_lifts_a_lockout() {
 
     // The link lifts the lockout from before it was sent. The mailbox alone is still
     // not enough: no code, wrong codes, a code already used.
-    let used = totp(&secret, now_step());
+    // The code that confirmed the enrolment: refused as a replay while its step is
+    // in the window, and as stale after (the current step's code would be fresh).
+    let used = totp(&secret, enrolled_at);
     for c in [None, Some("000000"), Some(used.as_str()), Some("111111")] {
         let (s, v) = complete(&app, &token, NEW_PW, c).await;
         assert_eq!(
