@@ -16,8 +16,10 @@ use tekkan_audit::{Entry, Event};
 use tekkan_cli::config::Config;
 use tekkan_core::Reply;
 
-const ANSWERS: usize = 2000;
-const ROUNDS: usize = 3;
+/// Answers per round: about ten seconds' worth, so that a round holds several
+/// checkpoints (a one-second round would hold none after the first).
+const ANSWERS: usize = 20_000;
+const ROUNDS: usize = 5;
 
 /// A fresh data directory with two generated clubs; the configuration, the opened
 /// application and one member's session.
@@ -48,12 +50,16 @@ async fn answers_per_second(audited: bool) -> f64 {
     if !audited {
         app.db().set_unaudited_for_benchmarks();
     }
-    let checkpoints = audited.then(|| {
+    let signed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let checkpoints = (audited && !std::env::args().any(|a| a == "nocp")).then(|| {
         let app: App = app.clone();
+        let signed = signed.clone();
         tokio::spawn(async move {
             loop {
-                let _ = app.checkpoint().await;
                 tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Ok(Some(_)) = app.checkpoint().await {
+                    signed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
             }
         })
     });
@@ -78,6 +84,13 @@ async fn answers_per_second(audited: bool) -> f64 {
         t.abort();
     }
     if audited {
+        let n = signed.load(std::sync::atomic::Ordering::Relaxed);
+        // The round must have carried the checkpointer's load, not dodged it.
+        assert!(
+            n >= 3 || checkpoints_off(),
+            "only {n} checkpoints were signed during the round"
+        );
+        println!("  {n} checkpoints signed during the round");
         // Everything written was covered and verifies.
         let c = app.checkpoint().await.expect("checkpoint");
         assert!(c.is_some() || app.db().latest_checkpoint().await.expect("read").is_some());
@@ -227,6 +240,10 @@ fn main() {
         "answers/s, median of {ROUNDS}: audited with checkpoints {a:.0}, unaudited {u:.0}: {:.1} %",
         100.0 * a / u
     );
+    if std::env::args().any(|a| a == "writes") {
+        // `-- writes`: only the in-process rounds above.
+        return;
+    }
     let (a, u) = rounds("http", |audited| {
         rt.block_on(http_answers_per_second(audited, ANSWERS, 1000))
     });
@@ -248,4 +265,8 @@ fn main() {
         "verify 1,000,000 entries, median of 3: {:.2} s",
         median(times)
     );
+}
+
+fn checkpoints_off() -> bool {
+    std::env::args().any(|a| a == "nocp")
 }

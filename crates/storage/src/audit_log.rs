@@ -1,6 +1,6 @@
 //! The audit chain's table: append inside a write transaction, read back for verifying.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use tekkan_audit::{Entry, Event, Hash, Head, from_hex, to_hex};
 
 use crate::{Db, Result, StorageError};
@@ -22,36 +22,66 @@ pub(crate) async fn read_head(conn: &mut SqliteConnection) -> Result<Option<(u64
     }
 }
 
-/// Inserts one entry and moves the head to it (a trigger writes `audit_head` from the
-/// row's `head_mac`). Its sequence number is the primary key, so an entry appended by
-/// someone else meanwhile makes this fail rather than fork the chain.
-pub(crate) async fn insert_entry(
+/// Links `events` into the chain after `prev`, all stamped `now`.
+pub(crate) fn chain(
+    mut prev: Option<(u64, Hash)>,
+    now: i64,
+    events: impl IntoIterator<Item = Event>,
+) -> Vec<Entry> {
+    events
+        .into_iter()
+        .map(|ev| {
+            let e = Entry::next(prev, now, ev);
+            prev = Some((e.seq, e.hash));
+            e
+        })
+        .collect()
+}
+
+/// Rows per multi-row INSERT: 13 binds each stays far below SQLite's variable limit.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Inserts `entries`, moves the head to the last (a trigger writes `audit_head` from
+/// each row's `head_mac`) and commits, in one statement list: the audit chain costs a
+/// write no extra round trip to the database. Sequence numbers are the primary key, so
+/// an entry appended by someone else meanwhile makes this fail with a conflict, before
+/// the COMMIT, rather than fork the chain.
+pub(crate) async fn append_and_commit(
     conn: &mut SqliteConnection,
     key: &[u8],
-    entry: &Entry,
+    entries: &[Entry],
 ) -> Result<()> {
-    let e = &entry.event;
-    let head = Head::new(key, entry.seq, entry.hash);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, ts_ms, actor_account, actor_session, club_id, action, target, \
-         change_digest, ip, user_agent, prev_hash, hash, head_mac) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(entry.seq as i64)
-    .bind(entry.ts_ms)
-    .bind(&e.actor_account)
-    .bind(&e.actor_session)
-    .bind(&e.club)
-    .bind(&e.action)
-    .bind(&e.target)
-    .bind(to_hex(&e.change_digest))
-    .bind(&e.ip)
-    .bind(&e.user_agent)
-    .bind(to_hex(&entry.prev_hash))
-    .bind(to_hex(&entry.hash))
-    .bind(to_hex(&head.mac))
-    .execute(&mut *conn)
-    .await?;
+    let chunks: Vec<&[Entry]> = entries.chunks(ROWS_PER_INSERT).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut b = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit_log (seq, ts_ms, actor_account, actor_session, club_id, action, \
+             target, change_digest, ip, user_agent, prev_hash, hash, head_mac) ",
+        );
+        b.push_values(chunk.iter(), |mut row, entry| {
+            let e = &entry.event;
+            let head = Head::new(key, entry.seq, entry.hash);
+            row.push_bind(entry.seq as i64)
+                .push_bind(entry.ts_ms)
+                .push_bind(e.actor_account.clone())
+                .push_bind(e.actor_session.clone())
+                .push_bind(e.club.clone())
+                .push_bind(e.action.clone())
+                .push_bind(e.target.clone())
+                .push_bind(to_hex(&e.change_digest))
+                .push_bind(e.ip.clone())
+                .push_bind(e.user_agent.clone())
+                .push_bind(to_hex(&entry.prev_hash))
+                .push_bind(to_hex(&entry.hash))
+                .push_bind(to_hex(&head.mac));
+        });
+        if i + 1 == chunks.len() {
+            b.push("; COMMIT");
+        }
+        b.build()
+            .execute(&mut *conn)
+            .await
+            .map_err(crate::conflict("audit_log"))?;
+    }
     Ok(())
 }
 
@@ -168,5 +198,67 @@ mod tests {
         let report =
             tekkan_audit::verify(entries, a.audit_head().await.unwrap(), Some(&key)).unwrap();
         assert_eq!(report.entries, 12);
+    }
+
+    /// A write dropped before its commit, at any point (an error, or a request whose
+    /// client went away mid-statement), leaves nothing behind and never leaves the one
+    /// writer connection inside a stale transaction.
+    #[tokio::test]
+    async fn dropped_and_cancelled_writes_roll_back_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = b"k".to_vec();
+        let db = Db::open(&dir.path().join("t.sqlite3"), key.clone())
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        let count = |db: Db| async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
+                .fetch_one(&db.reader)
+                .await
+                .unwrap()
+        };
+        // Dropped after a write.
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut *tx.tx)
+            .await
+            .unwrap();
+        drop(tx);
+        // Cancelled at every poll of BEGIN, of a statement and of the commit.
+        for n in 0..30u32 {
+            let step = async {
+                let mut tx = db.begin().await.unwrap();
+                sqlx::query("INSERT INTO t VALUES (2)")
+                    .execute(&mut *tx.tx)
+                    .await
+                    .unwrap();
+                tx.commit(vec![event(n)]).await.unwrap();
+            };
+            let _ = tokio::time::timeout(std::time::Duration::from_micros(u64::from(n) * 20), step)
+                .await;
+        }
+        // Whatever got through is whole: as many rows as entries, and one chain.
+        let tx = db.begin().await.unwrap();
+        tx.commit(vec![event(99)]).await.unwrap();
+        let entries = db.audit_entries().await.unwrap();
+        assert!(
+            (2..31).contains(&entries.len()),
+            "some steps were cut short and some got through: {}",
+            entries.len()
+        );
+        assert_eq!(count(db.clone()).await as usize, entries.len() - 1);
+        tekkan_audit::verify(entries, db.audit_head().await.unwrap(), Some(&key)).unwrap();
+        // The writer is usable outside a WriteTx too, and not inside a transaction.
+        sqlx::query("INSERT INTO t VALUES (3)")
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        assert_eq!(
+            count(db.clone()).await as usize,
+            db.audit_entries().await.unwrap().len()
+        );
     }
 }

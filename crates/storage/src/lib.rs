@@ -36,10 +36,11 @@ mod transparency;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqlitePool};
 
 pub use accounts::{NewAccount, NewSession};
 pub use announcements::{Announcement, AnnouncementLine, Receipt};
@@ -99,6 +100,8 @@ pub fn now_ms() -> i64 {
 pub struct Db {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// Whether the writer connection is inside a [`WriteTx`] that has not committed.
+    open: Arc<AtomicBool>,
     audit_key: Arc<[u8]>,
     /// The chain's head as this process last committed it, to save reading it back on
     /// every write. Checked by the primary key: if another process appended meanwhile,
@@ -126,9 +129,11 @@ impl Db {
             .pragma("secure_delete", "on")
             .pragma("mmap_size", "1073741824")
             .pragma("cache_size", "-16384");
+        let open = Arc::new(AtomicBool::new(false));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .after_release(rollback_if_open(open.clone()))
             .connect_with(base.clone().create_if_missing(true))
             .await?;
         migrate::run(&writer).await?;
@@ -139,6 +144,7 @@ impl Db {
         Ok(Self {
             reader,
             writer,
+            open,
             audit_key: audit_key.into(),
             head: Arc::default(),
             #[cfg(feature = "bench-unaudited")]
@@ -149,13 +155,18 @@ impl Db {
     /// Starts a write. Waits for the writer connection; takes SQLite's write lock at
     /// once (BEGIN IMMEDIATE) so that checks made inside the transaction hold at commit.
     pub async fn begin(&self) -> Result<WriteTx> {
-        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.acquire().await?;
+        // Marked open before BEGIN is sent: if this future is dropped midway, the
+        // writer pool's release hook still ends whatever was started.
+        self.open.store(true, Ordering::Release);
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await?;
         Ok(WriteTx {
             tx,
+            open: self.open.clone(),
             audit_key: self.audit_key.clone(),
             head: self.head.clone(),
             #[cfg(feature = "bench-unaudited")]
-            unaudited: self.unaudited.load(std::sync::atomic::Ordering::Relaxed),
+            unaudited: self.unaudited.load(Ordering::Relaxed),
         })
     }
 
@@ -173,10 +184,44 @@ impl Db {
     }
 }
 
-/// An open write transaction. Dropping it rolls back; [`WriteTx::commit`] appends the
-/// audit events and commits everything at once.
+/// The writer pool's release hook: a connection coming back from a [`WriteTx`] that
+/// never committed (an error, or its request cancelled) is rolled back before anyone
+/// else can use it. The transaction is managed by hand rather than by sqlx's
+/// `Transaction` so that the audit entries and the COMMIT travel in one statement list.
+fn rollback_if_open(
+    open: Arc<AtomicBool>,
+) -> impl for<'c> Fn(
+    &'c mut sqlx::SqliteConnection,
+    sqlx::pool::PoolConnectionMetadata,
+) -> std::pin::Pin<
+    Box<dyn Future<Output = std::result::Result<bool, sqlx::Error>> + Send + 'c>,
+> + Send
++ Sync
++ 'static {
+    move |conn, _| {
+        let open = open.clone();
+        Box::pin(async move {
+            if !open.swap(false, Ordering::AcqRel) {
+                return Ok(true);
+            }
+            match sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                Ok(_) => Ok(true),
+                // Nothing was open after all (BEGIN failed, or a COMMIT went through
+                // whose caller had gone): start again on a fresh connection.
+                Err(e) => {
+                    tracing::debug!(error = %e, "writer rollback on release failed; reconnecting");
+                    Ok(false)
+                }
+            }
+        })
+    }
+}
+
+/// An open write transaction. Dropping it rolls back (in the writer pool's release
+/// hook); [`WriteTx::commit`] appends the audit events and commits everything at once.
 pub struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: sqlx::pool::PoolConnection<Sqlite>,
+    open: Arc<AtomicBool>,
     audit_key: Arc<[u8]>,
     head: Arc<std::sync::Mutex<Option<(u64, tekkan_audit::Hash)>>>,
     #[cfg(feature = "bench-unaudited")]
@@ -207,37 +252,35 @@ impl WriteTx {
         }
         #[cfg(feature = "bench-unaudited")]
         if self.unaudited {
-            self.tx.commit().await?;
+            sqlx::query("COMMIT").execute(&mut *self.tx).await?;
+            self.open.store(false, Ordering::Release);
             return Ok(Vec::new());
         }
         let now = now_ms();
         let cached = self.head.lock().ok().and_then(|h| *h);
         // Forget the cached head until this commit succeeds.
         self.set_head(None);
-        let mut prev = match cached {
+        let prev = match cached {
             Some(h) => Some(h),
             None => audit_log::read_head(&mut self.tx).await?,
         };
-        let mut out = Vec::with_capacity(events.len());
-        for (i, ev) in events.into_iter().enumerate() {
-            let mut entry = tekkan_audit::Entry::next(prev, now, ev);
-            if let Err(e) = audit_log::insert_entry(&mut self.tx, &self.audit_key, &entry).await {
-                if i > 0 || cached.is_none() {
-                    return Err(e);
-                }
+        let mut entries = audit_log::chain(prev, now, events);
+        match audit_log::append_and_commit(&mut self.tx, &self.audit_key, &entries).await {
+            Ok(()) => {}
+            Err(StorageError::Conflict(_)) if cached.is_some() => {
                 // Another process appended since this one last did: link to its entry.
-                prev = audit_log::read_head(&mut self.tx).await?;
-                entry = tekkan_audit::Entry::next(prev, now, entry.event);
-                audit_log::insert_entry(&mut self.tx, &self.audit_key, &entry).await?;
+                let prev = audit_log::read_head(&mut self.tx).await?;
+                entries = audit_log::chain(prev, now, entries.into_iter().map(|e| e.event));
+                audit_log::append_and_commit(&mut self.tx, &self.audit_key, &entries).await?;
             }
-            prev = Some((entry.seq, entry.hash));
-            out.push((entry.seq as i64, tekkan_audit::to_hex(&entry.hash)));
+            Err(e) => return Err(e),
         }
-        let head = self.head.clone();
-        self.tx.commit().await?;
-        if let Ok(mut g) = head.lock() {
-            *g = prev;
-        }
+        self.open.store(false, Ordering::Release);
+        let out: Vec<(i64, String)> = entries
+            .iter()
+            .map(|e| (e.seq as i64, tekkan_audit::to_hex(&e.hash)))
+            .collect();
+        self.set_head(entries.last().map(|e| (e.seq, e.hash)));
         receipts::record(&out);
         Ok(out)
     }
