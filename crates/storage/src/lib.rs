@@ -184,18 +184,18 @@ impl Db {
     }
 }
 
+/// What the release hook returns: whether to keep the connection.
+type Released<'c> =
+    std::pin::Pin<Box<dyn Future<Output = std::result::Result<bool, sqlx::Error>> + Send + 'c>>;
+
 /// The writer pool's release hook: a connection coming back from a [`WriteTx`] that
 /// never committed (an error, or its request cancelled) is rolled back before anyone
 /// else can use it. The transaction is managed by hand rather than by sqlx's
 /// `Transaction` so that the audit entries and the COMMIT travel in one statement list.
 fn rollback_if_open(
     open: Arc<AtomicBool>,
-) -> impl for<'c> Fn(
-    &'c mut sqlx::SqliteConnection,
-    sqlx::pool::PoolConnectionMetadata,
-) -> std::pin::Pin<
-    Box<dyn Future<Output = std::result::Result<bool, sqlx::Error>> + Send + 'c>,
-> + Send
+) -> impl for<'c> Fn(&'c mut sqlx::SqliteConnection, sqlx::pool::PoolConnectionMetadata) -> Released<'c>
++ Send
 + Sync
 + 'static {
     move |conn, _| {
