@@ -2,8 +2,8 @@
 //! checkpoints, serving inclusion and consistency proofs, and signing receipts.
 //!
 //! Writes only append to the hash chain (cheap, inside their own transaction); the
-//! checkpointer later re-checks the new entries' links, adds their leaves to the tree
-//! and signs the new root. So a write's cost does not grow with the log, and the tree
+//! checkpointer later takes the new entries (from memory when this process wrote them),
+//! re-checks their hashes and links, adds their leaves to the tree and signs the new root. So a write's cost does not grow with the log, and the tree
 //! is never built over a chain that does not hold.
 
 use tekkan_audit::merkle::{self, Frontier, NodeRecorder};
@@ -146,7 +146,7 @@ impl App {
         let mut checkpoint = None;
         loop {
             let from = frontier.size() + 1;
-            let batch = db.audit_entries_from(from as i64, BATCH).await?;
+            let batch = db.new_audit_entries(from, BATCH as usize).await?;
             if batch.is_empty() {
                 break;
             }

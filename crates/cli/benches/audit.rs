@@ -51,7 +51,7 @@ async fn answers_per_second(audited: bool) -> f64 {
         app.db().set_unaudited_for_benchmarks();
     }
     let signed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let checkpoints = (audited && !std::env::args().any(|a| a == "nocp")).then(|| {
+    let checkpoints = (audited && !checkpoints_off()).then(|| {
         let app: App = app.clone();
         let signed = signed.clone();
         tokio::spawn(async move {
@@ -92,7 +92,16 @@ async fn answers_per_second(audited: bool) -> f64 {
         );
         println!("  {n} checkpoints signed during the round");
         // Everything written was covered and verifies.
+        let t = Instant::now();
         let c = app.checkpoint().await.expect("checkpoint");
+        if checkpoints_off() {
+            let took = t.elapsed();
+            println!(
+                "  one checkpoint over the round's {ANSWERS} entries: {:.0} ms, {:.1} µs per entry",
+                took.as_secs_f64() * 1e3,
+                took.as_secs_f64() * 1e6 / ANSWERS as f64
+            );
+        }
         assert!(c.is_some() || app.db().latest_checkpoint().await.expect("read").is_some());
     }
     app.db().close().await;
@@ -149,12 +158,15 @@ fn rounds(what: &str, mut run: impl FnMut(bool) -> f64) -> (f64, f64) {
             [false, true]
         };
         for audited in order {
+            if std::env::var("BENCH_ONLY").is_ok_and(|v| v != audited.to_string()) {
+                continue;
+            }
             let r = run(audited);
             println!("{what} round {round}: audited={audited}: {r:.0} answers/s");
             if audited { on.push(r) } else { off.push(r) }
         }
     }
-    (median(on), median(off))
+    (median_or_zero(on), median_or_zero(off))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -212,18 +224,27 @@ fn verify_million() -> (Duration, Duration) {
     (took, built)
 }
 
+/// `cargo bench -p tekkan-cli --bench audit [-- PART...]`, PART one of `writes` (in
+/// process), `http`, `verify` (all three when none is named), or `steady` (HTTP at the
+/// default checkpoint rate over a minute per round). `nocp` turns the in-process
+/// checkpointer off, to separate its share.
 fn main() {
     // `cargo test --benches` runs this with --bench absent: keep that quick.
-    if !std::env::args().any(|a| a == "--bench") {
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--bench") {
         return;
     }
+    let named = |p: &str| args.iter().any(|a| a == p);
+    let all = !["writes", "http", "verify", "steady"]
+        .iter()
+        .any(|p| named(p));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    if std::env::args().any(|a| a == "steady") {
-        // `-- steady`: the default checkpoint rate in a steady state, 80,000 answers (over
-        // a minute) per round, so that checkpoints every 30 s run inside each round.
+    if named("steady") {
+        // The default checkpoint rate in a steady state, 80,000 answers (over a minute)
+        // per round, so that checkpoints every 30 s run inside each round.
         let (a, u) = rounds("http steady", |audited| {
             rt.block_on(http_answers_per_second(audited, 80_000, 30_000))
         });
@@ -231,42 +252,48 @@ fn main() {
             "HTTP answers/s over a minute, default checkpoints, median of {ROUNDS}: audited {a:.0}, unaudited {u:.0}: {:.1} %",
             100.0 * a / u
         );
-        return;
     }
-    let (a, u) = rounds("in process", |audited| {
-        rt.block_on(answers_per_second(audited))
-    });
-    println!(
-        "answers/s, median of {ROUNDS}: audited with checkpoints {a:.0}, unaudited {u:.0}: {:.1} %",
-        100.0 * a / u
-    );
-    if std::env::args().any(|a| a == "writes") {
-        // `-- writes`: only the in-process rounds above.
-        return;
-    }
-    let (a, u) = rounds("http", |audited| {
-        rt.block_on(http_answers_per_second(audited, ANSWERS, 1000))
-    });
-    println!(
-        "HTTP answers/s, median of {ROUNDS}: audited {a:.0}, unaudited {u:.0}: {:.1} %",
-        100.0 * a / u
-    );
-    let mut times = Vec::new();
-    for _ in 0..3 {
-        let (took, built) = verify_million();
+    if all || named("writes") {
+        let (a, u) = rounds("in process", |audited| {
+            rt.block_on(answers_per_second(audited))
+        });
         println!(
-            "verify 1,000,000 entries: {:.2} s (building them took {:.2} s)",
-            took.as_secs_f64(),
-            built.as_secs_f64()
+            "answers/s, median of {ROUNDS}: audited with checkpoints {a:.0}, unaudited {u:.0}: {:.1} %",
+            100.0 * a / u
         );
-        times.push(took.as_secs_f64());
     }
-    println!(
-        "verify 1,000,000 entries, median of 3: {:.2} s",
-        median(times)
-    );
+    if all || named("http") {
+        let (a, u) = rounds("http", |audited| {
+            let every = if checkpoints_off() { 60_000 } else { 1000 };
+            rt.block_on(http_answers_per_second(audited, ANSWERS, every))
+        });
+        println!(
+            "HTTP answers/s, median of {ROUNDS}: audited {a:.0}, unaudited {u:.0}: {:.1} %",
+            100.0 * a / u
+        );
+    }
+    if all || named("verify") {
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let (took, built) = verify_million();
+            println!(
+                "verify 1,000,000 entries: {:.2} s (building them took {:.2} s)",
+                took.as_secs_f64(),
+                built.as_secs_f64()
+            );
+            times.push(took.as_secs_f64());
+        }
+        println!(
+            "verify 1,000,000 entries, median of 3: {:.2} s",
+            median(times)
+        );
+    }
 }
 
 fn checkpoints_off() -> bool {
     std::env::args().any(|a| a == "nocp")
+}
+
+fn median_or_zero(v: Vec<f64>) -> f64 {
+    if v.is_empty() { 0.0 } else { median(v) }
 }

@@ -139,12 +139,14 @@ impl Db {
     /// Every entry about one club, in order (for its export).
     pub async fn club_audit_entries(&self, club: &str) -> Result<Vec<tekkan_audit::Entry>> {
         let indexed = self.tree_size().await? as i64;
-        let rows = sqlx::query(
-            "SELECT l.* FROM audit_search s JOIN audit_log l ON l.seq = s.seq \
-             WHERE s.search_key = 'club:' || ? AND s.seq <= ? \
-             UNION ALL SELECT l.* FROM audit_log l WHERE l.seq > ? AND l.club_id = ? \
-             ORDER BY 1",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            crate::audit_log::entry_columns!("l."),
+            " FROM audit_search s JOIN audit_log l ON l.seq = s.seq \
+             WHERE s.search_key = 'club:' || ? AND s.seq <= ? UNION ALL SELECT ",
+            crate::audit_log::entry_columns!("l."),
+            " FROM audit_log l WHERE l.seq > ? AND l.club_id = ? ORDER BY 1"
+        ))
         .bind(club)
         .bind(indexed)
         .bind(indexed)

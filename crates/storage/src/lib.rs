@@ -26,6 +26,7 @@ mod polls;
 mod privacy;
 pub mod receipts;
 pub use migrate::latest_version;
+mod recent;
 mod records;
 mod recovery;
 mod reminders;
@@ -107,6 +108,7 @@ pub struct Db {
     /// every write. Checked by the primary key: if another process appended meanwhile,
     /// the insert fails and the head is read again.
     head: Arc<std::sync::Mutex<Option<(u64, tekkan_audit::Hash)>>>,
+    recent: recent::Recent,
     #[cfg(feature = "bench-unaudited")]
     unaudited: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -147,6 +149,7 @@ impl Db {
             open,
             audit_key: audit_key.into(),
             head: Arc::default(),
+            recent: Default::default(),
             #[cfg(feature = "bench-unaudited")]
             unaudited: Arc::default(),
         })
@@ -165,6 +168,7 @@ impl Db {
             open: self.open.clone(),
             audit_key: self.audit_key.clone(),
             head: self.head.clone(),
+            recent: self.recent.clone(),
             #[cfg(feature = "bench-unaudited")]
             unaudited: self.unaudited.load(Ordering::Relaxed),
         })
@@ -224,6 +228,7 @@ pub struct WriteTx {
     open: Arc<AtomicBool>,
     audit_key: Arc<[u8]>,
     head: Arc<std::sync::Mutex<Option<(u64, tekkan_audit::Hash)>>>,
+    recent: recent::Recent,
     #[cfg(feature = "bench-unaudited")]
     unaudited: bool,
 }
@@ -281,6 +286,7 @@ impl WriteTx {
             .map(|e| (e.seq as i64, tekkan_audit::to_hex(&e.hash)))
             .collect();
         self.set_head(entries.last().map(|e| (e.seq, e.hash)));
+        self.recent.push(entries);
         receipts::record(&out);
         Ok(out)
     }

@@ -29,6 +29,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../migrations/sqlite/0013_signed_actions.sql"),
     ),
+    (
+        14,
+        include_str!("../migrations/sqlite/0014_audit_search_clustered.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -136,6 +136,9 @@ impl Db {
             .filter(|n| n.0 >= STORED_FROM_LEVEL)
             .copied()
             .collect();
+        // In key order, so that consecutive inserts land on the same pages.
+        let mut search: Vec<&(String, i64)> = search.iter().collect();
+        search.sort_unstable();
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         // Many rows per statement: this runs on the one writer, so it is kept short.
         for chunk in search.chunks(ROWS_PER_INSERT) {

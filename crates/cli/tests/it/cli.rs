@@ -318,6 +318,13 @@ async fn secrets_and_link_tokens_stay_out_of_the_logs() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Read the debug log while the server runs: a full pipe would stop the server.
+    let mut err = child.stderr.take().unwrap();
+    let logged = std::thread::spawn(move || {
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut err, &mut log).unwrap();
+        log
+    });
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut base = String::new();
     let mut line = String::new();
@@ -346,8 +353,7 @@ async fn secrets_and_link_tokens_stay_out_of_the_logs() {
     c.api(Method::GET, &format!("/api/v1/invitations/{invite}"), None)
         .await;
     sigterm(&mut child);
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    let log = logged.join().unwrap();
     assert!(
         log.contains("served") && log.contains("redacted"),
         "the log has request lines: {log}"
