@@ -227,7 +227,8 @@ fn verify_million() -> (Duration, Duration) {
 /// `cargo bench -p tekkan-cli --bench audit [-- PART...]`, PART one of `writes` (in
 /// process), `http`, `verify` (all three when none is named), or `steady` (HTTP at the
 /// default checkpoint rate over a minute per round). `nocp` turns the in-process
-/// checkpointer off, to separate its share.
+/// checkpointer off, to separate its share. `BENCH_ONLY=true` (or `false`) runs only the
+/// audited (or unaudited) rounds, so that `perf record` can profile one side at a time.
 fn main() {
     // `cargo test --benches` runs this with --bench absent: keep that quick.
     let args: Vec<String> = std::env::args().collect();
@@ -290,6 +291,7 @@ fn main() {
     }
 }
 
+/// `-- nocp`: no checkpointer during the rounds.
 fn checkpoints_off() -> bool {
     std::env::args().any(|a| a == "nocp")
 }

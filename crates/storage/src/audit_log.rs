@@ -51,8 +51,8 @@ pub(crate) async fn append_and_commit(
     key: &[u8],
     entries: &[Entry],
 ) -> Result<()> {
-    let chunks: Vec<&[Entry]> = entries.chunks(ROWS_PER_INSERT).collect();
-    for (i, chunk) in chunks.iter().enumerate() {
+    let last = entries.len().div_ceil(ROWS_PER_INSERT).saturating_sub(1);
+    for (i, chunk) in entries.chunks(ROWS_PER_INSERT).enumerate() {
         let mut b = QueryBuilder::<Sqlite>::new(
             "INSERT INTO audit_log (seq, ts_ms, actor_account, actor_session, club_id, action, \
              target, change_digest, ip, user_agent, prev_hash, hash, head_mac) ",
@@ -74,7 +74,7 @@ pub(crate) async fn append_and_commit(
                 .push_bind(to_hex(&entry.hash))
                 .push_bind(to_hex(&head.mac));
         });
-        if i + 1 == chunks.len() {
+        if i == last {
             b.push("; COMMIT");
         }
         b.build()

@@ -29,29 +29,14 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value, Vec<String>) {
-    let auth = format!("Bearer {}", c.bearer.clone().unwrap());
-    let bytes = body
-        .map(|b| serde_json::to_vec(&b).unwrap())
-        .unwrap_or_default();
-    let p = c
-        .raw(
-            method,
-            path,
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &auth),
-            ],
-            bytes,
-        )
-        .await;
+    let p = c.api_page(method, path, body, &[]).await;
     let receipts = p
         .headers
         .get_all("tekkan-receipt")
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
-    let v = serde_json::from_str(&p.body).unwrap_or(Value::Null);
-    (p.status, v, receipts)
+    (p.status, p.json(), receipts)
 }
 
 async fn action_at(fx: &Fixture, index: u64) -> String {

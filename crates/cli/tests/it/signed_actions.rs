@@ -49,24 +49,10 @@ async fn with_sig(
     body: Option<Value>,
     sig: &str,
 ) -> (StatusCode, Value) {
-    let auth = format!("Bearer {}", c.bearer.clone().unwrap());
-    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
     let p = c
-        .raw(
-            method,
-            path,
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &auth),
-                ("tekkan-signature", sig),
-            ],
-            bytes,
-        )
+        .api_page(method, path, body, &[("tekkan-signature", sig)])
         .await;
-    (
-        p.status,
-        serde_json::from_str(&p.body).unwrap_or(Value::Null),
-    )
+    (p.status, p.json())
 }
 
 fn verify(dir: &std::path::Path) -> (bool, String) {

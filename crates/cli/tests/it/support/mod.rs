@@ -231,6 +231,15 @@ pub struct Page {
 }
 
 impl Page {
+    /// The body as JSON: `null` when empty, a JSON string when it is not JSON.
+    pub fn json(&self) -> Value {
+        if self.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&self.body).unwrap_or(Value::String(self.body.clone()))
+        }
+    }
+
     /// The CSRF token of the first form on the page.
     pub fn csrf(&self) -> String {
         let i = self
@@ -330,21 +339,29 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        let p = self.api_page(method, path, body, &[]).await;
+        (p.status, p.json())
+    }
+
+    /// Like [`Client::api`], with `extra` headers, returning the whole response (for
+    /// its headers: receipts, say).
+    pub async fn api_page(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> Page {
         let auth = self.bearer.as_ref().map(|t| format!("Bearer {t}"));
         let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
         if let Some(a) = &auth {
             headers.push(("authorization", a));
         }
+        headers.extend_from_slice(extra);
         let bytes = body
             .map(|b| serde_json::to_vec(&b).unwrap())
             .unwrap_or_default();
-        let p = self.raw(method, path, &headers, bytes).await;
-        let v = if p.body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&p.body).unwrap_or(Value::String(p.body.clone()))
-        };
-        (p.status, v)
+        self.raw(method, path, &headers, bytes).await
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
