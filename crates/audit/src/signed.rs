@@ -113,7 +113,11 @@ impl Signer {
 
     /// The checkpoint as a signed note.
     pub fn sign_checkpoint(&self, c: &Checkpoint) -> String {
-        let body = c.body(&self.name);
+        self.sign_note(&c.body(&self.name))
+    }
+
+    /// Any text as a signed note; `body` ends with a newline and holds no blank line.
+    pub fn sign_note(&self, body: &str) -> String {
         let mut sig = self.public().id().to_vec();
         sig.extend_from_slice(&self.sign(body.as_bytes()));
         format!("{body}\n\u{2014} {} {}\n", self.name, STANDARD.encode(sig))
@@ -175,25 +179,16 @@ pub struct SignedCheckpoint {
     pub key_id: [u8; 4],
 }
 
-/// Parses a signed note and checks its signature against `keys` (any one suffices).
-pub fn open_checkpoint(note: &str, keys: &[PublicKey]) -> Result<SignedCheckpoint, SignError> {
-    let bad = SignError::Malformed("checkpoint");
+/// Parses a signed note and checks its signature against `keys` (any one suffices):
+/// the body (with its final newline) and the key that signed it.
+pub fn open_note<'k>(
+    note: &str,
+    keys: &'k [PublicKey],
+    what: &'static str,
+) -> Result<(String, &'k PublicKey), SignError> {
+    let bad = SignError::Malformed(what);
     let (body, sigs) = note.split_once("\n\n").ok_or(bad.clone())?;
     let body = format!("{body}\n");
-    let lines: Vec<&str> = body.lines().collect();
-    let [origin, size, root, time] = lines[..] else {
-        return Err(bad);
-    };
-    let size: u64 = size.parse().map_err(|_| bad.clone())?;
-    let root: Hash = STANDARD
-        .decode(root)
-        .ok()
-        .and_then(|r| r.try_into().ok())
-        .ok_or(bad.clone())?;
-    let ts_ms: i64 = time
-        .strip_prefix("time ")
-        .and_then(|t| t.parse().ok())
-        .ok_or(bad.clone())?;
     for line in sigs.lines() {
         let Some(rest) = line.strip_prefix("\u{2014} ") else {
             return Err(bad);
@@ -210,18 +205,41 @@ pub fn open_checkpoint(note: &str, keys: &[PublicKey]) -> Result<SignedCheckpoin
         let mut s = [0u8; 64];
         s.copy_from_slice(&sig[4..]);
         if !k.verify(body.as_bytes(), &s) {
-            return Err(SignError::BadSignature("checkpoint"));
+            return Err(SignError::BadSignature(what));
         }
-        if origin != name {
-            return Err(bad);
-        }
-        return Ok(SignedCheckpoint {
-            origin: origin.to_string(),
-            checkpoint: Checkpoint { size, root, ts_ms },
-            key_id: id,
-        });
+        return Ok((body, k));
     }
-    Err(SignError::UnknownKey("checkpoint"))
+    Err(SignError::UnknownKey(what))
+}
+
+/// Parses a signed checkpoint note and checks its signature against `keys`.
+pub fn open_checkpoint(note: &str, keys: &[PublicKey]) -> Result<SignedCheckpoint, SignError> {
+    let bad = SignError::Malformed("checkpoint");
+    // The body is parsed first, so that a malformed note is named as such whoever signed.
+    let (raw, _) = note.split_once("\n\n").ok_or(bad.clone())?;
+    let lines: Vec<&str> = raw.lines().collect();
+    let [origin, size, root, time] = lines[..] else {
+        return Err(bad);
+    };
+    let size: u64 = size.parse().map_err(|_| bad.clone())?;
+    let root: Hash = STANDARD
+        .decode(root)
+        .ok()
+        .and_then(|r| r.try_into().ok())
+        .ok_or(bad.clone())?;
+    let ts_ms: i64 = time
+        .strip_prefix("time ")
+        .and_then(|t| t.parse().ok())
+        .ok_or(bad.clone())?;
+    let (_, key) = open_note(note, keys, "checkpoint")?;
+    if origin != key.name {
+        return Err(bad);
+    }
+    Ok(SignedCheckpoint {
+        origin: origin.to_string(),
+        checkpoint: Checkpoint { size, root, ts_ms },
+        key_id: key.id(),
+    })
 }
 
 /// The server's signed statement that it accepted the entry at `index` (0-based leaf
