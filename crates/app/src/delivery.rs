@@ -57,7 +57,7 @@ const TEXTS: [(&str, &str, &str); 6] = [
 ];
 
 /// Security notices by what happened: (what, 日本語, English).
-const SECURITY_TEXTS: [(&str, &str, &str); 7] = [
+const SECURITY_TEXTS: [(&str, &str, &str); 8] = [
     (
         "password_changed",
         "パスワードが変更されました。心当たりがない場合はすぐにパスワードを再設定してください",
@@ -87,6 +87,11 @@ const SECURITY_TEXTS: [(&str, &str, &str); 7] = [
         "recovery_codes_renewed",
         "リカバリーコードが再発行されました(以前のコードは使えません)",
         "New recovery codes were issued (the old ones no longer work)",
+    ),
+    (
+        "backup_failed",
+        "バックアップを保存できなかった保存先があります。サーバーのログを確認してください",
+        "A backup could not be stored at one of its destinations: check the server log",
     ),
     (
         "sessions_ended",

@@ -52,20 +52,41 @@ pub struct Snapshot {
     pub files: Vec<(String, PathBuf)>,
 }
 
-/// A new backup id: its UTC time (so names sort by age) and a random suffix.
+/// A new backup id: its UTC time to the millisecond (so names sort by age) and a random
+/// suffix (`20261127T011429.123Z-ab12`).
 pub fn new_id(now: jiff::Timestamp) -> String {
     use rand_core::{OsRng, RngCore};
     format!(
-        "{}-{:04x}",
-        now.strftime("%Y%m%dT%H%M%SZ"),
+        "{}.{:03}Z-{:04x}",
+        now.strftime("%Y%m%dT%H%M%S"),
+        now.subsec_millisecond(),
         OsRng.next_u32() & 0xffff
     )
 }
 
 /// The creation time encoded in a backup id.
 pub fn id_time(id: &str) -> Option<jiff::Timestamp> {
-    let stamp = id.get(..16)?;
-    jiff::Timestamp::strptime("%Y%m%dT%H%M%S%#z", format!("{stamp}+0000")).ok()
+    let (secs, rest) = id.split_once('.')?;
+    let millis: i64 = rest.get(..3)?.parse().ok()?;
+    if rest.get(3..4)? != "Z" {
+        return None;
+    }
+    let t = jiff::Timestamp::strptime("%Y%m%dT%H%M%S%z", format!("{secs}+0000")).ok()?;
+    t.checked_add(jiff::SignedDuration::from_millis(millis))
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_sort_by_time_and_give_it_back() {
+        let t: jiff::Timestamp = "2026-11-27T01:14:29.123Z".parse().expect("time");
+        let id = super::new_id(t);
+        assert!(id.starts_with("20261127T011429.123Z-"), "{id}");
+        assert_eq!(super::id_time(&id), Some(t));
+        assert_eq!(super::id_time("nonsense"), None);
+        assert!(super::new_id(t) < super::new_id(t + jiff::SignedDuration::from_millis(1)));
+    }
 }
 
 /// Seals the snapshot into `staging` and returns the signed manifest and archive path.

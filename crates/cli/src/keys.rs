@@ -195,3 +195,18 @@ pub fn add_master_key(data_dir: &Path) -> Result<Vec<Vec<u8>>, KeyError> {
     fs::rename(&tmp, &path).map_err(io(&path))?;
     Ok(ring)
 }
+
+/// The backup manifest signing key's file, in `<data_dir>/secrets/`.
+pub const BACKUP_FILE: &str = "backup.key";
+/// The name backup manifests are signed under.
+pub const BACKUP_SIGNER: &str = "tekkan-backup";
+
+/// The key that signs backup manifests, created on first use.
+pub fn backup_signer(data_dir: &Path) -> Result<tekkan_audit::signed::Signer, KeyError> {
+    let dir = data_dir.join("secrets");
+    private_dir(&dir)?;
+    let seed = key(&dir, BACKUP_FILE, None, true)?
+        .try_into()
+        .map_err(|_| KeyError::Malformed(BACKUP_FILE.into()))?;
+    Ok(tekkan_audit::signed::Signer::new(BACKUP_SIGNER, &seed))
+}

@@ -2,8 +2,10 @@
 //! maintenance commands. Only this crate reads files and the environment.
 
 pub mod audit;
+pub mod backup;
 pub mod config;
 pub mod keys;
+pub mod restore;
 mod scheduler;
 mod server;
 mod vault;

@@ -54,6 +54,8 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("notifications: {0}")]
     Mail(String),
+    #[error(transparent)]
+    Backup(#[from] tekkan_backup::BackupError),
 }
 
 /// The database file inside a data directory.
@@ -368,12 +370,21 @@ pub async fn start(
         Duration::from_millis(cfg.scheduler.checkpoint_ms.clamp(10, 60_000)),
         cp_rx,
     ));
+    let backups = tokio::spawn(crate::backup::schedule(
+        app.clone(),
+        cfg.clone(),
+        sched_stop.subscribe(),
+    ));
     let serve = tekkan_web::serve(listener, tls, state, stop);
     let handle = tokio::spawn(async move {
         let r = serve.await;
         // The scheduler finishes the job it is on, then stops.
         let _ = sched_stop.send(true);
         let _ = scheduler.await;
+        // A backup in progress is abandoned: its work directory is removed, and what
+        // was not sent is simply not there (the manifest goes last).
+        backups.abort();
+        let _ = backups.await;
         let _ = reads.await;
         let _ = cp_stop.send(true);
         let _ = checkpointer.await;

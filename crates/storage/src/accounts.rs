@@ -222,4 +222,12 @@ impl WriteTx {
             .await?;
         Ok(n > 0)
     }
+
+    /// The operator accounts still in use (for operations notices).
+    pub async fn operator_accounts(&mut self) -> Result<Vec<AccountId>> {
+        let rows = sqlx::query("SELECT * FROM accounts WHERE is_operator AND disabled_at IS NULL")
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(|r| account(r).map(|a| a.id)).collect()
+    }
 }

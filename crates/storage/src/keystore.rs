@@ -48,6 +48,10 @@ impl KeyStore {
         Ok(Self { pool })
     }
 
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     pub async fn get(&self, account: AccountId) -> Result<Option<Wrapped>> {
         let r = sqlx::query("SELECT key_id, wrapped FROM data_keys WHERE account_id = ?")
             .bind(account.to_string())

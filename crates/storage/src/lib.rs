@@ -30,6 +30,7 @@ mod recent;
 mod records;
 mod recovery;
 mod reminders;
+pub mod snapshot;
 mod subgroups;
 mod throttle;
 mod transparency;

@@ -158,7 +158,13 @@ fn origin_of(st: &AppState, req: &Request) -> Origin {
 fn allowed_before_mfa(path: &str) -> bool {
     matches!(
         path,
-        "/api/v1/me" | "/api/v1/me/reauth" | "/api/v1/session" | "/logout" | "/lang" | "/healthz"
+        "/api/v1/me"
+            | "/api/v1/me/reauth"
+            | "/api/v1/session"
+            | "/logout"
+            | "/lang"
+            | "/healthz"
+            | "/metrics"
     ) || path.starts_with("/api/v1/me/mfa")
         || path.starts_with("/api/v1/me/sessions")
         || path.starts_with("/api/v1/me/passkeys")

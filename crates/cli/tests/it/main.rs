@@ -9,6 +9,7 @@ mod accounts;
 mod announcements;
 mod attendance;
 mod audit;
+pub mod backup;
 mod bad_input;
 pub mod bad_input_activities;
 mod bad_input_security;

@@ -11,7 +11,34 @@ use crate::error::WebResult;
 use crate::routes::Routes;
 
 pub fn routes() -> Routes {
-    Routes::new().get("/healthz", healthz).merge(v1::routes())
+    Routes::new()
+        .get("/healthz", healthz)
+        .get("/metrics", metrics)
+        .merge(v1::routes())
+}
+
+/// Operations metrics (Prometheus text) for a monitoring agent on this machine: served
+/// to loopback peers only, and never through a reverse proxy (which would make every
+/// client look local).
+async fn metrics(
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<crate::Peer>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let local = peer.0.ip().is_loopback()
+        && !headers.contains_key("x-forwarded-for")
+        && !headers.contains_key("forwarded");
+    match local {
+        true => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            tekkan_app::metrics::render(),
+        )
+            .into_response(),
+        false => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// Healthy when the database answers.

@@ -4,6 +4,7 @@
 pub mod cdp;
 pub mod fixture;
 pub mod peers;
+pub mod s3;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,0 +1,198 @@
+//! `tekkan backup verify`, `tekkan restore` and `tekkan backup keygen`: fetching a
+//! backup, checking its signature and every hash, decrypting it with the operator's
+//! private key, and proving the copy sound (SQLite's integrity check, the audit
+//! verifier against the checkpoint the manifest names) before anything is kept.
+
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use tekkan_audit::signed::PublicKey;
+use tekkan_backup::age::Identity;
+use tekkan_backup::{BackupError, Manifest};
+
+use crate::backup::{Work, destinations};
+use crate::config::Config;
+use crate::{CliError, keys};
+
+/// Where a backup is taken from, and the keys to open it.
+pub struct Source {
+    pub destination: String,
+    /// The newest when `None`.
+    pub id: Option<String>,
+    pub identity_file: PathBuf,
+    /// `--signer` keys, on top of `backup.trusted_signers`.
+    pub signers: Vec<String>,
+}
+
+fn invalid(msg: String) -> CliError {
+    CliError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg))
+}
+
+/// The manifest signers to trust: given, configured, and this data directory's own.
+fn trusted(cfg: &Config, src: &Source) -> Result<Vec<PublicKey>, CliError> {
+    let mut out = Vec::new();
+    for k in src.signers.iter().chain(&cfg.backup.trusted_signers) {
+        out.push(PublicKey::parse(k).map_err(|_| invalid(format!("not a signer key: {k}")))?);
+    }
+    if cfg
+        .data_dir
+        .join("secrets")
+        .join(keys::BACKUP_FILE)
+        .exists()
+    {
+        out.push(keys::backup_signer(&cfg.data_dir)?.public());
+    }
+    if out.is_empty() {
+        return Err(invalid(
+            "no trusted manifest signer: pass --signer (printed by `tekkan backup run`) or set \
+             backup.trusted_signers"
+                .into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn identities(file: &Path) -> Result<Vec<Identity>, CliError> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
+    Identity::parse_file(&text).map_err(|e| CliError::Backup(e.into()))
+}
+
+/// What verification found.
+pub struct Verified {
+    pub manifest: Manifest,
+    pub audit: String,
+}
+
+/// Fetches and unpacks into `into`, then runs every check on the copy.
+async fn fetch_checked(
+    cfg: &Config,
+    src: &Source,
+    work: &Path,
+    into: &Path,
+) -> Result<Verified, CliError> {
+    let trusted = trusted(cfg, src)?;
+    let ids = identities(&src.identity_file)?;
+    let dest = destinations(cfg)?
+        .into_iter()
+        .find(|d| d.name == src.destination)
+        .ok_or_else(|| invalid(format!("no destination named {}", src.destination)))?;
+    let m = tekkan_backup::fetch(
+        &dest,
+        src.id.as_deref(),
+        &trusted,
+        &ids,
+        tekkan_storage::latest_version(),
+        work,
+        into,
+    )
+    .await?;
+    for db in [
+        into.join("tekkan.sqlite3"),
+        into.join("secrets").join("data-keys.sqlite3"),
+    ] {
+        let problems = tekkan_storage::snapshot::integrity_check(&db).await?;
+        if !problems.is_empty() {
+            return Err(BackupError::Corrupt(format!(
+                "{}: {}",
+                db.file_name().unwrap_or_default().to_string_lossy(),
+                problems.join("; ")
+            ))
+            .into());
+        }
+    }
+    let saved = match &m.audit.checkpoint {
+        Some(note) => {
+            let p = work.join("checkpoint.note");
+            std::fs::write(&p, note)?;
+            Some(p)
+        }
+        None => None,
+    };
+    let mut copy = cfg.clone();
+    copy.data_dir = into.to_owned();
+    let trust = crate::audit::Trust {
+        pubkeys: Vec::new(),
+        saved,
+    };
+    let audit = match crate::audit::verify_data_dir(&copy, &trust).await? {
+        crate::audit::Verdict::Intact(t) => t,
+        crate::audit::Verdict::Tampered(t) => {
+            return Err(BackupError::Corrupt(format!("audit log: {t}")).into());
+        }
+    };
+    Ok(Verified { manifest: m, audit })
+}
+
+/// `tekkan backup verify`: everything a restore does, into a scratch directory.
+pub async fn verify(cfg: &Config, src: &Source) -> Result<Verified, CliError> {
+    let work = Work::new(&std::env::temp_dir(), "verify")?;
+    let into = work.0.join("data");
+    keys::private_dir(&into)?;
+    fetch_checked(cfg, src, &work.0, &into).await
+}
+
+/// Whether `dir` holds a data directory (a database or keys).
+fn live(dir: &Path) -> bool {
+    crate::db_path(dir).exists() || dir.join("secrets").exists()
+}
+
+/// `tekkan restore`: rebuilds `cfg.data_dir` from a backup. A data directory already
+/// there is refused unless `replace`; then it is moved aside (never deleted), and only
+/// a fully checked copy takes its place.
+pub async fn restore(
+    cfg: &Config,
+    src: &Source,
+    replace: bool,
+) -> Result<(Verified, Option<PathBuf>), CliError> {
+    let target = cfg.data_dir.clone();
+    if live(&target) && !replace {
+        return Err(invalid(format!(
+            "{} already holds a data directory: stop the server and pass --replace to \
+             replace it (it is kept aside, not deleted)",
+            target.display()
+        )));
+    }
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)?;
+    // Beside the target, so that the final step is a rename on one file system.
+    let work = Work::new(&parent, "restore")?;
+    let into = work.0.join("data");
+    keys::private_dir(&into)?;
+    let verified = fetch_checked(cfg, src, &work.0, &into).await?;
+    let mut aside = None;
+    if target.exists() {
+        let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
+        let name = target.file_name().unwrap_or_default().to_string_lossy();
+        let a = parent.join(format!("{name}.replaced-{stamp}"));
+        std::fs::rename(&target, &a)?;
+        aside = Some(a);
+    }
+    std::fs::rename(&into, &target)?;
+    Ok((verified, aside))
+}
+
+/// `tekkan backup keygen`: a new age key pair; the private key goes to `out` (mode
+/// 0600, never overwritten), the public key is returned for `backup.recipients`.
+pub fn keygen(out: &Path) -> Result<String, CliError> {
+    use std::io::Write;
+    let id = Identity::generate();
+    let public = id.recipient().encode();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .map_err(|e| invalid(format!("{}: {e}", out.display())))?;
+    let created = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
+    write!(
+        f,
+        "# created: {created}\n# public key: {public}\n{}\n",
+        id.encode().as_str()
+    )?;
+    f.sync_all()?;
+    Ok(public)
+}

@@ -1,0 +1,295 @@
+//! Backups and restore: the drill (back up while serving, lose the data directory and a
+//! destination, restore from the other, every record back), and the faults that must
+//! give a clear error and never a partial restore.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sqlx::{Connection, Row};
+
+use crate::support::{TestApp, unique};
+
+/// A configuration file, an operator key pair and destinations for one test.
+pub struct Kit {
+    pub root: tempfile::TempDir,
+    pub recipient: String,
+    pub identity: PathBuf,
+    /// `[[backup.destinations]]` tables, as TOML text.
+    pub dests: Vec<String>,
+    pub data_dir: PathBuf,
+}
+
+pub fn dir_dest(name: &str, path: &Path) -> String {
+    format!(
+        "[[backup.destinations]]\nname = \"{name}\"\nkind = \"dir\"\npath = \"{}\"\nregion = \"jp-tokyo\"\n",
+        path.display()
+    )
+}
+
+impl Kit {
+    pub fn new(data_dir: &Path) -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let identity = root.path().join("operator.age");
+        let (ok, out) = run(&["backup", "keygen", "--out", identity.to_str().unwrap()]);
+        assert!(ok, "{out}");
+        let recipient = out.lines().last().unwrap().trim().to_owned();
+        assert!(recipient.starts_with("age1"), "{out}");
+        Self {
+            root,
+            recipient,
+            identity,
+            dests: Vec::new(),
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// A directory destination under the kit's root.
+    pub fn dir(&mut self, name: &str) -> PathBuf {
+        let p = self.root.path().join(name);
+        std::fs::create_dir_all(&p).unwrap();
+        self.dests.push(dir_dest(name, &p));
+        p
+    }
+
+    /// Writes the configuration and returns its path.
+    pub fn config(&self, extra: &str) -> PathBuf {
+        let p = self.root.path().join(format!("{}.toml", unique("tekkan")));
+        let text = format!(
+            "data_dir = \"{}\"\n[backup]\nrecipients = [\"{}\"]\n{extra}\n{}",
+            self.data_dir.display(),
+            self.recipient,
+            self.dests.join("\n")
+        );
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// `tekkan --config <config> args...`: (exit code, all output).
+    pub fn tekkan(&self, config: &Path, args: &[&str]) -> (i32, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_tekkan"))
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .env("TEKKAN_LOG__LEVEL", "warn")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+
+    /// The manifest signer key a successful `backup run` printed.
+    pub fn signer(out: &str) -> String {
+        out.lines()
+            .find_map(|l| l.strip_prefix("manifest signed by "))
+            .unwrap_or_else(|| panic!("no signer in {out}"))
+            .trim()
+            .to_owned()
+    }
+}
+
+fn run(args: &[&str]) -> (bool, String) {
+    crate::support::tekkan(args)
+}
+
+/// Every row of every table, as text (`quote()` of each column), per table.
+pub async fn dump(db: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let url = format!("sqlite://{}?mode=ro", db.display());
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let tables: Vec<String> = sqlx::query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let cols: Vec<String> =
+            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info(\"{t}\")")))
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| format!("quote(\"{}\")", r.get::<String, _>(1)))
+                .collect();
+        let sql = format!("SELECT {} FROM \"{t}\"", cols.join("||','||"));
+        let rows: BTreeSet<String> = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        out.insert(t, rows);
+    }
+    c.close().await.unwrap();
+    out
+}
+
+/// Leftovers a failed restore must not leave: the target, or a work directory.
+fn assert_nothing_left(parent: &Path, target: &Path) {
+    assert!(!target.exists(), "{} was created", target.display());
+    let left: Vec<String> = std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tekkan-"))
+        .collect();
+    assert!(left.is_empty(), "work directories left: {left:?}");
+}
+
+#[tokio::test]
+async fn restore_drill_every_record_back_and_the_audit_log_intact() {
+    let app = TestApp::builder().demo().start().await;
+    let mut kit = Kit::new(&app.data_dir());
+    let first = kit.dir("nas");
+    let second = kit.dir("usb");
+    // Uploaded files travel with the database.
+    let files = app.data_dir().join("files").join("ab");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("photo.jpg"), b"\xff\xd8 a photo").unwrap();
+    let cfg = kit.config("");
+
+    // 1. Online: the server keeps serving writes while a backup is taken.
+    let writer = {
+        let client = app.sign_up("writer", None).await;
+        tokio::spawn(async move {
+            let mut c = client;
+            let mut n = 0;
+            loop {
+                c.create_club(&format!("club {n}")).await;
+                n += 1;
+                // About a hundred writes a second: a busy club server, not a flood.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (code, out) = kit.tekkan(&cfg, &["backup", "run"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!writer.is_finished(), "the server stopped serving");
+    writer.abort();
+    let _ = writer.await;
+    let signer = Kit::signer(&out);
+    let (code, out) = kit.tekkan(
+        &cfg,
+        &[
+            "backup",
+            "verify",
+            "--from",
+            "nas",
+            "--identity",
+            kit.identity.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "a backup taken under load verifies: {out}");
+    assert!(
+        out.contains("consistent with the saved checkpoint"),
+        "{out}"
+    );
+
+    // 2. The drill: the server stopped, every record noted, a backup to both places.
+    let demo = app.running().demo_logins[0].clone();
+    let dir = app.stop().await;
+    let data = dir.path().to_owned();
+    let before = dump(&data.join("tekkan.sqlite3")).await;
+    let (code, out) = kit.tekkan(&cfg, &["backup", "run"]);
+    assert_eq!(code, 0, "{out}");
+    let id = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_owned();
+    let last = dump(&data.join("tekkan.sqlite3")).await;
+    // Disaster: the data directory and the first destination are gone.
+    std::fs::remove_dir_all(&data).unwrap();
+    std::fs::remove_dir_all(&first).unwrap();
+    assert!(second.join(format!("{id}.manifest")).exists());
+    // Without the data directory, the signer must come from the operator's records.
+    let id_file = kit.identity.to_str().unwrap();
+    let (code, out) = kit.tekkan(&cfg, &["restore", "--from", "usb", "--identity", id_file]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("no trusted manifest signer"), "{out}");
+    let (code, out) = kit.tekkan(
+        &cfg,
+        &[
+            "restore",
+            "--from",
+            "usb",
+            "--identity",
+            id_file,
+            "--signer",
+            &signer,
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("restored backup {id}")), "{out}");
+
+    let after = dump(&data.join("tekkan.sqlite3")).await;
+    // `audit_head` is one row, replaced at each append: the verifier below checks it.
+    for (table, rows) in before.iter().filter(|(t, _)| *t != "audit_head") {
+        let back = after
+            .get(table)
+            .unwrap_or_else(|| panic!("table {table} is gone"));
+        let lost: Vec<&String> = rows.difference(back).collect();
+        assert!(
+            lost.is_empty(),
+            "{table}: {} records not restored",
+            lost.len()
+        );
+    }
+    // The restored log is the live one up to the snapshot; after it came only the
+    // record of the backup itself.
+    let later: Vec<&String> = last["audit_log"].difference(&after["audit_log"]).collect();
+    assert!(after["audit_log"].is_subset(&last["audit_log"]));
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert!(later[0].contains("'backup.completed'"), "{later:?}");
+    assert_eq!(
+        std::fs::read(data.join("files/ab/photo.jpg")).unwrap(),
+        b"\xff\xd8 a photo"
+    );
+    let (ok, out) =
+        crate::support::tekkan(["audit", "verify", "--data-dir", data.to_str().unwrap()]);
+    assert!(ok && out.contains("audit log OK"), "{out}");
+
+    // The restored server runs, and sealed personal data opens (keys came back too).
+    let dir = tempfile::TempDir::new_in(data.parent().unwrap()).unwrap();
+    std::fs::remove_dir(dir.path()).unwrap();
+    std::fs::rename(&data, dir.path()).unwrap();
+    let app = TestApp::builder().data_dir(dir).start().await;
+    let (s, v) = app.log_in(&demo.email, &demo.password).await;
+    assert!(s.is_success(), "{s} {v}");
+
+    // A second restore over a live data directory is refused without --replace.
+    let mut live = kit.config("");
+    let text = std::fs::read_to_string(&live).unwrap().replace(
+        &kit.data_dir.display().to_string(),
+        &app.data_dir().display().to_string(),
+    );
+    live = live.with_extension("live.toml");
+    std::fs::write(&live, text).unwrap();
+    let (code, out) = kit.tekkan(
+        &live,
+        &[
+            "restore",
+            "--from",
+            "usb",
+            "--identity",
+            id_file,
+            "--signer",
+            &signer,
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(out.contains("--replace"), "{out}");
+    app.stop().await;
+}
