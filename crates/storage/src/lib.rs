@@ -72,6 +72,12 @@ pub enum StorageError {
     /// A stored value could not be read back (a hand-edited database).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The database was written by a newer TEKKAN: this one must not touch it.
+    #[error(
+        "the database is at schema {found}, newer than this tekkan knows ({known}): run the \
+         newer tekkan"
+    )]
+    NewerSchema { found: i64, known: i64 },
     /// A write was committed without audit events: a bug, refused.
     #[error("a write must be audited")]
     Unaudited,

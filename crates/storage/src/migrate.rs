@@ -3,7 +3,7 @@
 
 use sqlx::{Executor, SqlitePool};
 
-use crate::{Result, now_ms};
+use crate::{Result, StorageError, now_ms};
 
 /// (version, SQL). New migrations are appended; applied ones are never edited.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -36,6 +36,30 @@ const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {
+    // Read first: a database already up to date takes no write lock at all, so that a
+    // maintenance command (a backup) opening it beside a busy server never waits for one.
+    let has_table: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+    )
+    .fetch_one(pool)
+    .await?;
+    let applied: Vec<i64> = match has_table {
+        0 => Vec::new(),
+        _ => {
+            sqlx::query_scalar("SELECT version FROM schema_migrations")
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    if let Some(newest) = applied.iter().max().filter(|v| **v > latest_version()) {
+        return Err(StorageError::NewerSchema {
+            found: *newest,
+            known: latest_version(),
+        });
+    }
+    if MIGRATIONS.iter().all(|(v, _)| applied.contains(v)) {
+        return Ok(());
+    }
     pool.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )

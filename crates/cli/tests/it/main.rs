@@ -10,6 +10,7 @@ mod announcements;
 mod attendance;
 mod audit;
 pub mod backup;
+mod backup_faults;
 mod bad_input;
 pub mod bad_input_activities;
 mod bad_input_security;
