@@ -46,11 +46,19 @@ pub fn backup_result(stored: &[(String, Option<String>)], failed: &[(String, Str
     }
 }
 
+/// A per-destination metric: name, type, help, and how to read it.
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Destination) -> String,
+);
+
 /// Every metric, as Prometheus reads them.
 pub fn render() -> String {
     let s = STATE.lock().unwrap_or_else(|p| p.into_inner());
     let mut out = String::new();
-    let series: [(&str, &str, &str, fn(&Destination) -> String); 4] = [
+    let series: [Series; 4] = [
         (
             "tekkan_backup_last_success_timestamp_seconds",
             "gauge",

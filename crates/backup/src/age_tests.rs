@@ -122,3 +122,56 @@ fn garbage_is_malformed_not_a_panic() {
     let huge = format!("age-encryption.org/v1\n-> a {}\n", "b".repeat(MAX_HEADER));
     assert!(open(std::slice::from_ref(&id), huge.as_bytes()).is_err());
 }
+
+/// The reference `age` tool (installed by scripts/install-test-deps) opens what we seal,
+/// and we open what it seals: the format is age, not something like it.
+#[test]
+fn the_reference_age_tool_agrees_both_ways() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("dir");
+    let id = Identity::generate();
+    let key_file = dir.path().join("key.txt");
+    std::fs::write(&key_file, format!("{}\n", *id.encode())).expect("key");
+    let plain: Vec<u8> = (0..(2 * CHUNK + 77)).map(|i| (i % 253) as u8).collect();
+    let ours = dir.path().join("ours.age");
+    std::fs::write(&ours, seal(&[id.recipient()], &plain)).expect("write");
+    let out = Command::new("age")
+        .args(["-d", "-i"])
+        .arg(&key_file)
+        .arg(&ours)
+        .output()
+        .expect("the age tool (scripts/install-test-deps)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, plain, "age opened our file");
+    let mut child = Command::new("age")
+        .args(["-r", &id.recipient().encode()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("age");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&plain)
+        .expect("pipe");
+    let theirs = child.wait_with_output().expect("age");
+    assert!(theirs.status.success());
+    assert_eq!(
+        open(std::slice::from_ref(&id), &theirs.stdout).expect("ours opens theirs"),
+        plain
+    );
+    // A key made by age-keygen works here too.
+    let out = Command::new("age-keygen").output().expect("age-keygen");
+    let text = String::from_utf8(out.stdout).expect("text");
+    let ids = Identity::parse_file(&text).expect("age-keygen's file parses");
+    let public = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .expect("public key line");
+    assert_eq!(ids[0].recipient().encode(), public);
+}

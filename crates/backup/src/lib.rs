@@ -76,19 +76,6 @@ pub fn id_time(id: &str) -> Option<jiff::Timestamp> {
         .ok()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ids_sort_by_time_and_give_it_back() {
-        let t: jiff::Timestamp = "2026-11-27T01:14:29.123Z".parse().expect("time");
-        let id = super::new_id(t);
-        assert!(id.starts_with("20261127T011429.123Z-"), "{id}");
-        assert_eq!(super::id_time(&id), Some(t));
-        assert_eq!(super::id_time("nonsense"), None);
-        assert!(super::new_id(t) < super::new_id(t + jiff::SignedDuration::from_millis(1)));
-    }
-}
-
 /// Seals the snapshot into `staging` and returns the signed manifest and archive path.
 pub fn seal(
     snap: &Snapshot,
@@ -254,4 +241,17 @@ pub async fn fetch(
     .map_err(|e| BackupError::Snapshot(e.to_string()))??;
     let _ = std::fs::remove_file(&archive);
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_sort_by_time_and_give_it_back() {
+        let t: jiff::Timestamp = "2026-11-27T01:14:29.123Z".parse().expect("time");
+        let id = super::new_id(t);
+        assert!(id.starts_with("20261127T011429.123Z-"), "{id}");
+        assert_eq!(super::id_time(&id), Some(t));
+        assert_eq!(super::id_time("nonsense"), None);
+        assert!(super::new_id(t) < super::new_id(t + jiff::SignedDuration::from_millis(1)));
+    }
 }

@@ -184,6 +184,18 @@ impl S3 {
         })
     }
 
+    /// The prefix sent when listing: the configured one up to its first `/`, the rest
+    /// filtered here. Servers disagree on how a `/` in a signed query is canonicalised
+    /// (AWS encodes it, moto does not); without one, every server agrees.
+    fn list_prefix(&self) -> String {
+        self.s
+            .prefix
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Whether the bucket has Object Lock (then every upload is retained).
     pub async fn object_lock(&self) -> Result<bool, DestError> {
         let q = [("object-lock".to_owned(), String::new())];
@@ -203,16 +215,14 @@ impl S3 {
     }
 
     pub async fn put(&self, key: &str, file: &Path) -> Result<Option<String>, DestError> {
-        let bytes_sha = {
-            let (_, sha) = crate::archive::hash_file(file)
-                .map_err(|e| DestError::Other(format!("reading {}: {e}", file.display())))?;
-            sha
-        };
+        let (bytes_sha, md5) = digests(file)
+            .map_err(|e| DestError::Other(format!("reading {}: {e}", file.display())))?;
+        let b64 = base64::engine::general_purpose::STANDARD;
         let raw = hex::decode(&bytes_sha).map_err(|e| DestError::Other(e.to_string()))?;
-        let mut extra = vec![(
-            "x-amz-checksum-sha256".to_owned(),
-            base64::engine::general_purpose::STANDARD.encode(raw),
-        )];
+        let mut extra = vec![
+            ("x-amz-checksum-sha256".to_owned(), b64.encode(raw)),
+            ("content-md5".to_owned(), b64.encode(md5)),
+        ];
         let locked = self.object_lock().await?;
         let until = match locked && self.s.lock_days > 0 {
             true => {
@@ -226,7 +236,13 @@ impl S3 {
                 extra.push(("x-amz-object-lock-retain-until-date".to_owned(), t.clone()));
                 Some(t)
             }
-            false => None,
+            false => {
+                tracing::warn!(
+                    bucket = %self.s.bucket,
+                    "bucket without Object Lock: anyone holding delete rights can destroy these backups"
+                );
+                None
+            }
         };
         let f = tokio::fs::File::open(file)
             .await
@@ -268,7 +284,7 @@ impl S3 {
         loop {
             let mut q = vec![
                 ("list-type".to_owned(), "2".to_owned()),
-                ("prefix".to_owned(), self.s.prefix.clone()),
+                ("prefix".to_owned(), self.list_prefix()),
             ];
             if let Some(t) = &token {
                 q.push(("continuation-token".to_owned(), t.clone()));
@@ -305,7 +321,7 @@ impl S3 {
     pub async fn delete(&self, key: &str) -> Result<(), DestError> {
         let q = [
             ("versions".to_owned(), String::new()),
-            ("prefix".to_owned(), format!("{}{key}", self.s.prefix)),
+            ("prefix".to_owned(), self.list_prefix()),
         ];
         let xml = self
             .send(reqwest::Method::GET, None, &q, vec![], None)
@@ -332,4 +348,25 @@ impl S3 {
         }
         Ok(())
     }
+}
+
+/// The SHA-256 (hex) and MD5 of a file, in one read.
+fn digests(file: &Path) -> std::io::Result<(String, [u8; 16])> {
+    use md5::Digest as _;
+    use std::io::Read;
+    let mut f = std::io::BufReader::new(std::fs::File::open(file)?);
+    let (mut sha, mut md5) = (<sha2::Sha256 as sha2::Digest>::new(), md5::Md5::new());
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        sha2::Digest::update(&mut sha, &buf[..n]);
+        md5.update(&buf[..n]);
+    }
+    Ok((
+        hex::encode(sha2::Digest::finalize(sha)),
+        md5.finalize().into(),
+    ))
 }

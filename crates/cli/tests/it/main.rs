@@ -11,6 +11,7 @@ mod attendance;
 mod audit;
 pub mod backup;
 mod backup_faults;
+mod backup_s3;
 mod bad_input;
 pub mod bad_input_activities;
 mod bad_input_security;

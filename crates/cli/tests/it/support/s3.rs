@@ -37,7 +37,16 @@ pub fn moto() -> &'static Moto {
             "/../../scripts/s3-test-server.py"
         );
         let log = std::env::temp_dir().join(format!("tekkan-moto-{}.log", std::process::id()));
-        let mut child = Command::new("python3")
+        // scripts/install-test-deps puts moto in the project's own environment.
+        let venv = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/test-venv/bin/python3"
+        );
+        let python = match std::path::Path::new(venv).exists() {
+            true => venv,
+            false => "python3",
+        };
+        let mut child = Command::new(python)
             .arg(script)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
