@@ -108,6 +108,31 @@ impl Drop for Work {
     }
 }
 
+/// Removes work directories a crashed run left (they hold a plaintext copy of the
+/// database). Only day-old ones: another run may be going on right now.
+fn remove_stale(data_dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    let day = Duration::from_secs(86_400);
+    for e in rd.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > day);
+        if old
+            && e.file_name()
+                .to_string_lossy()
+                .starts_with(".tekkan-backup-")
+        {
+            tracing::warn!(dir = %e.path().display(), "removing a backup work directory left by a crash");
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Every regular file under `dir`, as (path relative to `root`, path on disk).
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -148,6 +173,7 @@ pub async fn run(app: &App, cfg: &Config) -> Result<RunReport, CliError> {
         return Err(bad("no [[backup.destinations]] configured".into()));
     }
     let signer: Signer = keys::backup_signer(&cfg.data_dir)?;
+    remove_stale(&cfg.data_dir);
     let work = Work::new(&cfg.data_dir, "backup")?;
     let snap_dir = work.0.join("snapshot");
     std::fs::DirBuilder::new()

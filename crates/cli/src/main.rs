@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod backup_cmd;
+
 use clap::{Parser, Subcommand};
 use tekkan_cli::config::{self, Config};
 use tekkan_cli::{CliError, ServeOptions};
@@ -69,12 +71,12 @@ enum Command {
     /// Backups: take, list, verify, prune; make the operator's key pair.
     Backup {
         #[command(subcommand)]
-        command: BackupCommand,
+        command: backup_cmd::BackupCommand,
     },
     /// Rebuild a data directory from a backup (every check of `backup verify` first).
     Restore {
         #[command(flatten)]
-        source: SourceArgs,
+        source: backup_cmd::SourceArgs,
         /// The data directory to rebuild (default: data_dir of the configuration).
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -84,66 +86,6 @@ enum Command {
     },
     /// Print an annotated tekkan.toml with every default.
     DefaultConfig,
-}
-
-#[derive(clap::Args)]
-struct SourceArgs {
-    /// The destination to take the backup from (its name in the configuration).
-    #[arg(long)]
-    from: String,
-    /// The backup's id (default: the newest there).
-    #[arg(long)]
-    backup: Option<String>,
-    /// The age identity file holding the private key (`tekkan backup keygen`).
-    #[arg(long)]
-    identity: PathBuf,
-    /// A trusted manifest signer key (`tekkan-backup+...`); repeatable.
-    #[arg(long)]
-    signer: Vec<String>,
-}
-
-impl SourceArgs {
-    fn source(self) -> tekkan_cli::restore::Source {
-        tekkan_cli::restore::Source {
-            destination: self.from,
-            id: self.backup,
-            identity_file: self.identity,
-            signers: self.signer,
-        }
-    }
-}
-
-#[derive(Subcommand)]
-enum BackupCommand {
-    /// Take a backup now (the server may keep running) and send it to every destination.
-    /// Exits 1 when a destination failed.
-    Run {
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-    },
-    /// What each destination holds.
-    List,
-    /// Fetch a backup, check its signature and hashes, decrypt it, restore it into a
-    /// scratch directory and check the database and the audit log there.
-    Verify {
-        #[command(flatten)]
-        source: SourceArgs,
-    },
-    /// Delete the backups the retention policy no longer keeps at one destination. Meant
-    /// to run elsewhere, with credentials that may delete.
-    Prune {
-        #[arg(long)]
-        destination: String,
-        /// Only say what would be deleted.
-        #[arg(long)]
-        dry_run: bool,
-    },
-    /// Make an age key pair: the private key into --out (keep it off the server), the
-    /// public key printed for backup.recipients.
-    Keygen {
-        #[arg(long)]
-        out: PathBuf,
-    },
 }
 
 #[derive(Subcommand)]
@@ -199,7 +141,10 @@ enum AuditCommand {
     },
 }
 
-fn load(cli_config: Option<&PathBuf>, data_dir: Option<PathBuf>) -> Result<Config, CliError> {
+pub(crate) fn load(
+    cli_config: Option<&PathBuf>,
+    data_dir: Option<PathBuf>,
+) -> Result<Config, CliError> {
     let mut cfg = config::load(cli_config.map(PathBuf::as_path), std::env::vars())?;
     if let Some(d) = data_dir {
         cfg.data_dir = d;
@@ -207,7 +152,7 @@ fn load(cli_config: Option<&PathBuf>, data_dir: Option<PathBuf>) -> Result<Confi
     Ok(cfg)
 }
 
-fn init_logging(level: &str) {
+pub(crate) fn init_logging(level: &str) {
     let filter: tracing_subscriber::filter::Targets = level.parse().unwrap_or_else(|_| {
         eprintln!("log.level {level:?} is not valid; using info");
         tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
@@ -383,7 +328,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             println!("{n} audit entries written to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Backup { command } => backup(cli.config.as_ref(), command).await,
+        Command::Backup { command } => backup_cmd::run(cli.config.as_ref(), command).await,
         Command::Restore {
             source,
             data_dir,
@@ -409,121 +354,6 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::DefaultConfig => {
             print!("{}", config::DEFAULT_TOML);
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-async fn backup(config: Option<&PathBuf>, command: BackupCommand) -> Result<ExitCode, CliError> {
-    match command {
-        BackupCommand::Run { data_dir } => {
-            let cfg = load(config, data_dir)?;
-            init_logging(&cfg.log.level);
-            let (app, _, _) = tekkan_cli::open_app(&cfg).await?;
-            let r = tekkan_cli::backup::run(&app, &cfg).await;
-            app.db().close().await;
-            let r = r?;
-            let m = &r.manifest;
-            println!(
-                "backup {}: {} files, {} bytes sealed, schema {}, {} audit entries, in {:.1} s",
-                m.id,
-                m.entries.len(),
-                m.archive.size,
-                m.schema_version,
-                m.audit.entries,
-                r.seconds
-            );
-            println!("manifest signed by {}", r.signer);
-            for (d, lock) in &r.stored {
-                match lock {
-                    Some(until) => println!("  stored at {d} (locked until {until})"),
-                    None => println!("  stored at {d}"),
-                }
-            }
-            for (d, e) in &r.failed {
-                eprintln!("  FAILED at {d}: {e}");
-            }
-            Ok(match (r.failed.is_empty(), r.stored.is_empty()) {
-                (true, _) => ExitCode::SUCCESS,
-                (false, false) => ExitCode::from(1),
-                (false, true) => ExitCode::from(3),
-            })
-        }
-        BackupCommand::List => {
-            let cfg = load(config, None)?;
-            let mut failed = false;
-            for (dest, r) in tekkan_cli::backup::list(&cfg).await? {
-                match r {
-                    Err(e) => {
-                        failed = true;
-                        eprintln!("{dest}: {e}");
-                    }
-                    Ok(items) => {
-                        println!("{dest}: {} backups", items.len());
-                        for l in items {
-                            let (size, schema) = match &l.manifest {
-                                Some(m) => {
-                                    (m.archive.size.to_string(), m.schema_version.to_string())
-                                }
-                                None => ("?".into(), "?".into()),
-                            };
-                            let state = match l.archive_size {
-                                Some(_) => "complete",
-                                None => "ARCHIVE MISSING",
-                            };
-                            println!("  {}  {size} bytes  schema {schema}  {state}", l.id);
-                        }
-                    }
-                }
-            }
-            Ok(if failed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        BackupCommand::Verify { source } => {
-            let cfg = load(config, None)?;
-            let v = tekkan_cli::restore::verify(&cfg, &source.source()).await?;
-            println!(
-                "backup {} OK: signature, {} files and their hashes, database integrity; {}",
-                v.manifest.id,
-                v.manifest.entries.len(),
-                v.audit
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        BackupCommand::Prune {
-            destination,
-            dry_run,
-        } => {
-            let cfg = load(config, None)?;
-            init_logging(&cfg.log.level);
-            let mut failed = false;
-            for (id, keep, error) in tekkan_cli::backup::prune(&cfg, &destination, dry_run).await? {
-                match (keep, error) {
-                    (Some(why), _) => println!("keep    {id}  ({why})"),
-                    (None, None) if dry_run => println!("would delete {id}"),
-                    (None, None) => println!("deleted {id}"),
-                    (None, Some(e)) => {
-                        failed = true;
-                        eprintln!("NOT deleted {id}: {e}");
-                    }
-                }
-            }
-            Ok(if failed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        BackupCommand::Keygen { out } => {
-            let public = tekkan_cli::restore::keygen(&out)?;
-            println!(
-                "private key written to {} (keep it off the server)",
-                out.display()
-            );
-            println!("public key (add it to backup.recipients):\n{public}");
             Ok(ExitCode::SUCCESS)
         }
     }

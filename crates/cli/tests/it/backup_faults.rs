@@ -62,6 +62,12 @@ async fn faults_give_a_clear_error_and_never_a_partial_restore() {
     let good = kit.dir("good");
     kit.dests
         .push(dir_dest("gone", &kit.root.path().join("not-mounted")));
+    // An S3 endpoint nobody answers at.
+    kit.dests.push(
+        "[[backup.destinations]]\nname = \"s3-down\"\nkind = \"s3\"\nendpoint = \"http://127.0.0.1:1\"\n\
+         bucket = \"b\"\nregion = \"ap-northeast-1\"\npath_style = true\n"
+            .into(),
+    );
     let full_dir = kit.root.path().join("full");
     let _full = Tmpfs::mount(&full_dir, "8k");
     kit.dests.push(dir_dest("full", &full_dir));
@@ -74,6 +80,7 @@ async fn faults_give_a_clear_error_and_never_a_partial_restore() {
     assert!(out.contains("stored at good"), "{out}");
     assert!(out.contains("FAILED at gone: unreachable"), "{out}");
     assert!(out.contains("FAILED at full: full"), "{out}");
+    assert!(out.contains("FAILED at s3-down: unreachable"), "{out}");
     assert_eq!(
         std::fs::read_dir(&full_dir).unwrap().count(),
         0,
