@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How many of each period to keep (the `[backup.retention]` configuration section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Policy {
     pub daily: usize,
     pub weekly: usize,

@@ -278,6 +278,15 @@ impl S3 {
         Ok(())
     }
 
+    /// A bucket-level GET whose answer is XML (listings).
+    async fn get_xml(&self, query: &[(String, String)]) -> Result<String, DestError> {
+        self.send(reqwest::Method::GET, None, query, vec![], None)
+            .await?
+            .text()
+            .await
+            .map_err(|e| DestError::Unreachable(e.to_string()))
+    }
+
     pub async fn list(&self) -> Result<Vec<Object>, DestError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
@@ -289,12 +298,7 @@ impl S3 {
             if let Some(t) = &token {
                 q.push(("continuation-token".to_owned(), t.clone()));
             }
-            let xml = self
-                .send(reqwest::Method::GET, None, &q, vec![], None)
-                .await?
-                .text()
-                .await
-                .map_err(|e| DestError::Unreachable(e.to_string()))?;
+            let xml = self.get_xml(&q).await?;
             for c in tags(&xml, "Contents") {
                 let key = unescape(tags(c, "Key").first().copied().unwrap_or_default());
                 let size = tags(c, "Size")
@@ -323,12 +327,7 @@ impl S3 {
             ("versions".to_owned(), String::new()),
             ("prefix".to_owned(), self.list_prefix()),
         ];
-        let xml = self
-            .send(reqwest::Method::GET, None, &q, vec![], None)
-            .await?
-            .text()
-            .await
-            .map_err(|e| DestError::Unreachable(e.to_string()))?;
+        let xml = self.get_xml(&q).await?;
         let full = format!("{}{key}", self.s.prefix);
         let mut versions: Vec<String> = Vec::new();
         for tag in ["Version", "DeleteMarker"] {

@@ -332,15 +332,8 @@ pub async fn prune(
         .iter()
         .filter_map(|l| Some((l.id.clone(), tekkan_backup::id_time(&l.id)?)))
         .collect();
-    let r = &cfg.backup.retention;
-    let policy = tekkan_backup::retention::Policy {
-        daily: r.daily,
-        weekly: r.weekly,
-        monthly: r.monthly,
-        yearly: r.yearly,
-    };
     let mut out = Vec::new();
-    for v in tekkan_backup::retention::decide(&times, policy) {
+    for v in tekkan_backup::retention::decide(&times, cfg.backup.retention) {
         let mut error = None;
         if v.keep.is_none() && !dry_run {
             // The manifest first: a backup without one is incomplete, never mistaken

@@ -6,6 +6,8 @@ use serde::Deserialize;
 
 use super::Secret;
 
+pub use tekkan_backup::retention::Policy as Retention;
+
 /// Backups: sealed to `recipients` (age public keys), signed, sent to every destination.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -18,6 +20,7 @@ pub struct Backup {
     /// Manifest signing keys `verify` and `restore` trust (`name+id+base64`), besides
     /// this server's own when its data directory is at hand.
     pub trusted_signers: Vec<String>,
+    /// Grandfather-father-son: the newest backup of each of the last N periods is kept.
     pub retention: Retention,
     pub destinations: Vec<Destination>,
 }
@@ -30,27 +33,6 @@ impl Default for Backup {
             trusted_signers: Vec::new(),
             retention: Retention::default(),
             destinations: Vec::new(),
-        }
-    }
-}
-
-/// Grandfather-father-son: the newest backup of each of the last N periods is kept.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Retention {
-    pub daily: usize,
-    pub weekly: usize,
-    pub monthly: usize,
-    pub yearly: usize,
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Self {
-            daily: 7,
-            weekly: 5,
-            monthly: 12,
-            yearly: 3,
         }
     }
 }

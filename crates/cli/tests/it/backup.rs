@@ -84,6 +84,20 @@ impl Kit {
         )
     }
 
+    /// `tekkan [backup verify | restore] --from FROM --identity ID --signer SIGNER`.
+    pub fn fetch(
+        &self,
+        config: &Path,
+        verb: &[&str],
+        from: &str,
+        id: &str,
+        signer: &str,
+    ) -> (i32, String) {
+        let mut args = verb.to_vec();
+        args.extend(["--from", from, "--identity", id, "--signer", signer]);
+        self.tekkan(config, &args)
+    }
+
     /// The manifest signer key a successful `backup run` printed.
     pub fn signer(out: &str) -> String {
         out.lines()
@@ -217,18 +231,7 @@ async fn restore_drill_every_record_back_and_the_audit_log_intact() {
     let (code, out) = kit.tekkan(&cfg, &["restore", "--from", "usb", "--identity", id_file]);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("no trusted manifest signer"), "{out}");
-    let (code, out) = kit.tekkan(
-        &cfg,
-        &[
-            "restore",
-            "--from",
-            "usb",
-            "--identity",
-            id_file,
-            "--signer",
-            &signer,
-        ],
-    );
+    let (code, out) = kit.fetch(&cfg, &["restore"], "usb", id_file, &signer);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("restored backup {id}")), "{out}");
 
@@ -286,18 +289,7 @@ async fn restore_drill_every_record_back_and_the_audit_log_intact() {
     );
     live = live.with_extension("live.toml");
     std::fs::write(&live, text).unwrap();
-    let (code, out) = kit.tekkan(
-        &live,
-        &[
-            "restore",
-            "--from",
-            "usb",
-            "--identity",
-            id_file,
-            "--signer",
-            &signer,
-        ],
-    );
+    let (code, out) = kit.fetch(&live, &["restore"], "usb", id_file, &signer);
     assert_ne!(code, 0);
     assert!(out.contains("--replace"), "{out}");
     app.stop().await;

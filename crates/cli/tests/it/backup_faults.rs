@@ -139,19 +139,7 @@ async fn faults_give_a_clear_error_and_never_a_partial_restore() {
     flip(&archive, original.1.len() as u64 / 2);
     let out = restore(&["--identity", &id_file]);
     assert!(out.contains("corrupted or incomplete"), "{out}");
-    let (code, v) = only_good.tekkan(
-        &rcfg,
-        &[
-            "backup",
-            "verify",
-            "--from",
-            "good",
-            "--identity",
-            &id_file,
-            "--signer",
-            &signer,
-        ],
-    );
+    let (code, v) = only_good.fetch(&rcfg, &["backup", "verify"], "good", &id_file, &signer);
     assert_ne!(code, 0);
     assert!(v.contains("corrupted or incomplete"), "{v}");
     put_back();
@@ -192,18 +180,7 @@ async fn faults_give_a_clear_error_and_never_a_partial_restore() {
     put_back();
 
     // After all that, the untouched backup restores.
-    let (code, out) = only_good.tekkan(
-        &rcfg,
-        &[
-            "restore",
-            "--from",
-            "good",
-            "--identity",
-            &id_file,
-            "--signer",
-            &signer,
-        ],
-    );
+    let (code, out) = only_good.fetch(&rcfg, &["restore"], "good", &id_file, &signer);
     assert_eq!(code, 0, "{out}");
     // And a tekkan older than the database refuses to open it.
     let mut db = sqlx::SqliteConnection::connect(&format!(

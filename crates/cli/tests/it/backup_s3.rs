@@ -113,32 +113,9 @@ async fn s3_backups_are_locked_and_the_server_cannot_delete_them() {
     std::fs::remove_dir_all(dir.path()).unwrap();
     std::fs::remove_dir_all(&nas).unwrap();
     let id = kit.identity.to_str().unwrap().to_owned();
-    let (code, out) = kit.tekkan(
-        &cfg,
-        &[
-            "backup",
-            "verify",
-            "--from",
-            "s3-locked",
-            "--identity",
-            &id,
-            "--signer",
-            &signer,
-        ],
-    );
+    let (code, out) = kit.fetch(&cfg, &["backup", "verify"], "s3-locked", &id, &signer);
     assert_eq!(code, 0, "{out}");
-    let (code, out) = kit.tekkan(
-        &cfg,
-        &[
-            "restore",
-            "--from",
-            "s3-locked",
-            "--identity",
-            &id,
-            "--signer",
-            &signer,
-        ],
-    );
+    let (code, out) = kit.fetch(&cfg, &["restore"], "s3-locked", &id, &signer);
     assert_eq!(code, 0, "{out}");
     let after = crate::backup::dump(&dir.path().join("tekkan.sqlite3")).await;
     for (table, rows) in before.iter().filter(|(t, _)| !t.starts_with("audit_")) {
