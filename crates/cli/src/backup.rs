@@ -273,8 +273,14 @@ pub async fn schedule(app: App, cfg: Config, mut stop: watch::Receiver<bool>) {
             Ok(r) if r.stored.is_empty() => interval.min(Duration::from_secs(900)),
             Ok(_) => interval,
             Err(e) => {
+                // Nothing was taken (a snapshot or key error): as loud as a failed
+                // destination, and the operators are told the same way.
                 tracing::error!(error = %e, "BACKUP FAILED");
-                tekkan_app::metrics::backup_result(&[], &[("all".into(), e.to_string())], 0);
+                let failed = [("all".to_owned(), e.to_string())];
+                tekkan_app::metrics::backup_result(&[], &failed, 0);
+                if let Err(e) = app.record_backup("none", &[], &failed).await {
+                    tracing::error!(error = %e, "could not record the failed backup");
+                }
                 interval.min(Duration::from_secs(900))
             }
         };
