@@ -76,7 +76,8 @@ impl std::fmt::Debug for Recipient {
     }
 }
 
-/// A private key (`AGE-SECRET-KEY-1...`), as `age-keygen` writes it.
+/// A private key (`AGE-SECRET-KEY-1...`), as `age-keygen` writes it. Zeroed on drop.
+#[derive(Clone)]
 pub struct Identity(StaticSecret);
 
 impl Identity {

@@ -225,20 +225,15 @@ pub async fn fetch(
     }
     let archive = work.join(&m.archive.name);
     dest.get(&m.archive.name, &archive).await.map_err(wrap)?;
-    let (work_archive, m2) = (archive.clone(), m.clone());
-    let (ids, into) = (
-        identities.iter().map(|i| i.encode()).collect::<Vec<_>>(),
+    let (work_archive, m2, ids, into) = (
+        archive.clone(),
+        m.clone(),
+        identities.to_vec(),
         into.to_owned(),
     );
-    tokio::task::spawn_blocking(move || {
-        let ids = ids
-            .iter()
-            .map(|t| age::Identity::parse(t))
-            .collect::<Result<Vec<_>, _>>()?;
-        archive::unpack(&work_archive, &m2, &ids, &into)
-    })
-    .await
-    .map_err(|e| BackupError::Snapshot(e.to_string()))??;
+    tokio::task::spawn_blocking(move || archive::unpack(&work_archive, &m2, &ids, &into))
+        .await
+        .map_err(|e| BackupError::Snapshot(e.to_string()))??;
     let _ = std::fs::remove_file(&archive);
     Ok(m)
 }
