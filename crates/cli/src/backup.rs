@@ -234,7 +234,7 @@ pub async fn run(app: &App, cfg: &Config) -> Result<RunReport, CliError> {
     }
     tekkan_app::metrics::backup_result(&stored, &failed, m.archive.size);
     let names: Vec<String> = stored.iter().map(|s| s.0.clone()).collect();
-    app.record_backup(&m.id, &names, &failed).await?;
+    record(app, &m.id, &names, &failed).await;
     Ok(RunReport {
         manifest: m,
         signer: public,
@@ -242,6 +242,24 @@ pub async fn run(app: &App, cfg: &Config) -> Result<RunReport, CliError> {
         failed,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Records the run in the audit log (and tells the operators of a failure). A command
+/// run beside a busy server may wait for the write lock: it tries for about a minute,
+/// then says loudly that the run went unrecorded; the backup itself stands.
+async fn record(app: &App, id: &str, stored: &[String], failed: &[(String, String)]) {
+    let mut wait = Duration::from_millis(200);
+    for attempt in 1..=6 {
+        match app.record_backup(id, stored, failed).await {
+            Ok(_) => return,
+            Err(e) if attempt == 6 => {
+                tracing::error!(backup = id, error = %e, "BACKUP NOT RECORDED in the audit log");
+            }
+            Err(e) => tracing::warn!(backup = id, error = %e, "recording the backup, will retry"),
+        }
+        tokio::time::sleep(wait).await;
+        wait *= 2;
+    }
 }
 
 /// The server's backup loop: backs up when the newest backup found is older than the

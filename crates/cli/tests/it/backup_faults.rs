@@ -55,7 +55,7 @@ fn only_backup(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (m.clone(), dir.join(format!("{id}.tar.zst.age")))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_give_a_clear_error_and_never_a_partial_restore() {
     let app = TestApp::builder().demo().start().await;
     let mut kit = Kit::new(&app.data_dir());

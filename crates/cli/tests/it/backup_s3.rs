@@ -27,7 +27,7 @@ fn bucket_name(label: &str) -> String {
     unique(label).to_lowercase().replace('_', "-")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_backups_are_locked_and_the_server_cannot_delete_them() {
     let app = TestApp::builder().demo().start().await;
     let m = moto();
@@ -146,7 +146,7 @@ async fn upload_fake(kit: &Kit, id: &str, from: &Path) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regions_outside_japan_need_an_explicit_override() {
     let app = TestApp::start().await;
     let mut kit = Kit::new(&app.data_dir());
@@ -179,7 +179,7 @@ async fn regions_outside_japan_need_an_explicit_override() {
     app.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_backs_itself_up_and_a_failing_destination_is_loud() {
     let m = moto();
     let bucket = bucket_name("sched");
