@@ -85,15 +85,15 @@ impl Destination {
         kind: Kind,
     ) -> Result<Self, DestError> {
         if region.trim().is_empty() {
-            return Err(DestError::Config(format!(
-                "destination {name}: declare the region its data is kept in"
-            )));
+            return Err(DestError::Config(
+                "declare the region its data is kept in".into(),
+            ));
         }
         if !is_japanese_region(region) {
             if !allow_outside_japan {
                 return Err(DestError::Config(format!(
-                    "destination {name}: region {region} is outside Japan; personal data is \
-                     kept in Japan unless allow_outside_japan = true is set for it"
+                    "region {region} is outside Japan; personal data is kept in Japan unless \
+                     allow_outside_japan = true is set for this destination"
                 )));
             }
             tracing::warn!(

@@ -29,10 +29,7 @@ pub fn destinations(cfg: &Config) -> Result<Vec<Destination>, CliError> {
 }
 
 fn bad(msg: String) -> CliError {
-    CliError::Backup(BackupError::Destination {
-        name: "configuration".into(),
-        source: tekkan_backup::DestError::Config(msg),
-    })
+    CliError::BackupConfig(msg)
 }
 
 fn destination(d: &config::Destination) -> Result<Destination, CliError> {

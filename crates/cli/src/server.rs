@@ -56,6 +56,8 @@ pub enum CliError {
     Mail(String),
     #[error(transparent)]
     Backup(#[from] tekkan_backup::BackupError),
+    #[error("backup configuration: {0}")]
+    BackupConfig(String),
 }
 
 /// The database file inside a data directory.
@@ -307,6 +309,11 @@ pub async fn start(
         (None, None) => None,
         _ => return Err(CliError::HalfTls),
     };
+    // A backup configuration that cannot work is refused now, not at the first run.
+    crate::backup::destinations(cfg)?;
+    if !cfg.backup.destinations.is_empty() {
+        crate::backup::recipients(cfg)?;
+    }
     let listen = cfg.server.listen;
     if tls.is_none() && !cfg.server.behind_tls_proxy && !listen.ip().is_loopback() {
         return Err(CliError::PlainHttpNotLoopback(listen));

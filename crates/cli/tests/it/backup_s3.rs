@@ -161,6 +161,10 @@ async fn regions_outside_japan_need_an_explicit_override() {
     let (code, out) = kit.tekkan(&cfg, &["backup", "run"]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("region us-east-1 is outside Japan"), "{out}");
+    // The server refuses to start with it, rather than fail at its first backup.
+    let (code, out) = kit.tekkan(&cfg, &["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("region us-east-1 is outside Japan"), "{out}");
     assert_eq!(std::fs::read_dir(&p).unwrap().count(), 0);
     kit.dests = vec![format!("{abroad}allow_outside_japan = true\n")];
     let cfg = kit.config("");
