@@ -8,6 +8,7 @@ mod error;
 mod extract;
 mod frame;
 pub mod i18n;
+mod oversize;
 mod pages;
 mod receipts;
 mod routes;
@@ -119,6 +120,10 @@ pub fn router(state: AppState) -> Router {
             session::authenticate,
         ))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            oversize::oversized,
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
