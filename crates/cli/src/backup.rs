@@ -251,6 +251,7 @@ async fn record(app: &App, id: &str, stored: &[String], failed: &[(String, Strin
             Ok(_) => return,
             Err(e) if attempt == 6 => {
                 tracing::error!(backup = id, error = %e, "BACKUP NOT RECORDED in the audit log");
+                return;
             }
             Err(e) => tracing::warn!(backup = id, error = %e, "recording the backup, will retry"),
         }

@@ -5,15 +5,14 @@ pub mod audit;
 pub mod backup;
 pub mod config;
 pub mod keys;
+mod maintenance;
 pub mod restore;
 mod scheduler;
 mod server;
 mod vault;
 
-pub use server::{
-    CliError, Running, ServeOptions, db_path, keystore_path, open_app, rotate_log_key, run_demo,
-    run_scale_demo, start,
-};
+pub use maintenance::{rotate_log_key, run_demo, run_scale_demo};
+pub use server::{CliError, Running, ServeOptions, db_path, keystore_path, open_app, start};
 pub use vault::rotate_master_key;
 
 /// rustls needs one process-wide crypto provider when more than one could link in.
