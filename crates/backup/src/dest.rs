@@ -176,14 +176,6 @@ impl Destination {
             Kind::S3(s3) => s3.delete(key).await,
         }
     }
-
-    /// Whether uploads here are locked against deletion.
-    pub async fn locked(&self) -> Result<bool, DestError> {
-        match &self.kind {
-            Kind::Dir(_) => Ok(false),
-            Kind::S3(s3) => s3.object_lock().await,
-        }
-    }
 }
 
 /// Writes beside the target, syncs, then renames: a reader never sees half a file.

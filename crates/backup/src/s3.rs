@@ -36,6 +36,8 @@ pub struct S3 {
     http: reqwest::Client,
     scheme: String,
     host: String,
+    /// Whether the bucket has Object Lock, asked once (a backup uploads two objects).
+    lock: tokio::sync::OnceCell<bool>,
 }
 
 fn now_amz() -> String {
@@ -100,6 +102,7 @@ impl S3 {
             http,
             scheme,
             host,
+            lock: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -223,7 +226,7 @@ impl S3 {
             ("x-amz-checksum-sha256".to_owned(), b64.encode(raw)),
             ("content-md5".to_owned(), b64.encode(md5)),
         ];
-        let locked = self.object_lock().await?;
+        let locked = *self.lock.get_or_try_init(|| self.object_lock()).await?;
         let until = match locked && self.s.lock_days > 0 {
             true => {
                 let t = jiff::Timestamp::now()

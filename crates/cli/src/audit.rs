@@ -25,7 +25,8 @@ pub struct Trust {
     pub saved: Option<PathBuf>,
 }
 
-fn invalid(msg: String) -> CliError {
+/// A command-line input that cannot be used (a bad key, a missing option).
+pub(crate) fn invalid(msg: String) -> CliError {
     CliError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg))
 }
 
@@ -173,29 +174,23 @@ pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, Cli
 
 /// A private copy of a database file (and its WAL), removed when dropped.
 struct Scratch {
-    dir: PathBuf,
+    _dir: crate::backup::Work,
     db: PathBuf,
 }
 
 impl Scratch {
     fn copy_of(db: &Path) -> Result<Self, CliError> {
-        use rand_core::{OsRng, RngCore};
-        let dir = std::env::temp_dir().join(format!("tekkan-verify-{:016x}", OsRng.next_u64()));
-        crate::keys::private_dir(&dir)?;
-        let copy = dir.join("tekkan.sqlite3");
-        let scratch = Self { dir, db: copy };
-        std::fs::copy(db, &scratch.db)?;
+        let dir = crate::backup::Work::new(&std::env::temp_dir(), "verify")?;
+        let copy = dir.0.join("tekkan.sqlite3");
+        std::fs::copy(db, &copy)?;
         let wal = PathBuf::from(format!("{}-wal", db.display()));
         if wal.exists() {
-            std::fs::copy(&wal, format!("{}-wal", scratch.db.display()))?;
+            std::fs::copy(&wal, format!("{}-wal", copy.display()))?;
         }
-        Ok(scratch)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        Ok(Self {
+            _dir: dir,
+            db: copy,
+        })
     }
 }
 

@@ -115,7 +115,7 @@ pub fn load(
         csrf: key(&dir, "csrf.key", cfg.csrf_key.as_ref(), true)?,
         audit: key(&dir, "audit.key", cfg.audit_key.as_ref(), fresh_db)?,
         vapid: key(&dir, "vapid.key", cfg.vapid_key.as_ref(), true)?,
-        log: seed(key(&dir, LOG_FILE, None, true)?)?,
+        log: seed(LOG_FILE, key(&dir, LOG_FILE, None, true)?)?,
         master: match &cfg.master_key {
             Some(s) => vec![parse("keys.master_key", s.expose())?],
             None => {
@@ -152,9 +152,8 @@ pub fn replace_log_key(data_dir: &Path, new: &[u8; 32]) -> Result<(), KeyError> 
     fs::rename(&tmp, &path).map_err(io(&path))
 }
 
-fn seed(k: Vec<u8>) -> Result<[u8; 32], KeyError> {
-    k.try_into()
-        .map_err(|_| KeyError::Malformed(LOG_FILE.into()))
+fn seed(name: &str, k: Vec<u8>) -> Result<[u8; 32], KeyError> {
+    k.try_into().map_err(|_| KeyError::Malformed(name.into()))
 }
 
 /// The master keys in `<data_dir>/secrets/master.key`, one per line, current first.
@@ -205,8 +204,6 @@ pub const BACKUP_SIGNER: &str = "tekkan-backup";
 pub fn backup_signer(data_dir: &Path) -> Result<tekkan_audit::signed::Signer, KeyError> {
     let dir = data_dir.join("secrets");
     private_dir(&dir)?;
-    let seed = key(&dir, BACKUP_FILE, None, true)?
-        .try_into()
-        .map_err(|_| KeyError::Malformed(BACKUP_FILE.into()))?;
+    let seed = seed(BACKUP_FILE, key(&dir, BACKUP_FILE, None, true)?)?;
     Ok(tekkan_audit::signed::Signer::new(BACKUP_SIGNER, &seed))
 }

@@ -10,6 +10,7 @@ use tekkan_audit::signed::PublicKey;
 use tekkan_backup::age::Identity;
 use tekkan_backup::{BackupError, Manifest};
 
+use crate::audit::invalid;
 use crate::backup::{Work, destinations};
 use crate::config::Config;
 use crate::{CliError, keys};
@@ -22,10 +23,6 @@ pub struct Source {
     pub identity_file: PathBuf,
     /// `--signer` keys, on top of `backup.trusted_signers`.
     pub signers: Vec<String>,
-}
-
-fn invalid(msg: String) -> CliError {
-    CliError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg))
 }
 
 /// The manifest signers to trust: given, configured, and this data directory's own.

@@ -68,7 +68,21 @@ impl Kit {
     /// `tekkan --config <config> args...`: (exit code, all output). It blocks its
     /// thread: the tests run on two worker threads, so the server keeps serving.
     pub fn tekkan(&self, config: &Path, args: &[&str]) -> (i32, String) {
-        tekkan_at(config, args)
+        let out = Command::new(env!("CARGO_BIN_EXE_tekkan"))
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .env("TEKKAN_LOG__LEVEL", "warn")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
     }
 
     /// `tekkan [backup verify | restore] --from FROM --identity ID --signer SIGNER`.
@@ -93,25 +107,6 @@ impl Kit {
             .trim()
             .to_owned()
     }
-}
-
-/// `tekkan --config <config> args...`: (exit code, all output).
-pub fn tekkan_at(config: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tekkan"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("TEKKAN_LOG__LEVEL", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 fn run(args: &[&str]) -> (bool, String) {
@@ -193,13 +188,7 @@ async fn restore_drill_every_record_back_and_the_audit_log_intact() {
     };
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let at_start = written.load(std::sync::atomic::Ordering::Relaxed);
-    // The command runs beside this test's runtime, which keeps serving.
-    let (code, out) = {
-        let (cfg, args) = (cfg.clone(), ["backup", "run"]);
-        tokio::task::spawn_blocking(move || tekkan_at(&cfg, &args))
-            .await
-            .unwrap()
-    };
+    let (code, out) = kit.tekkan(&cfg, &["backup", "run"]);
     assert_eq!(code, 0, "{out}");
     let during = written.load(std::sync::atomic::Ordering::Relaxed) - at_start;
     assert!(
