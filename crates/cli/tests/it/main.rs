@@ -40,4 +40,5 @@ mod signed_actions;
 mod support;
 mod throttle;
 mod tls;
+mod tls_browser;
 mod transparency;

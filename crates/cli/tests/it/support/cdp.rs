@@ -24,6 +24,12 @@ fn chromium() -> String {
 
 impl Browser {
     pub async fn launch() -> Browser {
+        Self::launch_with(&[]).await
+    }
+
+    /// Like [`Browser::launch`], with `extra` command-line switches (a certificate to
+    /// trust, say).
+    pub async fn launch_with(extra: &[String]) -> Browser {
         let profile = tempfile::tempdir().unwrap();
         let child = Command::new(chromium())
             .args([
@@ -40,6 +46,7 @@ impl Browser {
                 "--window-size=412,915",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
             .arg("about:blank")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
