@@ -34,6 +34,7 @@ mod privacy;
 mod reads;
 mod receipts;
 mod recovery;
+mod redirects;
 mod security;
 mod sessions;
 mod signed_actions;

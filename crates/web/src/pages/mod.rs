@@ -56,26 +56,66 @@ pub fn render<T: Template>(t: &T) -> WebResult<Html<String>> {
         .map_err(|e| WebError::App(tekkan_app::AppError::Internal(format!("template: {e}"))))
 }
 
-/// 303 to `to`.
+/// 303 to `to`. A target that cannot be a header value (axum's `Redirect` would panic)
+/// goes to the start page instead: a redirect is never a 500.
 pub fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
+    match HeaderValue::from_str(to) {
+        Ok(v) => (axum::http::StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
+        Err(_) => Redirect::to("/").into_response(),
+    }
 }
 
-/// A local path to return to after login; anything else (another host, `//evil`) is
-/// replaced by the club list, so the parameter cannot be used to send people away.
+/// A local path to return to after login or a language switch; anything else is
+/// replaced by the club list, so the parameter cannot send people to another site and
+/// cannot make a header that fails to build (a 500 after a successful login).
+///
+/// Only printable ASCII is accepted: browsers strip tabs and newlines out of a
+/// `Location` (so `/\t/evil` becomes `//evil`), read `\` as `/`, and may fold Unicode
+/// look-alikes of `/`; our own paths never need any of these. The same rules hold after
+/// percent-decoding, repeatedly, so that an encoded form cannot hide one.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.contains(['\r', '\n']) =>
-        {
-            n
-        }
+        Some(n) if is_local_path(n) => n,
         _ => "/clubs",
     }
 }
+
+fn is_local_path(n: &str) -> bool {
+    let starts_local =
+        |s: &[u8]| s.first() == Some(&b'/') && !matches!(s.get(1), Some(b'/' | b'\\'));
+    if n.len() > 2048
+        || !starts_local(n.as_bytes())
+        || !n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    {
+        return false;
+    }
+    // Each round removes one layer of encoding, up to a fixed point. A decoded layer may
+    // hold UTF-8 (a club's name in a path); it must not hold controls, white space,
+    // backslashes or look-alikes of the slash.
+    let mut cur = n.as_bytes().to_vec();
+    for _ in 0..4 {
+        let decoded: Vec<u8> = percent_encoding::percent_decode(&cur).collect();
+        if decoded == cur {
+            return true;
+        }
+        let text = String::from_utf8_lossy(&decoded);
+        if !starts_local(&decoded)
+            || text
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || SLASH_LIKE.contains(&c))
+        {
+            return false;
+        }
+        cur = decoded;
+    }
+    false
+}
+
+/// Characters that some URL handling folds into `/` or `\\` (fullwidth, division and
+/// fraction slashes, big solidi, small and fullwidth reverse solidus).
+const SLASH_LIKE: [char; 7] = [
+    '\\', '\u{ff0f}', '\u{2215}', '\u{2044}', '\u{29f8}', '\u{fe68}', '\u{ff3c}',
+];
 
 async fn css() -> Response {
     static_asset(
@@ -132,16 +172,57 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/clubs/ab")), "/clubs/ab");
-        for bad in [
-            "//evil.example",
-            "https://evil.example",
-            "/\\evil",
-            "",
-            "javascript:alert(1)",
+        for good in [
+            "/clubs/ab",
+            "/clubs/ab/occurrences/cd?msg=saved",
+            "/schedule?from=2026-12-01&to=2026-12-31",
+            "/clubs/%E5%90%B9",
         ] {
-            assert_eq!(safe_next(Some(bad)), "/clubs", "{bad}");
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        for bad in [
+            "",
+            "//evil.example",
+            "///evil.example",
+            "https://evil.example",
+            "http:evil.example",
+            "javascript:alert(1)",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/clubs\\..\\evil",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            " /clubs",
+            "/clubs\u{0}",
+            "/\u{1}",
+            "/\u{7f}",
+            "/clubs\u{85}",
+            "/clubs\u{a0}",
+            "/clubs\u{2028}",
+            "/\u{ff0f}evil.example",
+            "/\u{2215}evil.example",
+            "/\u{29f8}evil.example",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "/%5Cevil.example",
+            "/%09/evil.example",
+            "/%0d%0aSet-Cookie:x=1",
+            "/%01",
+            "/%7f",
+            "/%252F/evil.example",
+            "/%25252F%25252Fevil",
+            "/%2509/evil.example",
+            "/%C2%A0",
+            "/%C2%85",
+            "/%E2%80%A8",
+            "/%EF%BC%8Fevil.example",
+            "/%E2%88%95evil.example",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/clubs", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/clubs");
+        assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(5000)))), "/clubs");
     }
 }
