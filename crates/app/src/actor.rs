@@ -9,6 +9,9 @@ use tekkan_core::{AccountId, ClubId, SessionId};
 pub struct Origin {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The device token this client holds from an earlier sign-in (a cookie, or the
+    /// API's `device_token`): never audited, only checked.
+    pub device: Option<String>,
 }
 
 /// A logged-in caller.

@@ -39,6 +39,9 @@ pub struct NewSession {
     pub token: String,
     pub account: AccountId,
     pub expires_at: i64,
+    /// A new device token for this client to keep (see `login_guard`); `None` when the
+    /// one it presented still stands.
+    pub device: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -103,8 +106,8 @@ impl App {
 
     /// Creates an account. Needs an invitation unless the operator opened sign-up; with
     /// one, the new account joins (or asks to join) that club in the same transaction.
-    /// When the server sends e-mail, the account waits for its address to be confirmed
-    /// (see `signup`), so that the answer never tells whether the address is taken.
+    /// Unless `confirm_signup` is off, the account waits for its address to be
+    /// confirmed (see `signup`), so that the answer never tells whether it is taken.
     pub async fn sign_up(
         &self,
         email: &str,
@@ -122,7 +125,7 @@ impl App {
             self.preview_invitation(token, origin).await?;
         }
         let new = self.prepare_account(email, name, password).await?;
-        if self.settings().confirm_signup && self.delivery().mailer.is_some() {
+        if self.settings().confirm_signup {
             return self.sign_up_by_mail(new, invitation, origin).await;
         }
         let now = now_ms();
@@ -176,8 +179,9 @@ impl App {
         password: &str,
         origin: &Origin,
     ) -> Result<LoginOutcome> {
-        let key = login_key(email);
-        let (account, new_hash) = self.check_password(&key, email, password, origin).await?;
+        let (account, new_hash, key) = self
+            .check_password(&login_key(email), email, password, origin)
+            .await?;
         let policy = self.settings().limits.login.clone();
         let now = now_ms();
         let mut tx = self.db().begin().await?;
@@ -322,10 +326,12 @@ impl App {
             format!("session:{id}"),
             &expires_at,
         ));
+        let device = self.trust_device(tx, account, origin, now).await?;
         Ok(NewSession {
             token,
             account,
             expires_at,
+            device,
         })
     }
 }

@@ -57,7 +57,22 @@ const TEXTS: [(&str, &str, &str); 6] = [
 ];
 
 /// Security notices by what happened: (what, 日本語, English).
-const SECURITY_TEXTS: [(&str, &str, &str); 8] = [
+const SECURITY_TEXTS: [(&str, &str, &str); 11] = [
+    (
+        "signup_waiting",
+        "{email} の登録が確認待ちです。このサーバーはメールを送らないため、次のリンクを本人に渡してください(24時間有効・1回限り): {link}",
+        "A sign-up for {email} is waiting. This server sends no e-mail: pass this link on to its owner (valid 24 hours, once): {link}",
+    ),
+    (
+        "signup_registered_address",
+        "登録済みのアドレス {email} で新規登録が試みられました。本人ならパスワードの再設定を案内してください",
+        "Someone tried to sign up with {email}, which already has an account. If it was its owner, point them to password reset",
+    ),
+    (
+        "account_locked",
+        "推測されたパスワードが続いたため、アカウントへの新しい端末からのログインを一時停止しました。これまでログインした端末とパスキーでは引き続きログインできます",
+        "After repeated wrong passwords, sign-ins to your account from new devices are paused. Devices you signed in on before, and passkeys, still work",
+    ),
     (
         "password_changed",
         "パスワードが変更されました。心当たりがない場合はすぐにパスワードを再設定してください",
@@ -107,6 +122,9 @@ pub fn notice_text(kind: &str, params: &str, ja: bool) -> String {
         let what = v["what"].as_str().unwrap_or_default();
         let t = SECURITY_TEXTS.iter().find(|t| t.0 == what);
         let text = t.map(|t| if ja { t.1 } else { t.2 }).unwrap_or_default();
+        let text = text
+            .replace("{email}", v["email"].as_str().unwrap_or_default())
+            .replace("{link}", v["link"].as_str().unwrap_or_default());
         return format!("TEKKAN: {text}");
     }
     let text = TEXTS

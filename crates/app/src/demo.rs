@@ -56,6 +56,7 @@ impl App {
         let origin = Origin {
             ip: None,
             user_agent: Some("tekkan demo".into()),
+            device: None,
         };
         let mut logins = Vec::new();
         let mut hashes = Vec::new();

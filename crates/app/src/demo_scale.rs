@@ -173,6 +173,7 @@ impl App {
         let origin = Origin {
             ip: None,
             user_agent: Some("tekkan demo --clubs".into()),
+            device: None,
         };
         let per_club = opts.sessions.div_ceil(opts.clubs.max(1));
         for i in 0..opts.clubs {

@@ -1,10 +1,18 @@
 //! Login throttling at work: an attempt is admitted through the per-address and
 //! per-account limits before the password is checked, a failure is recorded (and may
-//! lock the account, with an unlock link for its owner), and the link lifts the lock.
+//! lock the account, with an unlock link and a notice for its owner), and the link
+//! lifts the lock.
+//!
+//! Device trust (OWASP's "device cookies"): every sign-in leaves the client a device
+//! token. A later password attempt that presents a token of the same account is
+//! counted on that device's own counter, with the same delays, lock and daily cap, and
+//! not on the account's. So guesses from anywhere else, which lock the account, never
+//! lock out a browser its owner has signed in on; and a stolen token is worth at most
+//! one more counter of guesses. Passkey sign-ins take no password and no counter.
 
 use tekkan_audit::Event;
 use tekkan_core::throttle::Counter;
-use tekkan_core::{Email, Password};
+use tekkan_core::{AccountId, Email, Password};
 use tekkan_storage::{Account, WriteTx, now_ms};
 
 use crate::actor::event;
@@ -21,26 +29,37 @@ pub(crate) struct UnlockMail {
 impl App {
     /// Admits the attempt through the throttles and checks the password. On failure the
     /// attempt is recorded and [`AppError::BadCredentials`] returned. On success returns
-    /// the account and, if its hash is weaker than configured, a new hash to store.
+    /// the account, a new hash to store if its hash is weaker than configured, and the
+    /// throttle key the attempt was counted on: `account_key` (by the address typed), or
+    /// the device's when the client presents a device token of this account.
     pub(crate) async fn check_password(
         &self,
-        key: &str,
+        account_key: &str,
         email: &str,
         password: &str,
         origin: &Origin,
-    ) -> Result<(Account, Option<String>)> {
+    ) -> Result<(Account, Option<String>, String)> {
         self.over_limit(IpPolicy::LoginFailure, origin)?;
         self.limit(IpPolicy::Login, origin)?;
+        let account = match Email::parse(email) {
+            Ok(e) => self.db().account_by_email(e.as_str()).await?,
+            Err(_) => None,
+        };
+        let key = match (&origin.device, &account) {
+            (Some(t), Some(a))
+                if self.db().trusted_device(&device_hash(t)).await? == Some(a.id) =>
+            {
+                hash_token(&format!("device\0{t}"))
+            }
+            _ => account_key.to_owned(),
+        };
+        let key = key.as_str();
         let policy = self.settings().limits.login.clone();
         let now = now_ms();
         self.db()
             .update_login_counter(key, |c| policy.admit(&c, now))
             .await?
             .map_err(refusal_error)?;
-        let account = match Email::parse(email) {
-            Ok(e) => self.db().account_by_email(e.as_str()).await?,
-            Err(_) => None,
-        };
         // An unknown address is checked against a dummy hash: the same work either way.
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());
         let pw = Password::for_login(password);
@@ -76,7 +95,29 @@ impl App {
             true => Some(self.hasher().hash(pw).await?),
             false => None,
         };
-        Ok((account, new_hash))
+        Ok((account, new_hash, key.to_owned()))
+    }
+
+    /// After a sign-in to `account`: keeps the client's device token if it is one of
+    /// this account's (marking it used), else issues a new one to return to the client.
+    pub(crate) async fn trust_device(
+        &self,
+        tx: &mut WriteTx,
+        account: AccountId,
+        origin: &Origin,
+        now: i64,
+    ) -> Result<Option<String>> {
+        if let Some(t) = &origin.device
+            && tx
+                .touch_trusted_device(&device_hash(t), account, now)
+                .await?
+        {
+            return Ok(None);
+        }
+        let token = random_token();
+        tx.insert_trusted_device(&device_hash(&token), account, now)
+            .await?;
+        Ok(Some(token))
     }
 
     /// Records, inside `tx`, a failed attempt that `counter` already counts (as admitted):
@@ -131,6 +172,10 @@ impl App {
             target,
             &counter.window_failures,
         ));
+        // The owner hears of it in the app and by push too, not only by the mail that
+        // carries the unlock link.
+        self.security_notice(tx, a.id, "account_locked", now)
+            .await?;
         Ok(Some(UnlockMail {
             account: a.clone(),
             link: format!("{}/unlock?token={token}", self.settings().base_url),
@@ -169,4 +214,9 @@ impl App {
         tx.commit(vec![ev]).await?;
         Ok(())
     }
+}
+
+/// How a device token is stored and looked up.
+fn device_hash(token: &str) -> String {
+    hash_token(&format!("trusted-device\0{token}"))
 }

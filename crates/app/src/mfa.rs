@@ -320,9 +320,13 @@ impl App {
         password: &str,
         code: Option<&str>,
     ) -> Result<()> {
-        let key = login_key(&actor.email);
-        let (account, _) = self
-            .check_password(&key, &actor.email, password, &actor.origin)
+        let (account, _, key) = self
+            .check_password(
+                &login_key(&actor.email),
+                &actor.email,
+                password,
+                &actor.origin,
+            )
             .await?;
         if account.id != actor.account {
             return Err(AppError::BadCredentials);

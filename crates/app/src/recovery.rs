@@ -204,6 +204,7 @@ impl App {
         tx.void_account_tokens(account.id, TokenPurpose::Reset, now)
             .await?;
         let ended = tx.delete_sessions(account.id, None).await?;
+        tx.forget_trusted_devices(account.id).await?;
         tx.put_login_counter(&Counter {
             key_hash: key,
             ..Counter::default()
@@ -239,9 +240,13 @@ impl App {
     ) -> Result<usize> {
         self.require_recent(actor)?;
         let pw = Password::parse(password, &[&actor.email, &actor.display_name])?;
-        let key = login_key(&actor.email);
-        let (account, _) = self
-            .check_password(&key, &actor.email, current, &actor.origin)
+        let (account, _, key) = self
+            .check_password(
+                &login_key(&actor.email),
+                &actor.email,
+                current,
+                &actor.origin,
+            )
             .await?;
         if account.id != actor.account {
             return Err(AppError::BadCredentials);

@@ -1,14 +1,18 @@
 //! Sign-up confirmed by e-mail: when the server can send mail, an account is created
 //! only once the link sent to its address is followed. Both a new address and one that
 //! already has an account get the same answer after the same work; only the mail
-//! differs (a link, or a note pointing to password reset). Without mail (a development
-//! server) sign-up is immediate.
+//! differs (a link, or a note pointing to password reset). A server that sends no mail
+//! answers the same way, and hands both to its operators in the app instead: the link,
+//! to pass on to the person, or the note that the address is registered. Only with
+//! `accounts.confirm_signup = false` is sign-up immediate (and a taken address then
+//! shows; that setting is for closed test servers).
 
 use tekkan_core::{DisplayName, Email};
 use tekkan_storage::{PendingSignup, now_ms};
 
 use crate::actor::event;
 use crate::auth::{NewSession, PreparedAccount};
+use crate::notify::{Notice, NoticeKind, notify};
 use crate::security_mail::SecurityMail;
 use crate::{App, AppError, JoinOutcome, Origin, Result, hash_token, random_token};
 
@@ -55,18 +59,45 @@ impl App {
             "signup".into(),
             &existing.is_some(),
         );
-        tx.commit(vec![ev]).await?;
         let base = &self.settings().base_url;
+        let mailer = self.delivery().mailer.is_some();
+        if !mailer {
+            // Both cases write one notice per operator, so they take the same work.
+            let params = match &existing {
+                Some(_) => serde_json::json!({
+                    "what": "signup_registered_address",
+                    "email": new.email.as_str(),
+                }),
+                None => serde_json::json!({
+                    "what": "signup_waiting",
+                    "email": new.email.as_str(),
+                    "link": format!("{base}/signup/confirm?token={token}"),
+                }),
+            };
+            let operators = tx.operator_accounts().await?;
+            let n = Notice {
+                kind: NoticeKind::Security,
+                club: None,
+                params,
+                url: "/notifications".into(),
+            };
+            notify(&mut tx, self.channels(), operators, None, &n, now).await?;
+            tracing::warn!(
+                "e-mail is off: a sign-up waits for an operator to pass its link on (see the operators' notifications)"
+            );
+        }
+        tx.commit(vec![ev]).await?;
         match existing {
-            Some(a) => {
+            Some(a) if mailer => {
                 let link = format!("{base}/password-reset");
                 self.send_security_mail(a.id, &a.email, SecurityMail::AccountExists, link)
                     .await;
             }
-            None => {
+            None if mailer => {
                 let link = format!("{base}/signup/confirm?token={token}");
                 self.send_link_mail(new.email.as_str(), true, SecurityMail::ConfirmSignUp, link);
             }
+            _ => {}
         }
         Ok(SignUp::CheckEmail)
     }

@@ -33,6 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../migrations/sqlite/0014_audit_search_clustered.sql"),
     ),
+    (
+        15,
+        include_str!("../migrations/sqlite/0015_trusted_devices.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

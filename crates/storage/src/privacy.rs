@@ -150,6 +150,7 @@ impl WriteTx {
             "DELETE FROM sessions WHERE account_id = ?",
             "DELETE FROM account_tokens WHERE account_id = ?",
             "DELETE FROM unlock_tokens WHERE account_id = ?",
+            "DELETE FROM trusted_devices WHERE account_id = ?",
             "DELETE FROM feed_tokens WHERE account_id = ?",
             "DELETE FROM deliveries WHERE notification_id IN \
              (SELECT id FROM notifications WHERE account_id = ?)",

@@ -1,4 +1,5 @@
-//! Per-account login throttling state and the single-use links that lift a lockout.
+//! Per-account login throttling state, the single-use links that lift a lockout, and
+//! the devices an account has signed in on before (throttled on their own counters).
 
 use sqlx::Row;
 use tekkan_core::AccountId;
@@ -125,5 +126,69 @@ impl WriteTx {
             ))),
             None => Ok(None),
         }
+    }
+}
+
+impl Db {
+    /// The account a device token (by hash) was issued to, if it still stands.
+    pub async fn trusted_device(&self, token_hash: &str) -> Result<Option<AccountId>> {
+        let r = sqlx::query("SELECT account_id FROM trusted_devices WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&self.reader)
+            .await?;
+        match r {
+            Some(r) => Ok(Some(id_col(&r, "account_id", AccountId)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl WriteTx {
+    /// Marks the device as used now if it belongs to `account`; false when it does not
+    /// (unknown, forgotten, or another account's).
+    pub async fn touch_trusted_device(
+        &mut self,
+        token_hash: &str,
+        account: AccountId,
+        now: i64,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE trusted_devices SET last_used_at = ? WHERE token_hash = ? AND account_id = ?",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(account.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn insert_trusted_device(
+        &mut self,
+        token_hash: &str,
+        account: AccountId,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO trusted_devices (token_hash, account_id, created_at, last_used_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(account.to_string())
+        .bind(now)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets every device of the account (a password reset: whoever signed in before
+    /// must prove themselves again); returns how many.
+    pub async fn forget_trusted_devices(&mut self, account: AccountId) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM trusted_devices WHERE account_id = ?")
+            .bind(account.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(r.rows_affected())
     }
 }

@@ -54,6 +54,16 @@ pub fn session_cookie(st: &AppState) -> &'static str {
     }
 }
 
+/// The device token left by a sign-in (see `tekkan_app::login_guard`): a browser that
+/// holds one of an account's is not locked out by guesses made elsewhere.
+pub fn device_cookie(st: &AppState) -> &'static str {
+    if st.config.secure_cookies {
+        "__Host-tekkan_device"
+    } else {
+        "tekkan_device"
+    }
+}
+
 fn anon_cookie(st: &AppState) -> &'static str {
     if st.config.secure_cookies {
         "__Host-tekkan_anon"
@@ -147,9 +157,13 @@ fn origin_of(st: &AppState, req: &Request) -> Origin {
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(256).collect());
+    let device = read_cookie(req.headers(), device_cookie(st))
+        .filter(|v| v.len() == 43)
+        .map(str::to_owned);
     Origin {
         ip: forwarded.or(peer),
         user_agent: ua,
+        device,
     }
 }
 

@@ -50,7 +50,14 @@ fn tamper(v: &mut Value, field: &str, f: impl FnOnce(&mut Vec<u8>)) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_passkey_registers_and_signs_in_and_forged_answers_are_refused() {
-    let app = TestApp::start().await;
+    // Three wrong passwords in a row lock an account here, without delays.
+    let app = TestApp::builder()
+        .configure(|c| {
+            c.limits.login_free_failures = 1000;
+            c.limits.login_lock_after = 3;
+        })
+        .start()
+        .await;
     let user = app.sign_up("鍵の人", None).await;
     // Browsers refuse an IP address as a relying party: the page is opened as localhost.
     let base = app.base.replace("127.0.0.1", "localhost");
@@ -88,7 +95,18 @@ async fn a_passkey_registers_and_signs_in_and_forged_answers_are_refused() {
         .await;
     assert_eq!(s, StatusCode::ACCEPTED);
 
-    // Sign in with the passkey from the login page: no password typed.
+    // Someone else guesses until the account locks: passwords are refused now, even the
+    // right one from a client that never signed in...
+    for _ in 0..3 {
+        app.log_in(&user.email, "a wrong guess, again").await;
+    }
+    let (s, v) = app.log_in(&user.email, PW).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "login_locked")
+    );
+
+    // ...but a passkey still signs its owner in, from the login page: no password typed.
     b.clear_cookies().await;
     b.goto(&format!("{base}/login")).await;
     b.wait_for("!document.getElementById('passkey-login').hidden")

@@ -141,6 +141,17 @@ async fn reset_links_work_once_end_sessions_and_say_nothing_about_unknown_addres
         let (s, _) = c.api(Method::GET, "/api/v1/me", None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "every earlier session ended");
     }
+    // The devices trusted before (the sign-up's and the login's) are forgotten: only
+    // the one that followed the link is left.
+    let devices: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM trusted_devices td JOIN accounts a ON a.id = td.account_id \
+         WHERE a.email = ?",
+    )
+    .bind(&user.email)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(devices, 1);
     for t in [&first, &second] {
         let (s, v) = complete(&app, t, "yet another passphrase", None).await;
         assert_eq!((s, code(&v)), (StatusCode::GONE, "reset_link"));

@@ -349,8 +349,8 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     (
         "signup.sent",
-        "確認メールを送りました。メールのリンクを開くと登録が完了します。",
-        "We sent you an e-mail. Open its link to finish signing up.",
+        "確認用のリンクをお送りしました(メールで。このサーバーがメールを送らない場合は運営者から届きます)。リンクを開くと登録が完了します。",
+        "A confirmation link is on its way (by e-mail, or from the operator when this server sends no e-mail). Open it to finish signing up.",
     ),
     (
         "signup.confirm_lead",

@@ -13,7 +13,7 @@ use crate::error::{WebError, WebResult};
 use crate::extract::{PageCtx, PageForm};
 use crate::i18n::Lang;
 use crate::routes::Routes;
-use crate::session::{Caller, LANG_COOKIE, cookie, session_cookie};
+use crate::session::{Caller, LANG_COOKIE, cookie, device_cookie, session_cookie};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -103,6 +103,12 @@ fn logged_in(st: &AppState, s: &NewSession, to: &str) -> Response {
     let max_age = (s.expires_at - tekkan_storage::now_ms()) / 1000;
     if let Ok(v) = HeaderValue::from_str(&cookie(st, session_cookie(st), &s.token, max_age, true)) {
         res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    if let Some(d) = &s.device {
+        const YEAR: i64 = 365 * 24 * 3600;
+        if let Ok(v) = HeaderValue::from_str(&cookie(st, device_cookie(st), d, YEAR, true)) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
     res
 }

@@ -45,6 +45,9 @@ struct SignUpReq {
 struct LogInReq {
     email: String,
     password: String,
+    /// The `device_token` of an earlier sign-in from this client, if it kept one.
+    #[serde(default)]
+    device_token: Option<String>,
 }
 
 /// A bearer token for `Authorization: Bearer …`, shown once.
@@ -55,6 +58,10 @@ pub(super) struct SessionRes {
     expires_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     joined: Option<JoinOutcome>,
+    /// Keep it and send it with later logins: guesses made elsewhere that lock the
+    /// account do not lock out a client that has signed in before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
 }
 
 pub(super) fn session_res(s: NewSession, joined: Option<JoinOutcome>) -> SessionRes {
@@ -63,6 +70,7 @@ pub(super) fn session_res(s: NewSession, joined: Option<JoinOutcome>) -> Session
         token: s.token,
         expires_at: s.expires_at,
         joined,
+        device_token: s.device,
     }
 }
 
@@ -127,21 +135,23 @@ async fn log_in(
     c: Caller,
     ApiJson(r): ApiJson<LogInReq>,
 ) -> WebResult<Response> {
-    Ok(
-        match st.app.log_in(&r.email, &r.password, &c.origin).await? {
-            LoginOutcome::Session(s) => {
-                (StatusCode::CREATED, Json(session_res(s, None))).into_response()
-            }
-            LoginOutcome::SecondStep { token } => (
-                StatusCode::ACCEPTED,
-                Json(serde_json::json!({
-                    "second_step": token,
-                    "methods": ["totp", "recovery_code"],
-                })),
-            )
-                .into_response(),
-        },
-    )
+    let mut origin = c.origin;
+    if r.device_token.is_some() {
+        origin.device = r.device_token;
+    }
+    Ok(match st.app.log_in(&r.email, &r.password, &origin).await? {
+        LoginOutcome::Session(s) => {
+            (StatusCode::CREATED, Json(session_res(s, None))).into_response()
+        }
+        LoginOutcome::SecondStep { token } => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({
+                "second_step": token,
+                "methods": ["totp", "recovery_code"],
+            })),
+        )
+            .into_response(),
+    })
 }
 
 #[derive(Deserialize)]

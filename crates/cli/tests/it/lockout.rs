@@ -1,0 +1,132 @@
+//! A lockout cannot be turned against the owner (OWASP "device cookies"): guesses from
+//! elsewhere lock the account for every client that never signed in, but a browser or
+//! API client that signed in before keeps getting in with the right password, on a
+//! counter of its own; the owner is told in the app. Both sides are shown: the lock
+//! still holds for strangers, forged and other accounts' device tokens, and a device
+//! that guesses itself.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{Client, TestApp, code};
+
+const PW: &str = "a long enough passphrase";
+const WRONG: &str = "somebody guessing";
+
+async fn login(app: &TestApp, email: &str, pw: &str, device: Option<&str>) -> (StatusCode, Value) {
+    app.client()
+        .api(
+            Method::POST,
+            "/api/v1/session",
+            Some(json!({"email": email, "password": pw, "device_token": device})),
+        )
+        .await
+}
+
+/// Logs in through the login page with the cookies `b` holds; returns the status.
+async fn page_login(b: &mut Client, email: &str, pw: &str) -> StatusCode {
+    let csrf = b.get("/login").await.csrf();
+    let res = b
+        .post_form("/login", &csrf, &[("email", email), ("password", pw)])
+        .await;
+    res.status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_from_elsewhere_do_not_lock_out_a_device_that_signed_in_before() {
+    let app = TestApp::builder()
+        .configure(|c| {
+            c.limits.login_free_failures = 1000;
+            c.limits.login_lock_after = 5;
+        })
+        .start()
+        .await;
+    let owner = app.sign_up("部長", None).await;
+    let other = app.sign_up("副部長", None).await;
+
+    // The owner signs in once from an API client and once from a browser; each keeps
+    // the device token it is given.
+    let (s, v) = login(&app, &owner.email, PW, None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let device = v["device_token"].as_str().unwrap().to_owned();
+    assert_eq!(device.len(), 43);
+    let mut browser = app.client();
+    assert_eq!(
+        page_login(&mut browser, &owner.email, PW).await,
+        StatusCode::SEE_OTHER
+    );
+    assert!(browser.cookies.contains_key("tekkan_device"));
+    let (_, v) = login(&app, &other.email, PW, None).await;
+    let others_device = v["device_token"].as_str().unwrap().to_owned();
+    // A device that is already trusted is kept, not replaced.
+    let (s, v) = login(&app, &owner.email, PW, Some(&device)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(v.get("device_token").is_none(), "{v}");
+
+    // An attacker from many clients guesses until the account locks.
+    for _ in 0..5 {
+        let (s, v) = login(&app, &owner.email, WRONG, None).await;
+        assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "bad_credentials"));
+    }
+    let locked = (StatusCode::TOO_MANY_REQUESTS, "login_locked");
+    // Strangers, forged tokens and another account's token are locked out, even with
+    // the right password.
+    for d in [None, Some("A".repeat(43)), Some(others_device.clone())] {
+        let (s, v) = login(&app, &owner.email, PW, d.as_deref()).await;
+        assert_eq!((s, code(&v)), locked, "{d:?}");
+    }
+    assert_eq!(
+        page_login(&mut app.client(), &owner.email, PW).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // The owner's API client and browser still get in.
+    let (s, v) = login(&app, &owner.email, PW, Some(&device)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        page_login(&mut browser, &owner.email, PW).await,
+        StatusCode::SEE_OTHER
+    );
+    // The other account is untouched by all this.
+    let (s, _) = login(&app, &other.email, PW, Some(&others_device)).await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    // The owner was told in the app, and the lock is audited.
+    let mut me = owner.clone();
+    let (_, inbox) = me.api(Method::GET, "/api/v1/me/notifications", None).await;
+    assert!(
+        inbox["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["params"]["what"] == "account_locked"),
+        "{inbox}"
+    );
+
+    // A trusted device that guesses itself is locked on its own counter too: a stolen
+    // device token is worth no more than one more lockout's guesses.
+    for _ in 0..5 {
+        let (s, _) = login(&app, &owner.email, WRONG, Some(&device)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, v) = login(&app, &owner.email, PW, Some(&device)).await;
+    assert_eq!((s, code(&v)), locked);
+    // The browser's own counter is separate: it still gets in.
+    assert_eq!(
+        page_login(&mut browser, &owner.email, PW).await,
+        StatusCode::SEE_OTHER
+    );
+
+    let mut db = app.raw_db().await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.locked'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(n, 2, "the account's lock and the device's");
+    // Only hashes of device tokens are stored.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM trusted_devices")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    assert!(!stored.is_empty() && !stored.contains(&device));
+}
