@@ -57,6 +57,9 @@ pub enum AppError {
          (keys.master_key or secrets/master.key)"
     )]
     WrongMasterKey,
+    /// The server's disk is full: nothing was written, try again later.
+    #[error("the disk is full")]
+    DiskFull,
     #[error(transparent)]
     Storage(StorageError),
     #[error("internal error: {0}")]
@@ -71,6 +74,7 @@ impl From<StorageError> for AppError {
             StorageError::Conflict("already in this sub-group") => {
                 Self::Conflict("already_in_subgroup")
             }
+            other if other.is_disk_full() => Self::DiskFull,
             other => Self::Storage(other),
         }
     }

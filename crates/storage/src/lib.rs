@@ -85,6 +85,23 @@ pub enum StorageError {
     Sqlx(#[from] sqlx::Error),
 }
 
+impl StorageError {
+    /// The disk (or the file system's quota) is full: SQLite's `SQLITE_FULL`, or
+    /// `ENOSPC` from a file it writes. Nothing was written; space coming back ends it.
+    pub fn is_disk_full(&self) -> bool {
+        const SQLITE_FULL: &str = "13";
+        const ENOSPC: i32 = 28;
+        match self {
+            StorageError::Sqlx(sqlx::Error::Database(d)) => {
+                d.code().as_deref() == Some(SQLITE_FULL)
+                    || d.message().contains("database or disk is full")
+            }
+            StorageError::Sqlx(sqlx::Error::Io(e)) => e.raw_os_error() == Some(ENOSPC),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
 /// Maps a UNIQUE or PRIMARY KEY violation to [`StorageError::Conflict`].

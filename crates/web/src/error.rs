@@ -45,6 +45,7 @@ impl WebError {
                 ..
             }) => Some(((*ms).max(0) as u64).div_ceil(1000)),
             WebError::App(AppError::Overloaded) => Some(5),
+            WebError::App(AppError::DiskFull) => Some(60),
             _ => None,
         };
         let (status, code, field, detail) = match self {
@@ -83,6 +84,7 @@ impl WebError {
                     Some(e.to_string()),
                 ),
                 AppError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", None, None),
+                AppError::DiskFull => (StatusCode::INSUFFICIENT_STORAGE, "disk_full", None, None),
                 AppError::Storage(e) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

@@ -48,6 +48,11 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
     req.extensions_mut().insert(nonce.clone());
     let span = tracing::info_span!("request", id = %rid.0, %method, path = %loggable_path(&path));
     let res = next.run(req).instrument(span.clone()).await;
+    if res.status().is_success()
+        && !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD)
+    {
+        disk_full_episode(false);
+    }
     let mut res = render_error(res, is_api, lang, &rid, &path, &method);
     set_security_headers(res.headers_mut(), &nonce, &path, st.config.hsts);
     if let Ok(v) = HeaderValue::from_str(&rid.0) {
@@ -61,6 +66,21 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
         );
     });
     res
+}
+
+/// A full disk is logged once when the first write fails and once when a write
+/// succeeds again, not once per refused request: a flood of identical errors would
+/// bury the one line the operator needs (and fill what is left of a shared disk).
+fn disk_full_episode(full: bool) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static FULL: AtomicBool = AtomicBool::new(false);
+    if FULL.swap(full, Ordering::Relaxed) != full {
+        if full {
+            tracing::error!("DISK FULL: writes are refused with 507 until space is freed");
+        } else {
+            tracing::warn!("disk space is back: writes succeed again");
+        }
+    }
 }
 
 /// The path as logged: the secret segments of invitation links and calendar feeds are
@@ -164,7 +184,9 @@ fn render_error(
             retry_after: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(5),
         },
     };
-    if info.status.is_server_error() {
+    if info.code == "disk_full" {
+        disk_full_episode(true);
+    } else if info.status.is_server_error() {
         tracing::error!(request_id = %rid.0, code = info.code, detail = ?info.detail, "request failed");
     }
     let t = Tr(lang);

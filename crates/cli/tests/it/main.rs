@@ -21,6 +21,7 @@ mod calendar;
 mod cli;
 mod clubs;
 mod delivery;
+mod disk_full;
 mod docs;
 mod events;
 mod invitations;

@@ -358,6 +358,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "This link has expired or was revoked.",
     ),
     (
+        "error.disk_full",
+        "サーバーの保存領域がいっぱいのため、保存できませんでした(何も変更されていません)。運営者が対応中です。しばらくしてからもう一度お試しください。",
+        "The server's storage is full, so nothing was saved (nothing changed). The operator has been alerted. Please try again later.",
+    ),
+    (
         "error.overloaded",
         "混み合っています。しばらくしてからもう一度お試しください。",
         "The server is busy. Please try again shortly.",
