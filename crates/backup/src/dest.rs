@@ -23,6 +23,13 @@ pub enum DestError {
     NotFound(String),
     #[error("configuration: {0}")]
     Config(String),
+    /// The peer failed in a way that may pass (5xx, 429, a dropped connection): worth
+    /// another try.
+    #[error("failed for now: {0}")]
+    Transient(String),
+    /// More than the destination takes in one object.
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error("{0}")]
     Other(String),
 }

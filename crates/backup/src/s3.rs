@@ -1,6 +1,8 @@
 //! An S3-compatible bucket as a backup destination: PUT with Object Lock retention when
-//! the bucket has Object Lock, GET, list, and (for `prune` only, under other
-//! credentials) deleting object versions.
+//! the bucket has Object Lock (retried with backoff when the peer fails for now; an
+//! object over S3's 5 GiB single-upload limit is refused before any byte is sent), GET,
+//! list, and (for `prune` only, under other credentials) deleting object versions,
+//! every page of the version listing.
 
 use std::path::Path;
 
@@ -11,6 +13,12 @@ use crate::dest::{DestError, Object};
 use crate::sigv4::{self, Credentials, Request};
 
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// The largest object S3 takes in one PUT.
+pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Tries of one upload; the waits before them grow fourfold from `retry_base`.
+const PUT_TRIES: u32 = 4;
 
 /// How to reach a bucket.
 #[derive(Debug, Clone)]
@@ -38,6 +46,10 @@ pub struct S3 {
     host: String,
     /// Whether the bucket has Object Lock, asked once (a backup uploads two objects).
     lock: tokio::sync::OnceCell<bool>,
+    /// The wait before the second try of an upload (then 4x, 16x).
+    retry_base: std::time::Duration,
+    /// Entries asked for per listing page (S3's largest is 1,000).
+    page_size: u32,
 }
 
 fn now_amz() -> String {
@@ -103,7 +115,21 @@ impl S3 {
             scheme,
             host,
             lock: tokio::sync::OnceCell::new(),
+            retry_base: std::time::Duration::from_secs(1),
+            page_size: 1000,
         })
+    }
+
+    /// Shorter waits between upload tries (tests).
+    pub fn with_retry_base(mut self, d: std::time::Duration) -> Self {
+        self.retry_base = d;
+        self
+    }
+
+    /// Smaller listing pages (tests, and stores that cap pages lower).
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page_size = n.clamp(1, 1000);
+        self
     }
 
     fn path(&self, key: Option<&str>) -> String {
@@ -177,12 +203,16 @@ impl S3 {
         let msg = format!("{status} {code}");
         Err(match (status.as_u16(), code.as_str()) {
             (404, _) => DestError::NotFound(msg),
+            (_, "SlowDown" | "RequestTimeout" | "InternalError" | "ServiceUnavailable") => {
+                DestError::Transient(msg)
+            }
             (_, "AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch") => {
                 DestError::Denied(msg)
             }
             (507, _) | (_, "QuotaExceeded" | "EntityTooLarge" | "InsufficientStorage") => {
                 DestError::Full(msg)
             }
+            (429 | 500..=599, _) => DestError::Transient(msg),
             _ => DestError::Other(msg),
         })
     }
@@ -217,7 +247,18 @@ impl S3 {
         }
     }
 
+    /// Uploads `file` as `key`, retained when the bucket has Object Lock; returns the
+    /// retention date. A failure that may pass is tried again, up to four tries over
+    /// about 20 seconds; each try sends the whole file again.
     pub async fn put(&self, key: &str, file: &Path) -> Result<Option<String>, DestError> {
+        let len = std::fs::metadata(file).map_err(DestError::local)?.len();
+        if len > MAX_SINGLE_PUT {
+            return Err(DestError::TooLarge(format!(
+                "{key} is {:.2} GiB; an S3 upload takes at most 5 GiB in one object: \
+                 nothing was sent (back up to a directory destination, or prune old data)",
+                len as f64 / (1u64 << 30) as f64
+            )));
+        }
         let (bytes_sha, md5) = digests(file)
             .map_err(|e| DestError::Other(format!("reading {}: {e}", file.display())))?;
         let b64 = base64::engine::general_purpose::STANDARD;
@@ -225,8 +266,24 @@ impl S3 {
         let mut extra = vec![
             ("x-amz-checksum-sha256".to_owned(), b64.encode(raw)),
             ("content-md5".to_owned(), b64.encode(md5)),
+            ("content-length".to_owned(), len.to_string()),
         ];
-        let locked = *self.lock.get_or_try_init(|| self.object_lock()).await?;
+        let mut wait = self.retry_base;
+        let mut tries = 0;
+        let locked = loop {
+            tries += 1;
+            match self.lock.get_or_try_init(|| self.object_lock()).await {
+                Ok(l) => break *l,
+                Err(e @ (DestError::Transient(_) | DestError::Unreachable(_)))
+                    if tries < PUT_TRIES =>
+                {
+                    tracing::warn!(bucket = %self.s.bucket, error = %e, "asking for Object Lock failed, will retry");
+                    tokio::time::sleep(wait).await;
+                    wait *= 4;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let until = match locked && self.s.lock_days > 0 {
             true => {
                 let t = jiff::Timestamp::now()
@@ -247,20 +304,32 @@ impl S3 {
                 None
             }
         };
-        let f = tokio::fs::File::open(file)
-            .await
-            .map_err(DestError::local)?;
-        let len = f.metadata().await.map_err(DestError::local)?.len();
-        extra.push(("content-length".to_owned(), len.to_string()));
-        self.send(
-            reqwest::Method::PUT,
-            Some(key),
-            &[],
-            extra,
-            Some((f.into(), &bytes_sha)),
-        )
-        .await?;
-        Ok(until)
+        loop {
+            let f = tokio::fs::File::open(file)
+                .await
+                .map_err(DestError::local)?;
+            let sent = self
+                .send(
+                    reqwest::Method::PUT,
+                    Some(key),
+                    &[],
+                    extra.clone(),
+                    Some((f.into(), &bytes_sha)),
+                )
+                .await;
+            match sent {
+                Ok(_) => return Ok(until),
+                Err(e @ (DestError::Transient(_) | DestError::Unreachable(_)))
+                    if tries < PUT_TRIES =>
+                {
+                    tries += 1;
+                    tracing::warn!(bucket = %self.s.bucket, key, error = %e, ?wait, "upload failed, will retry");
+                    tokio::time::sleep(wait).await;
+                    wait *= 4;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     pub async fn get(&self, key: &str, to: &Path) -> Result<(), DestError> {
@@ -297,6 +366,7 @@ impl S3 {
             let mut q = vec![
                 ("list-type".to_owned(), "2".to_owned()),
                 ("prefix".to_owned(), self.list_prefix()),
+                ("max-keys".to_owned(), self.page_size.to_string()),
             ];
             if let Some(t) = &token {
                 q.push(("continuation-token".to_owned(), t.clone()));
@@ -326,20 +396,7 @@ impl S3 {
 
     /// Deletes every version of `key` (pruning: needs credentials the server lacks).
     pub async fn delete(&self, key: &str) -> Result<(), DestError> {
-        let q = [
-            ("versions".to_owned(), String::new()),
-            ("prefix".to_owned(), self.list_prefix()),
-        ];
-        let xml = self.get_xml(&q).await?;
-        let full = format!("{}{key}", self.s.prefix);
-        let mut versions: Vec<String> = Vec::new();
-        for tag in ["Version", "DeleteMarker"] {
-            for v in tags(&xml, tag) {
-                if unescape(tags(v, "Key").first().copied().unwrap_or_default()) == full {
-                    versions.extend(tags(v, "VersionId").first().map(|s| unescape(s)));
-                }
-            }
-        }
+        let mut versions = self.versions_of(key).await?;
         if versions.is_empty() {
             versions.push("null".to_owned());
         }
@@ -349,6 +406,52 @@ impl S3 {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Every version id (and delete marker) of `key`, across every page of the listing:
+    /// a bucket with more versions than one page holds must not keep the rest.
+    async fn versions_of(&self, key: &str) -> Result<Vec<String>, DestError> {
+        let full = format!("{}{key}", self.s.prefix);
+        let mut versions: Vec<String> = Vec::new();
+        let mut marker: Option<(String, String)> = None;
+        loop {
+            let mut q = vec![
+                ("versions".to_owned(), String::new()),
+                ("prefix".to_owned(), self.list_prefix()),
+                ("max-keys".to_owned(), self.page_size.to_string()),
+            ];
+            if let Some((k, v)) = &marker {
+                q.push(("key-marker".to_owned(), k.clone()));
+                q.push(("version-id-marker".to_owned(), v.clone()));
+            }
+            let xml = self.get_xml(&q).await?;
+            for tag in ["Version", "DeleteMarker"] {
+                for v in tags(&xml, tag) {
+                    if unescape(tags(v, "Key").first().copied().unwrap_or_default()) == full {
+                        versions.extend(tags(v, "VersionId").first().map(|s| unescape(s)));
+                    }
+                }
+            }
+            if !xml.contains("<IsTruncated>true") {
+                return Ok(versions);
+            }
+            let next = (
+                tags(&xml, "NextKeyMarker").first().map(|s| unescape(s)),
+                tags(&xml, "NextVersionIdMarker")
+                    .first()
+                    .map(|s| unescape(s)),
+            );
+            let next = match next {
+                (Some(k), v) => Some((k, v.unwrap_or_default())),
+                (None, _) => None,
+            };
+            if next.is_none() || next == marker {
+                return Err(DestError::Other(
+                    "the version listing is truncated but gives no next marker".into(),
+                ));
+            }
+            marker = next;
+        }
     }
 }
 
