@@ -4,6 +4,7 @@
 //! cryptography is RustCrypto (P-256, HKDF, AES-128-GCM).
 
 pub mod mail;
+pub mod resolve;
 pub mod webpush;
 
 /// How one attempt to send went wrong.

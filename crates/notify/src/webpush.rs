@@ -169,7 +169,8 @@ pub fn origin(endpoint: &str) -> Option<String> {
 
 /// Whether the server may POST to `endpoint`: HTTPS to a named host. IP literals and
 /// `localhost` are refused so a subscription cannot aim our requests at internal
-/// services; `allow_insecure` (tests only) lets plain HTTP to loopback through.
+/// services; `allow_insecure` (tests only) lets plain HTTP to loopback through. What
+/// the name resolves to is checked again when connecting (see `resolve`).
 pub fn endpoint_allowed(endpoint: &str, allow_insecure: bool) -> bool {
     if endpoint.len() > 1024 || endpoint.chars().any(|c| c.is_control() || c == ' ') {
         return false;
@@ -197,7 +198,25 @@ pub struct Pusher {
 
 impl Pusher {
     pub fn new(vapid: Vapid, allow_insecure: bool) -> Result<Self, SendError> {
+        Self::with_resolver(
+            vapid,
+            allow_insecure,
+            crate::resolve::PublicOnly {
+                allow_loopback: allow_insecure,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Like [`Pusher::new`], resolving names with `resolver` (fixed answers in tests).
+    /// Whatever it answers, only public addresses are connected to.
+    pub fn with_resolver(
+        vapid: Vapid,
+        allow_insecure: bool,
+        resolver: crate::resolve::PublicOnly,
+    ) -> Result<Self, SendError> {
         let http = reqwest::Client::builder()
+            .dns_resolver(std::sync::Arc::new(resolver))
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(15))
             .build()
@@ -243,7 +262,13 @@ impl Pusher {
             .body(encrypt(payload, keys))
             .send()
             .await
-            .map_err(|e| SendError::Retry(e.to_string()))?;
+            .map_err(|e| match crate::resolve::refused_inward(&e) {
+                true => {
+                    tracing::warn!(%aud, "push endpoint resolves to a non-public address: refused");
+                    SendError::Fatal("endpoint resolves to a non-public address".into())
+                }
+                false => SendError::Retry(e.to_string()),
+            })?;
         match res.status().as_u16() {
             200..=299 => Ok(()),
             404 | 410 => Err(SendError::Gone),
@@ -335,5 +360,54 @@ mod tests {
         );
         let p = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
         assert_eq!(Keys::parse(p, "AAAA").unwrap_err(), KeyError::Auth);
+    }
+
+    /// A public-looking name that resolves to 127.0.0.1 is never contacted; the same
+    /// name allowed to resolve there is (so the refusal is the resolver's doing).
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_not_contacted() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let hits = std::sync::Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                h.fetch_add(1, Ordering::SeqCst);
+                drop(s);
+            }
+        });
+        let vapid = Vapid::from_secret(&Vapid::generate(), "mailto:ops@tekkan.test").unwrap();
+        let keys = Keys::parse(
+            "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+            "BTBZMqHH6r4Tts7J_aSIgg",
+        )
+        .unwrap();
+        let endpoint = format!("https://push.evil.example:{port}/send/1");
+        assert!(
+            endpoint_allowed(&endpoint, false),
+            "the name alone looks fine"
+        );
+        let fixed: std::collections::HashMap<String, Vec<std::net::IpAddr>> = [(
+            "push.evil.example".to_owned(),
+            vec!["127.0.0.1".parse().unwrap()],
+        )]
+        .into();
+        let resolver = |allow_loopback| crate::resolve::PublicOnly {
+            allow_loopback,
+            fixed: std::sync::Arc::new(fixed.clone()),
+        };
+        let p = Pusher::with_resolver(vapid.clone(), false, resolver(false)).unwrap();
+        let r = p.send(&endpoint, &keys, b"hello", 1_700_000_000).await;
+        assert!(
+            matches!(r, Err(SendError::Fatal(ref m)) if m.contains("non-public")),
+            "{r:?}"
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing was contacted");
+        // Control: the same name, allowed to resolve to loopback, is contacted.
+        let p = Pusher::with_resolver(vapid, false, resolver(true)).unwrap();
+        let _ = p.send(&endpoint, &keys, b"hello", 1_700_000_000).await;
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
 }
