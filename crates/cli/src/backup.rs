@@ -84,18 +84,28 @@ pub fn recipients(cfg: &Config) -> Result<Vec<Recipient>, CliError> {
         .collect()
 }
 
-/// A private working directory, removed when dropped.
-pub struct Work(pub PathBuf);
+/// A private working directory (mode 0700), removed when dropped. It may hold
+/// plaintext (a database copy, a decrypted backup), so a run that dies before dropping
+/// it must not leave it behind for long: the directory holds a lock file locked for as
+/// long as its run lives (the kernel releases it at any death, `kill -9` included), and
+/// [`sweep_work`] removes every work directory whose lock nobody holds.
+pub struct Work(pub PathBuf, #[allow(dead_code)] std::fs::File);
+
+const WORK_PREFIX: &str = ".tekkan-";
+const WORK_LOCK: &str = ".lock";
 
 impl Work {
     pub fn new(parent: &Path, label: &str) -> Result<Self, CliError> {
         use rand_core::{OsRng, RngCore};
-        let p = parent.join(format!(".tekkan-{label}-{:016x}", OsRng.next_u64()));
+        let p = parent.join(format!("{WORK_PREFIX}{label}-{:016x}", OsRng.next_u64()));
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&p)?;
-        Ok(Self(p))
+        let lock = std::fs::File::create(p.join(WORK_LOCK))?;
+        lock.try_lock()
+            .map_err(|e| std::io::Error::other(format!("cannot lock {}: {e}", p.display())))?;
+        Ok(Self(p, lock))
     }
 }
 
@@ -105,29 +115,51 @@ impl Drop for Work {
     }
 }
 
-/// Removes work directories a crashed run left (they hold a plaintext copy of the
-/// database). Only day-old ones: another run may be going on right now.
-fn remove_stale(data_dir: &Path) {
-    let Ok(rd) = std::fs::read_dir(data_dir) else {
-        return;
+/// Removes the work directories under `dir` that a killed run left behind; returns how
+/// many. One whose lock is held belongs to a run going on now and is left alone; one
+/// with no lock file at all is removed once a minute old (it died in the instant between
+/// creating the directory and its lock).
+pub fn sweep_work(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
     };
-    let day = Duration::from_secs(86_400);
+    let mut removed = 0;
     for e in rd.flatten() {
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > day);
-        if old
-            && e.file_name()
-                .to_string_lossy()
-                .starts_with(".tekkan-backup-")
-        {
-            tracing::warn!(dir = %e.path().display(), "removing a backup work directory left by a crash");
-            let _ = std::fs::remove_dir_all(e.path());
+        let name = e.file_name().to_string_lossy().into_owned();
+        let is_work = name.strip_prefix(WORK_PREFIX).is_some_and(|rest| {
+            rest.rsplit_once('-')
+                .is_some_and(|(_, id)| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        });
+        if !is_work || !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let abandoned = match std::fs::File::open(e.path().join(WORK_LOCK)) {
+            Ok(f) => f.try_lock().is_ok(),
+            Err(_) => e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(60)),
+        };
+        if abandoned {
+            tracing::warn!(dir = %e.path().display(), "removing a work directory a killed run left behind");
+            if std::fs::remove_dir_all(e.path()).is_ok() {
+                removed += 1;
+            }
         }
     }
+    removed
+}
+
+/// Sweeps every place work directories are made: the data directory and its parent
+/// (backups, restores) and the temporary directory (verify, list, prune).
+pub fn sweep_all_work(data_dir: &Path) -> usize {
+    let mut n = sweep_work(data_dir) + sweep_work(&std::env::temp_dir());
+    if let Some(parent) = data_dir.parent() {
+        n += sweep_work(parent);
+    }
+    n
 }
 
 /// Every regular file under `dir`, as (path relative to `root`, path on disk).
@@ -170,7 +202,7 @@ pub async fn run(app: &App, cfg: &Config) -> Result<RunReport, CliError> {
         return Err(bad("no [[backup.destinations]] configured".into()));
     }
     let signer: Signer = keys::backup_signer(&cfg.data_dir)?;
-    remove_stale(&cfg.data_dir);
+    sweep_all_work(&cfg.data_dir);
     let work = Work::new(&cfg.data_dir, "backup")?;
     let snap_dir = work.0.join("snapshot");
     std::fs::DirBuilder::new()

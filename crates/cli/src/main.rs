@@ -199,6 +199,9 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let running =
                 tekkan_cli::start(&cfg, &ServeOptions { demo }, shutdown_signal()?).await?;
             print_logins(&running.demo_logins);
+            if let Some(why) = &running.demo_skipped {
+                println!("{why}");
+            }
             println!("TEKKAN is running at {}", running.base_url);
             if let Some(url) = &running.setup_url {
                 println!(

@@ -264,6 +264,8 @@ pub struct Running {
     /// Printed at start while the server has no operator.
     pub setup_url: Option<String>,
     pub demo_logins: Vec<DemoLogin>,
+    /// Why `--demo` seeded nothing (the data directory already held data).
+    pub demo_skipped: Option<String>,
     pub app: App,
     shutdown: oneshot::Sender<()>,
     handle: JoinHandle<std::io::Result<()>>,
@@ -314,6 +316,11 @@ pub async fn start(
     if !cfg.backup.destinations.is_empty() {
         crate::backup::recipients(cfg)?;
     }
+    // A backup, restore or verify killed mid-run leaves plaintext copies behind.
+    let swept = crate::backup::sweep_all_work(&cfg.data_dir);
+    if swept > 0 {
+        tracing::warn!(swept, "removed work directories left by killed runs");
+    }
     let listen = cfg.server.listen;
     if tls.is_none() && !cfg.server.behind_tls_proxy && !listen.ip().is_loopback() {
         return Err(CliError::PlainHttpNotLoopback(listen));
@@ -326,7 +333,10 @@ pub async fn start(
         })?;
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
+    // On a loopback server, links name `localhost`: browsers refuse passkeys on an IP
+    // address, and a link printed as 127.0.0.1 would open a page where they fail.
     let base_url = match cfg.server.public_url.trim() {
+        "" if addr.ip().is_loopback() => format!("{scheme}://localhost:{}", addr.port()),
         "" => format!("{scheme}://{addr}"),
         u => u.trim_end_matches('/').to_owned(),
     };
@@ -335,6 +345,17 @@ pub async fn start(
         true => app.seed_demo(&DemoOptions::default()).await?,
         false => Vec::new(),
     };
+    let demo_skipped = (opts.demo && !fresh).then(|| {
+        format!(
+            "--demo seeded nothing: the data directory {} already holds data (the demo is \
+             written only into an empty one; use another --data-dir, or `tekkan demo` to add \
+             the demo club here)",
+            cfg.data_dir.display()
+        )
+    });
+    if let Some(why) = &demo_skipped {
+        tracing::warn!("{why}");
+    }
     let setup_url = app
         .issue_setup_token()
         .await?
@@ -403,6 +424,7 @@ pub async fn start(
         base_url,
         setup_url,
         demo_logins,
+        demo_skipped,
         app,
         shutdown: tx,
         handle,

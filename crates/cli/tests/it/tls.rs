@@ -22,7 +22,7 @@ async fn tls_serves_hsts_and_secure_host_cookies() {
         })
         .start()
         .await;
-    assert!(app.base.starts_with("https://127.0.0.1:"), "{}", app.base);
+    assert!(app.base.starts_with("https://localhost:"), "{}", app.base);
     static VERSIONS: [&rustls::SupportedProtocolVersion; 2] =
         [&rustls::version::TLS12, &rustls::version::TLS13];
     for version in VERSIONS.chunks(1) {
