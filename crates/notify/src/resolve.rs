@@ -39,10 +39,8 @@ impl Resolve for PublicOnly {
             };
             // One inward address refuses the whole name: a name that resolves both ways
             // is an attack, not a misconfiguration to route around.
-            if let Some(bad) = ips
-                .iter()
-                .find(|ip| !is_public(ip) && !(this.allow_loopback && ip.is_loopback()))
-            {
+            let allowed = |ip: &IpAddr| is_public(ip) || (this.allow_loopback && ip.is_loopback());
+            if let Some(bad) = ips.iter().find(|ip| !allowed(ip)) {
                 return Err(Box::new(InwardAddress(host, *bad)) as _);
             }
             let addrs: Addrs = Box::new(ips.into_iter().map(|ip| SocketAddr::new(ip, 0)));

@@ -42,7 +42,7 @@ fn silent_endpoint() -> u16 {
 /// is there; returns the child and that directory.
 async fn hanging_run(kit: &Kit, cfg: &Path) -> (Child, PathBuf) {
     let before = work_dirs(&kit.data_dir);
-    let child = Command::new(env!("CARGO_BIN_EXE_tekkan"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tekkan"))
         .arg("--config")
         .arg(cfg)
         .args(["backup", "run"])
@@ -69,6 +69,8 @@ async fn hanging_run(kit: &Kit, cfg: &Path) -> (Child, PathBuf) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the backup run made no work directory");
 }
 

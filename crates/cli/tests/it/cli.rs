@@ -313,6 +313,8 @@ async fn secrets_and_link_tokens_stay_out_of_the_logs() {
             ("TEKKAN_ACCOUNTS__OPEN_SIGNUP", "true"),
             // The owner below acts without enrolling a second factor.
             ("TEKKAN_ACCOUNTS__ENFORCE_MFA", "false"),
+            // Signs up at once (no mail here; the confirmed way is tested in `signup`).
+            ("TEKKAN_ACCOUNTS__CONFIRM_SIGNUP", "false"),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

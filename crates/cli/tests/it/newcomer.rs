@@ -8,7 +8,11 @@ use crate::support::TestApp;
 async fn printed_links_name_localhost_and_a_skipped_demo_says_why() {
     let app = TestApp::start().await;
     let r = app.running();
-    assert!(r.base_url.starts_with("http://localhost:"), "{}", r.base_url);
+    assert!(
+        r.base_url.starts_with("http://localhost:"),
+        "{}",
+        r.base_url
+    );
     let setup = r.setup_url.clone().unwrap();
     assert!(setup.starts_with("http://localhost:"), "{setup}");
     assert!(r.demo_skipped.is_none());
