@@ -18,6 +18,7 @@ mod demo_scale;
 mod error;
 mod events;
 mod feeds;
+mod health;
 mod ical;
 mod inbox;
 mod invitations;
@@ -148,6 +149,7 @@ struct Inner {
     log: transparency::LogKey,
     reads: reads::ReadLog,
     pending_actions: signing::PendingActions,
+    health: health::Health,
 }
 
 impl App {
@@ -199,6 +201,7 @@ impl App {
                 log,
                 reads: reads::ReadLog::default(),
                 pending_actions: signing::PendingActions::default(),
+                health: health::Health::default(),
             }),
         })
     }

@@ -144,6 +144,9 @@ pub struct Scheduler {
     /// How often new audit entries are added to the Merkle tree under a signed
     /// checkpoint. The transparency promise is at least once a minute.
     pub checkpoint_ms: u64,
+    /// How often the database's integrity and the whole audit chain are checked (at
+    /// start, then every this many minutes); a failure turns `/healthz` degraded.
+    pub health_check_minutes: u64,
 }
 
 impl Default for Scheduler {
@@ -151,6 +154,7 @@ impl Default for Scheduler {
         Self {
             poll_ms: 15_000,
             checkpoint_ms: 30_000,
+            health_check_minutes: 60,
         }
     }
 }

@@ -58,3 +58,22 @@ pub async fn checkpoints(app: App, every: Duration, mut stop: watch::Receiver<bo
         }
     }
 }
+
+/// Checks the database's integrity and the whole audit chain at once, then every
+/// `every`; what it finds is what `/healthz` reports.
+pub async fn health(app: App, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        match app.run_health_check().await {
+            Ok(true) => tracing::debug!("health check passed"),
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "health check could not run"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}

@@ -403,6 +403,11 @@ pub async fn start(
         cfg.clone(),
         sched_stop.subscribe(),
     ));
+    let health = tokio::spawn(crate::scheduler::health(
+        app.clone(),
+        Duration::from_secs(cfg.scheduler.health_check_minutes.max(1) * 60),
+        sched_stop.subscribe(),
+    ));
     let serve = tekkan_web::serve(listener, tls, state, stop);
     let handle = tokio::spawn(async move {
         let r = serve.await;
@@ -413,6 +418,8 @@ pub async fn start(
         // was not sent is simply not there (the manifest goes last).
         backups.abort();
         let _ = backups.await;
+        health.abort();
+        let _ = health.await;
         let _ = reads.await;
         let _ = cp_stop.send(true);
         let _ = checkpointer.await;

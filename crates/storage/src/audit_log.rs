@@ -163,6 +163,15 @@ pub(crate) fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Entry> {
 }
 
 impl Db {
+    /// SQLite's quick check of every table and index's b-tree, on a reader (so writers
+    /// go on): the problems found, empty when sound.
+    pub async fn quick_check(&self) -> Result<Vec<String>> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(rows.into_iter().filter(|r| r != "ok").collect())
+    }
+
     /// Every entry in sequence order, as stored, for the verifier. Malformed hex is
     /// reported as corruption of that entry rather than skipped.
     pub async fn audit_entries(&self) -> Result<Vec<Entry>> {

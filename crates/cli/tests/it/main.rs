@@ -25,6 +25,7 @@ mod delivery;
 mod disk_full;
 mod docs;
 mod events;
+mod health;
 mod invitations;
 mod keys;
 mod lockout;

@@ -4,7 +4,7 @@ pub mod v1;
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::AppState;
 use crate::error::WebResult;
@@ -41,12 +41,39 @@ async fn metrics(
     }
 }
 
-/// Healthy when the database answers.
-async fn healthz(State(st): State<AppState>) -> WebResult<Json<Value>> {
+/// Healthy when the database answers and the last integrity check, audit chain
+/// verification and checkpoint found nothing wrong. Degraded is a 503, so that a load
+/// balancer stops sending traffic; the reasons are told only to this machine (the
+/// monitoring agent) and to an operator, never to the world.
+async fn healthz(
+    State(st): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<crate::Peer>,
+    caller: crate::session::Caller,
+    headers: axum::http::HeaderMap,
+) -> WebResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     st.app
         .db()
         .operator_exists()
         .await
         .map_err(tekkan_app::AppError::from)?;
-    Ok(Json(json!({ "status": "ok" })))
+    let faults = st.app.health_faults();
+    if faults.is_empty() {
+        return Ok(Json(json!({ "status": "ok" })).into_response());
+    }
+    let local = peer.0.ip().is_loopback()
+        && !headers.contains_key("x-forwarded-for")
+        && !headers.contains_key("forwarded");
+    let operator = caller.actor.as_ref().is_some_and(|a| a.is_operator);
+    let body = match local || operator {
+        true => json!({
+            "status": "degraded",
+            "reasons": faults
+                .iter()
+                .map(|(what, why)| json!({ "check": what, "fault": why }))
+                .collect::<Vec<_>>(),
+        }),
+        false => json!({ "status": "degraded" }),
+    };
+    Ok((axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response())
 }
