@@ -129,16 +129,19 @@ impl App {
     /// the entry, when the chain does not hold: the tree never covers a broken chain.
     pub async fn checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
         let r = self.checkpoint_inner().await;
-        // A chain that does not hold is what a checkpoint can find wrong; a busy
-        // database is not a fault of the data.
-        match &r {
-            Ok(_) => self.health().set("checkpoint", None),
-            Err(AppError::Internal(why)) if why.starts_with("audit log:") => self
-                .health()
-                .set("checkpoint", Some(format!("checkpoint refused: {why}"))),
-            Err(_) => {}
+        if r.is_ok() {
+            self.health().set("checkpoint", None);
         }
         r
+    }
+
+    /// A chain that does not hold, found while checkpointing: reported by `/healthz`
+    /// until a checkpoint succeeds (a busy database is no fault of the data, and is not
+    /// reported).
+    fn chain_fault(&self, what: String) -> AppError {
+        self.health()
+            .set("checkpoint", Some(format!("checkpoint refused: {what}")));
+        corrupt(what)
     }
 
     async fn checkpoint_inner(&self) -> Result<Option<StoredCheckpoint>> {
@@ -154,7 +157,9 @@ impl App {
                 e.first()
                     .filter(|e| e.seq == n)
                     .map(|e| e.hash)
-                    .ok_or_else(|| corrupt(format!("entry {n}, already in the tree, is missing")))?
+                    .ok_or_else(|| {
+                        self.chain_fault(format!("entry {n}, already in the tree, is missing"))
+                    })?
             }
         };
         let mut checkpoint = None;
@@ -169,11 +174,11 @@ impl App {
             for e in &batch {
                 let want = frontier.size() + 1;
                 if e.seq != want {
-                    return Err(corrupt(format!("entry {want} is missing")));
+                    return Err(self.chain_fault(format!("entry {want} is missing")));
                 }
                 if e.computed_hash() != e.hash || e.prev_hash != prev {
                     tracing::error!(seq = e.seq, "audit chain broken: checkpoint refused");
-                    return Err(corrupt(format!("entry {} does not hold", e.seq)));
+                    return Err(self.chain_fault(format!("entry {} does not hold", e.seq)));
                 }
                 prev = e.hash;
                 nodes.extend(frontier.push(e.leaf_hash()));
