@@ -45,11 +45,14 @@ impl App {
             Ok(e) => self.db().account_by_email(e.as_str()).await?,
             Err(_) => None,
         };
+        // A device's counter is keyed by the same hash its row is: one derivation.
         let key = match (&origin.device, &account) {
-            (Some(t), Some(a))
-                if self.db().trusted_device(&device_hash(t)).await? == Some(a.id) =>
-            {
-                hash_token(&format!("device\0{t}"))
+            (Some(t), Some(a)) => {
+                let h = device_hash(t);
+                match self.db().trusted_device(&h).await? == Some(a.id) {
+                    true => h,
+                    false => account_key.to_owned(),
+                }
             }
             _ => account_key.to_owned(),
         };
@@ -115,7 +118,7 @@ impl App {
             return Ok(None);
         }
         let token = random_token();
-        tx.insert_trusted_device(&device_hash(&token), account, now)
+        tx.insert_trusted_device(&device_hash(&token), account, now, DEVICES_KEPT)
             .await?;
         Ok(Some(token))
     }
@@ -216,7 +219,11 @@ impl App {
     }
 }
 
-/// How a device token is stored and looked up.
+/// Devices trusted per account, the most recently used kept (a family's phones and
+/// computers, with room to spare).
+const DEVICES_KEPT: i64 = 20;
+
+/// How a device token is stored, looked up, and keys its own throttle counter.
 fn device_hash(token: &str) -> String {
     hash_token(&format!("trusted-device\0{token}"))
 }

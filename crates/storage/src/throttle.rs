@@ -163,20 +163,35 @@ impl WriteTx {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Trusts a new device of `account`, keeping only its `keep` most recently used
+    /// devices: a client that never sends its token back (a script logging in again
+    /// and again) must not grow the table without end.
     pub async fn insert_trusted_device(
         &mut self,
         token_hash: &str,
         account: AccountId,
         now: i64,
+        keep: i64,
     ) -> Result<()> {
+        let id = account.to_string();
         sqlx::query(
             "INSERT INTO trusted_devices (token_hash, account_id, created_at, last_used_at) \
              VALUES (?, ?, ?, ?)",
         )
         .bind(token_hash)
-        .bind(account.to_string())
+        .bind(&id)
         .bind(now)
         .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM trusted_devices WHERE account_id = ? AND token_hash NOT IN \
+             (SELECT token_hash FROM trusted_devices WHERE account_id = ? \
+              ORDER BY last_used_at DESC, created_at DESC LIMIT ?)",
+        )
+        .bind(&id)
+        .bind(&id)
+        .bind(keep)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -130,3 +130,29 @@ async fn guesses_from_elsewhere_do_not_lock_out_a_device_that_signed_in_before()
         .unwrap();
     assert!(!stored.is_empty() && !stored.contains(&device));
 }
+
+/// A client that never sends its device token back (a script) leaves a new device at
+/// each login; only the most recently used 20 are kept, and a kept one still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_keeps_at_most_twenty_devices() {
+    let app = TestApp::start().await;
+    let owner = app.sign_up("スクリプト", None).await;
+    let (_, v) = login(&app, &owner.email, PW, None).await;
+    let first = v["device_token"].as_str().unwrap().to_owned();
+    for _ in 0..24 {
+        let (s, _) = login(&app, &owner.email, PW, None).await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let mut db = app.raw_db().await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trusted_devices")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(n, 20);
+    // The oldest was dropped: presenting it gets a new token.
+    let (_, v) = login(&app, &owner.email, PW, Some(&first)).await;
+    assert!(v["device_token"].is_string(), "{v}");
+    let newest = v["device_token"].as_str().unwrap().to_owned();
+    let (_, v) = login(&app, &owner.email, PW, Some(&newest)).await;
+    assert!(v.get("device_token").is_none(), "a kept device stays: {v}");
+}
