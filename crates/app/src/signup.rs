@@ -60,45 +60,51 @@ impl App {
             &existing.is_some(),
         );
         let base = &self.settings().base_url;
-        let mailer = self.delivery().mailer.is_some();
-        if !mailer {
-            // Both cases write one notice per operator, so they take the same work.
-            let params = match &existing {
-                Some(_) => serde_json::json!({
-                    "what": "signup_registered_address",
-                    "email": new.email.as_str(),
-                }),
-                None => serde_json::json!({
-                    "what": "signup_waiting",
-                    "email": new.email.as_str(),
-                    "link": format!("{base}/signup/confirm?token={token}"),
-                }),
-            };
-            let operators = tx.operator_accounts().await?;
-            let n = Notice {
-                kind: NoticeKind::Security,
-                club: None,
-                params,
-                url: "/notifications".into(),
-            };
-            notify(&mut tx, self.channels(), operators, None, &n, now).await?;
-            tracing::warn!(
-                "e-mail is off: a sign-up waits for an operator to pass its link on (see the operators' notifications)"
-            );
+        let confirm = format!("{base}/signup/confirm?token={token}");
+        if self.delivery().mailer.is_some() {
+            tx.commit(vec![ev]).await?;
+            match existing {
+                Some(a) => {
+                    let link = format!("{base}/password-reset");
+                    self.send_security_mail(a.id, &a.email, SecurityMail::AccountExists, link)
+                        .await;
+                }
+                None => {
+                    self.send_link_mail(
+                        new.email.as_str(),
+                        true,
+                        SecurityMail::ConfirmSignUp,
+                        confirm,
+                    );
+                }
+            }
+            return Ok(SignUp::CheckEmail);
         }
+        // No mail: the operators are handed the link, or the note. Both cases write one
+        // notice per operator, so they take the same work.
+        let params = match &existing {
+            Some(_) => serde_json::json!({
+                "what": "signup_registered_address",
+                "email": new.email.as_str(),
+            }),
+            None => serde_json::json!({
+                "what": "signup_waiting",
+                "email": new.email.as_str(),
+                "link": confirm,
+            }),
+        };
+        let operators = tx.operator_accounts().await?;
+        let n = Notice {
+            kind: NoticeKind::Security,
+            club: None,
+            params,
+            url: "/notifications".into(),
+        };
+        notify(&mut tx, self.channels(), operators, None, &n, now).await?;
         tx.commit(vec![ev]).await?;
-        match existing {
-            Some(a) if mailer => {
-                let link = format!("{base}/password-reset");
-                self.send_security_mail(a.id, &a.email, SecurityMail::AccountExists, link)
-                    .await;
-            }
-            None if mailer => {
-                let link = format!("{base}/signup/confirm?token={token}");
-                self.send_link_mail(new.email.as_str(), true, SecurityMail::ConfirmSignUp, link);
-            }
-            _ => {}
-        }
+        tracing::warn!(
+            "e-mail is off: a sign-up waits for an operator to pass its link on (see the operators' notifications)"
+        );
         Ok(SignUp::CheckEmail)
     }
 

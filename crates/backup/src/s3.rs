@@ -268,22 +268,10 @@ impl S3 {
             ("content-md5".to_owned(), b64.encode(md5)),
             ("content-length".to_owned(), len.to_string()),
         ];
-        let mut wait = self.retry_base;
-        let mut tries = 0;
-        let locked = loop {
-            tries += 1;
-            match self.lock.get_or_try_init(|| self.object_lock()).await {
-                Ok(l) => break *l,
-                Err(e @ (DestError::Transient(_) | DestError::Unreachable(_)))
-                    if tries < PUT_TRIES =>
-                {
-                    tracing::warn!(bucket = %self.s.bucket, error = %e, "asking for Object Lock failed, will retry");
-                    tokio::time::sleep(wait).await;
-                    wait *= 4;
-                }
-                Err(e) => return Err(e),
-            }
-        };
+        let locked = *self
+            .lock
+            .get_or_try_init(|| self.retrying("asking for Object Lock", || self.object_lock()))
+            .await?;
         let until = match locked && self.s.lock_days > 0 {
             true => {
                 let t = jiff::Timestamp::now()
@@ -304,30 +292,44 @@ impl S3 {
                 None
             }
         };
-        loop {
+        self.retrying("upload", || async {
             let f = tokio::fs::File::open(file)
                 .await
                 .map_err(DestError::local)?;
-            let sent = self
-                .send(
-                    reqwest::Method::PUT,
-                    Some(key),
-                    &[],
-                    extra.clone(),
-                    Some((f.into(), &bytes_sha)),
-                )
-                .await;
-            match sent {
-                Ok(_) => return Ok(until),
+            self.send(
+                reqwest::Method::PUT,
+                Some(key),
+                &[],
+                extra.clone(),
+                Some((f.into(), &bytes_sha)),
+            )
+            .await
+        })
+        .await?;
+        Ok(until)
+    }
+
+    /// Runs `op` until it succeeds, fails in a way that will not pass, or has been
+    /// tried [`PUT_TRIES`] times; the waits between tries grow fourfold from
+    /// `retry_base`.
+    async fn retrying<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, DestError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, DestError>>,
+    {
+        let mut wait = self.retry_base;
+        let mut tries = 1;
+        loop {
+            match op().await {
                 Err(e @ (DestError::Transient(_) | DestError::Unreachable(_)))
                     if tries < PUT_TRIES =>
                 {
-                    tries += 1;
-                    tracing::warn!(bucket = %self.s.bucket, key, error = %e, ?wait, "upload failed, will retry");
+                    tracing::warn!(bucket = %self.s.bucket, error = %e, ?wait, "{what} failed, will retry");
                     tokio::time::sleep(wait).await;
                     wait *= 4;
+                    tries += 1;
                 }
-                Err(e) => return Err(e),
+                r => return r,
             }
         }
     }

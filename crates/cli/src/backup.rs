@@ -155,11 +155,12 @@ pub fn sweep_work(dir: &Path) -> usize {
 /// Sweeps every place work directories are made: the data directory and its parent
 /// (backups, restores) and the temporary directory (verify, list, prune).
 pub fn sweep_all_work(data_dir: &Path) -> usize {
-    let mut n = sweep_work(data_dir) + sweep_work(&std::env::temp_dir());
-    if let Some(parent) = data_dir.parent() {
-        n += sweep_work(parent);
-    }
-    n
+    let temp = std::env::temp_dir();
+    let mut dirs = vec![data_dir, temp.as_path()];
+    dirs.extend(data_dir.parent());
+    dirs.sort();
+    dirs.dedup();
+    dirs.into_iter().map(sweep_work).sum()
 }
 
 /// Every regular file under `dir`, as (path relative to `root`, path on disk).

@@ -74,7 +74,9 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
 fn disk_full_episode(full: bool) {
     use std::sync::atomic::{AtomicBool, Ordering};
     static FULL: AtomicBool = AtomicBool::new(false);
-    if FULL.swap(full, Ordering::Relaxed) != full {
+    // Read first: every successful write passes here, and a plain load keeps the
+    // flag's cache line shared between cores.
+    if FULL.load(Ordering::Relaxed) != full && FULL.swap(full, Ordering::Relaxed) != full {
         if full {
             tracing::error!("DISK FULL: writes are refused with 507 until space is freed");
         } else {

@@ -17,6 +17,14 @@ pub fn routes() -> Routes {
         .merge(v1::routes())
 }
 
+/// A request from a monitoring agent on this machine: a loopback peer, not relayed by
+/// a reverse proxy (which would make every client look local).
+fn from_this_machine(peer: &crate::Peer, headers: &axum::http::HeaderMap) -> bool {
+    peer.0.ip().is_loopback()
+        && !headers.contains_key("x-forwarded-for")
+        && !headers.contains_key("forwarded")
+}
+
 /// Operations metrics (Prometheus text) for a monitoring agent on this machine: served
 /// to loopback peers only, and never through a reverse proxy (which would make every
 /// client look local).
@@ -25,10 +33,7 @@ async fn metrics(
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let local = peer.0.ip().is_loopback()
-        && !headers.contains_key("x-forwarded-for")
-        && !headers.contains_key("forwarded");
-    match local {
+    match from_this_machine(&peer, &headers) {
         true => (
             [(
                 axum::http::header::CONTENT_TYPE,
@@ -61,11 +66,8 @@ async fn healthz(
     if faults.is_empty() {
         return Ok(Json(json!({ "status": "ok" })).into_response());
     }
-    let local = peer.0.ip().is_loopback()
-        && !headers.contains_key("x-forwarded-for")
-        && !headers.contains_key("forwarded");
     let operator = caller.actor.as_ref().is_some_and(|a| a.is_operator);
-    let body = match local || operator {
+    let body = match from_this_machine(&peer, &headers) || operator {
         true => json!({
             "status": "degraded",
             "reasons": faults
