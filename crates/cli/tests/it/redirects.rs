@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 
-use crate::support::TestApp;
+use crate::support::{Client, TestApp};
 
 /// Targets an attacker would put in a link, as the server receives them after one
 /// layer of form decoding (the query string forms are encoded from these).
@@ -53,11 +53,31 @@ fn assert_safe(location: &str, target: &str) {
     assert!(b.iter().all(u8::is_ascii_graphic), "{location:?}");
 }
 
+/// Posts `fields` to `path` with the CSRF token of a page this client holds; returns
+/// where the 303 leads (asserting it is one).
+async fn redirect_after(c: &mut Client, path: &str, fields: &[(&str, &str)]) -> String {
+    let csrf = c.csrf().await;
+    let res = c.post_form(path, &csrf, fields).await;
+    assert_eq!(
+        res.status,
+        StatusCode::SEE_OTHER,
+        "{fields:?}: {}",
+        res.body
+    );
+    res.location.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_targets_after_login_and_language_switch_stay_on_this_site() {
     let app = TestApp::start().await;
     let user = app.sign_up("Redirect", None).await;
-    let password = "a long enough passphrase";
+    let login = |next| {
+        [
+            ("email", user.email.as_str()),
+            ("password", "a long enough passphrase"),
+            ("next", next),
+        ]
+    };
     let mut c = app.client();
     for target in HOSTILE {
         // The login page carries only a safe `next` in its form.
@@ -68,54 +88,17 @@ async fn hostile_targets_after_login_and_language_switch_stay_on_this_site() {
         let kept = &page.body[i..i + page.body[i..].find('"').unwrap()];
         assert_eq!(kept, "/clubs", "{target:?}");
 
-        // A login whose form names the target directly goes to a safe place.
-        let csrf = page.csrf();
-        let res = c
-            .post_form(
-                "/login",
-                &csrf,
-                &[
-                    ("email", &user.email),
-                    ("password", password),
-                    ("next", target),
-                ],
-            )
-            .await;
-        assert_eq!(
-            res.status,
-            StatusCode::SEE_OTHER,
-            "{target:?}: {}",
-            res.body
+        // A login whose form names the target directly goes to a safe place, and so
+        // does a language switch.
+        assert_safe(
+            &redirect_after(&mut c, "/login", &login(target)).await,
+            target,
         );
-        assert_safe(res.location.as_deref().unwrap(), target);
-
-        // So does a language switch.
-        let csrf = c.csrf().await;
-        let res = c
-            .post_form("/lang", &csrf, &[("lang", "en"), ("back", target)])
-            .await;
-        assert_eq!(
-            res.status,
-            StatusCode::SEE_OTHER,
-            "{target:?}: {}",
-            res.body
-        );
-        assert_safe(res.location.as_deref().unwrap(), target);
+        let lang = [("lang", "en"), ("back", target)];
+        assert_safe(&redirect_after(&mut c, "/lang", &lang).await, target);
     }
 
     // A plain local path is kept, query and all.
-    let page = c.get("/login").await;
-    let csrf = page.csrf();
-    let res = c
-        .post_form(
-            "/login",
-            &csrf,
-            &[
-                ("email", &user.email),
-                ("password", password),
-                ("next", "/settings?tab=security"),
-            ],
-        )
-        .await;
-    assert_eq!(res.location.as_deref(), Some("/settings?tab=security"));
+    let to = redirect_after(&mut c, "/login", &login("/settings?tab=security")).await;
+    assert_eq!(to, "/settings?tab=security");
 }

@@ -94,25 +94,16 @@ async fn without_mail_a_taken_address_gets_the_same_answer_as_a_new_one() {
     );
 
     // Passed on, the link creates the account, which joins the club.
-    let confirm = link.split("token=").nth(1).unwrap().to_owned();
-    let (s, v) = app
-        .client()
-        .api(
-            Method::POST,
-            "/api/v1/accounts/confirm",
-            Some(json!({ "token": confirm })),
-        )
-        .await;
+    let body = json!({ "token": link.split("token=").nth(1).unwrap() });
+    let confirm = || async {
+        app.client()
+            .api(Method::POST, "/api/v1/accounts/confirm", Some(body.clone()))
+            .await
+    };
+    let (s, v) = confirm().await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["joined"]["club_id"], club.as_str(), "{v}");
-    let (s, v) = app
-        .client()
-        .api(
-            Method::POST,
-            "/api/v1/accounts/confirm",
-            Some(json!({ "token": confirm })),
-        )
-        .await;
+    let (s, v) = confirm().await;
     assert_eq!((s, code(&v)), (StatusCode::GONE, "signup_link"));
     // The taken address's account is untouched.
     let (s, _) = app.log_in(taken, PW).await;

@@ -1,12 +1,23 @@
 //! HTTPS with rustls: TLS 1.2 and 1.3, HSTS, and `__Host-` Secure cookies; TLS 1.0 and
 //! 1.1 refused when a real client (OpenSSL) offers them; certificates reloaded live.
 
+use base64::Engine;
 use reqwest::StatusCode;
+use sha2::{Digest, Sha256};
 
 use crate::support::TestApp;
 
-#[tokio::test]
-async fn tls_serves_hsts_and_secure_host_cookies() {
+/// A server on TLS with a fresh self-signed certificate for `localhost` and 127.0.0.1.
+pub struct TlsApp {
+    pub app: TestApp,
+    pub cert_der: Vec<u8>,
+    /// The base64 SHA-256 of the key's SubjectPublicKeyInfo, as Chromium's
+    /// `--ignore-certificate-errors-spki-list` takes it.
+    pub spki_sha256: String,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn start_tls() -> TlsApp {
     let dir = tempfile::tempdir().unwrap();
     let ck =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
@@ -14,19 +25,33 @@ async fn tls_serves_hsts_and_secure_host_cookies() {
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert, ck.cert.pem()).unwrap();
     std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
-    let (c2, k2) = (cert.clone(), key.clone());
     let app = TestApp::builder()
         .configure(move |c| {
-            c.tls.cert_file = Some(c2);
-            c.tls.key_file = Some(k2);
+            c.tls.cert_file = Some(cert);
+            c.tls.key_file = Some(key);
         })
         .start()
         .await;
+    let spki = Sha256::digest(rcgen::PublicKeyData::subject_public_key_info(
+        &ck.signing_key,
+    ));
+    TlsApp {
+        app,
+        cert_der: ck.cert.der().to_vec(),
+        spki_sha256: base64::engine::general_purpose::STANDARD.encode(spki),
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn tls_serves_hsts_and_secure_host_cookies() {
+    let t = start_tls().await;
+    let app = &t.app;
     assert!(app.base.starts_with("https://localhost:"), "{}", app.base);
     static VERSIONS: [&rustls::SupportedProtocolVersion; 2] =
         [&rustls::version::TLS12, &rustls::version::TLS13];
     for version in VERSIONS.chunks(1) {
-        let client = client_trusting(ck.cert.der(), version);
+        let client = client_trusting(&t.cert_der, version, &[]);
         let res = client
             .get(format!("{}/login", app.base))
             .send()
@@ -57,7 +82,7 @@ async fn tls_serves_hsts_and_secure_host_cookies() {
     }
     // A login over TLS sets the session cookie with the `__Host-` prefix, Secure and
     // HttpOnly.
-    let client = client_trusting(ck.cert.der(), rustls::DEFAULT_VERSIONS);
+    let client = client_trusting(&t.cert_der, rustls::DEFAULT_VERSIONS, &[]);
     let body = serde_json::json!({"email": "tls@example.jp", "display_name": "TLS", "password": "a long enough passphrase"});
     let res = client
         .post(format!("{}/api/v1/accounts", app.base))
@@ -110,21 +135,24 @@ async fn tls_serves_hsts_and_secure_host_cookies() {
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
 }
 
-/// An HTTPS client that trusts only `cert` and speaks only `versions`.
-fn client_trusting(
+/// An HTTPS client that trusts only `cert`, speaks only `versions`, and offers `alpn`
+/// (none: HTTP/1.1 without asking).
+pub fn client_trusting(
     cert: &[u8],
     versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[&[u8]],
 ) -> reqwest::Client {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(rustls_pki_types::CertificateDer::from(cert.to_vec()))
         .unwrap();
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
+    tls.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .redirect(reqwest::redirect::Policy::none())

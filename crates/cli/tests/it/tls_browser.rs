@@ -2,64 +2,13 @@
 //! gets pages over HTTP/2 (and one that offers only HTTP/1.1 still gets them), and
 //! headless Chromium, trusting only the test certificate, signs up and logs in.
 
-use base64::Engine;
 use reqwest::{StatusCode, Version};
-use sha2::{Digest, Sha256};
 
-use crate::support::TestApp;
 use crate::support::cdp::Browser;
+use crate::tls::{client_trusting, start_tls};
 
-struct TlsApp {
-    app: TestApp,
-    cert_der: Vec<u8>,
-    spki_sha256: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn start_tls() -> TlsApp {
-    let dir = tempfile::tempdir().unwrap();
-    let ck =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, ck.cert.pem()).unwrap();
-    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
-    let app = TestApp::builder()
-        .configure(move |c| {
-            c.tls.cert_file = Some(cert);
-            c.tls.key_file = Some(key);
-        })
-        .start()
-        .await;
-    let spki = Sha256::digest(rcgen::PublicKeyData::subject_public_key_info(
-        &ck.signing_key,
-    ));
-    TlsApp {
-        app,
-        cert_der: ck.cert.der().to_vec(),
-        spki_sha256: base64::engine::general_purpose::STANDARD.encode(spki),
-        _dir: dir,
-    }
-}
-
-/// An HTTPS client trusting only `cert` that offers `alpn` (in that order).
 fn client(cert: &[u8], alpn: &[&[u8]]) -> reqwest::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls_pki_types::CertificateDer::from(cert.to_vec()))
-        .unwrap();
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tls.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    client_trusting(cert, rustls::DEFAULT_VERSIONS, alpn)
 }
 
 #[tokio::test]
