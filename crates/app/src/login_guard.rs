@@ -41,15 +41,14 @@ impl App {
     ) -> Result<(Account, Option<String>, String)> {
         self.over_limit(IpPolicy::LoginFailure, origin)?;
         self.limit(IpPolicy::Login, origin)?;
-        let account = match Email::parse(email) {
-            Ok(e) => self.db().account_by_email(e.as_str()).await?,
-            Err(_) => None,
-        };
-        // A device's counter is keyed by the same hash its row is: one derivation.
-        let key = match (&origin.device, &account) {
-            (Some(t), Some(a)) => {
+        let email = Email::parse(email).ok();
+        // A device's counter is keyed by the same hash its row is: one derivation. Only
+        // a client presenting a token pays for the look-up; a flood without one is
+        // refused by the counter before any account is read.
+        let key = match (&origin.device, &email) {
+            (Some(t), Some(e)) => {
                 let h = device_hash(t);
-                match self.db().trusted_device(&h).await? == Some(a.id) {
+                match self.db().device_trusted_for(&h, e.as_str()).await? {
                     true => h,
                     false => account_key.to_owned(),
                 }
@@ -63,6 +62,10 @@ impl App {
             .update_login_counter(key, |c| policy.admit(&c, now))
             .await?
             .map_err(refusal_error)?;
+        let account = match &email {
+            Some(e) => self.db().account_by_email(e.as_str()).await?,
+            None => None,
+        };
         // An unknown address is checked against a dummy hash: the same work either way.
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());
         let pw = Password::for_login(password);

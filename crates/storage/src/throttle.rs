@@ -130,16 +130,17 @@ impl WriteTx {
 }
 
 impl Db {
-    /// The account a device token (by hash) was issued to, if it still stands.
-    pub async fn trusted_device(&self, token_hash: &str) -> Result<Option<AccountId>> {
-        let r = sqlx::query("SELECT account_id FROM trusted_devices WHERE token_hash = ?")
-            .bind(token_hash)
-            .fetch_optional(&self.reader)
-            .await?;
-        match r {
-            Some(r) => Ok(Some(id_col(&r, "account_id", AccountId)?)),
-            None => Ok(None),
-        }
+    /// Whether a device token (by hash) still stands for the account with `email`.
+    pub async fn device_trusted_for(&self, token_hash: &str, email: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM trusted_devices d JOIN accounts a ON a.id = d.account_id \
+             WHERE d.token_hash = ? AND a.email = ?",
+        )
+        .bind(token_hash)
+        .bind(email)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(n > 0)
     }
 }
 

@@ -29,7 +29,11 @@ async fn healthz_reports_a_broken_chain_and_a_corrupt_btree() {
         }
     });
     while !writes.is_finished() {
-        assert!(live.run_health_check().await.unwrap(), "{:?}", live.health_faults());
+        assert!(
+            live.run_health_check().await.unwrap(),
+            "{:?}",
+            live.health_faults()
+        );
     }
     writes.await.unwrap();
     let (s, v) = healthz(&app.base).await;
