@@ -156,3 +156,59 @@ async fn an_account_keeps_at_most_twenty_devices() {
     let (_, v) = login(&app, &owner.email, PW, Some(&newest)).await;
     assert!(v.get("device_token").is_none(), "a kept device stays: {v}");
 }
+
+/// A broken `device_token` is a clear 4xx that writes nothing; hostile strings in it are
+/// simply no device (the right password still works, the wrong one still counts).
+#[tokio::test]
+async fn broken_device_tokens_are_refused_or_ignored_never_a_500() {
+    let app = TestApp::start().await;
+    let owner = app.sign_up("入力", None).await;
+    let count = |sql: &'static str| {
+        let app = &app;
+        async move {
+            let mut db = app.raw_db().await;
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut db)
+                .await
+                .unwrap()
+        }
+    };
+    let before = (
+        count("SELECT COUNT(*) FROM trusted_devices").await,
+        count("SELECT COUNT(*) FROM audit_log").await,
+    );
+    for bad in [json!(5), json!(["x"]), json!({"t": 1})] {
+        let body = json!({"email": owner.email, "password": PW, "device_token": bad});
+        let (s, v) = app
+            .client()
+            .api(Method::POST, "/api/v1/session", Some(body))
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::BAD_REQUEST, "invalid_json"),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        (
+            count("SELECT COUNT(*) FROM trusted_devices").await,
+            count("SELECT COUNT(*) FROM audit_log").await,
+        ),
+        before,
+        "nothing was written"
+    );
+    let long = "d".repeat(10_000);
+    for hostile in [
+        "' OR 1=1 --",
+        "<script>alert(1)</script>",
+        "",
+        "\u{0}\u{7f}",
+        long.as_str(),
+    ] {
+        let (s, v) = login(&app, &owner.email, PW, Some(hostile)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert!(v["device_token"].is_string(), "a new device: {v}");
+        let (s, v) = login(&app, &owner.email, WRONG, Some(hostile)).await;
+        assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "bad_credentials"));
+    }
+}
