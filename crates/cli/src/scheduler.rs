@@ -63,8 +63,15 @@ pub async fn checkpoints(app: App, every: Duration, mut stop: watch::Receiver<bo
 /// `every`; what it finds is what `/healthz` reports.
 pub async fn health(app: App, every: Duration, mut stop: watch::Receiver<bool>) {
     loop {
+        let started = std::time::Instant::now();
         match app.run_health_check().await {
-            Ok(true) => tracing::debug!("health check passed"),
+            Ok(true) => {
+                let ms = started.elapsed().as_millis() as u64;
+                tracing::info!(
+                    ms,
+                    "health check passed (database quick check, audit chain)"
+                );
+            }
             Ok(false) => {}
             Err(e) => tracing::error!(error = %e, "health check could not run"),
         }
