@@ -3,7 +3,6 @@
 //! a newer schema. Each gives a clear error, and a restore leaves nothing behind.
 
 use std::path::Path;
-use std::process::Command;
 
 use sqlx::Connection;
 use tekkan_audit::signed::Signer;
@@ -11,31 +10,7 @@ use tekkan_backup::Manifest;
 
 use crate::backup::{Kit, dir_dest};
 use crate::support::TestApp;
-
-/// A tiny tmpfs: a destination that is full. Unmounted when dropped.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Self {
-        std::fs::create_dir_all(at).unwrap();
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .status()
-            .unwrap();
-        assert!(
-            st.success(),
-            "mounting a {size} tmpfs (the test suite runs as root)"
-        );
-        Self(at.to_owned())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
+use crate::support::tmpfs::Tmpfs;
 
 fn flip(file: &Path, at: u64) {
     let mut b = std::fs::read(file).unwrap();

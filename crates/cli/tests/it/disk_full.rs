@@ -3,40 +3,12 @@
 //! back. The data directory is a small tmpfs (the suite runs as root).
 
 use std::path::Path;
-use std::process::Command;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use crate::support::tmpfs::Tmpfs;
 use crate::support::{TestApp, code};
-
-/// A tmpfs mounted over `at` for the test's life.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Self {
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(at)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "mounting a tmpfs (the test suite runs as root)");
-        Self(at.to_owned())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
 
 /// Fills the file system holding `dir` with one file, to the last byte it takes.
 fn fill(dir: &Path) -> std::path::PathBuf {

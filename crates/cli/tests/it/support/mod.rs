@@ -5,6 +5,7 @@ pub mod cdp;
 pub mod fixture;
 pub mod peers;
 pub mod s3;
+pub mod tmpfs;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
