@@ -16,13 +16,35 @@ fn line<T: serde::Serialize>(v: &T, out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-/// The signed record a `.signed` entry commits to, for the export.
+/// The record an entry commits to, for the export: a `.signed` entry's signed action, a
+/// passkey enrolment's key.
 fn signed_record(e: &Entry, records: &HashMap<String, String>) -> Option<String> {
-    e.event
+    let carries = e
+        .event
         .action
         .ends_with(tekkan_audit::action::SIGNED_SUFFIX)
+        || tekkan_audit::passkey_keys::is_key_entry(e);
+    carries
         .then(|| records.get(&to_hex(&e.event.change_digest)).cloned())
         .flatten()
+}
+
+/// The passkeys whose signatures `entries` carry.
+fn signing_keys(entries: &[Entry], records: &HashMap<String, String>) -> Vec<String> {
+    let mut ids: Vec<String> = entries
+        .iter()
+        .filter(|e| {
+            e.event
+                .action
+                .ends_with(tekkan_audit::action::SIGNED_SUFFIX)
+        })
+        .filter_map(|e| records.get(&to_hex(&e.event.change_digest)))
+        .filter_map(|r| serde_json::from_str::<tekkan_audit::action::SignedAction>(r).ok())
+        .map(|r| r.credential_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 impl App {
@@ -57,9 +79,19 @@ impl App {
     pub async fn club_audit_export(&self, actor: &Actor, club: ClubId) -> Result<Vec<u8>> {
         self.authorize(actor, club, Permission::ViewAudit).await?;
         let (header, size) = self.header(format!("club:{club}"), false).await?;
-        let entries = self.db().club_audit_entries(&club.to_string()).await?;
-        let proofs = self.proofs(&entries, size).await?;
+        let mut entries = self.db().club_audit_entries(&club.to_string()).await?;
         let records = self.db().signed_actions().await?;
+        // The enrolments of the keys its officers signed with, so that an auditor checks
+        // each signature against a key the log vouches for.
+        let keys = self
+            .db()
+            .passkey_entries(&signing_keys(&entries, &records))
+            .await?;
+        let club_entries = entries.len();
+        entries.extend(keys);
+        entries.sort_unstable_by_key(|e| e.seq);
+        entries.dedup_by_key(|e| e.seq);
+        let proofs = self.proofs(&entries, size).await?;
         let mut out = Vec::with_capacity(entries.len() * 600);
         line(&header, &mut out)?;
         for (e, p) in entries.iter().zip(proofs) {
@@ -73,7 +105,7 @@ impl App {
             Some(club),
             "audit.exported",
             format!("club:{club}"),
-            &(entries.len(), size),
+            &(club_entries, size),
         );
         tx.commit(vec![ev]).await?;
         Ok(out)

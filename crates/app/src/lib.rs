@@ -182,6 +182,13 @@ impl App {
                 tx.commit(vec![ev]).await?;
             }
         }
+        let committed = Self::commit_legacy_passkeys(&db).await?;
+        if committed > 0 {
+            tracing::info!(
+                committed,
+                "passkey keys enrolled earlier committed to the audit log"
+            );
+        }
         let moved = Self::move_legacy_data_keys(&db, &keystore).await?;
         if moved > 0 {
             tracing::info!(moved, "data keys moved from the database to the key store");

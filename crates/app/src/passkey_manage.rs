@@ -51,7 +51,12 @@ impl App {
         }
         self.security_notice(&mut tx, actor.account, "factor_removed", now)
             .await?;
-        let ev = actor.event(None, "passkey.removed", format!("passkey:{id}"), &now);
+        let ev = actor.event(
+            None,
+            tekkan_audit::passkey_keys::REMOVED,
+            format!("passkey:{id}"),
+            &now,
+        );
         tx.commit(vec![ev]).await?;
         Ok(())
     }

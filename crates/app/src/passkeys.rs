@@ -210,12 +210,14 @@ impl App {
         let mut tx = self.db().begin().await?;
         tx.insert_passkey(&row).await?;
         let codes = self.factor_added(&mut tx, actor.account, now).await?;
-        let ev = actor.event(
+        let mut ev = actor.event(
             None,
-            "passkey.added",
+            tekkan_audit::passkey_keys::ADDED,
             format!("passkey:{}", row.credential_id),
             &row.name,
         );
+        crate::signing::commit_key(&mut tx, &crate::signing::key_commitment(&row)?, &mut ev)
+            .await?;
         tx.commit(vec![ev]).await?;
         Ok(PasskeyInfo {
             id: row.credential_id,

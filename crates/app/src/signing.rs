@@ -20,6 +20,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tekkan_audit::action::{SignedAction, challenge};
+use tekkan_audit::passkey_keys::KeyCommitment;
 use tekkan_core::ClubId;
 use tekkan_storage::now_ms;
 use webauthn_rp::bin::Decode;
@@ -233,5 +234,64 @@ fn public_key(static_state: &str) -> Result<String> {
         }
         // RSA and P-384 passkeys sign in, but cannot sign actions: refused clearly.
         _ => Err(AppError::Conflict("passkey_algorithm_unsupported")),
+    }
+}
+
+/// The audit commitment of a passkey's public key (see `tekkan_audit::passkey_keys`).
+/// RSA and P-384 passkeys sign in but cannot sign actions: their key is committed as
+/// `unsupported`, which no signed action can match.
+pub(crate) fn key_commitment(row: &tekkan_storage::PasskeyRow) -> Result<KeyCommitment> {
+    let public_key = match public_key(&row.static_state) {
+        Ok(k) => k,
+        Err(AppError::Conflict(_)) => "unsupported".into(),
+        Err(e) => return Err(e),
+    };
+    Ok(KeyCommitment {
+        account: row.account_id.to_string(),
+        credential_id: row.credential_id.clone(),
+        public_key,
+    })
+}
+
+/// Keeps `commitment`'s record in the transaction and makes `ev` commit to it.
+pub(crate) async fn commit_key(
+    tx: &mut tekkan_storage::WriteTx,
+    commitment: &KeyCommitment,
+    ev: &mut tekkan_audit::Event,
+) -> Result<()> {
+    let digest = commitment.digest();
+    tx.insert_signed_action(&tekkan_audit::to_hex(&digest), &commitment.to_json())
+        .await?;
+    ev.change_digest = digest;
+    Ok(())
+}
+
+impl App {
+    /// Commits the keys of passkeys enrolled before key commitments existed, once, as
+    /// the server (`passkey.key_committed`): the log vouches for them from then on.
+    pub(crate) async fn commit_legacy_passkeys(db: &tekkan_storage::Db) -> Result<usize> {
+        let rows = db.uncommitted_passkeys().await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = db.begin().await?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let commitment = key_commitment(row)?;
+            let mut ev = crate::actor::event(
+                None,
+                None,
+                &crate::Origin::default(),
+                None,
+                tekkan_audit::passkey_keys::BACKFILLED,
+                format!("passkey:{}", row.credential_id),
+                &row.created_at,
+            );
+            commit_key(&mut tx, &commitment, &mut ev).await?;
+            tx.mark_passkey_committed(&row.credential_id).await?;
+            events.push(ev);
+        }
+        tx.commit(events).await?;
+        Ok(rows.len())
     }
 }

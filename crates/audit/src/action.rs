@@ -133,18 +133,31 @@ impl SignedAction {
     }
 }
 
-/// Checks every signed entry among `entries` against its record in `records` (by the
-/// hex of the entry's change digest): the record must exist, be the one the entry
-/// commits to, and carry a valid passkey assertion of its action. Returns how many.
+/// What [`verify_signed`] established.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignedReport {
+    /// Signed actions whose assertion holds under a key the log committed before them.
+    pub verified: usize,
+    /// Of those, actions older than key commitments, whose key a later backfill vouches for.
+    pub key_backfilled: usize,
+}
+
+/// Checks every signed entry among `entries` (in log order) against its record in
+/// `records` (by the hex of the entry's change digest): the record must exist, be the
+/// one the entry commits to, carry a valid passkey assertion of its action, and use a
+/// key the log committed for the actor (see [`crate::passkey_keys`]).
 pub fn verify_signed<'a, I>(
     entries: I,
     records: &std::collections::HashMap<String, String>,
-) -> Result<usize, SignedError>
+) -> Result<SignedReport, SignedError>
 where
-    I: IntoIterator<Item = &'a crate::Entry>,
+    I: IntoIterator<Item = &'a crate::Entry> + Clone,
 {
-    let mut n = 0;
+    use crate::passkey_keys::{KeyBook, Standing};
+    let mut book = KeyBook::new(entries.clone(), records);
+    let mut report = SignedReport::default();
     for e in entries {
+        book.observe(e, records);
         if !e.event.action.ends_with(SIGNED_SUFFIX) {
             continue;
         }
@@ -160,9 +173,15 @@ where
         record
             .verify(&[])
             .map_err(|source| SignedError::Invalid { seq, source })?;
-        n += 1;
+        let actor = e.event.actor_account.as_deref();
+        match book.standing(seq, actor, &record.credential_id, &record.public_key) {
+            Standing::Committed => {}
+            Standing::Backfilled => report.key_backfilled += 1,
+            Standing::Unknown => return Err(SignedError::KeyNotCommitted { seq }),
+        }
+        report.verified += 1;
     }
-    Ok(n)
+    Ok(report)
 }
 
 /// A signed entry that does not hold, named.
@@ -172,6 +191,11 @@ pub enum SignedError {
     Missing { seq: u64 },
     #[error("entry {seq}: the passkey signature of its action does not hold: {source}")]
     Invalid { seq: u64, source: ActionError },
+    #[error(
+        "entry {seq}: the action was signed with a passkey the log never committed for its \
+         actor (swapped, removed or never enrolled)"
+    )]
+    KeyNotCommitted { seq: u64 },
 }
 
 #[cfg(test)]
@@ -235,5 +259,84 @@ mod tests {
         let unverified = sign("{}", &key(), 0x01);
         assert_eq!(unverified.verify(&[]), Err(ActionError::Flags));
         assert_ne!(a.digest(), changed.digest());
+    }
+
+    fn entry(
+        seq: u64,
+        actor: Option<&str>,
+        action: &str,
+        target: &str,
+        digest: Hash,
+    ) -> crate::Entry {
+        crate::Entry {
+            seq,
+            ts_ms: 0,
+            event: crate::Event {
+                actor_account: actor.map(str::to_owned),
+                actor_session: None,
+                club: None,
+                action: action.into(),
+                target: target.into(),
+                change_digest: digest,
+                ip: None,
+                user_agent: None,
+            },
+            prev_hash: [0; 32],
+            hash: [0; 32],
+        }
+    }
+
+    #[test]
+    fn signed_actions_verify_only_under_keys_the_log_committed() {
+        use crate::passkey_keys::{ADDED, BACKFILLED, KeyCommitment, REMOVED};
+        use std::collections::HashMap;
+        let a = sign(r#"{"kind":"x"}"#, &key(), 0x05);
+        let commitment = KeyCommitment {
+            account: "alice".into(),
+            credential_id: a.credential_id.clone(),
+            public_key: a.public_key.clone(),
+        };
+        let mut records = HashMap::new();
+        records.insert(crate::to_hex(&a.digest()), a.to_json());
+        records.insert(crate::to_hex(&commitment.digest()), commitment.to_json());
+        let enrol = entry(1, Some("alice"), ADDED, "passkey:cred", commitment.digest());
+        let act = |seq, who| entry(seq, Some(who), "member.role_change.signed", "m", a.digest());
+        let run = |es: Vec<crate::Entry>, r: &HashMap<String, String>| verify_signed(&es, r);
+
+        let ok = run(vec![enrol.clone(), act(2, "alice")], &records).unwrap();
+        assert_eq!((ok.verified, ok.key_backfilled), (1, 0));
+        // Signed before the key was enrolled, by someone else, or after its removal.
+        let late = entry(3, Some("alice"), ADDED, "passkey:cred", commitment.digest());
+        assert_eq!(
+            run(vec![act(2, "alice"), late], &records),
+            Err(SignedError::KeyNotCommitted { seq: 2 })
+        );
+        assert_eq!(
+            run(vec![enrol.clone(), act(2, "bob")], &records),
+            Err(SignedError::KeyNotCommitted { seq: 2 })
+        );
+        let removed = entry(2, Some("alice"), REMOVED, "passkey:cred", [0; 32]);
+        assert_eq!(
+            run(vec![enrol.clone(), removed, act(3, "alice")], &records),
+            Err(SignedError::KeyNotCommitted { seq: 3 })
+        );
+        // An enrolment by another account vouches for nothing.
+        let by_bob = entry(1, Some("bob"), ADDED, "passkey:cred", commitment.digest());
+        assert!(run(vec![by_bob, act(2, "alice")], &records).is_err());
+        // Older than key commitments: vouched for by the server's later backfill, counted.
+        let backfill = entry(3, None, BACKFILLED, "passkey:cred", commitment.digest());
+        let ok = run(vec![act(2, "alice"), backfill], &records).unwrap();
+        assert_eq!((ok.verified, ok.key_backfilled), (1, 1));
+        // A swapped key: the record names a key other than the committed one.
+        let other = KeyCommitment {
+            public_key: "p256:00".into(),
+            ..commitment.clone()
+        };
+        records.insert(crate::to_hex(&other.digest()), other.to_json());
+        let swapped = entry(1, Some("alice"), ADDED, "passkey:cred", other.digest());
+        assert_eq!(
+            run(vec![swapped, act(2, "alice")], &records),
+            Err(SignedError::KeyNotCommitted { seq: 2 })
+        );
     }
 }

@@ -213,17 +213,30 @@ pub fn verify_export<R: BufRead>(
     if let Some(note) = saved {
         open_checkpoint(note, &keys).map_err(ExportError::Saved)?;
     }
-    let (mut proven, mut after) = (0, 0);
+    let mut lines = Vec::with_capacity(entries.len());
     for (n, line) in entries {
         let proof = line.proof.clone();
         let e = line.entry(n)?;
-        if e.event.club.as_deref() != Some(club) {
+        // The passkey enrolments that vouch for the club's signers travel with it.
+        let in_scope = e.event.club.as_deref() == Some(club)
+            || (e.event.club.is_none() && crate::passkey_keys::is_key_entry(&e));
+        if !in_scope {
             return Err(ExportError::OutOfScope { seq: e.seq });
+        }
+        if lines
+            .last()
+            .is_some_and(|(_, p, _): &(usize, Entry, _)| p.seq >= e.seq)
+        {
+            return Err(ExportError::Line(n));
         }
         if e.computed_hash() != e.hash {
             return Err(ExportError::Altered { seq: e.seq });
         }
-        crate::action::verify_signed([&e], &records)?;
+        lines.push((n, e, proof));
+    }
+    crate::action::verify_signed(lines.iter().map(|(_, e, _)| e), &records)?;
+    let (mut proven, mut after) = (0, 0);
+    for (n, e, proof) in lines {
         match (&cp, proof) {
             (Some(c), Some(p)) if e.seq <= c.size => {
                 let p = p

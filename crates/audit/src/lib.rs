@@ -11,6 +11,7 @@ pub mod action;
 pub mod export;
 pub mod log;
 pub mod merkle;
+pub mod passkey_keys;
 pub mod signed;
 mod verify;
 

@@ -156,12 +156,19 @@ pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, Cli
         match tekkan_audit::log::verify_log(entries, &notes, &history, &trusted, saved.as_deref()) {
             Ok(r) => Verdict::Intact(format!(
                 "audit log OK: {} entries, head authenticated: {}, {} checkpoints verified \
-                 (signed up to {}) under keys trusted from {source}, {signed} passkey-signed \
-                 actions verified{}",
+                 (signed up to {}) under keys trusted from {source}, {} passkey-signed \
+                 actions verified against keys the log committed{}{}",
                 r.entries,
                 chain.head_authenticated,
                 r.checkpoints,
                 r.signed_size,
+                signed.verified,
+                match signed.key_backfilled {
+                    0 => String::new(),
+                    n => format!(
+                        " ({n} older than key commitments, their keys vouched for afterwards)"
+                    ),
+                },
                 match &saved {
                     Some(_) => ", consistent with the saved checkpoint",
                     None => "",

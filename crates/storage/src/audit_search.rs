@@ -42,11 +42,12 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRow> {
 }
 
 /// The search keys of an entry: its club, its actor, and its target when that is a
-/// person (for "who viewed my data"; other targets are not searched for).
+/// person (for "who viewed my data") or a passkey (its enrolment travels with the
+/// exports of clubs its owner signed for); other targets are not searched for.
 pub fn search_keys(e: &tekkan_audit::Entry) -> Vec<String> {
     let v = &e.event;
     let mut keys = Vec::with_capacity(3);
-    if v.target.starts_with("account:") {
+    if v.target.starts_with("account:") || v.target.starts_with("passkey:") {
         keys.push(format!("target:{}", v.target));
     }
     if let Some(c) = &v.club {
@@ -156,6 +157,40 @@ impl Db {
         rows.iter().map(crate::audit_log::entry_from_row).collect()
     }
 
+    /// Every entry about the passkeys `credential_ids` (enrolment, backfill, removal), in
+    /// order: what vouches for the keys of a club's signed actions in its export.
+    pub async fn passkey_entries(
+        &self,
+        credential_ids: &[String],
+    ) -> Result<Vec<tekkan_audit::Entry>> {
+        if credential_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let indexed = self.tree_size().await? as i64;
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
+            "SELECT ",
+            crate::audit_log::entry_columns!("l."),
+            " FROM audit_search s JOIN audit_log l ON l.seq = s.seq WHERE s.seq <= "
+        ));
+        b.push_bind(indexed).push(" AND s.search_key IN (");
+        let mut keys = b.separated(", ");
+        for id in credential_ids {
+            keys.push_bind(format!("target:passkey:{id}"));
+        }
+        b.push(") UNION ALL SELECT ")
+            .push(crate::audit_log::entry_columns!("l."))
+            .push(" FROM audit_log l WHERE l.seq > ")
+            .push_bind(indexed)
+            .push(" AND l.target IN (");
+        let mut targets = b.separated(", ");
+        for id in credential_ids {
+            targets.push_bind(format!("passkey:{id}"));
+        }
+        b.push(") ORDER BY 1");
+        let rows = b.build().fetch_all(&self.reader).await?;
+        rows.iter().map(crate::audit_log::entry_from_row).collect()
+    }
+
     /// Reads of `account`'s data by others: of its personal fields, and of the rosters
     /// and reports of clubs it belonged to at the time. Newest first.
     pub async fn views_of(&self, account: &str, limit: i64) -> Result<Vec<ViewRow>> {
@@ -222,14 +257,18 @@ impl Db {
 }
 
 impl crate::WriteTx {
-    /// Keeps a signed action's record; its digest is the audit entry's change digest.
+    /// Keeps the record an audit entry commits to (a signed action, a passkey's key); its
+    /// digest is the entry's change digest. The same digest is the same record, kept once.
     pub async fn insert_signed_action(&mut self, digest: &str, record: &str) -> Result<()> {
-        sqlx::query("INSERT INTO signed_actions (digest, record, created_at) VALUES (?, ?, ?)")
-            .bind(digest)
-            .bind(record)
-            .bind(crate::now_ms())
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO signed_actions (digest, record, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest)
+        .bind(record)
+        .bind(crate::now_ms())
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 }

@@ -37,6 +37,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         15,
         include_str!("../migrations/sqlite/0015_trusted_devices.sql"),
     ),
+    (
+        16,
+        include_str!("../migrations/sqlite/0016_passkey_commitments.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

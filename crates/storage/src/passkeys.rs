@@ -42,6 +42,14 @@ impl Db {
         rows.iter().map(row).collect()
     }
 
+    /// Passkeys enrolled before keys were committed to the audit log (a few at most).
+    pub async fn uncommitted_passkeys(&self) -> Result<Vec<PasskeyRow>> {
+        let rows = sqlx::query("SELECT * FROM passkeys WHERE committed = 0 ORDER BY created_at")
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(row).collect()
+    }
+
     /// The credential with this id, with the user handle of its account.
     pub async fn passkey(&self, credential_id: &str) -> Result<Option<(PasskeyRow, String)>> {
         let r = sqlx::query(
@@ -89,10 +97,19 @@ impl WriteTx {
         Ok(v.unwrap_or_default())
     }
 
+    /// Marks a legacy passkey's key as committed (in the transaction that commits it).
+    pub async fn mark_passkey_committed(&mut self, credential_id: &str) -> Result<()> {
+        sqlx::query("UPDATE passkeys SET committed = 1 WHERE credential_id = ?")
+            .bind(credential_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     pub async fn insert_passkey(&mut self, p: &PasskeyRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO passkeys (credential_id, account_id, name, static_state, dynamic_state, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?)",
+             created_at, committed) VALUES (?, ?, ?, ?, ?, ?, 1)",
         )
         .bind(&p.credential_id)
         .bind(p.account_id.to_string())

@@ -27,6 +27,7 @@ mod docs;
 mod events;
 mod health;
 mod invitations;
+mod key_commitments;
 mod keys;
 mod lockout;
 mod matrix;

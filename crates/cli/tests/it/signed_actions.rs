@@ -16,7 +16,7 @@ use crate::support::{Client, TestApp, code, tekkan};
 const PW: &str = "a long enough passphrase";
 
 /// Step 1 and 2: the options for `kind`, signed in the browser; returns the header value.
-async fn sign(
+pub(crate) async fn sign(
     b: &mut Browser,
     owner: &mut Client,
     club: &str,
@@ -42,7 +42,7 @@ async fn sign(
     B64.encode(json!({"action": o["action"], "credential": cred}).to_string())
 }
 
-async fn with_sig(
+pub(crate) async fn with_sig(
     c: &mut Client,
     method: Method,
     path: &str,
@@ -55,7 +55,7 @@ async fn with_sig(
     (p.status, p.json())
 }
 
-fn verify(dir: &std::path::Path) -> (bool, String) {
+pub(crate) fn verify(dir: &std::path::Path) -> (bool, String) {
     let dir = dir.as_os_str();
     tekkan([
         std::ffi::OsStr::new("audit"),

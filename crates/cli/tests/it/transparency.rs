@@ -31,7 +31,7 @@ async fn entry_count(app: &TestApp) -> u64 {
 }
 
 /// Waits for the scheduler to sign a checkpoint covering every entry written so far.
-async fn signed_checkpoint(app: &TestApp) -> (String, u64) {
+pub(crate) async fn signed_checkpoint(app: &TestApp) -> (String, u64) {
     let want = entry_count(app).await;
     let mut c = app.client();
     for _ in 0..200 {
@@ -48,7 +48,7 @@ async fn signed_checkpoint(app: &TestApp) -> (String, u64) {
     panic!("no checkpoint covering {want} entries was signed");
 }
 
-async fn published_key(app: &TestApp) -> PublicKey {
+pub(crate) async fn published_key(app: &TestApp) -> PublicKey {
     let (s, keys) = app
         .client()
         .api(Method::GET, "/transparency/keys", None)
@@ -178,7 +178,7 @@ async fn checkpoints_are_signed_published_and_proven_with_only_the_public_key() 
     }
 }
 
-fn verify_export(file: &Path, keys: &[&str]) -> (bool, String) {
+pub(crate) fn verify_export(file: &Path, keys: &[&str]) -> (bool, String) {
     let mut args: Vec<&std::ffi::OsStr> =
         vec!["audit".as_ref(), "verify".as_ref(), "--export".as_ref()];
     args.push(file.as_os_str());
