@@ -60,6 +60,10 @@ pub enum AppError {
     /// The server's disk is full: nothing was written, try again later.
     #[error("the disk is full")]
     DiskFull,
+    /// The database is behind its newest signed checkpoint (rolled back): writes are
+    /// refused until the operator decides.
+    #[error("writes are held: {0}")]
+    WritesHeld(String),
     #[error(transparent)]
     Storage(StorageError),
     #[error("internal error: {0}")]
@@ -74,6 +78,7 @@ impl From<StorageError> for AppError {
             StorageError::Conflict("already in this sub-group") => {
                 Self::Conflict("already_in_subgroup")
             }
+            StorageError::WritesHeld(why) => Self::WritesHeld(why),
             other if other.is_disk_full() => Self::DiskFull,
             other => Self::Storage(other),
         }

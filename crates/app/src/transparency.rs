@@ -281,6 +281,88 @@ impl App {
     }
 }
 
+impl App {
+    /// Compares the database with `saved`: the newest checkpoint this server signed, as
+    /// kept outside the database (a file beside the keys, a backup manifest). Returns why
+    /// the database does not extend it (rolled back, restored from an older copy, or
+    /// rewritten), or `None` when it does.
+    pub async fn behind_saved_checkpoint(&self, saved: &str) -> Result<Option<String>> {
+        let history = self.log_key_history().await?;
+        let keys = tekkan_audit::signed::accepted_keys(&[self.log_public_key()], &history);
+        let saved = match tekkan_audit::signed::open_checkpoint(saved, &keys) {
+            Ok(s) => s.checkpoint,
+            Err(e) => {
+                return Ok(Some(format!(
+                    "the saved checkpoint does not verify under this server's log keys ({e})"
+                )));
+            }
+        };
+        let (size, root) = match self.db().latest_checkpoint().await? {
+            Some(c) => (
+                c.size as u64,
+                from_hex(&c.root).ok_or_else(|| corrupt("a checkpoint root is malformed"))?,
+            ),
+            None => (0, [0; 32]),
+        };
+        if size < saved.size {
+            return Ok(Some(format!(
+                "the database is behind its newest signed checkpoint: it covers {size} audit \
+                 entries, but {} were signed and acknowledged (rolled back, or an older copy)",
+                saved.size
+            )));
+        }
+        let proof = match size == saved.size {
+            true => Vec::new(),
+            false => {
+                self.with_nodes(|get| {
+                    merkle::consistency_proof(&mut Fetch(get), saved.size, size).ok()
+                })
+                .await?
+            }
+        };
+        if !merkle::verify_consistency(saved.size, size, &saved.root, &root, &proof) {
+            return Ok(Some(format!(
+                "the database's audit log no longer extends its newest signed checkpoint \
+                 over {} entries (rewritten)",
+                saved.size
+            )));
+        }
+        Ok(None)
+    }
+
+    /// The operator keeps a database that is behind its saved checkpoint: the decision
+    /// (the size that was signed, and why it no longer holds) becomes an audit entry,
+    /// and the checkpoint over it is returned, to be saved in place of the old one.
+    pub async fn accept_rollback(&self, saved_size: u64, reason: &str) -> Result<StoredCheckpoint> {
+        let tx = self.db().begin().await?;
+        let ev = crate::actor::event(
+            None,
+            None,
+            &crate::Origin::default(),
+            None,
+            "audit.rollback_accepted",
+            format!("checkpoint:{saved_size}"),
+            &reason,
+        );
+        tx.commit(vec![ev]).await?;
+        self.checkpoint()
+            .await?
+            .ok_or_else(|| corrupt("no checkpoint after the acceptance"))
+    }
+
+    /// Refuses every write from now on and reports degraded, for `reason`, until the
+    /// operator decides (`tekkan audit accept-rollback`, or a restore).
+    pub fn hold_writes(&self, reason: String) {
+        tracing::error!(
+            %reason,
+            "ROLLBACK DETECTED: writes are refused until the operator decides \
+             (restore a newer backup, or run `tekkan audit accept-rollback`)"
+        );
+        self.db().hold_writes(reason.clone());
+        self.health().set("rollback", Some(reason));
+    }
+}
+
 /// Adapts a lookup closure to the generators' node source.
 struct Fetch<'a>(&'a mut dyn FnMut(u32, u64) -> Option<Hash>);
 

@@ -216,6 +216,9 @@ pub async fn run(app: &App, cfg: &Config) -> Result<RunReport, CliError> {
     );
     app.snapshot_into(&db, &ks).await?;
     let info = tekkan_storage::snapshot::inspect(&db).await?;
+    if let Some(note) = &info.checkpoint {
+        crate::rollback::save(&cfg.data_dir, note)?;
+    }
     let mut files = vec![
         ("tekkan.sqlite3".to_owned(), db),
         ("secrets/data-keys.sqlite3".to_owned(), ks),

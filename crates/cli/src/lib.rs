@@ -7,6 +7,7 @@ pub mod config;
 pub mod keys;
 mod maintenance;
 pub mod restore;
+pub mod rollback;
 mod scheduler;
 mod server;
 mod vault;

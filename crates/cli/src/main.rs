@@ -132,6 +132,14 @@ enum AuditCommand {
         #[arg(long)]
         inclusion: Option<PathBuf>,
     },
+    /// After the server refused writes because the database is behind its newest
+    /// signed checkpoint: keep the database as it is. The decision is logged as an audit
+    /// entry and the saved checkpoint replaced. Prefer restoring a newer backup when
+    /// there is one. Run it with the server stopped.
+    AcceptRollback {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Write the whole log with every checkpoint as JSON Lines.
     Export {
         #[arg(long)]
@@ -322,6 +330,24 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Audit {
+            command: AuditCommand::AcceptRollback { data_dir },
+        } => {
+            let cfg = load(cli.config.as_ref(), data_dir)?;
+            match tekkan_cli::rollback::accept(&cfg).await? {
+                tekkan_cli::rollback::Accepted::Nothing => {
+                    println!("nothing to accept: the database extends its saved checkpoint");
+                }
+                tekkan_cli::rollback::Accepted::Recorded { reason, saved_size } => {
+                    println!(
+                        "rollback accepted and logged as audit.rollback_accepted. What was \
+                         found: {reason}. The checkpoint once signed over {saved_size} \
+                         entries is replaced by a new one over this database."
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
             command: AuditCommand::Export { data_dir, out },

@@ -179,6 +179,11 @@ pub async fn restore(
     let into = work.0.join("data");
     keys::private_dir(&into)?;
     let verified = fetch_checked(cfg, src, &work.0, &into).await?;
+    // Restoring is the operator choosing this state: its checkpoint is the saved one
+    // (the directory replaced keeps its own, aside).
+    if let Some(note) = &verified.manifest.audit.checkpoint {
+        crate::rollback::write(&into, note)?;
+    }
     let mut aside = None;
     if target.exists() {
         let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");

@@ -12,6 +12,13 @@ use tokio::sync::watch;
 /// Runs until `stop` turns true. Wakes every `poll`, or sooner when a reminder is due.
 pub async fn run(app: App, poll: Duration, mut stop: watch::Receiver<bool>) {
     loop {
+        if app.db().writes_held().is_some() {
+            // Nothing can be marked sent: sending would repeat at every poll.
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => continue,
+                _ = stop.changed() => return,
+            }
+        }
         match app.run_due_reminders().await {
             Ok(n) if n > 0 => tracing::info!(notified = n, "reminders sent"),
             Ok(_) => {}
@@ -41,10 +48,27 @@ pub async fn run(app: App, poll: Duration, mut stop: watch::Receiver<bool>) {
 
 /// Signs a checkpoint over new audit entries every `every`, and once more on the way
 /// out, so that a clean shutdown leaves every entry covered.
-pub async fn checkpoints(app: App, every: Duration, mut stop: watch::Receiver<bool>) {
+/// Each new checkpoint is also saved beside the keys, where a rolled-back database
+/// cannot take it along.
+pub async fn checkpoints(
+    app: App,
+    data_dir: std::path::PathBuf,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        match app.checkpoint().await {
-            Ok(Some(c)) => tracing::debug!(size = c.size, "audit checkpoint signed"),
+        // Held writes (a rollback found at start) leave nothing new to sign.
+        let r = match app.db().writes_held() {
+            Some(_) => Ok(None),
+            None => app.checkpoint().await,
+        };
+        match r {
+            Ok(Some(c)) => {
+                tracing::debug!(size = c.size, "audit checkpoint signed");
+                if let Err(e) = crate::rollback::save(&data_dir, &c.note) {
+                    tracing::error!(error = %e, "could not save the newest checkpoint");
+                }
+            }
             Ok(None) => {}
             // Loud: a chain that does not hold is an integrity incident.
             Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),

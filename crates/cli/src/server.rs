@@ -341,7 +341,12 @@ pub async fn start(
         u => u.trim_end_matches('/').to_owned(),
     };
     let (app, keys, fresh) = open_app_at(cfg, &base_url).await?;
-    let demo_logins = match opts.demo && fresh {
+    if let Err(e) = crate::rollback::guard(&app, &cfg.data_dir).await {
+        app.db().close().await;
+        return Err(e);
+    }
+    let held = app.db().writes_held().is_some();
+    let demo_logins = match opts.demo && fresh && !held {
         true => app.seed_demo(&DemoOptions::default()).await?,
         false => Vec::new(),
     };
@@ -356,10 +361,13 @@ pub async fn start(
     if let Some(why) = &demo_skipped {
         tracing::warn!("{why}");
     }
-    let setup_url = app
-        .issue_setup_token()
-        .await?
-        .map(|t| format!("{base_url}/setup?token={t}"));
+    let setup_url = match held {
+        true => None,
+        false => app
+            .issue_setup_token()
+            .await?
+            .map(|t| format!("{base_url}/setup?token={t}")),
+    };
     let secure = tls.is_some() || cfg.server.behind_tls_proxy;
     let state = AppState {
         app: app.clone(),
@@ -395,6 +403,7 @@ pub async fn start(
     let (cp_stop, cp_rx) = tokio::sync::watch::channel(false);
     let checkpointer = tokio::spawn(crate::scheduler::checkpoints(
         app.clone(),
+        cfg.data_dir.clone(),
         Duration::from_millis(cfg.scheduler.checkpoint_ms.clamp(10, 60_000)),
         cp_rx,
     ));

@@ -81,6 +81,10 @@ pub enum StorageError {
     /// A write was committed without audit events: a bug, refused.
     #[error("a write must be audited")]
     Unaudited,
+    /// Writes are held (the database is behind its last signed checkpoint) until the
+    /// operator decides. Nothing was written.
+    #[error("writes are held: {0}")]
+    WritesHeld(String),
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
 }
@@ -133,6 +137,8 @@ pub struct Db {
     /// the insert fails and the head is read again.
     head: Arc<std::sync::Mutex<Option<(u64, tekkan_audit::Hash)>>>,
     recent: recent::Recent,
+    /// Why writes are refused, when they are (see [`Db::hold_writes`]).
+    held: Arc<std::sync::RwLock<Option<String>>>,
     #[cfg(feature = "bench-unaudited")]
     unaudited: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -174,14 +180,32 @@ impl Db {
             audit_key: audit_key.into(),
             head: Arc::default(),
             recent: Default::default(),
+            held: Arc::default(),
             #[cfg(feature = "bench-unaudited")]
             unaudited: Arc::default(),
         })
     }
 
+    /// Refuses every write from now on, for `reason`: a database found behind its
+    /// newest signed checkpoint must not grow a history that forks from the one
+    /// already published. Reads go on.
+    pub fn hold_writes(&self, reason: String) {
+        if let Ok(mut h) = self.held.write() {
+            *h = Some(reason);
+        }
+    }
+
+    /// Why writes are held, if they are.
+    pub fn writes_held(&self) -> Option<String> {
+        self.held.read().ok().and_then(|h| h.clone())
+    }
+
     /// Starts a write. Waits for the writer connection; takes SQLite's write lock at
     /// once (BEGIN IMMEDIATE) so that checks made inside the transaction hold at commit.
     pub async fn begin(&self) -> Result<WriteTx> {
+        if let Some(reason) = self.writes_held() {
+            return Err(StorageError::WritesHeld(reason));
+        }
         let mut tx = self.writer.acquire().await?;
         // Marked open before BEGIN is sent: if this future is dropped midway, the
         // writer pool's release hook still ends whatever was started.

@@ -46,6 +46,7 @@ impl WebError {
             }) => Some(((*ms).max(0) as u64).div_ceil(1000)),
             WebError::App(AppError::Overloaded) => Some(5),
             WebError::App(AppError::DiskFull) => Some(60),
+            WebError::App(AppError::WritesHeld(_)) => Some(300),
             _ => None,
         };
         let (status, code, field, detail) = match self {
@@ -85,6 +86,9 @@ impl WebError {
                 ),
                 AppError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", None, None),
                 AppError::DiskFull => (StatusCode::INSUFFICIENT_STORAGE, "disk_full", None, None),
+                AppError::WritesHeld(_) => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "writes_held", None, None)
+                }
                 AppError::Storage(e) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

@@ -363,6 +363,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "The server's storage is full, so nothing was saved (nothing changed). The operator has been alerted. Please try again later.",
     ),
     (
+        "error.writes_held",
+        "データが最後に署名された記録より古い状態に戻っていることが見つかったため、運営者が確認するまで変更を受け付けていません(閲覧はできます)。",
+        "The data was found older than its last signed record, so changes are paused until the operator has checked (you can still read).",
+    ),
+    (
         "error.overloaded",
         "混み合っています。しばらくしてからもう一度お試しください。",
         "The server is busy. Please try again shortly.",
@@ -744,6 +749,8 @@ mod coverage {
             "nobody",
             "security",
             "passkey",
+            // The committed key of a passkey that cannot sign actions.
+            "unsupported",
         ];
         keys.extend(
             error_codes(root)

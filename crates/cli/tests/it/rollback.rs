@@ -1,0 +1,150 @@
+//! A rolled-back database is noticed by the server itself: the newest signed checkpoint
+//! is kept beside the keys, and a database behind it (here, an older copy of the file
+//! put back, as a truncated WAL or a careless restore would leave it) gets no writes,
+//! and `/healthz` says why, until the operator runs `tekkan audit accept-rollback`.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::{TestApp, code, tekkan};
+use crate::transparency::signed_checkpoint;
+
+const PW: &str = "a long enough passphrase";
+
+fn saved_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_to_string(dir.join("secrets").join("latest-checkpoint"))
+        .ok()
+        .and_then(|n| n.lines().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits until the file beside the keys holds a checkpoint over `size` entries or more.
+async fn saved_at_least(dir: &std::path::Path, size: u64) {
+    for _ in 0..200 {
+        if saved_size(dir) >= size {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no saved checkpoint over {size} entries");
+}
+
+async fn healthz(base: &str) -> (StatusCode, Value) {
+    let res = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    let s = res.status();
+    (s, res.json().await.unwrap())
+}
+
+async fn actions(app: &TestApp, action: &str) -> i64 {
+    let mut db = app.raw_db().await;
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?")
+        .bind(action)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_behind_its_signed_checkpoint_gets_no_writes_until_the_operator_decides() {
+    let fast = |c: &mut tekkan_cli::config::Config| c.scheduler.checkpoint_ms = 100;
+    let app = TestApp::builder().configure(fast).start().await;
+    let mut owner = app.sign_up("部長", None).await;
+    owner.create_club("水泳部").await;
+    let (_, size) = signed_checkpoint(&app).await;
+    let dir = app.data_dir();
+    saved_at_least(&dir, size).await;
+    // An older copy of the database, as it was here.
+    let old = tempfile::tempdir().unwrap();
+    let old_db = old.path().join("old.sqlite3");
+    {
+        let mut db = app.raw_db().await;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "VACUUM INTO '{}'",
+            old_db.display()
+        )))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    // Acknowledged writes after it, signed and saved.
+    owner.create_club("水球部").await;
+    let (_, later) = signed_checkpoint(&app).await;
+    assert!(later > size);
+    saved_at_least(&dir, later).await;
+    let email = owner.email.clone();
+    let dir = app.stop().await;
+
+    // Put back the older file: every write after it is silently gone.
+    let db_file = dir.path().join("tekkan.sqlite3");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db_file.display()));
+    }
+    std::fs::copy(&old_db, &db_file).unwrap();
+
+    let app = TestApp::builder()
+        .configure(fast)
+        .data_dir(dir)
+        .start()
+        .await;
+    let (s, v) = healthz(&app.base).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    let reasons = v["reasons"].to_string();
+    assert!(
+        reasons.contains("rollback") && reasons.contains("behind its newest signed checkpoint"),
+        "{v}"
+    );
+    // Reads go on; a write (signing in makes a session) is refused with a clear 503.
+    let r = app.client().get("/transparency/checkpoint").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let (s, v) = app.log_in(&email, PW).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::SERVICE_UNAVAILABLE, "writes_held")
+    );
+    let before = actions(&app, "audit.rollback_accepted").await;
+    assert_eq!(before, 0);
+    // A restart does not forget: the decision is the operator's.
+    let dir = app.stop().await;
+    let app = TestApp::builder()
+        .configure(fast)
+        .data_dir(dir)
+        .start()
+        .await;
+    let (s, _) = healthz(&app.base).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    let dir = app.stop().await;
+
+    // The operator keeps the database as it is: logged, and writes resume.
+    let (ok, text) = tekkan([
+        "audit".as_ref(),
+        "accept-rollback".as_ref(),
+        "--data-dir".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert!(ok && text.contains("rollback accepted"), "{text}");
+    let (ok, text) = tekkan([
+        "audit".as_ref(),
+        "accept-rollback".as_ref(),
+        "--data-dir".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert!(ok && text.contains("nothing to accept"), "{text}");
+    let app = TestApp::builder()
+        .configure(fast)
+        .data_dir(dir)
+        .start()
+        .await;
+    let (s, v) = healthz(&app.base).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.log_in(&email, PW).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(actions(&app, "audit.rollback_accepted").await, 1);
+    let dir = app.stop().await;
+    let (ok, text) = tekkan([
+        "audit".as_ref(),
+        "verify".as_ref(),
+        "--data-dir".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert!(ok, "{text}");
+}
