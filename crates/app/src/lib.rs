@@ -75,7 +75,7 @@ pub use password::HashSettings;
 pub use personal::{Profile, ProfileInput};
 pub use polls::{PollInput, PollView};
 pub use privacy::{DataExport, PrivacyRequest};
-pub use reads::{AuditFilter, AuditLine};
+pub use reads::{AuditFilter, AuditLine, READS_AT_RISK};
 pub use report::{MemberRate, Report, report_csv};
 pub use sessions::SessionInfo;
 pub use signing::{SIGNED_KINDS, SignatureInput, SigningOptions};

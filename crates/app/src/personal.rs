@@ -209,14 +209,14 @@ impl App {
         if !own && !fields.is_empty() {
             // Which fields were shown, never their values.
             let names: Vec<&str> = fields.keys().map(|f| f.as_str()).collect();
-            self.audit_read(
+            self.audit_read_now(
                 actor,
                 Some(club),
                 "personal.read",
                 format!("account:{}", target.account_id),
                 &names,
             )
-            .await;
+            .await?;
         }
         Ok(Profile {
             fields,

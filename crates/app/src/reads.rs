@@ -1,9 +1,16 @@
-//! Who accessed what: reads of sensitive data (personal fields, rosters with contact
-//! details and guardian links, attendance reports) go into the audit log, naming what
-//! was read but never the values. Reads are queued and written in batches by a
-//! background task, so that viewing a page never waits for the disk; the queue is
-//! bounded (a full queue makes readers wait rather than lose entries) and is drained at
-//! shutdown. Searching the trail and "who viewed my data" live here too.
+//! Who accessed what: reads of sensitive data go into the audit log, naming what was
+//! read but never the values. Searching the trail and "who viewed my data" live here too.
+//!
+//! Two kinds of read, two promises:
+//! - **Sensitive reads** (personal fields, health notes among them; attendance reports,
+//!   which are downloaded; searches of the audit trail; the exports, which write their
+//!   own entries) are committed before the data leaves the server: if the entry cannot
+//!   be written, the data is not served.
+//! - **Other recorded reads** (officers' rosters) are queued and written in batches by a
+//!   background task, so that viewing a page never waits for the disk. The queue is
+//!   bounded, a full queue makes readers wait rather than drop entries, and it is drained
+//!   at shutdown. A `kill -9` loses at most the queue and the batch being written:
+//!   [`READS_AT_RISK`] reads, in practice those of the last few milliseconds.
 
 use serde::Serialize;
 use tekkan_audit::Event;
@@ -14,9 +21,12 @@ use tokio::sync::{Mutex, mpsc, watch};
 use crate::{Actor, App, AppError, Result};
 
 /// Queued reads before readers wait.
-const QUEUE: usize = 4096;
+const QUEUE: usize = 512;
 /// Reads written per transaction at most.
-const BATCH: usize = 512;
+const BATCH: usize = 256;
+/// The most queued reads a `kill -9` can lose: every read served before it was either
+/// written, in the batch being written, or in the queue.
+pub const READS_AT_RISK: usize = QUEUE + BATCH;
 
 pub(crate) struct ReadLog {
     tx: mpsc::Sender<Event>,
@@ -56,7 +66,24 @@ pub struct AuditFilter {
 }
 
 impl App {
-    /// Records that `actor` read something sensitive. Returns once queued.
+    /// Records a sensitive read durably: returns once committed, and fails (so that
+    /// nothing is served) when the entry cannot be written.
+    pub(crate) async fn audit_read_now(
+        &self,
+        actor: &Actor,
+        club: Option<ClubId>,
+        action: &str,
+        target: String,
+        what: &impl Serialize,
+    ) -> Result<()> {
+        let tx = self.db().begin().await?;
+        tx.commit(vec![actor.event(club, action, target, what)])
+            .await?;
+        Ok(())
+    }
+
+    /// Records that `actor` read something (not among the sensitive reads). Returns once
+    /// queued.
     pub(crate) async fn audit_read(
         &self,
         actor: &Actor,
@@ -157,7 +184,10 @@ impl App {
             let m = self.db().membership_by_id(club, id).await?;
             f.actor = Some(m.ok_or(AppError::NotFound)?.account_id.to_string());
         }
-        self.lines(Self::query(f, Some(club.to_string()))?).await
+        let q = Self::query(f, Some(club.to_string()))?;
+        self.audit_search_read(actor, Some(club), format!("club:{club}"), &q)
+            .await?;
+        self.lines(q).await
     }
 
     /// The operator searches everything, optionally one club; `actor` is an account id.
@@ -170,7 +200,34 @@ impl App {
         if !actor.is_operator {
             return Err(AppError::Forbidden);
         }
-        self.lines(Self::query(f, club)?).await
+        let q = Self::query(f, club)?;
+        let target = q
+            .club
+            .as_ref()
+            .map_or_else(|| "audit:all".to_owned(), |c| format!("club:{c}"));
+        self.audit_search_read(actor, None, target, &q).await?;
+        self.lines(q).await
+    }
+
+    /// A search of the trail is itself a sensitive read (it shows who did what, and who
+    /// viewed whom): recorded, with its filters, before any line is returned.
+    async fn audit_search_read(
+        &self,
+        actor: &Actor,
+        club: Option<ClubId>,
+        target: String,
+        q: &AuditQuery,
+    ) -> Result<()> {
+        let filters = (
+            &q.actor,
+            &q.action,
+            q.from_ms,
+            q.to_ms,
+            q.before_seq,
+            q.limit,
+        );
+        self.audit_read_now(actor, club, "audit.searched", target, &filters)
+            .await
     }
 
     /// Who read my personal fields, and the rosters and reports that showed my data,

@@ -70,14 +70,14 @@ impl App {
                 .to_datetime(jiff::civil::Time::midnight()),
         )?;
         // Every member's attendance: recorded as a read of the club's data.
-        self.audit_read(
+        self.audit_read_now(
             actor,
             Some(club),
             "attendance.report_read",
             format!("club:{club}"),
             &(from, to),
         )
-        .await;
+        .await?;
         let now = now_ms();
         let occs: Vec<_> = self
             .db()

@@ -105,7 +105,10 @@ fn plain_http_is_refused_off_loopback() {
 }
 
 /// Spawns `tekkan serve`, waits for the setup URL on stdout, and returns it.
-fn spawn_serve(args: &[&str], envs: &[(&str, &str)]) -> (std::process::Child, Vec<String>) {
+pub(crate) fn spawn_serve(
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (std::process::Child, Vec<String>) {
     let mut child = tekkan()
         .args(args)
         .envs(envs.iter().copied())
