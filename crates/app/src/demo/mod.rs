@@ -1,12 +1,16 @@
 //! A demo dataset: a Japanese school brass band with grades and sections, officers, a
-//! treasurer, an adviser, students and guardians. Every account gets its own random
-//! password, printed once by the command line: there is no default password.
+//! treasurer, an adviser, students and guardians, and a month of club life (`month`).
+//! Every account gets its own random password, printed once by the command line: there
+//! is no default password. `scale` writes many clubs for benchmarks.
 
 use serde::Serialize;
 use tekkan_core::{
     AccountId, ClubId, MembershipId, MembershipStatus, Password, Role, SubgroupId, SubgroupKind,
 };
 use tekkan_storage::{Club, Membership, NewAccount, Subgroup, now_ms};
+
+mod month;
+pub(crate) mod scale;
 
 use crate::actor::event;
 use crate::token::new_id;
@@ -88,8 +92,10 @@ impl App {
             created_at: now,
         };
         let mut members = Vec::new();
+        let mut accounts = Vec::new();
         for (login, hash) in logins.iter().zip(&hashes) {
             let id = new_id!(AccountId);
+            accounts.push(id);
             let acc = NewAccount {
                 id,
                 email: &login.email,
@@ -177,6 +183,23 @@ impl App {
                 format!("membership:{}", members[g]),
             );
         }
+        let names: Vec<&str> = PEOPLE.iter().map(|p| p.0).collect();
+        let players: Vec<usize> = (0..PEOPLE.len())
+            .filter(|i| !matches!(PEOPLE[*i].2, Role::Coach | Role::Guardian))
+            .collect();
+        let cast = month::Cast {
+            club: club.id,
+            members: &members,
+            accounts: &accounts,
+            names: &names,
+            players: &players,
+            guardian: LINKS[0].0,
+        };
+        let month = month::seed(&mut tx, &cast, now, |account, action, target| {
+            event(account, None, &origin, Some(club.id), action, target, &now)
+        })
+        .await?;
+        events.extend(month.events);
         tx.commit(events).await?;
         Ok(logins)
     }
