@@ -183,7 +183,10 @@ impl App {
     ) -> Result<(Membership, Vec<AnnouncementLine>)> {
         let me = self.authorize(actor, club, Permission::ViewClub).await?;
         let all = me.role.allows(Permission::PostAnnouncements);
-        let list = self.db().announcements(club, me.id, all, 200).await?;
+        let mut list = self.db().announcements(club, me.id, all, 200).await?;
+        let ids = list.iter().map(|l| l.announcement.id.to_string()).collect();
+        let bad = self.tampered("announcement", ids).await?;
+        list.retain(|l| !bad.contains(&l.announcement.id.to_string()));
         Ok((me, list))
     }
 
@@ -197,6 +200,11 @@ impl App {
         let mut tx = self.db().begin().await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
         let a = tx.announcement(club, id).await?.ok_or(AppError::NotFound)?;
+        let bad = tx.unsealed("announcement", &[id.to_string()]).await?;
+        if !bad.is_empty() {
+            self.report_tampered("announcement", &bad);
+            return Err(AppError::Tampered);
+        }
         let can_manage = me.role.allows(Permission::PostAnnouncements);
         let in_audience = tx.in_audience(id, me.id).await?;
         if !in_audience && !can_manage && a.author_id != me.id {

@@ -42,6 +42,14 @@ impl App {
             .await?
             .filter(|m| m.status == MembershipStatus::Active)
             .ok_or(AppError::NotFound)?;
+        // A role raised by editing the database grants nothing.
+        if !self
+            .tampered("membership", vec![m.id.to_string()])
+            .await?
+            .is_empty()
+        {
+            return Err(AppError::Tampered);
+        }
         if !m.role.allows(perm) {
             return Err(AppError::Forbidden);
         }
@@ -199,6 +207,17 @@ pub(crate) async fn authorize_tx(
         .await?
         .filter(|m| m.status == MembershipStatus::Active)
         .ok_or(AppError::NotFound)?;
+    let bad = tx.unsealed("membership", &[m.id.to_string()]).await?;
+    if !bad.is_empty() {
+        // Reported by the caller's next read or the scrub; refused here.
+        tracing::error!(
+            security_event = "row_tampered",
+            kind = "membership",
+            id = %m.id,
+            "SECURITY EVENT: a membership changed outside TEKKAN was about to authorize a write"
+        );
+        return Err(AppError::Tampered);
+    }
     if !m.role.allows(perm) {
         return Err(AppError::Forbidden);
     }

@@ -62,7 +62,11 @@ impl App {
         parent: Parent,
     ) -> Result<Vec<Comment>> {
         self.visible_parent(actor, club, parent).await?;
-        Ok(self.db().comments(club, &parent.id()).await?)
+        let mut list = self.db().comments(club, &parent.id()).await?;
+        let ids = list.iter().map(|c| c.id.to_string()).collect();
+        let bad = self.tampered("comment", ids).await?;
+        list.retain(|c| !bad.contains(&c.id.to_string()));
+        Ok(list)
     }
 
     pub async fn add_comment(

@@ -53,8 +53,8 @@ impl App {
         &self.inner.health
     }
 
-    /// Runs SQLite's quick check over the database and verifies every hash and link of
-    /// the audit chain; records what each found. Reads only (from the read pool), so
+    /// Runs SQLite's quick check over the database, verifies every hash and link of the
+    /// audit chain, and scrubs every sealed row against its seal; records what each found. Reads only (from the read pool), so
     /// writers are never held up. Returns whether both passed.
     pub async fn run_health_check(&self) -> Result<bool> {
         let integrity = match self.db().quick_check().await {
@@ -63,10 +63,57 @@ impl App {
             Err(e) => Some(format!("database integrity check could not run: {e}")),
         };
         let chain = self.verify_chain().await;
-        let ok = integrity.is_none() && chain.is_none();
+        let seals = self.scrub_rows().await;
+        let ok = integrity.is_none() && chain.is_none() && seals.is_none();
         self.health().set("integrity", integrity);
         self.health().set("audit_chain", chain);
+        self.health().set("row_seals", seals);
         Ok(ok)
+    }
+
+    /// Of the rows of `kind` about to be served, those changed outside TEKKAN: each is a
+    /// security event, withheld by the caller, and `/healthz` reports it until a scrub
+    /// finds every row sound again.
+    pub(crate) async fn tampered(&self, kind: &str, ids: Vec<String>) -> Result<Vec<String>> {
+        let bad = self.db().unsealed(kind, &ids).await?;
+        self.report_tampered(kind, &bad);
+        Ok(bad)
+    }
+
+    pub(crate) fn report_tampered(&self, kind: &str, bad: &[String]) {
+        for id in bad {
+            tracing::error!(
+                security_event = "row_tampered",
+                kind,
+                id = %id,
+                "SECURITY EVENT: a row changed outside TEKKAN was about to be served; withheld"
+            );
+        }
+        if let Some(first) = bad.first() {
+            self.health().set(
+                "row_seals",
+                Some(format!(
+                    "row seals: {kind} {first} does not match its seal (withheld)"
+                )),
+            );
+        }
+    }
+
+    /// The scrub: every sealed row against its seal. A mismatch is a security event
+    /// (someone or something changed the data outside TEKKAN), logged as such.
+    async fn scrub_rows(&self) -> Option<String> {
+        match self.db().verify_row_seals().await {
+            Ok(r) => r.mismatch.map(|m| {
+                tracing::error!(
+                    security_event = "row_tampered",
+                    first = %m,
+                    rows_checked = r.rows,
+                    "SECURITY EVENT: live data does not match what its audited write sealed"
+                );
+                format!("row seals: {m}")
+            }),
+            Err(e) => Some(format!("row seals could not be checked: {e}")),
+        }
     }
 
     /// Walks the chain up to the head read first (entries committed after it are the

@@ -110,11 +110,19 @@ pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, Cli
             db.checkpoints().await?,
             db.audit_keys().await?,
             db.signed_actions().await?,
+            // Live rows against their seals: only with the key that made them.
+            match audit_key {
+                Some(_) => Some(db.verify_row_seals().await?),
+                None => None,
+            },
         ))
     }
     .await;
     db.close().await;
-    let (entries, head, checkpoints, key_rows, records) = loaded?;
+    let (entries, head, checkpoints, key_rows, records, seals) = loaded?;
+    if let Some(m) = seals.as_ref().and_then(|s| s.mismatch.clone()) {
+        return Ok(Verdict::Tampered(format!("live data: {m}")));
+    }
     let signed = match tekkan_audit::action::verify_signed(&entries, &records) {
         Ok(n) => n,
         Err(e) => return Ok(Verdict::Tampered(e.to_string())),
@@ -157,7 +165,7 @@ pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, Cli
             Ok(r) => Verdict::Intact(format!(
                 "audit log OK: {} entries, head authenticated: {}, {} checkpoints verified \
                  (signed up to {}) under keys trusted from {source}, {} passkey-signed \
-                 actions verified against keys the log committed{}{}",
+                 actions verified against keys the log committed{}, {}{}",
                 r.entries,
                 chain.head_authenticated,
                 r.checkpoints,
@@ -168,6 +176,10 @@ pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, Cli
                     n => format!(
                         " ({n} older than key commitments, their keys vouched for afterwards)"
                     ),
+                },
+                match &seals {
+                    Some(s) => format!("{} live rows match their seals", s.rows),
+                    None => "live rows not checked (no secrets/audit.key)".to_owned(),
                 },
                 match &saved {
                     Some(_) => ", consistent with the saved checkpoint",

@@ -30,6 +30,7 @@ mod recent;
 mod records;
 mod recovery;
 mod reminders;
+mod row_seals;
 pub mod snapshot;
 mod subgroups;
 mod throttle;
@@ -60,6 +61,7 @@ pub use polls::{Poll, PollLine};
 pub use privacy::ExportPart;
 pub use records::*;
 pub use recovery::{AccountToken, PendingSignup, SessionLine, TokenPurpose};
+pub use row_seals::SealReport;
 pub use transparency::{KeyRow, StoredCheckpoint};
 
 /// What can go wrong below the application.
@@ -165,10 +167,31 @@ impl Db {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    row_seals::install(conn).await.map_err(|e| match e {
+                        StorageError::Sqlx(e) => e,
+                        other => sqlx::Error::Protocol(other.to_string()),
+                    })
+                })
+            })
             .after_release(rollback_if_open(open.clone()))
             .connect_with(base.clone().create_if_missing(true))
             .await?;
         migrate::run(&writer).await?;
+        {
+            // The migrations may have just made the sealed tables: note their changes,
+            // and seal what a database from before seals holds.
+            let mut conn = writer.acquire().await?;
+            row_seals::install(&mut conn).await?;
+            let sealed = row_seals::seal_existing(&mut conn, &audit_key).await?;
+            if sealed > 0 {
+                tracing::info!(
+                    sealed,
+                    "rows written before row seals existed are now sealed"
+                );
+            }
+        }
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(base.read_only(true))
@@ -305,10 +328,12 @@ impl WriteTx {
         }
         #[cfg(feature = "bench-unaudited")]
         if self.unaudited {
+            row_seals::reseal(&mut self.tx, &self.audit_key).await?;
             sqlx::query("COMMIT").execute(&mut *self.tx).await?;
             self.open.store(false, Ordering::Release);
             return Ok(Vec::new());
         }
+        row_seals::reseal(&mut self.tx, &self.audit_key).await?;
         let now = now_ms();
         let cached = self.head.lock().ok().and_then(|h| *h);
         // Forget the cached head until this commit succeeds.

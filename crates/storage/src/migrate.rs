@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         16,
         include_str!("../migrations/sqlite/0016_passkey_commitments.sql"),
     ),
+    (17, include_str!("../migrations/sqlite/0017_row_seals.sql")),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

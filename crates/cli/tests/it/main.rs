@@ -48,6 +48,7 @@ mod sessions;
 mod signed_actions;
 mod signup;
 mod support;
+mod tampered_rows;
 mod throttle;
 mod tls;
 mod tls_browser;

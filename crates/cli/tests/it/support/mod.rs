@@ -56,6 +56,9 @@ impl TestAppBuilder {
 
     pub async fn start(self) -> TestApp {
         tekkan_cli::install_crypto_provider();
+        if std::env::var_os("TEKKAN_TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+        }
         let dir = self.dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let mut cfg = self.cfg;
         cfg.data_dir = dir.path().to_path_buf();

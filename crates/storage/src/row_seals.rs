@@ -1,0 +1,519 @@
+//! Row seals: live state that can be checked, not only the history. Every row of user
+//! content and every sensitive record (the kinds in [`KINDS`]) has a seal in
+//! `row_seals`: an HMAC of its canonical content under the audit key, which lives
+//! outside the database. The audited write that changes a row re-seals it in the same
+//! transaction; an edit made to the file by anything else (a flipped byte, a hand-run
+//! UPDATE, a row put back from an older copy into a newer file) leaves a row that no
+//! longer matches, and [`Db::verify_row_seals`] names the first one.
+//!
+//! Which rows changed is noted by TEMP triggers, which exist only on this process's
+//! writer connection: a row changed through any other connection is never marked, so it
+//! cannot get a fresh seal by riding along with the next audited write.
+
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::{Db, Result};
+
+/// A sealed table.
+struct Kind {
+    name: &'static str,
+    table: &'static str,
+    /// The primary key's columns; the row's id in seals is their values joined by `:`.
+    keys: &'static [&'static str],
+    /// What the seal covers besides the keys. A column added later is outside the seal
+    /// until listed here (with a re-seal of existing rows).
+    cols: &'static [&'static str],
+}
+
+const KINDS: &[Kind] = &[
+    Kind {
+        name: "comment",
+        table: "comments",
+        keys: &["id"],
+        cols: &[
+            "club_id",
+            "parent_kind",
+            "parent_id",
+            "author_id",
+            "body",
+            "created_at",
+            "edited_at",
+            "deleted_at",
+        ],
+    },
+    Kind {
+        name: "announcement",
+        table: "announcements",
+        keys: &["id"],
+        cols: &[
+            "club_id",
+            "author_id",
+            "title",
+            "body",
+            "content_hash",
+            "pinned",
+            "requires_confirmation",
+            "all_members",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        ],
+    },
+    Kind {
+        name: "poll",
+        table: "polls",
+        keys: &["id"],
+        cols: &[
+            "club_id",
+            "author_id",
+            "question",
+            "multiple",
+            "anonymous",
+            "all_members",
+            "closes_at",
+            "closed_at",
+        ],
+    },
+    Kind {
+        name: "event",
+        table: "events",
+        keys: &["id"],
+        cols: &[
+            "club_id",
+            "title",
+            "place",
+            "bring",
+            "notes",
+            "timezone",
+            "rrule",
+            "first_start",
+            "first_end",
+            "capacity",
+            "all_members",
+            "cancelled_at",
+        ],
+    },
+    Kind {
+        name: "answer",
+        table: "answers",
+        keys: &["occurrence_id", "membership_id"],
+        cols: &[
+            "status",
+            "comment",
+            "answered_by",
+            "answered_as",
+            "answered_at",
+        ],
+    },
+    Kind {
+        name: "membership",
+        table: "memberships",
+        keys: &["id"],
+        cols: &[
+            "club_id",
+            "account_id",
+            "role",
+            "status",
+            "joined_at",
+            "left_at",
+        ],
+    },
+    Kind {
+        name: "account",
+        table: "accounts",
+        keys: &["id"],
+        cols: &[
+            "email",
+            "display_name",
+            "password_hash",
+            "is_operator",
+            "disabled_at",
+            "deleted_at",
+            "use_stopped_at",
+            "phone_visibility",
+            "address_visibility",
+            "webauthn_handle",
+        ],
+    },
+    Kind {
+        name: "guardian_link",
+        table: "guardian_links",
+        keys: &["club_id", "guardian_id", "student_id"],
+        cols: &["created_at"],
+    },
+    Kind {
+        name: "personal_field",
+        table: "personal_fields",
+        keys: &["account_id", "field"],
+        cols: &["sealed", "updated_at"],
+    },
+];
+
+/// Rows read or sealed per statement.
+const PAGE: i64 = 5_000;
+
+fn id_expr(k: &Kind) -> String {
+    k.keys
+        .iter()
+        .map(|c| format!("CAST(t.{c} AS TEXT)"))
+        .collect::<Vec<_>>()
+        .join(" || ':' || ")
+}
+
+/// SQL giving the row's canonical content: every column `quote()`d, so types and NULLs
+/// are told apart, comma-separated in the order of [`Kind::cols`].
+fn content_expr(k: &Kind) -> String {
+    k.cols
+        .iter()
+        .map(|c| format!("quote(t.{c})"))
+        .collect::<Vec<_>>()
+        .join(" || ',' || ")
+}
+
+fn seal(key: &[u8], kind: &str, id: &str, content: &str) -> String {
+    tekkan_audit::to_hex(&tekkan_audit::row_seal(key, kind, id, content))
+}
+
+/// Creates the change-noting TEMP table and triggers on `conn` (the writer). Tables
+/// not there yet (a database before its migrations) are skipped; the call after the
+/// migrations adds them.
+pub(crate) async fn install(conn: &mut SqliteConnection) -> Result<()> {
+    sqlx::query(
+        // No unique key: a conflict inside a trigger would take the outer statement's
+        // conflict policy (an upsert's), so duplicates are kept and folded at commit.
+        "CREATE TEMP TABLE IF NOT EXISTS row_dirty (kind TEXT NOT NULL, k1 TEXT NOT NULL, \
+         k2 TEXT NOT NULL, k3 TEXT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    for k in KINDS {
+        let exists: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM main.sqlite_master WHERE type = 'table' AND name = ?",
+        )
+        .bind(k.table)
+        .fetch_one(&mut *conn)
+        .await?;
+        if exists == 0 {
+            continue;
+        }
+        let row = |r: &str| {
+            let mut parts: Vec<String> = k
+                .keys
+                .iter()
+                .map(|c| format!("CAST({r}.{c} AS TEXT)"))
+                .collect();
+            parts.resize(3, "''".into());
+            format!("('{}', {})", k.name, parts.join(", "))
+        };
+        let watched: Vec<&str> = k.keys.iter().chain(k.cols).copied().collect();
+        let (name, table) = (k.name, k.table);
+        let ddl = [
+            format!(
+                "CREATE TEMP TRIGGER IF NOT EXISTS seal_{name}_i AFTER INSERT ON main.{table} \
+                 BEGIN INSERT INTO row_dirty VALUES {}; END",
+                row("NEW")
+            ),
+            format!(
+                "CREATE TEMP TRIGGER IF NOT EXISTS seal_{name}_u AFTER UPDATE OF {} ON \
+                 main.{table} BEGIN INSERT INTO row_dirty VALUES {}, {}; END",
+                watched.join(", "),
+                row("OLD"),
+                row("NEW")
+            ),
+            format!(
+                "CREATE TEMP TRIGGER IF NOT EXISTS seal_{name}_d AFTER DELETE ON main.{table} \
+                 BEGIN INSERT INTO row_dirty VALUES {}; END",
+                row("OLD")
+            ),
+        ];
+        for stmt in ddl {
+            sqlx::query(sqlx::AssertSqlSafe(stmt))
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Inside a write, just before it commits: seals every row it changed, and drops the
+/// seals of rows it deleted.
+pub(crate) async fn reseal(conn: &mut SqliteConnection, key: &[u8]) -> Result<()> {
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM temp.row_dirty")
+        .fetch_all(&mut *conn)
+        .await?;
+    for name in kinds {
+        let Some(k) = KINDS.iter().find(|k| k.name == name) else {
+            continue;
+        };
+        let on: Vec<String> = k
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("CAST(t.{c} AS TEXT) = d.k{}", i + 1))
+            .collect();
+        let sql = format!(
+            "SELECT d.k1, d.k2, d.k3, t.{first} IS NOT NULL AS present, {content} AS content \
+             FROM (SELECT DISTINCT k1, k2, k3 FROM temp.row_dirty WHERE kind = ?) d \
+             LEFT JOIN main.{table} t ON {on}",
+            first = k.keys[0],
+            content = content_expr(k),
+            table = k.table,
+            on = on.join(" AND "),
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(k.name)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut sealed = Vec::with_capacity(rows.len());
+        let mut gone = Vec::new();
+        for r in &rows {
+            let parts: Vec<String> = (0..k.keys.len())
+                .map(|i| r.try_get::<String, _>(i))
+                .collect::<std::result::Result<_, _>>()?;
+            let id = parts.join(":");
+            match r.try_get::<bool, _>("present")? {
+                true => {
+                    let content: String = r.try_get("content")?;
+                    sealed.push((seal(key, k.name, &id, &content), id));
+                }
+                false => gone.push(id),
+            }
+        }
+        for chunk in sealed.chunks(PAGE as usize) {
+            let mut b = QueryBuilder::<Sqlite>::new("INSERT INTO row_seals (kind, id, mac) ");
+            b.push_values(chunk, |mut row, (mac, id)| {
+                row.push_bind(k.name).push_bind(id).push_bind(mac);
+            });
+            b.push(" ON CONFLICT (kind, id) DO UPDATE SET mac = excluded.mac");
+            b.build().execute(&mut *conn).await?;
+        }
+        for chunk in gone.chunks(PAGE as usize) {
+            let mut b = QueryBuilder::<Sqlite>::new("DELETE FROM row_seals WHERE kind = ");
+            b.push_bind(k.name).push(" AND id IN (");
+            let mut ids = b.separated(", ");
+            for id in chunk {
+                ids.push_bind(id);
+            }
+            b.push(")");
+            b.build().execute(&mut *conn).await?;
+        }
+    }
+    sqlx::query("DELETE FROM temp.row_dirty")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Seals every row of a database that has none yet (created before seals existed):
+/// once, trusting the state it is in. Returns how many rows were sealed.
+pub(crate) async fn seal_existing(conn: &mut SqliteConnection, key: &[u8]) -> Result<u64> {
+    let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM row_seals_state")
+        .fetch_one(&mut *conn)
+        .await?;
+    if done > 0 {
+        return Ok(0);
+    }
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    let r = async {
+        let mut n = 0;
+        for k in KINDS {
+            let mut after = 0i64;
+            loop {
+                let sql = format!(
+                    "SELECT t.rowid, {} AS id, {} AS content FROM main.{} t WHERE t.rowid > ? \
+                     ORDER BY t.rowid LIMIT ?",
+                    id_expr(k),
+                    content_expr(k),
+                    k.table
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(after)
+                    .bind(PAGE)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let Some(last) = rows.last() else { break };
+                after = last.try_get(0)?;
+                let mut b = QueryBuilder::<Sqlite>::new("INSERT INTO row_seals (kind, id, mac) ");
+                let mut bad = None;
+                b.push_values(&rows, |mut row, r| {
+                    let (id, content): (String, String) = match (r.try_get(1), r.try_get(2)) {
+                        (Ok(i), Ok(c)) => (i, c),
+                        (Err(e), _) | (_, Err(e)) => {
+                            bad = Some(e);
+                            Default::default()
+                        }
+                    };
+                    row.push_bind(k.name)
+                        .push_bind(id.clone())
+                        .push_bind(seal(key, k.name, &id, &content));
+                });
+                if let Some(e) = bad {
+                    return Err(e.into());
+                }
+                b.push(" ON CONFLICT (kind, id) DO UPDATE SET mac = excluded.mac");
+                b.build().execute(&mut *conn).await?;
+                n += rows.len() as u64;
+            }
+        }
+        sqlx::query("INSERT INTO row_seals_state (sealed_at) VALUES (?)")
+            .bind(crate::now_ms())
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM temp.row_dirty")
+            .execute(&mut *conn)
+            .await?;
+        Ok::<_, crate::StorageError>(n)
+    }
+    .await;
+    let end = if r.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    sqlx::query(end).execute(&mut *conn).await?;
+    r
+}
+
+/// What a scrub found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealReport {
+    /// Rows checked.
+    pub rows: u64,
+    /// The first row that does not match its seal, named (`None` when all do).
+    pub mismatch: Option<String>,
+}
+
+impl Db {
+    /// Checks every sealed row against its seal (on a reader: writes go on; each row is
+    /// read in the same statement as its seal, so a write in between is no mismatch).
+    /// Stops at the first row that does not match, or a seal whose row is gone.
+    pub async fn verify_row_seals(&self) -> Result<SealReport> {
+        let key = self.audit_key.clone();
+        let mut rows = 0;
+        for k in KINDS {
+            // One read transaction per kind: the pages and the count of seals see the
+            // same snapshot, whatever is written meanwhile.
+            let mut snap = self.reader.begin().await?;
+            let mut after = 0i64;
+            let mut count = 0u64;
+            loop {
+                let sql = format!(
+                    "SELECT t.rowid, {id} AS id, {content} AS content, s.mac FROM main.{table} t \
+                     LEFT JOIN row_seals s ON s.kind = ? AND s.id = {id} WHERE t.rowid > ? \
+                     ORDER BY t.rowid LIMIT ?",
+                    id = id_expr(k),
+                    content = content_expr(k),
+                    table = k.table
+                );
+                let page = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(k.name)
+                    .bind(after)
+                    .bind(PAGE)
+                    .fetch_all(&mut *snap)
+                    .await?;
+                let Some(last) = page.last() else { break };
+                after = last.try_get(0)?;
+                for r in &page {
+                    let id: String = r.try_get("id")?;
+                    let content: String = r.try_get("content")?;
+                    let mac: Option<String> = r.try_get("mac")?;
+                    let what = match mac {
+                        None => "has no seal (written outside TEKKAN)",
+                        Some(m) if m != seal(&key, k.name, &id, &content) => {
+                            "does not match its seal (changed outside TEKKAN)"
+                        }
+                        Some(_) => continue,
+                    };
+                    return Ok(SealReport {
+                        rows: rows + count,
+                        mismatch: Some(format!("{} {id} {what}", k.name)),
+                    });
+                }
+                count += page.len() as u64;
+            }
+            rows += count;
+            let seals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM row_seals WHERE kind = ?")
+                .bind(k.name)
+                .fetch_one(&mut *snap)
+                .await?;
+            snap.commit().await?;
+            if seals as u64 > count {
+                return Ok(SealReport {
+                    rows,
+                    mismatch: Some(format!(
+                        "{} sealed {} row(s) are gone (deleted outside TEKKAN)",
+                        seals as u64 - count,
+                        k.name
+                    )),
+                });
+            }
+        }
+        Ok(SealReport {
+            rows,
+            mismatch: None,
+        })
+    }
+}
+
+/// Of the rows of `kind` (a kind keyed by one `id` column) with these ids, those that do
+/// not match their seal. `in_write`: on the writer inside a write, where rows this write
+/// changed are skipped (they are sealed at its commit).
+async fn unsealed_on<'c, E>(
+    conn: E,
+    key: &[u8],
+    kind: &str,
+    ids: &[String],
+    in_write: bool,
+) -> Result<Vec<String>>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    let Some(k) = KINDS.iter().find(|k| k.name == kind && k.keys == ["id"]) else {
+        return Err(crate::StorageError::Corrupt(format!(
+            "{kind} is not a sealed kind keyed by id"
+        )));
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut b = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT t.id AS id, {} AS content, s.mac FROM main.{} t LEFT JOIN row_seals s \
+         ON s.kind = ",
+        content_expr(k),
+        k.table
+    ));
+    b.push_bind(k.name).push(" AND s.id = t.id WHERE t.id IN (");
+    let mut list = b.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    b.push(")");
+    if in_write {
+        b.push(" AND NOT EXISTS (SELECT 1 FROM temp.row_dirty d WHERE d.kind = ")
+            .push_bind(k.name)
+            .push(" AND d.k1 = t.id)");
+    }
+    let rows = b.build().fetch_all(conn).await?;
+    let mut bad = Vec::new();
+    for r in &rows {
+        let id: String = r.try_get("id")?;
+        let content: String = r.try_get("content")?;
+        let mac: Option<String> = r.try_get("mac")?;
+        if mac.as_deref() != Some(seal(key, k.name, &id, &content).as_str()) {
+            bad.push(id);
+        }
+    }
+    Ok(bad)
+}
+
+impl Db {
+    /// Of these rows of `kind`, those changed outside TEKKAN (see [`unsealed_on`]): what
+    /// is about to be served is checked first.
+    pub async fn unsealed(&self, kind: &str, ids: &[String]) -> Result<Vec<String>> {
+        unsealed_on(&self.reader, &self.audit_key, kind, ids, false).await
+    }
+}
+
+impl crate::WriteTx {
+    /// Like [`Db::unsealed`], inside this write (rows it changed are its own).
+    pub async fn unsealed(&mut self, kind: &str, ids: &[String]) -> Result<Vec<String>> {
+        unsealed_on(&mut *self.tx, &self.audit_key, kind, ids, true).await
+    }
+}
