@@ -38,6 +38,12 @@ impl Actor {
     }
 }
 
+/// An event of the server itself (no person, no request): start-up, key and log
+/// maintenance, the operator's decisions taken from the command line.
+pub(crate) fn system_event(action: &str, target: String, change: &impl Serialize) -> Event {
+    event(None, None, &Origin::default(), None, action, target, change)
+}
+
 /// Builds an audit event. `change` is serialised to JSON and only its digest is kept.
 pub(crate) fn event(
     account: Option<AccountId>,

@@ -169,11 +169,7 @@ impl App {
                 let mut tx = db.begin().await?;
                 let (id, check) = vault.check_value()?;
                 tx.insert_master_key_check(&id, &check).await?;
-                let ev = actor::event(
-                    None,
-                    None,
-                    &Origin::default(),
-                    None,
+                let ev = crate::actor::system_event(
                     "keys.master_registered",
                     format!("master_key:{id}"),
                     &id,

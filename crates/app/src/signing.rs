@@ -278,11 +278,7 @@ impl App {
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
             let commitment = key_commitment(row)?;
-            let mut ev = crate::actor::event(
-                None,
-                None,
-                &crate::Origin::default(),
-                None,
+            let mut ev = crate::actor::system_event(
                 tekkan_audit::passkey_keys::BACKFILLED,
                 format!("passkey:{}", row.credential_id),
                 &row.created_at,

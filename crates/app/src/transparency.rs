@@ -335,11 +335,7 @@ impl App {
     /// and the checkpoint over it is returned, to be saved in place of the old one.
     pub async fn accept_rollback(&self, saved_size: u64, reason: &str) -> Result<StoredCheckpoint> {
         let tx = self.db().begin().await?;
-        let ev = crate::actor::event(
-            None,
-            None,
-            &crate::Origin::default(),
-            None,
+        let ev = crate::actor::system_event(
             "audit.rollback_accepted",
             format!("checkpoint:{saved_size}"),
             &reason,

@@ -248,15 +248,8 @@ impl App {
                 let mut tx = self.db().begin().await?;
                 let (id, check) = vault.check_value()?;
                 tx.set_master_key_check(&id, &check).await?;
-                let ev = crate::actor::event(
-                    None,
-                    None,
-                    &crate::Origin::default(),
-                    None,
-                    "keys.rotated",
-                    format!("master_key:{id}"),
-                    &moved,
-                );
+                let ev =
+                    crate::actor::system_event("keys.rotated", format!("master_key:{id}"), &moved);
                 tx.commit(vec![ev]).await?;
                 return Ok(moved);
             }
@@ -268,11 +261,7 @@ impl App {
             self.keystore().replace(&next).await?;
             moved += n;
             let tx = self.db().begin().await?;
-            let ev = crate::actor::event(
-                None,
-                None,
-                &crate::Origin::default(),
-                None,
+            let ev = crate::actor::system_event(
                 "keys.rewrapped",
                 format!("master_key:{current}"),
                 &(n, now_ms()),
@@ -298,11 +287,7 @@ impl App {
                 tx.forget_legacy_data_key(*account).await?;
             }
             moved += batch.len() as u64;
-            let ev = crate::actor::event(
-                None,
-                None,
-                &crate::Origin::default(),
-                None,
+            let ev = crate::actor::system_event(
                 "keys.moved_to_key_store",
                 "data_keys".into(),
                 &batch.len(),

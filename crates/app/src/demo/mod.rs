@@ -4,10 +4,13 @@
 //! is no default password. `scale` writes many clubs for benchmarks.
 
 use serde::Serialize;
+use tekkan_core::jiff;
+use tekkan_core::schedule::{Recurrence, Timing, Zone};
 use tekkan_core::{
-    AccountId, ClubId, MembershipId, MembershipStatus, Password, Role, SubgroupId, SubgroupKind,
+    AccountId, ClubId, EventId, MembershipId, MembershipStatus, OccurrenceId, Password, Role,
+    SubgroupId, SubgroupKind,
 };
-use tekkan_storage::{Club, Membership, NewAccount, Subgroup, now_ms};
+use tekkan_storage::{Club, Event, Membership, NewAccount, Occurrence, Subgroup, now_ms};
 
 mod month;
 pub(crate) mod scale;
@@ -202,5 +205,89 @@ impl App {
         events.extend(month.events);
         tx.commit(events).await?;
         Ok(logins)
+    }
+}
+
+/// An event the demo writes, and when it happens.
+pub(super) struct Planned<'a> {
+    pub title: &'a str,
+    pub bring: &'a str,
+    pub start: jiff::civil::DateTime,
+    pub minutes: i64,
+    /// Every start of this rule, or `start` alone.
+    pub rule: Option<&'a Recurrence>,
+    /// The sub-groups it is for; everyone when empty.
+    pub targets: Vec<SubgroupId>,
+}
+
+impl Planned<'_> {
+    /// The event, in the music room, and its occurrences.
+    pub(super) fn write_out(
+        self,
+        club: ClubId,
+        by: AccountId,
+        now: i64,
+        zone: &Zone,
+    ) -> Result<(Event, Vec<Occurrence>)> {
+        let end = self
+            .start
+            .checked_add(jiff::Span::new().minutes(self.minutes))
+            .unwrap_or(self.start);
+        let timing = Timing {
+            zone: zone.clone(),
+            start: self.start,
+            end,
+            meet_before_min: Some(15),
+            deadline_before_min: 1440,
+        };
+        let e = Event {
+            id: new_id!(EventId),
+            club_id: club,
+            title: self.title.into(),
+            place: "音楽室".into(),
+            bring: self.bring.into(),
+            notes: String::new(),
+            timezone: zone.name().to_owned(),
+            rrule: self.rule.map(Recurrence::to_storage),
+            first_start: timing.start.to_string(),
+            first_end: timing.end.to_string(),
+            meet_before_min: Some(15),
+            deadline_before_min: 1440,
+            capacity: None,
+            reminders: Vec::new(),
+            all_members: self.targets.is_empty(),
+            targets: self.targets,
+            created_by: by,
+            created_at: now,
+            updated_at: now,
+            cancelled_at: None,
+        };
+        let starts = match self.rule {
+            Some(r) => r.expand(self.start)?,
+            None => vec![self.start],
+        };
+        let mut occurrences = Vec::with_capacity(starts.len());
+        for s in starts {
+            let s = timing.slot(s)?;
+            occurrences.push(Occurrence {
+                id: new_id!(OccurrenceId),
+                event_id: e.id,
+                club_id: club,
+                original_start: s.original_start,
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                meet_at: s.meet_at,
+                deadline_at: s.deadline_at,
+                title: e.title.clone(),
+                place: e.place.clone(),
+                bring: e.bring.clone(),
+                notes: String::new(),
+                capacity: None,
+                detached: false,
+                cancelled_at: None,
+                updated_at: now,
+            });
+        }
+        Ok((e, occurrences))
     }
 }

@@ -6,13 +6,13 @@
 use jiff::civil::Weekday;
 use tekkan_audit::Event as AuditEvent;
 use tekkan_core::jiff;
-use tekkan_core::schedule::{Freq, Recurrence, Timing, Zone};
+use tekkan_core::schedule::{Freq, Recurrence, Zone};
 use tekkan_core::{
-    AccountId, AnnouncementId, AnswerStatus, AnsweredAs, ClubId, CommentId, EventId, MembershipId,
-    OccurrenceId, PollId,
+    AccountId, AnnouncementId, AnswerStatus, AnsweredAs, ClubId, CommentId, MembershipId, PollId,
 };
-use tekkan_storage::{Announcement, Answer, Comment, Event, Occurrence, Poll, WriteTx};
+use tekkan_storage::{Announcement, Answer, Comment, Poll, WriteTx};
 
+use super::Planned;
 use crate::Result;
 use crate::token::new_id;
 
@@ -71,16 +71,15 @@ pub(super) async fn seed(
     let first = day(-28).at(16, 0, 0, 0);
     let days = vec![Weekday::Monday, Weekday::Wednesday, Weekday::Friday];
     let rule = Recurrence::new(Freq::Weekly, 1, days, day(56), first)?;
-    let practice = event(
-        cast.club,
-        owner,
-        "合奏練習",
-        first,
-        150,
-        Some(&rule),
-        now,
-        &zone,
-    )?;
+    let practice = Planned {
+        title: "合奏練習",
+        bring: "楽器・楽譜・チューナー",
+        start: first,
+        minutes: 150,
+        rule: Some(&rule),
+        targets: Vec::new(),
+    }
+    .write_out(cast.club, owner, now, &zone)?;
     tx.insert_event(&practice.0).await?;
     events.push(audit(
         Some(owner),
@@ -89,16 +88,15 @@ pub(super) async fn seed(
     ));
     // A one-off joint rehearsal on a Saturday a week or two from now.
     let ahead = (6 - today.weekday().to_monday_zero_offset() as i64).rem_euclid(7) + 7;
-    let rehearsal = event(
-        cast.club,
-        owner,
-        "定期演奏会 合同リハーサル",
-        day(ahead).at(9, 30, 0, 0),
-        300,
-        None,
-        now,
-        &zone,
-    )?;
+    let rehearsal = Planned {
+        title: "定期演奏会 合同リハーサル",
+        bring: "楽器・楽譜・チューナー",
+        start: day(ahead).at(9, 30, 0, 0),
+        minutes: 300,
+        rule: None,
+        targets: Vec::new(),
+    }
+    .write_out(cast.club, owner, now, &zone)?;
     tx.insert_event(&rehearsal.0).await?;
     events.push(audit(
         Some(owner),
@@ -284,76 +282,4 @@ pub(super) async fn seed(
         ));
     }
     Ok(Written { events })
-}
-
-/// An event and its occurrences (one, or every start of `rule`).
-#[allow(clippy::too_many_arguments)]
-fn event(
-    club: ClubId,
-    by: AccountId,
-    title: &str,
-    start: jiff::civil::DateTime,
-    minutes: i64,
-    rule: Option<&Recurrence>,
-    now: i64,
-    zone: &Zone,
-) -> Result<(Event, Vec<Occurrence>)> {
-    let timing = Timing {
-        zone: zone.clone(),
-        start,
-        end: start
-            .checked_add(jiff::Span::new().minutes(minutes))
-            .unwrap_or(start),
-        meet_before_min: Some(15),
-        deadline_before_min: 1440,
-    };
-    let e = Event {
-        id: new_id!(EventId),
-        club_id: club,
-        title: title.into(),
-        place: "音楽室".into(),
-        bring: "楽器・楽譜・チューナー".into(),
-        notes: String::new(),
-        timezone: zone.name().to_owned(),
-        rrule: rule.map(Recurrence::to_storage),
-        first_start: timing.start.to_string(),
-        first_end: timing.end.to_string(),
-        meet_before_min: Some(15),
-        deadline_before_min: 1440,
-        capacity: None,
-        reminders: Vec::new(),
-        all_members: true,
-        targets: Vec::new(),
-        created_by: by,
-        created_at: now,
-        updated_at: now,
-        cancelled_at: None,
-    };
-    let starts = match rule {
-        Some(r) => r.expand(start)?,
-        None => vec![start],
-    };
-    let mut occurrences = Vec::with_capacity(starts.len());
-    for s in starts {
-        let s = timing.slot(s)?;
-        occurrences.push(Occurrence {
-            id: new_id!(OccurrenceId),
-            event_id: e.id,
-            club_id: club,
-            original_start: s.original_start,
-            starts_at: s.starts_at,
-            ends_at: s.ends_at,
-            meet_at: s.meet_at,
-            deadline_at: s.deadline_at,
-            title: e.title.clone(),
-            place: e.place.clone(),
-            bring: e.bring.clone(),
-            notes: String::new(),
-            capacity: None,
-            detached: false,
-            cancelled_at: None,
-            updated_at: now,
-        });
-    }
-    Ok((e, occurrences))
 }

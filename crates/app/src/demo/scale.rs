@@ -7,14 +7,13 @@
 
 use jiff::civil::Weekday;
 use tekkan_core::jiff;
-use tekkan_core::schedule::{Freq, Recurrence, Timing, Zone};
+use tekkan_core::schedule::{Freq, Recurrence, Zone};
 use tekkan_core::{
-    AccountId, AnnouncementId, AnswerStatus, AnsweredAs, ClubId, EventId, MembershipId,
-    MembershipStatus, OccurrenceId, Role, SessionId, SubgroupId, SubgroupKind,
+    AccountId, AnnouncementId, AnswerStatus, AnsweredAs, ClubId, MembershipId, MembershipStatus,
+    OccurrenceId, Role, SessionId, SubgroupId, SubgroupKind,
 };
 use tekkan_storage::{
-    Announcement, Answer, Club, Event, Membership, NewAccount, NewSession, Occurrence, Subgroup,
-    WriteTx, now_ms,
+    Announcement, Answer, Club, Membership, NewAccount, NewSession, Subgroup, WriteTx, now_ms,
 };
 
 use crate::actor::event;
@@ -289,37 +288,15 @@ impl App {
             {
                 let first = span(-182).at(h, 0, 0, 0);
                 let rule = Recurrence::new(Freq::Weekly, 1, days, span(182), first)?;
-                let timing = Timing {
-                    zone: zone.clone(),
+                let (e, occurrences) = super::Planned {
+                    title,
+                    bring: "",
                     start: first,
-                    end: first
-                        .checked_add(jiff::Span::new().minutes(minutes))
-                        .unwrap_or(first),
-                    meet_before_min: Some(15),
-                    deadline_before_min: 1440,
-                };
-                let e = Event {
-                    id: new_id!(EventId),
-                    club_id: club.id,
-                    title: title.into(),
-                    place: "音楽室".into(),
-                    bring: String::new(),
-                    notes: String::new(),
-                    timezone: zone.name().to_owned(),
-                    rrule: Some(rule.to_storage()),
-                    first_start: timing.start.to_string(),
-                    first_end: timing.end.to_string(),
-                    meet_before_min: Some(15),
-                    deadline_before_min: 1440,
-                    capacity: None,
-                    reminders: Vec::new(),
-                    all_members: targets.is_empty(),
+                    minutes,
+                    rule: Some(&rule),
                     targets: targets.clone(),
-                    created_by: accounts[0],
-                    created_at: now,
-                    updated_at: now,
-                    cancelled_at: None,
-                };
+                }
+                .write_out(club.id, accounts[0], now, &zone)?;
                 tx.insert_event(&e).await?;
                 let attendees: Vec<usize> = (0..MEMBERS_PER_CLUB)
                     .filter(|j| role_of(*j) != Role::Guardian)
@@ -331,26 +308,7 @@ impl App {
                                 .is_some_and(|n| n % 3 != 0)
                     })
                     .collect();
-                for start in rule.expand(first)? {
-                    let s = timing.slot(start)?;
-                    let o = Occurrence {
-                        id: new_id!(OccurrenceId),
-                        event_id: e.id,
-                        club_id: club.id,
-                        original_start: s.original_start,
-                        starts_at: s.starts_at,
-                        ends_at: s.ends_at,
-                        meet_at: s.meet_at,
-                        deadline_at: s.deadline_at,
-                        title: e.title.clone(),
-                        place: e.place.clone(),
-                        bring: String::new(),
-                        notes: String::new(),
-                        capacity: None,
-                        detached: false,
-                        cancelled_at: None,
-                        updated_at: now,
-                    };
+                for o in occurrences {
                     tx.insert_occurrence(&o).await?;
                     report.occurrences += 1;
                     let past = o.starts_at < now;

@@ -28,10 +28,7 @@ async fn owner_signs_once(app: &TestApp) -> (Client, String, Browser) {
     let club = owner.create_club("剣道部").await;
     let (_, m) = join(app, &mut owner, &club, "member", false).await;
     let base = app.base.replace("127.0.0.1", "localhost");
-    let (mut b, _) = Browser::with_authenticator().await;
-    b.open_security_page(&base, &owner.email, PW).await;
-    b.fill("input[name=name]", "部長のスマホ").await;
-    b.click_and_wait("#passkey-add").await;
+    let mut b = Browser::with_passkey(&base, &owner.email, PW, "部長のスマホ").await;
     let body = json!({"role": "coach"});
     let target = format!("membership:{m}");
     let sig = sign(
@@ -145,10 +142,7 @@ async fn a_key_attached_behind_the_logs_back_fails_the_verifier() {
     // ordinary account, in their own browser) and moves it under the owner.
     let base = app.base.replace("127.0.0.1", "localhost");
     let intruder = app.sign_up("侵入者", None).await;
-    let (mut b, _) = Browser::with_authenticator().await;
-    b.open_security_page(&base, &intruder.email, PW).await;
-    b.fill("input[name=name]", "key").await;
-    b.click_and_wait("#passkey-add").await;
+    let mut b = Browser::with_passkey(&base, &intruder.email, PW, "key").await;
     {
         let mut db = app.raw_db().await;
         let moved = sqlx::query(

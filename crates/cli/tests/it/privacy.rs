@@ -259,12 +259,7 @@ async fn a_deleted_account_cannot_be_read_back_even_from_an_older_copy() {
     }
     std::fs::copy(&copy_file, &live).unwrap();
     // The server notices the older copy (see `it::rollback`); the operator keeps it.
-    let (ok, text) = crate::support::tekkan([
-        "audit".as_ref(),
-        "accept-rollback".as_ref(),
-        "--data-dir".as_ref(),
-        dir.path().as_os_str(),
-    ]);
+    let (ok, text) = crate::support::tekkan_on(&["audit", "accept-rollback"], dir.path());
     assert!(ok && text.contains("rollback accepted"), "{text}");
     let app = TestApp::builder().data_dir(dir).start().await;
     let mut db = app.raw_db().await;

@@ -11,15 +11,6 @@ use crate::support::{Client, code};
 
 const PHONE: &str = "090-7777-8888";
 
-async fn count(fx: &Fixture, action: &str) -> i64 {
-    let mut db = fx.app.raw_db().await;
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?")
-        .bind(action)
-        .fetch_one(&mut db)
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sensitive_reads_are_committed_before_the_data_is_served() {
     let fx = Fixture::new().await;
@@ -51,12 +42,12 @@ async fn sensitive_reads_are_committed_before_the_data_is_served() {
     for (action, path) in &reads {
         let (s, v) = officer.api(Method::GET, path, None).await;
         assert_eq!(s, StatusCode::OK, "{path}: {v}");
-        assert_eq!(count(&fx, action).await, 1, "{action}");
+        assert_eq!(fx.app.audit_count(action).await, 1, "{action}");
     }
     let mut operator = fx.client(Who::Operator);
     let (s, _) = operator.api(Method::GET, "/api/v1/admin/audit", None).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(count(&fx, "audit.searched").await, 2);
+    assert_eq!(fx.app.audit_count("audit.searched").await, 2);
 
     // While the log cannot be written (another writer holds the database), the fields
     // wait with it: nothing is served ahead of its record.
@@ -76,7 +67,7 @@ async fn sensitive_reads_are_committed_before_the_data_is_served() {
         (s, v["fields"]["phone"].as_str()),
         (StatusCode::OK, Some(PHONE))
     );
-    assert_eq!(count(&fx, "personal.read").await, 2);
+    assert_eq!(fx.app.audit_count("personal.read").await, 2);
 
     // A read whose entry cannot be written at all is refused, the data unsent.
     fx.app

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{TestApp, code, tekkan};
+use crate::support::{TestApp, code, tekkan_on};
 use crate::transparency::signed_checkpoint;
 
 const PW: &str = "a long enough passphrase";
@@ -35,18 +35,20 @@ async fn healthz(base: &str) -> (StatusCode, Value) {
     (s, res.json().await.unwrap())
 }
 
-async fn actions(app: &TestApp, action: &str) -> i64 {
-    let mut db = app.raw_db().await;
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?")
-        .bind(action)
-        .fetch_one(&mut db)
+fn fast(c: &mut tekkan_cli::config::Config) {
+    c.scheduler.checkpoint_ms = 100;
+}
+
+async fn restart(dir: tempfile::TempDir) -> TestApp {
+    TestApp::builder()
+        .configure(fast)
+        .data_dir(dir)
+        .start()
         .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_behind_its_signed_checkpoint_gets_no_writes_until_the_operator_decides() {
-    let fast = |c: &mut tekkan_cli::config::Config| c.scheduler.checkpoint_ms = 100;
     let app = TestApp::builder().configure(fast).start().await;
     let mut owner = app.sign_up("部長", None).await;
     owner.create_club("水泳部").await;
@@ -81,11 +83,7 @@ async fn a_database_behind_its_signed_checkpoint_gets_no_writes_until_the_operat
     }
     std::fs::copy(&old_db, &db_file).unwrap();
 
-    let app = TestApp::builder()
-        .configure(fast)
-        .data_dir(dir)
-        .start()
-        .await;
+    let app = restart(dir).await;
     let (s, v) = healthz(&app.base).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     let reasons = v["reasons"].to_string();
@@ -101,50 +99,27 @@ async fn a_database_behind_its_signed_checkpoint_gets_no_writes_until_the_operat
         (s, code(&v)),
         (StatusCode::SERVICE_UNAVAILABLE, "writes_held")
     );
-    let before = actions(&app, "audit.rollback_accepted").await;
+    let before = app.audit_count("audit.rollback_accepted").await;
     assert_eq!(before, 0);
     // A restart does not forget: the decision is the operator's.
     let dir = app.stop().await;
-    let app = TestApp::builder()
-        .configure(fast)
-        .data_dir(dir)
-        .start()
-        .await;
+    let app = restart(dir).await;
     let (s, _) = healthz(&app.base).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     let dir = app.stop().await;
 
     // The operator keeps the database as it is: logged, and writes resume.
-    let (ok, text) = tekkan([
-        "audit".as_ref(),
-        "accept-rollback".as_ref(),
-        "--data-dir".as_ref(),
-        dir.path().as_os_str(),
-    ]);
+    let (ok, text) = tekkan_on(&["audit", "accept-rollback"], dir.path());
     assert!(ok && text.contains("rollback accepted"), "{text}");
-    let (ok, text) = tekkan([
-        "audit".as_ref(),
-        "accept-rollback".as_ref(),
-        "--data-dir".as_ref(),
-        dir.path().as_os_str(),
-    ]);
+    let (ok, text) = tekkan_on(&["audit", "accept-rollback"], dir.path());
     assert!(ok && text.contains("nothing to accept"), "{text}");
-    let app = TestApp::builder()
-        .configure(fast)
-        .data_dir(dir)
-        .start()
-        .await;
+    let app = restart(dir).await;
     let (s, v) = healthz(&app.base).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = app.log_in(&email, PW).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!(actions(&app, "audit.rollback_accepted").await, 1);
+    assert_eq!(app.audit_count("audit.rollback_accepted").await, 1);
     let dir = app.stop().await;
-    let (ok, text) = tekkan([
-        "audit".as_ref(),
-        "verify".as_ref(),
-        "--data-dir".as_ref(),
-        dir.path().as_os_str(),
-    ]);
+    let (ok, text) = tekkan_on(&["audit", "verify"], dir.path());
     assert!(ok, "{text}");
 }

@@ -81,10 +81,7 @@ async fn officers_with_a_passkey_sign_exact_actions_and_the_verifier_rechecks_th
 
     // The owner adds a passkey in the browser.
     let base = app.base.replace("127.0.0.1", "localhost");
-    let (mut b, _) = Browser::with_authenticator().await;
-    b.open_security_page(&base, &owner.email, PW).await;
-    b.fill("input[name=name]", "部長のスマホ").await;
-    b.click_and_wait("#passkey-add").await;
+    let mut b = Browser::with_passkey(&base, &owner.email, PW, "部長のスマホ").await;
 
     // Now unsigned is refused.
     let (s, v) = owner

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::fixture::join;
-use crate::support::{TestApp, tekkan};
+use crate::support::{TestApp, tekkan_on};
 
 async fn healthz(base: &str) -> (StatusCode, Value) {
     let res = reqwest::get(format!("{base}/healthz")).await.unwrap();
@@ -32,15 +32,6 @@ async fn scrub(app: &TestApp) -> Option<String> {
         .into_iter()
         .find(|(k, _)| k == "row_seals")
         .map(|(_, v)| v)
-}
-
-fn verify(dir: &std::path::Path) -> (bool, String) {
-    tekkan([
-        "audit".as_ref(),
-        "verify".as_ref(),
-        "--data-dir".as_ref(),
-        dir.as_os_str(),
-    ])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,7 +153,7 @@ async fn rows_changed_outside_tekkan_are_found_and_named() {
     let again = scrub(&app).await.unwrap();
     assert!(again.contains(&cid), "{again}");
     let dir = app.stop().await;
-    let (ok, text) = verify(dir.path());
+    let (ok, text) = tekkan_on(&["audit", "verify"], dir.path());
     assert!(
         !ok && text.contains(&format!("live data: comment {cid} does not match its seal")),
         "{text}"

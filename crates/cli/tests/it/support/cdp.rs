@@ -204,6 +204,16 @@ impl Browser {
         (b, id)
     }
 
+    /// A browser with a virtual authenticator, signed in as `email` at `base`, that has
+    /// added a passkey named `name` there.
+    pub async fn with_passkey(base: &str, email: &str, password: &str, name: &str) -> Browser {
+        let (mut b, _) = Browser::with_authenticator().await;
+        b.open_security_page(base, email, password).await;
+        b.fill("input[name=name]", name).await;
+        b.click_and_wait("#passkey-add").await;
+        b
+    }
+
     /// Logs in and opens the security page, ready to add a passkey.
     pub async fn open_security_page(&mut self, base: &str, email: &str, password: &str) {
         self.log_in(base, email, password).await;

@@ -173,6 +173,16 @@ impl TestApp {
     }
 
     /// A raw connection to the database file, as an attacker or auditor would open it.
+    /// How many audit entries have this action.
+    pub async fn audit_count(&self, action: &str) -> i64 {
+        let mut db = self.raw_db().await;
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?")
+            .bind(action)
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    }
+
     pub async fn raw_db(&self) -> sqlx::SqliteConnection {
         use sqlx::Connection;
         sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.db_file().display()))
@@ -202,6 +212,14 @@ where
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// Runs a `tekkan` command (such as `["audit", "verify"]`) on the data directory `dir`.
+pub fn tekkan_on(command: &[&str], dir: &std::path::Path) -> (bool, String) {
+    let mut args: Vec<&std::ffi::OsStr> = command.iter().map(|a| a.as_ref()).collect();
+    args.push("--data-dir".as_ref());
+    args.push(dir.as_os_str());
+    tekkan(args)
 }
 
 /// A name no other test uses.
