@@ -1,5 +1,5 @@
 //! Live state is verifiable: a row changed outside TEKKAN (a byte flipped in the file, a
-//! hand-run UPDATE, a row inserted or deleted) no longer matches the seal its audited
+//! hand-run UPDATE, a row inserted by hand) no longer matches the seal its audited
 //! write left. The server's scrub reports it (`/healthz` degraded, a security event in
 //! the log), a later audited write does not launder it, and `tekkan audit verify` names
 //! it.
@@ -99,7 +99,7 @@ async fn rows_changed_outside_tekkan_are_found_and_named() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(scrub(&app).await, None);
 
-    // A row added by hand has no seal; a sealed row deleted by hand is missed.
+    // A row added by hand has no seal; once it is gone, every row matches again.
     sql(
         &app,
         &format!(

@@ -1,12 +1,15 @@
--- Seals of live state: for each row of user content and each sensitive record, an HMAC
--- of its content under the audit key (kept outside the database), written by the
+-- Seals of live state: each row of user content and each sensitive record carries an
+-- HMAC of its content under the audit key (kept outside the database), written by the
 -- audited transaction that changed the row. See src/row_seals.rs.
-CREATE TABLE row_seals (
-    kind TEXT NOT NULL,
-    id   TEXT NOT NULL,
-    mac  TEXT NOT NULL,
-    PRIMARY KEY (kind, id)
-) WITHOUT ROWID;
+ALTER TABLE comments ADD COLUMN seal BLOB;
+ALTER TABLE announcements ADD COLUMN seal BLOB;
+ALTER TABLE polls ADD COLUMN seal BLOB;
+ALTER TABLE events ADD COLUMN seal BLOB;
+ALTER TABLE answers ADD COLUMN seal BLOB;
+ALTER TABLE memberships ADD COLUMN seal BLOB;
+ALTER TABLE accounts ADD COLUMN seal BLOB;
+ALTER TABLE guardian_links ADD COLUMN seal BLOB;
+ALTER TABLE personal_fields ADD COLUMN seal BLOB;
 -- One row once the rows that existed before seals were sealed.
 CREATE TABLE row_seals_state (
     sealed_at BIGINT NOT NULL
