@@ -123,3 +123,85 @@ async fn a_database_behind_its_signed_checkpoint_gets_no_writes_until_the_operat
     let (ok, text) = tekkan_on(&["audit", "verify"], dir.path());
     assert!(ok, "{text}");
 }
+
+/// The reviewer's case: writes acknowledged, the server killed, its WAL truncated. The
+/// database silently goes back; the server notices at the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_wal_after_kill_9_is_noticed_at_the_next_start() {
+    tekkan_cli::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_owned();
+    let env = [
+        ("TEKKAN_ACCOUNTS__OPEN_SIGNUP", "true"),
+        ("TEKKAN_ACCOUNTS__ENFORCE_MFA", "false"),
+        ("TEKKAN_ACCOUNTS__CONFIRM_SIGNUP", "false"),
+        ("TEKKAN_SCHEDULER__CHECKPOINT_MS", "100"),
+    ];
+    let serve = || {
+        let (child, lines) = crate::cli::spawn_serve(
+            &["serve", "--listen", "127.0.0.1:0", "--data-dir", &d],
+            &env,
+        );
+        let line = lines
+            .iter()
+            .find(|l| l.contains("/setup?token="))
+            .unwrap_or_else(|| panic!("{lines:?}"));
+        let base = line[line.find("http").unwrap()..line.find("/setup").unwrap()].to_owned();
+        (child, base)
+    };
+    let (child, base) = serve();
+    let mut owner = crate::support::Client::new(&base);
+    let body = serde_json::json!({"email": "wal@example.jp", "display_name": "部長",
+        "password": PW});
+    let (s, v) = owner
+        .api(reqwest::Method::POST, "/api/v1/accounts", Some(body))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    owner.bearer = Some(v["token"].as_str().unwrap().to_owned());
+    for i in 0..20 {
+        owner.create_club(&format!("部{i}")).await;
+    }
+    // Signed and saved beside the keys, then kill -9 and the WAL cut off.
+    let want = {
+        let mut db = {
+            use sqlx::Connection;
+            let url = format!(
+                "sqlite://{}?mode=ro",
+                dir.path().join("tekkan.sqlite3").display()
+            );
+            sqlx::SqliteConnection::connect(&url).await.unwrap()
+        };
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        n as u64
+    };
+    saved_at_least(dir.path(), want).await;
+    let mut child = child;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let wal = dir.path().join("tekkan.sqlite3-wal");
+    assert!(
+        std::fs::metadata(&wal).unwrap().len() > 0,
+        "the writes are in the WAL"
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&wal)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+
+    let app = TestApp::builder().data_dir(dir).start().await;
+    let (s, v) = healthz(&app.base).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(
+        v["reasons"]
+            .to_string()
+            .contains("behind its newest signed checkpoint"),
+        "{v}"
+    );
+    let (s, v) = app.log_in("wal@example.jp", PW).await;
+    assert_ne!(s, StatusCode::CREATED, "{v}");
+}
