@@ -209,13 +209,8 @@ pub(crate) async fn authorize_tx(
         .ok_or(AppError::NotFound)?;
     let bad = tx.unsealed("membership", &[m.id.to_string()]).await?;
     if !bad.is_empty() {
-        // Reported by the caller's next read or the scrub; refused here.
-        tracing::error!(
-            security_event = "row_tampered",
-            kind = "membership",
-            id = %m.id,
-            "SECURITY EVENT: a membership changed outside TEKKAN was about to authorize a write"
-        );
+        // Logged here; `/healthz` reports it from the next read or scrub.
+        crate::health::log_tampered("membership", &m.id.to_string());
         return Err(AppError::Tampered);
     }
     if !m.role.allows(perm) {

@@ -82,12 +82,7 @@ impl App {
 
     pub(crate) fn report_tampered(&self, kind: &str, bad: &[String]) {
         for id in bad {
-            tracing::error!(
-                security_event = "row_tampered",
-                kind,
-                id = %id,
-                "SECURITY EVENT: a row changed outside TEKKAN was about to be served; withheld"
-            );
+            log_tampered(kind, id);
         }
         if let Some(first) = bad.first() {
             self.health().set(
@@ -161,4 +156,14 @@ impl App {
             Err(e) => Some(format!("audit chain check failed: {e}")),
         }
     }
+}
+
+/// The security event of a row changed outside TEKKAN that was about to be used.
+pub(crate) fn log_tampered(kind: &str, id: &str) {
+    tracing::error!(
+        security_event = "row_tampered",
+        kind,
+        id,
+        "SECURITY EVENT: a row changed outside TEKKAN was about to be used; withheld"
+    );
 }

@@ -157,6 +157,18 @@ pub(crate) async fn reseal(conn: &mut SqliteConnection, key: &[u8]) -> Result<()
     Ok(())
 }
 
+/// A page of `k`'s rows in rowid order after a given rowid: rowid, id, canonical
+/// content and seal (the first sealing and the scrub both walk tables this way).
+fn page_sql(k: &kinds::Kind) -> String {
+    format!(
+        "SELECT t.rowid, {} AS id, {} AS content, t.seal FROM main.{} t WHERE t.rowid > ? \
+         ORDER BY t.rowid LIMIT ?",
+        id_expr(k),
+        content_expr(k),
+        k.table
+    )
+}
+
 /// Seals every row of a database that has none yet (created before seals existed):
 /// once, trusting the state it is in. Returns how many rows were sealed.
 pub(crate) async fn seal_existing(conn: &mut SqliteConnection, key: &[u8]) -> Result<u64> {
@@ -171,15 +183,9 @@ pub(crate) async fn seal_existing(conn: &mut SqliteConnection, key: &[u8]) -> Re
         let mut n = 0;
         for k in KINDS {
             let mut after = 0i64;
+            let sql = page_sql(k);
             loop {
-                let sql = format!(
-                    "SELECT t.rowid, {} AS id, {} AS content FROM main.{} t WHERE t.rowid > ? \
-                     ORDER BY t.rowid LIMIT ?",
-                    id_expr(k),
-                    content_expr(k),
-                    k.table
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                     .bind(after)
                     .bind(PAGE)
                     .fetch_all(&mut *conn)
@@ -236,15 +242,9 @@ impl Db {
             let mut snap = self.reader.begin().await?;
             let mut after = 0i64;
             let mut count = 0u64;
+            let sql = page_sql(k);
             loop {
-                let sql = format!(
-                    "SELECT t.rowid, {id} AS id, {content} AS content, t.seal FROM main.{table} t \
-                     WHERE t.rowid > ? ORDER BY t.rowid LIMIT ?",
-                    id = id_expr(k),
-                    content = content_expr(k),
-                    table = k.table
-                );
-                let page = sqlx::query(sqlx::AssertSqlSafe(sql))
+                let page = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                     .bind(after)
                     .bind(PAGE)
                     .fetch_all(&mut *snap)
