@@ -33,6 +33,7 @@ impl fmt::Debug for Secret {
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub data_dir: PathBuf,
+    pub database: Database,
     pub server: Server,
     pub tls: Tls,
     pub accounts: Accounts,
@@ -44,6 +45,40 @@ pub struct Config {
     pub push: Push,
     pub limits: Limits,
     pub backup: Backup,
+}
+
+/// Where the data lives. Without a URL, a SQLite file in the data directory (the
+/// one-command default); `postgres://user:password@host:port/db` puts it on PostgreSQL,
+/// where several instances can share it (`TEKKAN_DATABASE__URL`).
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Database {
+    pub url: Option<String>,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self
+            .url
+            .as_deref()
+            .map(|u| tekkan_storage::Location::parse(u).redacted());
+        f.debug_struct("Database").field("url", &url).finish()
+    }
+}
+
+impl Config {
+    /// The database this configuration names.
+    pub fn database(&self) -> tekkan_storage::Location {
+        match self
+            .database
+            .url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+        {
+            Some(url) => tekkan_storage::Location::parse(url),
+            None => tekkan_storage::Location::Sqlite(crate::db_path(&self.data_dir)),
+        }
+    }
 }
 
 /// Throttling. Per account (shared by all instances): delays after failed logins, a
@@ -242,6 +277,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
+            database: Database::default(),
             server: Server::default(),
             tls: Tls::default(),
             accounts: Accounts::default(),

@@ -7,7 +7,7 @@ use tekkan_app::{DemoLogin, DemoOptions};
 use tekkan_storage::Db;
 
 use crate::config::Config;
-use crate::{CliError, db_path, keys, open_app};
+use crate::{CliError, keys, open_app};
 
 /// `tekkan demo`: writes the demo dataset and returns its logins.
 pub async fn run_demo(cfg: &Config) -> Result<Vec<DemoLogin>, CliError> {
@@ -48,9 +48,9 @@ pub async fn run_scale_demo(
 /// the new seed replaces the old one in `secrets/log.key`.
 pub async fn rotate_log_key(cfg: &Config) -> Result<String, CliError> {
     use rand_core::{OsRng, RngCore};
-    let path = db_path(&cfg.data_dir);
-    let k = keys::load(&cfg.data_dir, &cfg.keys, !path.exists())?;
-    let db = Db::open(&path, k.audit.clone()).await?;
+    let at = cfg.database();
+    let k = keys::load(&cfg.data_dir, &cfg.keys, at.is_new().await?)?;
+    let db = Db::connect(&at, k.audit.clone()).await?;
     let mut new = [0u8; 32];
     OsRng.fill_bytes(&mut new);
     let base = cfg.server.public_url.trim().trim_end_matches('/');

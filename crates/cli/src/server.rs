@@ -160,12 +160,14 @@ async fn open_app_at(
     base_url: &str,
 ) -> Result<(App, keys::ServerKeys, bool), CliError> {
     keys::private_dir(&cfg.data_dir)?;
-    let path = db_path(&cfg.data_dir);
-    let fresh = !path.exists();
+    let at = cfg.database();
+    let fresh = at.is_new().await?;
     let k = keys::load(&cfg.data_dir, &cfg.keys, fresh)?;
     let delivery = delivery(cfg, &k)?;
-    let db = Db::open(&path, k.audit.clone()).await?;
-    owner_only(&path)?;
+    let db = Db::connect(&at, k.audit.clone()).await?;
+    if let tekkan_storage::Location::Sqlite(path) = &at {
+        owner_only(path)?;
+    }
     let vault = crate::vault::vault(cfg, &k)?;
     let ks_path = keystore_path(&cfg.data_dir);
     let keystore = tekkan_storage::KeyStore::open(&ks_path).await?;

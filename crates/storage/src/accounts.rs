@@ -1,6 +1,6 @@
 //! Accounts, login sessions and the one-time setup token.
 
-use sqlx::Row;
+use crate::sql::{q, scalar};
 use tekkan_core::{AccountId, SessionId};
 
 use crate::records::{account, id_col};
@@ -30,7 +30,7 @@ pub struct NewSession<'a> {
 impl Db {
     /// The language the account last chose ("ja" or "en").
     pub async fn account_lang(&self, id: AccountId) -> Result<String> {
-        let v: Option<String> = sqlx::query_scalar("SELECT lang FROM accounts WHERE id = ?")
+        let v: Option<String> = scalar("SELECT lang FROM accounts WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.reader)
             .await?;
@@ -38,7 +38,7 @@ impl Db {
     }
 
     pub async fn account_by_email(&self, email: &str) -> Result<Option<Account>> {
-        let row = sqlx::query("SELECT * FROM accounts WHERE email = ?")
+        let row = q("SELECT * FROM accounts WHERE email = $1")
             .bind(email)
             .fetch_optional(&self.reader)
             .await?;
@@ -46,7 +46,7 @@ impl Db {
     }
 
     pub async fn account(&self, id: AccountId) -> Result<Option<Account>> {
-        let row = sqlx::query("SELECT * FROM accounts WHERE id = ?")
+        let row = q("SELECT * FROM accounts WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.reader)
             .await?;
@@ -54,7 +54,7 @@ impl Db {
     }
 
     pub async fn operator_exists(&self) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE is_operator")
+        let n: i64 = scalar("SELECT COUNT(*) FROM accounts WHERE is_operator")
             .fetch_one(&self.reader)
             .await?;
         Ok(n > 0)
@@ -68,7 +68,7 @@ impl Db {
         now: i64,
         idle_cutoff: i64,
     ) -> Result<Option<(Session, Account)>> {
-        let row = sqlx::query(
+        let row = q(
             "SELECT s.id AS s_id, s.created_at AS s_created_at, s.last_seen_at, s.expires_at, \
              s.reauth_at, (EXISTS (SELECT 1 FROM mfa_totp t WHERE t.account_id = a.id \
                AND t.confirmed_at IS NOT NULL) \
@@ -78,7 +78,7 @@ impl Db {
                AND (m.role IN ('owner', 'officer', 'treasurer') OR c.require_mfa))) \
                AS mfa_required, a.* \
              FROM sessions s JOIN accounts a ON a.id = s.account_id \
-             WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ? \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 \
              AND a.disabled_at IS NULL",
         )
         .bind(token_hash)
@@ -105,11 +105,11 @@ impl Db {
     /// language cookie, so not audited.
     pub async fn set_account_lang(&self, id: AccountId, lang: &str) -> Result<()> {
         let mut conn = self.writer.acquire().await?;
-        sqlx::query("UPDATE accounts SET lang = ? WHERE id = ? AND lang <> ?")
+        q("UPDATE accounts SET lang = $1 WHERE id = $2 AND lang <> $3")
             .bind(lang)
             .bind(id.to_string())
             .bind(lang)
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await?;
         Ok(())
     }
@@ -118,10 +118,10 @@ impl Db {
     /// it is not audited (the log would otherwise be mostly this); callers throttle it.
     pub async fn touch_session(&self, id: SessionId, now: i64) -> Result<()> {
         let mut conn = self.writer.acquire().await?;
-        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+        q("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id.to_string())
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await?;
         Ok(())
     }
@@ -129,9 +129,9 @@ impl Db {
 
 impl WriteTx {
     pub async fn insert_account(&mut self, a: &NewAccount<'_>) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO accounts (id, email, display_name, password_hash, is_operator, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(a.id.to_string())
         .bind(a.email)
@@ -139,25 +139,25 @@ impl WriteTx {
         .bind(a.password_hash)
         .bind(a.is_operator)
         .bind(a.created_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await
         .map_err(conflict("email already registered"))?;
         Ok(())
     }
 
     pub async fn set_password_hash(&mut self, id: AccountId, hash: &str) -> Result<()> {
-        sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+        q("UPDATE accounts SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
 
     pub async fn insert_session(&mut self, s: &NewSession<'_>) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO sessions (id, token_hash, account_id, created_at, last_seen_at, \
-             reauth_at, expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             reauth_at, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(s.id.to_string())
         .bind(s.token_hash)
@@ -168,16 +168,16 @@ impl WriteTx {
         .bind(s.expires_at)
         .bind(s.ip)
         .bind(s.user_agent)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     /// Deletes a session; returns whether it existed.
     pub async fn delete_session(&mut self, id: SessionId) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM sessions WHERE id = ?")
+        let r = q("DELETE FROM sessions WHERE id = $1")
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(r.rows_affected() > 0)
     }
@@ -189,44 +189,42 @@ impl WriteTx {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM setup_tokens WHERE used_at IS NULL")
-            .execute(&mut *self.tx)
+        q("DELETE FROM setup_tokens WHERE used_at IS NULL")
+            .execute(&mut self.tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut *self.tx)
-        .await?;
+        q("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut self.tx)
+            .await?;
         Ok(())
     }
 
     /// Marks the setup token used if it is valid and unused at `now`; returns whether it was.
     pub async fn consume_setup_token(&mut self, token_hash: &str, now: i64) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        let r = q(
+            "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3",
         )
         .bind(now)
         .bind(token_hash)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(r.rows_affected() == 1)
     }
 
     pub async fn operator_exists(&mut self) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE is_operator")
-            .fetch_one(&mut *self.tx)
+        let n: i64 = scalar("SELECT COUNT(*) FROM accounts WHERE is_operator")
+            .fetch_one(&mut self.tx)
             .await?;
         Ok(n > 0)
     }
 
     /// The operator accounts still in use (for operations notices).
     pub async fn operator_accounts(&mut self) -> Result<Vec<AccountId>> {
-        let rows = sqlx::query("SELECT * FROM accounts WHERE is_operator AND disabled_at IS NULL")
-            .fetch_all(&mut *self.tx)
+        let rows = q("SELECT * FROM accounts WHERE is_operator AND disabled_at IS NULL")
+            .fetch_all(&mut self.tx)
             .await?;
         rows.iter().map(|r| account(r).map(|a| a.id)).collect()
     }

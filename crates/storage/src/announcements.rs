@@ -1,7 +1,6 @@
 //! Announcements (お知らせ), who they are for, and who read and confirmed them.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use crate::sql::{Row, q, scalar};
 use tekkan_core::{AccountId, AnnouncementId, ClubId, MembershipId, SubgroupId};
 
 use crate::records::id_col;
@@ -45,7 +44,7 @@ pub struct Receipt {
     pub confirmed_hash: Option<String>,
 }
 
-fn row(r: &SqliteRow) -> Result<Announcement> {
+fn row(r: &Row) -> Result<Announcement> {
     Ok(Announcement {
         id: id_col(r, "id", AnnouncementId)?,
         club_id: id_col(r, "club_id", ClubId)?,
@@ -83,13 +82,13 @@ impl Db {
         all: bool,
         limit: i64,
     ) -> Result<Vec<AnnouncementLine>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT a.*, acc.display_name AS author_name, r.read_at, r.confirmed_at, \
              (SELECT COUNT(*) FROM comments c WHERE c.parent_id = a.id AND c.deleted_at IS NULL) AS n_comments \
-             FROM announcements a JOIN memberships m ON m.id = ? \
+             FROM announcements a JOIN memberships m ON m.id = $1 \
              JOIN memberships am ON am.id = a.author_id JOIN accounts acc ON acc.id = am.account_id \
              LEFT JOIN announcement_reads r ON r.announcement_id = a.id AND r.membership_id = m.id \
-             WHERE a.club_id = ? AND a.deleted_at IS NULL AND (? OR a.author_id = m.id OR ",
+             WHERE a.club_id = $2 AND a.deleted_at IS NULL AND ($3 OR a.author_id = m.id OR ",
             audience!(),
             ") ORDER BY a.pinned DESC, a.created_at DESC LIMIT 500"
         ))
@@ -115,12 +114,12 @@ impl Db {
 
     /// Everyone the announcement is for, with what they read and confirmed.
     pub async fn receipts(&self, id: AnnouncementId) -> Result<Vec<Receipt>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT m.id, acc.display_name, r.read_at, r.confirmed_at, r.confirmed_hash \
              FROM announcements a JOIN memberships m ON m.club_id = a.club_id \
              JOIN accounts acc ON acc.id = m.account_id \
              LEFT JOIN announcement_reads r ON r.announcement_id = a.id AND r.membership_id = m.id \
-             WHERE a.id = ? AND m.id <> a.author_id AND ",
+             WHERE a.id = $1 AND m.id <> a.author_id AND ",
             audience!(),
             " ORDER BY acc.display_name"
         ))
@@ -143,10 +142,10 @@ impl Db {
 
 impl WriteTx {
     pub async fn insert_announcement(&mut self, a: &Announcement) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO announcements (id, club_id, author_id, title, body, content_hash, pinned, \
              requires_confirmation, all_members, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(a.id.to_string())
         .bind(a.club_id.to_string())
@@ -159,24 +158,22 @@ impl WriteTx {
         .bind(a.all_members)
         .bind(a.created_at)
         .bind(a.updated_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         for sg in &a.targets {
-            sqlx::query(
-                "INSERT INTO announcement_targets (announcement_id, subgroup_id) VALUES (?, ?)",
-            )
-            .bind(a.id.to_string())
-            .bind(sg.to_string())
-            .execute(&mut *self.tx)
-            .await?;
+            q("INSERT INTO announcement_targets (announcement_id, subgroup_id) VALUES ($1, $2)")
+                .bind(a.id.to_string())
+                .bind(sg.to_string())
+                .execute(&mut self.tx)
+                .await?;
         }
         Ok(())
     }
 
     pub async fn update_announcement(&mut self, a: &Announcement) -> Result<()> {
-        sqlx::query(
-            "UPDATE announcements SET title = ?, body = ?, content_hash = ?, pinned = ?, \
-             requires_confirmation = ?, updated_at = ? WHERE id = ?",
+        q(
+            "UPDATE announcements SET title = $1, body = $2, content_hash = $3, pinned = $4, \
+             requires_confirmation = $5, updated_at = $6 WHERE id = $7",
         )
         .bind(&a.title)
         .bind(&a.body)
@@ -185,16 +182,16 @@ impl WriteTx {
         .bind(a.requires_confirmation)
         .bind(a.updated_at)
         .bind(a.id.to_string())
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     pub async fn delete_announcement(&mut self, id: AnnouncementId, now: i64) -> Result<()> {
-        sqlx::query("UPDATE announcements SET deleted_at = ? WHERE id = ?")
+        q("UPDATE announcements SET deleted_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
@@ -205,21 +202,19 @@ impl WriteTx {
         club: ClubId,
         id: AnnouncementId,
     ) -> Result<Option<Announcement>> {
-        let r = sqlx::query(
-            "SELECT * FROM announcements WHERE club_id = ? AND id = ? AND deleted_at IS NULL",
-        )
-        .bind(club.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        let r =
+            q("SELECT * FROM announcements WHERE club_id = $1 AND id = $2 AND deleted_at IS NULL")
+                .bind(club.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&mut self.tx)
+                .await?;
         let Some(mut a) = r.as_ref().map(row).transpose()? else {
             return Ok(None);
         };
-        let rows =
-            sqlx::query("SELECT subgroup_id FROM announcement_targets WHERE announcement_id = ?")
-                .bind(id.to_string())
-                .fetch_all(&mut *self.tx)
-                .await?;
+        let rows = q("SELECT subgroup_id FROM announcement_targets WHERE announcement_id = $1")
+            .bind(id.to_string())
+            .fetch_all(&mut self.tx)
+            .await?;
         a.targets = rows
             .iter()
             .map(|r| id_col(r, "subgroup_id", SubgroupId))
@@ -229,27 +224,27 @@ impl WriteTx {
 
     /// Whether `m` is among those the announcement is for.
     pub async fn in_audience(&mut self, id: AnnouncementId, m: MembershipId) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar(concat!(
+        let n: i64 = scalar(concat!(
             "SELECT COUNT(*) FROM announcements a JOIN memberships m ON m.club_id = a.club_id \
-             WHERE a.id = ? AND m.id = ? AND ",
+             WHERE a.id = $1 AND m.id = $2 AND ",
             audience!()
         ))
         .bind(id.to_string())
         .bind(m.to_string())
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.tx)
         .await?;
         Ok(n > 0)
     }
 
     /// Accounts of the announcement's audience.
     pub async fn announcement_audience(&mut self, id: AnnouncementId) -> Result<Vec<AccountId>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT m.account_id FROM announcements a JOIN memberships m ON m.club_id = a.club_id \
-             WHERE a.id = ? AND ",
+             WHERE a.id = $1 AND ",
             audience!()
         ))
         .bind(id.to_string())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.tx)
         .await?;
         rows.iter()
             .map(|r| id_col(r, "account_id", AccountId))
@@ -263,14 +258,14 @@ impl WriteTx {
         m: MembershipId,
         now: i64,
     ) -> Result<bool> {
-        let r = sqlx::query(
-            "INSERT INTO announcement_reads (announcement_id, membership_id, read_at) VALUES (?, ?, ?) \
+        let r = q(
+            "INSERT INTO announcement_reads (announcement_id, membership_id, read_at) VALUES ($1, $2, $3) \
              ON CONFLICT (announcement_id, membership_id) DO NOTHING",
         )
         .bind(id.to_string())
         .bind(m.to_string())
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -281,13 +276,13 @@ impl WriteTx {
         id: AnnouncementId,
         m: MembershipId,
     ) -> Result<Option<(i64, String)>> {
-        let r = sqlx::query(
+        let r = q(
             "SELECT confirmed_at, confirmed_hash FROM announcement_reads \
-             WHERE announcement_id = ? AND membership_id = ? AND confirmed_at IS NOT NULL",
+             WHERE announcement_id = $1 AND membership_id = $2 AND confirmed_at IS NOT NULL",
         )
         .bind(id.to_string())
         .bind(m.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?;
         r.map(|r| Ok((r.try_get("confirmed_at")?, r.try_get("confirmed_hash")?)))
             .transpose()
@@ -300,9 +295,9 @@ impl WriteTx {
         hash: &str,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO announcement_reads (announcement_id, membership_id, read_at, confirmed_at, confirmed_hash) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (announcement_id, membership_id) DO UPDATE SET \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (announcement_id, membership_id) DO UPDATE SET \
              confirmed_at = excluded.confirmed_at, confirmed_hash = excluded.confirmed_hash",
         )
         .bind(id.to_string())
@@ -310,7 +305,7 @@ impl WriteTx {
         .bind(now)
         .bind(now)
         .bind(hash)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }

@@ -1,7 +1,6 @@
 //! 出欠: answers per occurrence, the waiting list, and the schedule a person sees.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use crate::sql::{Row, q, scalar};
 use tekkan_core::{AccountId, AnswerStatus, AnsweredAs, ClubId, MembershipId, OccurrenceId};
 
 use crate::events::{Occurrence, occurrence_cols, occurrence_row, targeted};
@@ -48,7 +47,7 @@ pub struct ScheduleRow {
     pub tally: Tally,
 }
 
-fn answer_row(r: &SqliteRow) -> Result<Answer> {
+fn answer_row(r: &Row) -> Result<Answer> {
     let status: String = r.try_get("status")?;
     let as_: String = r.try_get("answered_as")?;
     let bad = |what: &str, v: &str| StorageError::Corrupt(format!("{what}: {v:?}"));
@@ -65,7 +64,7 @@ fn answer_row(r: &SqliteRow) -> Result<Answer> {
     })
 }
 
-fn tally_row(r: &SqliteRow) -> Result<Tally> {
+fn tally_row(r: &Row) -> Result<Tally> {
     Ok(Tally {
         yes: r.try_get("n_yes")?,
         no: r.try_get("n_no")?,
@@ -83,9 +82,9 @@ macro_rules! tally_cols {
 impl Db {
     /// Every answer to an occurrence, with the member's name.
     pub async fn answers(&self, occ: OccurrenceId) -> Result<Vec<(Answer, String)>> {
-        let rows = sqlx::query(
+        let rows = q(
             "SELECT x.*, a.display_name FROM answers x JOIN memberships m ON m.id = x.membership_id \
-             JOIN accounts a ON a.id = m.account_id WHERE x.occurrence_id = ? \
+             JOIN accounts a ON a.id = m.account_id WHERE x.occurrence_id = $1 \
              ORDER BY COALESCE(x.queued_at, x.answered_at)",
         )
         .bind(occ.to_string())
@@ -97,10 +96,10 @@ impl Db {
     }
 
     pub async fn tally(&self, occ: OccurrenceId) -> Result<Tally> {
-        let row = sqlx::query(concat!(
+        let row = q(concat!(
             "SELECT ",
             tally_cols!(),
-            " FROM occurrences o WHERE o.id = ?"
+            " FROM occurrences o WHERE o.id = $1"
         ))
         .bind(occ.to_string())
         .fetch_one(&self.reader)
@@ -121,11 +120,11 @@ impl Db {
         // that each club's occurrences are read once through (club_id, starts_at).
         // The LIMIT is a literal: SQLite re-plans a statement on every run when its
         // LIMIT is a bound parameter, which cost half this query's time.
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "WITH subj AS MATERIALIZED ( \
                SELECT m.id AS mid, m.club_id AS cid, m.account_id AS aid, (m.id = me.id) AS is_self \
                FROM memberships me JOIN memberships m ON m.club_id = me.club_id \
-               WHERE me.account_id = ? AND me.status = 'active' AND m.status = 'active' \
+               WHERE me.account_id = $1 AND me.status = 'active' AND m.status = 'active' \
                  AND m.role <> 'guardian' AND (m.id = me.id OR m.id IN \
                    (SELECT g.student_id FROM guardian_links g WHERE g.guardian_id = me.id))) \
              SELECT ",
@@ -135,7 +134,7 @@ impl Db {
              x.comment AS my_comment, ",
             tally_cols!(),
             " FROM subj s \
-             JOIN occurrences o ON o.club_id = s.cid AND o.starts_at >= ? AND o.starts_at < ? \
+             JOIN occurrences o ON o.club_id = s.cid AND o.starts_at >= $2 AND o.starts_at < $3 \
              JOIN events e ON e.id = o.event_id \
              JOIN clubs c ON c.id = o.club_id \
              JOIN accounts ma ON ma.id = s.aid \
@@ -183,10 +182,10 @@ impl Db {
         from: i64,
         to: i64,
     ) -> Result<Vec<(OccurrenceId, MembershipId, AnswerStatus)>> {
-        let rows = sqlx::query(
+        let rows = q(
             "SELECT x.occurrence_id, x.membership_id, x.status FROM answers x \
              JOIN occurrences o ON o.id = x.occurrence_id \
-             WHERE o.club_id = ? AND o.starts_at >= ? AND o.starts_at < ?",
+             WHERE o.club_id = $1 AND o.starts_at >= $2 AND o.starts_at < $3",
         )
         .bind(club.to_string())
         .bind(from)
@@ -209,19 +208,18 @@ impl Db {
 
 impl WriteTx {
     pub async fn answer(&mut self, occ: OccurrenceId, m: MembershipId) -> Result<Option<Answer>> {
-        let row =
-            sqlx::query("SELECT * FROM answers WHERE occurrence_id = ? AND membership_id = ?")
-                .bind(occ.to_string())
-                .bind(m.to_string())
-                .fetch_optional(&mut *self.tx)
-                .await?;
+        let row = q("SELECT * FROM answers WHERE occurrence_id = $1 AND membership_id = $2")
+            .bind(occ.to_string())
+            .bind(m.to_string())
+            .fetch_optional(&mut self.tx)
+            .await?;
         row.as_ref().map(answer_row).transpose()
     }
 
     pub async fn put_answer(&mut self, a: &Answer) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO answers (occurrence_id, membership_id, status, comment, decide_by, \
-             queued_at, answered_by, answered_as, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             queued_at, answered_by, answered_as, answered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (occurrence_id, membership_id) DO UPDATE SET status = excluded.status, \
              comment = excluded.comment, decide_by = excluded.decide_by, \
              queued_at = excluded.queued_at, answered_by = excluded.answered_by, \
@@ -236,30 +234,28 @@ impl WriteTx {
         .bind(a.answered_by.to_string())
         .bind(a.answered_as.as_str())
         .bind(a.answered_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     /// How many places are held ("yes" answers).
     pub async fn places_taken(&mut self, occ: OccurrenceId) -> Result<i64> {
-        let n = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM answers WHERE occurrence_id = ? AND status = 'yes'",
-        )
-        .bind(occ.to_string())
-        .fetch_one(&mut *self.tx)
-        .await?;
+        let n = scalar("SELECT COUNT(*) FROM answers WHERE occurrence_id = $1 AND status = 'yes'")
+            .bind(occ.to_string())
+            .fetch_one(&mut self.tx)
+            .await?;
         Ok(n)
     }
 
     /// The longest-waiting answer on the waiting list.
     pub async fn first_waiting(&mut self, occ: OccurrenceId) -> Result<Option<Answer>> {
-        let row = sqlx::query(
-            "SELECT * FROM answers WHERE occurrence_id = ? AND status = 'waitlisted' \
+        let row = q(
+            "SELECT * FROM answers WHERE occurrence_id = $1 AND status = 'waitlisted' \
              ORDER BY queued_at, membership_id LIMIT 1",
         )
         .bind(occ.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?;
         row.as_ref().map(answer_row).transpose()
     }
@@ -269,16 +265,16 @@ impl WriteTx {
         &mut self,
         occ: OccurrenceId,
     ) -> Result<Vec<(MembershipId, AccountId)>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT m.id, m.account_id FROM occurrences o JOIN events e ON e.id = o.event_id \
              JOIN memberships m ON m.club_id = e.club_id \
-             WHERE o.id = ? AND ",
+             WHERE o.id = $1 AND ",
             targeted!(),
             " AND NOT EXISTS (SELECT 1 FROM answers x WHERE x.occurrence_id = o.id \
               AND x.membership_id = m.id)"
         ))
         .bind(occ.to_string())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.tx)
         .await?;
         rows.iter()
             .map(|r| {
@@ -292,15 +288,13 @@ impl WriteTx {
 
     /// The accounts of a member and of their active guardians.
     pub async fn member_and_guardians(&mut self, m: MembershipId) -> Result<Vec<AccountId>> {
-        let rows = sqlx::query(
-            "SELECT account_id FROM memberships WHERE id = ? \
+        let rows = q("SELECT account_id FROM memberships WHERE id = $1 \
              UNION SELECT gm.account_id FROM guardian_links g \
              JOIN memberships gm ON gm.id = g.guardian_id AND gm.status = 'active' \
-             WHERE g.student_id = ?",
-        )
+             WHERE g.student_id = $2")
         .bind(m.to_string())
         .bind(m.to_string())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.tx)
         .await?;
         rows.iter()
             .map(|r| id_col(r, "account_id", AccountId))

@@ -1,13 +1,13 @@
 //! The audit chain's table: append inside a write transaction, read back for verifying.
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use crate::sql::{Builder, Conn, Row, q, scalar};
 use tekkan_audit::{Entry, Event, Hash, Head, from_hex, to_hex};
 
 use crate::{Db, Result, StorageError};
 
 /// The stored head: the last entry's sequence number and hash.
-pub(crate) async fn read_head(conn: &mut SqliteConnection) -> Result<Option<(u64, Hash)>> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+pub(crate) async fn read_head(conn: &mut Conn) -> Result<Option<(u64, Hash)>> {
+    let head = q("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_optional(&mut *conn)
         .await?;
     match head {
@@ -47,13 +47,13 @@ const ROWS_PER_INSERT: usize = 1000;
 /// an entry appended by someone else meanwhile makes this fail with a conflict, before
 /// the COMMIT, rather than fork the chain.
 pub(crate) async fn append_and_commit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     key: &[u8],
     entries: &[Entry],
 ) -> Result<()> {
     let last = entries.len().div_ceil(ROWS_PER_INSERT).saturating_sub(1);
     for (i, chunk) in entries.chunks(ROWS_PER_INSERT).enumerate() {
-        let mut b = QueryBuilder::<Sqlite>::new(
+        let mut b = Builder::new(
             "INSERT INTO audit_log (seq, ts_ms, actor_account, actor_session, club_id, action, \
              target, change_digest, ip, user_agent, prev_hash, hash, head_mac) ",
         );
@@ -74,7 +74,9 @@ pub(crate) async fn append_and_commit(
                 .push_bind(to_hex(&entry.hash))
                 .push_bind(to_hex(&head.mac));
         });
-        if i == last {
+        // SQLite: the COMMIT travels with the last insert. PostgreSQL takes one statement
+        // per query; its transaction is committed by the caller.
+        if i == last && !conn.is_postgres() {
             b.push("; COMMIT");
         }
         b.build()
@@ -138,11 +140,11 @@ pub(crate) use entry_columns;
 
 /// An entry as stored, selected with [`entry_columns`]; malformed hex is corruption of
 /// that entry, not skipped.
-pub(crate) fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Entry> {
+pub(crate) fn entry_from_row(r: &Row) -> Result<Entry> {
     let seq: i64 = r.try_get(0)?;
     let hex = |i: usize, col: &str| -> Result<[u8; 32]> {
-        let s: &str = r.try_get(i)?;
-        from_hex(s).ok_or_else(|| bad(col, seq))
+        let s: String = r.try_get(i)?;
+        from_hex(&s).ok_or_else(|| bad(col, seq))
     };
     Ok(Entry {
         seq: seq as u64,
@@ -163,13 +165,48 @@ pub(crate) fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Entry> {
 }
 
 impl Db {
-    /// SQLite's quick check of every table and index's b-tree, on a reader (so writers
-    /// go on): the problems found, empty when sound.
+    /// A check of the storage itself, on a reader (so writers go on): the problems
+    /// found, empty when sound. SQLite: its quick check of every table's and index's
+    /// b-tree. PostgreSQL: the data-page checksum failures the server has counted in
+    /// this database, and, where the `amcheck` extension is installed, a check of every
+    /// b-tree index of TEKKAN's tables.
     pub async fn quick_check(&self) -> Result<Vec<String>> {
-        let rows: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+        if !self.reader.is_postgres() {
+            let rows: Vec<String> = scalar("PRAGMA quick_check").fetch_all(&self.reader).await?;
+            return Ok(rows.into_iter().filter(|r| r != "ok").collect());
+        }
+        let mut problems = Vec::new();
+        let failures: Option<i64> = scalar(
+            "SELECT checksum_failures FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_optional(&self.reader)
+        .await?
+        .flatten();
+        if let Some(n) = failures.filter(|n| *n > 0) {
+            problems.push(format!("{n} data page checksum failures"));
+        }
+        let amcheck: i64 = scalar("SELECT COUNT(*) FROM pg_extension WHERE extname = 'amcheck'")
+            .fetch_one(&self.reader)
+            .await?;
+        if amcheck > 0 {
+            let indexes: Vec<String> = scalar(
+                "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 JOIN pg_am a ON a.oid = c.relam JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE a.amname = 'btree' AND n.nspname = current_schema()",
+            )
             .fetch_all(&self.reader)
             .await?;
-        Ok(rows.into_iter().filter(|r| r != "ok").collect())
+            for name in indexes {
+                if let Err(e) = q("SELECT bt_index_check($1::regclass)")
+                    .bind(name.as_str())
+                    .execute(&self.reader)
+                    .await
+                {
+                    problems.push(format!("index {name}: {e}"));
+                }
+            }
+        }
+        Ok(problems)
     }
 
     /// Every entry in sequence order, as stored, for the verifier. Malformed hex is
@@ -180,10 +217,10 @@ impl Db {
 
     /// Up to `limit` entries from sequence number `from` on, in order.
     pub async fn audit_entries_from(&self, from: i64, limit: i64) -> Result<Vec<Entry>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT ",
             entry_columns!(""),
-            " FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?"
+            " FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"
         ))
         .bind(from)
         .bind(limit)
@@ -194,7 +231,7 @@ impl Db {
 
     /// The stored head, if any entry was ever written.
     pub async fn audit_head(&self) -> Result<Option<Head>> {
-        let Some(r) = sqlx::query("SELECT seq, hash, mac FROM audit_head WHERE id = 1")
+        let Some(r) = q("SELECT seq, hash, mac FROM audit_head WHERE id = 1")
             .fetch_optional(&self.reader)
             .await?
         else {
@@ -259,20 +296,20 @@ mod tests {
         let db = Db::open(&dir.path().join("t.sqlite3"), key.clone())
             .await
             .unwrap();
-        sqlx::query("CREATE TABLE t (x INTEGER)")
+        q("CREATE TABLE t (x INTEGER)")
             .execute(&db.writer)
             .await
             .unwrap();
         let count = |db: Db| async move {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
+            scalar::<i64>("SELECT COUNT(*) FROM t")
                 .fetch_one(&db.reader)
                 .await
                 .unwrap()
         };
         // Dropped after a write.
         let mut tx = db.begin().await.unwrap();
-        sqlx::query("INSERT INTO t VALUES (1)")
-            .execute(&mut *tx.tx)
+        q("INSERT INTO t VALUES (1)")
+            .execute(&mut tx.tx)
             .await
             .unwrap();
         drop(tx);
@@ -280,8 +317,8 @@ mod tests {
         for n in 0..30u32 {
             let step = async {
                 let mut tx = db.begin().await.unwrap();
-                sqlx::query("INSERT INTO t VALUES (2)")
-                    .execute(&mut *tx.tx)
+                q("INSERT INTO t VALUES (2)")
+                    .execute(&mut tx.tx)
                     .await
                     .unwrap();
                 tx.commit(vec![event(n)]).await.unwrap();
@@ -301,7 +338,7 @@ mod tests {
         assert_eq!(count(db.clone()).await as usize, entries.len() - 1);
         tekkan_audit::verify(entries, db.audit_head().await.unwrap(), Some(&key)).unwrap();
         // The writer is usable outside a WriteTx too, and not inside a transaction.
-        sqlx::query("INSERT INTO t VALUES (3)")
+        q("INSERT INTO t VALUES (3)")
             .execute(&db.writer)
             .await
             .unwrap();

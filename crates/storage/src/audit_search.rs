@@ -2,7 +2,7 @@
 //! operator searches everything, and each person sees who viewed their data. There is
 //! no statement here, or anywhere, that edits or deletes an entry.
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::sql::{Builder, Row, q};
 
 use crate::{AuditRow, Db, Result};
 
@@ -30,7 +30,7 @@ pub struct ViewRow {
     pub action: String,
 }
 
-fn row(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRow> {
+fn row(r: &Row) -> Result<AuditRow> {
     Ok(AuditRow {
         seq: r.try_get("seq")?,
         ts_ms: r.try_get("ts_ms")?,
@@ -65,11 +65,11 @@ const COLUMNS: &str =
 /// Builds `SELECT ... FROM <the entries with key, up to the indexed size> UNION ALL
 /// <the tail after it, filtered by the key's column>` with `filters` applied to both.
 fn keyed(
-    b: &mut QueryBuilder<Sqlite>,
+    b: &mut Builder<'_>,
     columns: &str,
     key: &(String, &'static str, String),
     indexed: i64,
-    filters: &dyn Fn(&mut QueryBuilder<Sqlite>),
+    filters: &dyn Fn(&mut Builder<'_>),
 ) {
     let (search_key, column, value) = key;
     b.push(format!(
@@ -95,7 +95,7 @@ impl Db {
     pub async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRow>> {
         let indexed = self.tree_size().await? as i64;
         let q2 = q.clone();
-        let filters = move |b: &mut QueryBuilder<Sqlite>| {
+        let filters = move |b: &mut Builder<'_>| {
             if let Some(c) = &q2.club {
                 b.push(" AND l.club_id = ").push_bind(c.clone());
             }
@@ -121,7 +121,7 @@ impl Db {
             (None, Some(c)) => Some((format!("club:{c}"), "club_id", c.clone())),
             (None, None) => None,
         };
-        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("");
+        let mut b: Builder<'_> = Builder::new("");
         match &key {
             Some(k) => keyed(&mut b, COLUMNS, k, indexed, &filters),
             None => {
@@ -140,13 +140,13 @@ impl Db {
     /// Every entry about one club, in order (for its export).
     pub async fn club_audit_entries(&self, club: &str) -> Result<Vec<tekkan_audit::Entry>> {
         let indexed = self.tree_size().await? as i64;
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT ",
             crate::audit_log::entry_columns!("l."),
             " FROM audit_search s JOIN audit_log l ON l.seq = s.seq \
-             WHERE s.search_key = 'club:' || ? AND s.seq <= ? UNION ALL SELECT ",
+             WHERE s.search_key = 'club:' || $1 AND s.seq <= $2 UNION ALL SELECT ",
             crate::audit_log::entry_columns!("l."),
-            " FROM audit_log l WHERE l.seq > ? AND l.club_id = ? ORDER BY 1"
+            " FROM audit_log l WHERE l.seq > $3 AND l.club_id = $4 ORDER BY 1"
         ))
         .bind(club)
         .bind(indexed)
@@ -167,7 +167,7 @@ impl Db {
             return Ok(Vec::new());
         }
         let indexed = self.tree_size().await? as i64;
-        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
+        let mut b: Builder<'_> = Builder::new(concat!(
             "SELECT ",
             crate::audit_log::entry_columns!("l."),
             " FROM audit_search s JOIN audit_log l ON l.seq = s.seq WHERE s.seq <= "
@@ -198,7 +198,7 @@ impl Db {
         let cols =
             "l.seq, l.ts_ms, l.actor_account, a.display_name AS actor_name, l.club_id, l.action";
         let not_me = " AND (l.actor_account IS NULL OR l.actor_account <> ";
-        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("");
+        let mut b: Builder<'_> = Builder::new("");
         let target = format!("account:{account}");
         keyed(
             &mut b,
@@ -213,7 +213,7 @@ impl Db {
             },
         );
         // Club-wide reads, while the person was a member.
-        let during = |b: &mut QueryBuilder<Sqlite>| {
+        let during = |b: &mut Builder<'_>| {
             b.push(
                 " AND l.action IN ('roster.read', 'attendance.report_read') \
                  AND l.ts_ms >= m.joined_at AND (m.left_at IS NULL OR l.ts_ms <= m.left_at) \
@@ -260,14 +260,14 @@ impl crate::WriteTx {
     /// Keeps the record an audit entry commits to (a signed action, a passkey's key); its
     /// digest is the entry's change digest. The same digest is the same record, kept once.
     pub async fn insert_signed_action(&mut self, digest: &str, record: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO signed_actions (digest, record, created_at) VALUES (?, ?, ?) \
+        q(
+            "INSERT INTO signed_actions (digest, record, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (digest) DO NOTHING",
         )
         .bind(digest)
         .bind(record)
         .bind(crate::now_ms())
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
@@ -276,7 +276,7 @@ impl crate::WriteTx {
 impl Db {
     /// Every signed action's record, by digest (hex).
     pub async fn signed_actions(&self) -> Result<std::collections::HashMap<String, String>> {
-        let rows = sqlx::query("SELECT digest, record FROM signed_actions")
+        let rows = q("SELECT digest, record FROM signed_actions")
             .fetch_all(&self.reader)
             .await?;
         rows.iter()

@@ -1,6 +1,6 @@
 //! Clubs, memberships and guardian links.
 
-use sqlx::Row;
+use crate::sql::{q, scalar};
 use tekkan_core::{AccountId, ClubId, MembershipId, MembershipStatus, Role};
 
 use crate::records::{club, id_col, membership, membership_cols};
@@ -10,22 +10,22 @@ use crate::{Club, Db, GuardianLink, Member, Membership, Result, WriteTx, conflic
 const BY_ACCOUNT: &str = concat!(
     "SELECT ",
     membership_cols!(),
-    " FROM memberships m WHERE m.club_id = ? AND m.account_id = ?"
+    " FROM memberships m WHERE m.club_id = $1 AND m.account_id = $2"
 );
 const BY_ID: &str = concat!(
     "SELECT ",
     membership_cols!(),
-    " FROM memberships m WHERE m.club_id = ? AND m.id = ?"
+    " FROM memberships m WHERE m.club_id = $1 AND m.id = $2"
 );
 
 /// Runs one of the lookups above on the read pool or inside a write transaction.
-async fn fetch_membership<'e, E: sqlx::SqliteExecutor<'e>>(
+async fn fetch_membership<'e, E: Into<crate::sql::Target<'e>>>(
     e: E,
     sql: &'static str,
     club: ClubId,
     key: String,
 ) -> Result<Option<Membership>> {
-    let row = sqlx::query(sql)
+    let row = q(sql)
         .bind(club.to_string())
         .bind(key)
         .fetch_optional(e)
@@ -35,7 +35,7 @@ async fn fetch_membership<'e, E: sqlx::SqliteExecutor<'e>>(
 
 impl Db {
     pub async fn club(&self, id: ClubId) -> Result<Option<Club>> {
-        let row = sqlx::query("SELECT * FROM clubs WHERE id = ?")
+        let row = q("SELECT * FROM clubs WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.reader)
             .await?;
@@ -44,7 +44,7 @@ impl Db {
 
     /// Whether the club requires two-step verification of every member.
     pub async fn club_requires_mfa(&self, club: ClubId) -> Result<bool> {
-        let v: Option<bool> = sqlx::query_scalar("SELECT require_mfa FROM clubs WHERE id = ?")
+        let v: Option<bool> = scalar("SELECT require_mfa FROM clubs WHERE id = $1")
             .bind(club.to_string())
             .fetch_optional(&self.reader)
             .await?;
@@ -71,11 +71,11 @@ impl Db {
 
     /// Clubs where the account is active or waiting for approval, by name.
     pub async fn clubs_of(&self, account: AccountId) -> Result<Vec<(Club, Membership)>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT c.*, ",
             membership_cols!(),
             " FROM memberships m JOIN clubs c ON c.id = m.club_id \
-             WHERE m.account_id = ? AND m.status IN ('active', 'pending') ORDER BY c.name"
+             WHERE m.account_id = $1 AND m.status IN ('active', 'pending') ORDER BY c.name"
         ))
         .bind(account.to_string())
         .fetch_all(&self.reader)
@@ -87,9 +87,9 @@ impl Db {
 
     /// Everyone who ever had a membership in the club, active first, then by name.
     pub async fn members(&self, club: ClubId) -> Result<Vec<Member>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT a.display_name, a.email, ", membership_cols!(),
-            " FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.club_id = ? \
+            " FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.club_id = $1 \
              ORDER BY CASE m.status WHEN 'active' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, a.display_name"
         ))
         .bind(club.to_string())
@@ -108,10 +108,10 @@ impl Db {
 
     /// (active, pending) members of a club, counted by the database.
     pub async fn member_counts(&self, club: ClubId) -> Result<(i64, i64)> {
-        let row = sqlx::query(
+        let row = q(
             "SELECT COALESCE(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), 0) AS active, \
              COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS pending \
-             FROM memberships WHERE club_id = ?",
+             FROM memberships WHERE club_id = $1",
         )
         .bind(club.to_string())
         .fetch_one(&self.reader)
@@ -120,11 +120,10 @@ impl Db {
     }
 
     pub async fn guardian_links(&self, club: ClubId) -> Result<Vec<GuardianLink>> {
-        let rows =
-            sqlx::query("SELECT guardian_id, student_id FROM guardian_links WHERE club_id = ?")
-                .bind(club.to_string())
-                .fetch_all(&self.reader)
-                .await?;
+        let rows = q("SELECT guardian_id, student_id FROM guardian_links WHERE club_id = $1")
+            .bind(club.to_string())
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(GuardianLink {
@@ -138,7 +137,7 @@ impl Db {
 
 impl WriteTx {
     pub async fn insert_club(&mut self, c: &Club, created_by: AccountId) -> Result<()> {
-        sqlx::query("INSERT INTO clubs (id, name, description, timezone, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        q("INSERT INTO clubs (id, name, description, timezone, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(c.id.to_string())
             .bind(&c.name)
             .bind(&c.description)
@@ -146,7 +145,7 @@ impl WriteTx {
             .bind(created_by.to_string())
             .bind(c.created_at)
             .bind(c.created_at)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
@@ -158,30 +157,30 @@ impl WriteTx {
         description: &str,
         now: i64,
     ) -> Result<()> {
-        sqlx::query("UPDATE clubs SET name = ?, description = ?, updated_at = ? WHERE id = ?")
+        q("UPDATE clubs SET name = $1, description = $2, updated_at = $3 WHERE id = $4")
             .bind(name)
             .bind(description)
             .bind(now)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
 
     pub async fn set_club_mfa(&mut self, id: ClubId, required: bool) -> Result<()> {
-        sqlx::query("UPDATE clubs SET require_mfa = ? WHERE id = ?")
+        q("UPDATE clubs SET require_mfa = $1 WHERE id = $2")
             .bind(required)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
 
     pub async fn set_club_timezone(&mut self, id: ClubId, zone: &str) -> Result<()> {
-        sqlx::query("UPDATE clubs SET timezone = ? WHERE id = ?")
+        q("UPDATE clubs SET timezone = $1 WHERE id = $2")
             .bind(zone)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
@@ -192,7 +191,7 @@ impl WriteTx {
         club: ClubId,
         id: MembershipId,
     ) -> Result<Option<Membership>> {
-        fetch_membership(&mut *self.tx, BY_ID, club, id.to_string()).await
+        fetch_membership(&mut self.tx, BY_ID, club, id.to_string()).await
     }
 
     pub async fn membership_of(
@@ -200,13 +199,13 @@ impl WriteTx {
         club: ClubId,
         account: AccountId,
     ) -> Result<Option<Membership>> {
-        fetch_membership(&mut *self.tx, BY_ACCOUNT, club, account.to_string()).await
+        fetch_membership(&mut self.tx, BY_ACCOUNT, club, account.to_string()).await
     }
 
     pub async fn active_owner_count(&mut self, club: ClubId) -> Result<i64> {
-        let n = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE club_id = ? AND role = 'owner' AND status = 'active'")
+        let n = scalar("SELECT COUNT(*) FROM memberships WHERE club_id = $1 AND role = 'owner' AND status = 'active'")
             .bind(club.to_string())
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.tx)
             .await?;
         Ok(n)
     }
@@ -214,9 +213,9 @@ impl WriteTx {
     /// Inserts a membership, or brings back the account's earlier one in this club (a
     /// member who left and is invited again keeps one history).
     pub async fn upsert_membership(&mut self, m: &Membership) -> Result<MembershipId> {
-        let id: String = sqlx::query_scalar(
+        let id: String = scalar(
             "INSERT INTO memberships (id, club_id, account_id, role, status, joined_at, left_at) \
-             VALUES (?, ?, ?, ?, ?, ?, NULL) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL) \
              ON CONFLICT (club_id, account_id) DO UPDATE SET role = excluded.role, status = excluded.status, \
              joined_at = excluded.joined_at, left_at = NULL RETURNING id",
         )
@@ -226,17 +225,17 @@ impl WriteTx {
         .bind(m.role.as_str())
         .bind(m.status.as_str())
         .bind(m.joined_at)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.tx)
         .await?;
         MembershipId::parse(&id)
             .ok_or_else(|| crate::StorageError::Corrupt(format!("membership id {id:?}")))
     }
 
     pub async fn set_role(&mut self, id: MembershipId, role: Role) -> Result<()> {
-        sqlx::query("UPDATE memberships SET role = ? WHERE id = ?")
+        q("UPDATE memberships SET role = $1 WHERE id = $2")
             .bind(role.as_str())
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
@@ -253,11 +252,11 @@ impl WriteTx {
             status,
             MembershipStatus::Left | MembershipStatus::Removed | MembershipStatus::Rejected
         );
-        sqlx::query("UPDATE memberships SET status = ?, left_at = ? WHERE id = ?")
+        q("UPDATE memberships SET status = $1, left_at = $2 WHERE id = $3")
             .bind(status.as_str())
             .bind(ended.then_some(now))
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
@@ -269,12 +268,12 @@ impl WriteTx {
         student: MembershipId,
         now: i64,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO guardian_links (club_id, guardian_id, student_id, created_at) VALUES (?, ?, ?, ?)")
+        q("INSERT INTO guardian_links (club_id, guardian_id, student_id, created_at) VALUES ($1, $2, $3, $4)")
             .bind(club.to_string())
             .bind(guardian.to_string())
             .bind(student.to_string())
             .bind(now)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await
             .map_err(conflict("already linked"))?;
         Ok(())
@@ -286,19 +285,19 @@ impl WriteTx {
         guardian: MembershipId,
         student: MembershipId,
     ) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM guardian_links WHERE guardian_id = ? AND student_id = ?")
+        let r = q("DELETE FROM guardian_links WHERE guardian_id = $1 AND student_id = $2")
             .bind(guardian.to_string())
             .bind(student.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(r.rows_affected() > 0)
     }
 
     /// Removes every link in which the membership is the guardian.
     pub async fn unlink_all_of_guardian(&mut self, guardian: MembershipId) -> Result<()> {
-        sqlx::query("DELETE FROM guardian_links WHERE guardian_id = ?")
+        q("DELETE FROM guardian_links WHERE guardian_id = $1")
             .bind(guardian.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }

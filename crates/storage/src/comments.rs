@@ -1,7 +1,6 @@
 //! Comments under occurrences and announcements, with every version kept.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use crate::sql::{Row, q};
 use tekkan_core::{ClubId, CommentId, MembershipId};
 
 use crate::records::id_col;
@@ -22,7 +21,7 @@ pub struct Comment {
     pub deleted_at: Option<i64>,
 }
 
-fn row(r: &SqliteRow) -> Result<Comment> {
+fn row(r: &Row) -> Result<Comment> {
     Ok(Comment {
         id: id_col(r, "id", CommentId)?,
         club_id: id_col(r, "club_id", ClubId)?,
@@ -47,9 +46,9 @@ macro_rules! select {
 impl Db {
     /// Comments under one parent, oldest first (deleted ones included, as placeholders).
     pub async fn comments(&self, club: ClubId, parent: &str) -> Result<Vec<Comment>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             select!(),
-            "WHERE c.club_id = ? AND c.parent_id = ? ORDER BY c.created_at, c.id"
+            "WHERE c.club_id = $1 AND c.parent_id = $2 ORDER BY c.created_at, c.id"
         ))
         .bind(club.to_string())
         .bind(parent)
@@ -60,8 +59,8 @@ impl Db {
 
     /// Every version of a comment: (revision, body, written at), oldest first.
     pub async fn comment_history(&self, id: CommentId) -> Result<Vec<(i64, String, i64)>> {
-        let rows = sqlx::query(
-            "SELECT rev, body, created_at FROM comment_revisions WHERE comment_id = ? ORDER BY rev",
+        let rows = q(
+            "SELECT rev, body, created_at FROM comment_revisions WHERE comment_id = $1 ORDER BY rev",
         )
         .bind(id.to_string())
         .fetch_all(&self.reader)
@@ -78,7 +77,7 @@ impl Db {
     }
 
     pub async fn comment(&self, club: ClubId, id: CommentId) -> Result<Option<Comment>> {
-        let r = sqlx::query(concat!(select!(), "WHERE c.club_id = ? AND c.id = ?"))
+        let r = q(concat!(select!(), "WHERE c.club_id = $1 AND c.id = $2"))
             .bind(club.to_string())
             .bind(id.to_string())
             .fetch_optional(&self.reader)
@@ -89,18 +88,18 @@ impl Db {
 
 impl WriteTx {
     pub async fn comment(&mut self, club: ClubId, id: CommentId) -> Result<Option<Comment>> {
-        let r = sqlx::query(concat!(select!(), "WHERE c.club_id = ? AND c.id = ?"))
+        let r = q(concat!(select!(), "WHERE c.club_id = $1 AND c.id = $2"))
             .bind(club.to_string())
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?;
         r.as_ref().map(row).transpose()
     }
 
     pub async fn insert_comment(&mut self, c: &Comment) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO comments (id, club_id, parent_kind, parent_id, author_id, body, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(c.id.to_string())
         .bind(c.club_id.to_string())
@@ -109,42 +108,42 @@ impl WriteTx {
         .bind(c.author_id.to_string())
         .bind(&c.body)
         .bind(c.created_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         self.add_revision(c.id, &c.body, c.created_at).await
     }
 
     /// Keeps `body` as the next version of the comment.
     pub async fn add_revision(&mut self, id: CommentId, body: &str, now: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO comment_revisions (comment_id, rev, body, created_at) VALUES (?, \
-             (SELECT COALESCE(MAX(rev), 0) + 1 FROM comment_revisions WHERE comment_id = ?), ?, ?)",
+        q(
+            "INSERT INTO comment_revisions (comment_id, rev, body, created_at) VALUES ($1, \
+             (SELECT COALESCE(MAX(rev), 0) + 1 FROM comment_revisions WHERE comment_id = $2), $3, $4)",
         )
         .bind(id.to_string())
         .bind(id.to_string())
         .bind(body)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     pub async fn edit_comment(&mut self, id: CommentId, body: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE comments SET body = ?, edited_at = ? WHERE id = ?")
+        q("UPDATE comments SET body = $1, edited_at = $2 WHERE id = $3")
             .bind(body)
             .bind(now)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         self.add_revision(id, body, now).await
     }
 
     /// Hides a comment; its versions stay in the history.
     pub async fn delete_comment(&mut self, id: CommentId, now: i64) -> Result<()> {
-        sqlx::query("UPDATE comments SET body = '', deleted_at = ? WHERE id = ?")
+        q("UPDATE comments SET body = '', deleted_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }

@@ -1,7 +1,6 @@
 //! Events, their occurrences and who they are for.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use crate::sql::{Row, q, scalar};
 use tekkan_core::{AccountId, ClubId, EventId, MembershipId, OccurrenceId, SubgroupId};
 
 use crate::records::id_col;
@@ -54,7 +53,7 @@ pub struct Occurrence {
     pub updated_at: i64,
 }
 
-fn event_row(r: &SqliteRow) -> Result<Event> {
+fn event_row(r: &Row) -> Result<Event> {
     let reminders: String = r.try_get("reminders")?;
     Ok(Event {
         id: id_col(r, "id", EventId)?,
@@ -88,7 +87,7 @@ fn event_row(r: &SqliteRow) -> Result<Event> {
 }
 
 /// Reads an occurrence from columns prefixed `o_`.
-pub(crate) fn occurrence_row(r: &SqliteRow) -> Result<Occurrence> {
+pub(crate) fn occurrence_row(r: &Row) -> Result<Occurrence> {
     Ok(Occurrence {
         id: id_col(r, "o_id", OccurrenceId)?,
         event_id: id_col(r, "o_event_id", EventId)?,
@@ -132,8 +131,11 @@ macro_rules! targeted {
 }
 pub(crate) use targeted;
 
-async fn targets_of(ex: impl sqlx::SqliteExecutor<'_>, event: EventId) -> Result<Vec<SubgroupId>> {
-    let rows = sqlx::query("SELECT subgroup_id FROM event_targets WHERE event_id = ?")
+async fn targets_of(
+    ex: impl Into<crate::sql::Target<'_>>,
+    event: EventId,
+) -> Result<Vec<SubgroupId>> {
+    let rows = q("SELECT subgroup_id FROM event_targets WHERE event_id = $1")
         .bind(event.to_string())
         .fetch_all(ex)
         .await?;
@@ -144,7 +146,7 @@ async fn targets_of(ex: impl sqlx::SqliteExecutor<'_>, event: EventId) -> Result
 
 impl Db {
     pub async fn event(&self, club: ClubId, id: EventId) -> Result<Option<Event>> {
-        let row = sqlx::query("SELECT * FROM events WHERE club_id = ? AND id = ?")
+        let row = q("SELECT * FROM events WHERE club_id = $1 AND id = $2")
             .bind(club.to_string())
             .bind(id.to_string())
             .fetch_optional(&self.reader)
@@ -162,10 +164,10 @@ impl Db {
         club: ClubId,
         id: OccurrenceId,
     ) -> Result<Option<(Occurrence, Event)>> {
-        let row = sqlx::query(concat!(
+        let row = q(concat!(
             "SELECT ",
             occurrence_cols!(),
-            " FROM occurrences o WHERE o.club_id = ? AND o.id = ?"
+            " FROM occurrences o WHERE o.club_id = $1 AND o.id = $2"
         ))
         .bind(club.to_string())
         .bind(id.to_string())
@@ -179,10 +181,10 @@ impl Db {
     }
 
     pub async fn occurrences_of(&self, event: EventId) -> Result<Vec<Occurrence>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT ",
             occurrence_cols!(),
-            " FROM occurrences o WHERE o.event_id = ? ORDER BY o.starts_at"
+            " FROM occurrences o WHERE o.event_id = $1 ORDER BY o.starts_at"
         ))
         .bind(event.to_string())
         .fetch_all(&self.reader)
@@ -198,10 +200,10 @@ impl Db {
         to: i64,
         limit: i64,
     ) -> Result<Vec<Occurrence>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT ",
             occurrence_cols!(),
-            " FROM occurrences o WHERE o.club_id = ? AND o.starts_at >= ? AND o.starts_at < ? \
+            " FROM occurrences o WHERE o.club_id = $1 AND o.starts_at >= $2 AND o.starts_at < $3 \
               ORDER BY o.starts_at LIMIT 5000"
         ))
         .bind(club.to_string())
@@ -218,9 +220,9 @@ impl Db {
 
     /// Whether membership `m` is among those the event is for.
     pub async fn is_targeted(&self, event: EventId, m: MembershipId) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar(concat!(
+        let n: i64 = scalar(concat!(
             "SELECT COUNT(*) FROM events e JOIN memberships m ON m.club_id = e.club_id \
-             WHERE e.id = ? AND m.id = ? AND ",
+             WHERE e.id = $1 AND m.id = $2 AND ",
             targeted!()
         ))
         .bind(event.to_string())
@@ -232,9 +234,9 @@ impl Db {
 
     /// (membership, display name) of everyone the event is for, by name.
     pub async fn targeted_members(&self, event: EventId) -> Result<Vec<(MembershipId, String)>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT m.id, a.display_name FROM events e JOIN memberships m ON m.club_id = e.club_id \
-             JOIN accounts a ON a.id = m.account_id WHERE e.id = ? AND ",
+             JOIN accounts a ON a.id = m.account_id WHERE e.id = $1 AND ",
             targeted!(),
             " ORDER BY a.display_name"
         ))
@@ -250,11 +252,11 @@ impl Db {
 impl WriteTx {
     pub async fn insert_event(&mut self, e: &Event) -> Result<()> {
         let reminders: Vec<String> = e.reminders.iter().map(|m| m.to_string()).collect();
-        sqlx::query(
+        q(
             "INSERT INTO events (id, club_id, title, place, bring, notes, timezone, rrule, \
              first_start, first_end, meet_before_min, deadline_before_min, capacity, reminders, \
              all_members, created_by, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(e.id.to_string())
         .bind(e.club_id.to_string())
@@ -274,13 +276,13 @@ impl WriteTx {
         .bind(e.created_by.to_string())
         .bind(e.created_at)
         .bind(e.updated_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         for sg in &e.targets {
-            sqlx::query("INSERT INTO event_targets (event_id, subgroup_id) VALUES (?, ?)")
+            q("INSERT INTO event_targets (event_id, subgroup_id) VALUES ($1, $2)")
                 .bind(e.id.to_string())
                 .bind(sg.to_string())
-                .execute(&mut *self.tx)
+                .execute(&mut self.tx)
                 .await?;
         }
         Ok(())
@@ -289,9 +291,9 @@ impl WriteTx {
     /// Rewrites the event's details (not its times).
     pub async fn update_event(&mut self, e: &Event) -> Result<()> {
         let reminders: Vec<String> = e.reminders.iter().map(|m| m.to_string()).collect();
-        sqlx::query(
-            "UPDATE events SET title = ?, place = ?, bring = ?, notes = ?, capacity = ?, \
-             reminders = ?, updated_at = ?, cancelled_at = ? WHERE id = ?",
+        q(
+            "UPDATE events SET title = $1, place = $2, bring = $3, notes = $4, capacity = $5, \
+             reminders = $6, updated_at = $7, cancelled_at = $8 WHERE id = $9",
         )
         .bind(&e.title)
         .bind(&e.place)
@@ -302,29 +304,29 @@ impl WriteTx {
         .bind(e.updated_at)
         .bind(e.cancelled_at)
         .bind(e.id.to_string())
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     pub async fn event(&mut self, club: ClubId, id: EventId) -> Result<Option<Event>> {
-        let row = sqlx::query("SELECT * FROM events WHERE club_id = ? AND id = ?")
+        let row = q("SELECT * FROM events WHERE club_id = $1 AND id = $2")
             .bind(club.to_string())
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?;
         let Some(mut e) = row.as_ref().map(event_row).transpose()? else {
             return Ok(None);
         };
-        e.targets = targets_of(&mut *self.tx, id).await?;
+        e.targets = targets_of(&mut self.tx, id).await?;
         Ok(Some(e))
     }
 
     pub async fn insert_occurrence(&mut self, o: &Occurrence) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO occurrences (id, event_id, club_id, original_start, starts_at, ends_at, \
              meet_at, deadline_at, title, place, bring, notes, capacity, detached, cancelled_at, \
-             updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(o.id.to_string())
         .bind(o.event_id.to_string())
@@ -342,16 +344,16 @@ impl WriteTx {
         .bind(o.detached)
         .bind(o.cancelled_at)
         .bind(o.updated_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     pub async fn update_occurrence(&mut self, o: &Occurrence) -> Result<()> {
-        sqlx::query(
-            "UPDATE occurrences SET starts_at = ?, ends_at = ?, meet_at = ?, deadline_at = ?, \
-             title = ?, place = ?, bring = ?, notes = ?, capacity = ?, detached = ?, \
-             cancelled_at = ?, updated_at = ? WHERE id = ?",
+        q(
+            "UPDATE occurrences SET starts_at = $1, ends_at = $2, meet_at = $3, deadline_at = $4, \
+             title = $5, place = $6, bring = $7, notes = $8, capacity = $9, detached = $10, \
+             cancelled_at = $11, updated_at = $12 WHERE id = $13",
         )
         .bind(o.starts_at)
         .bind(o.ends_at)
@@ -366,7 +368,7 @@ impl WriteTx {
         .bind(o.cancelled_at)
         .bind(o.updated_at)
         .bind(o.id.to_string())
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
@@ -376,26 +378,26 @@ impl WriteTx {
         club: ClubId,
         id: OccurrenceId,
     ) -> Result<Option<Occurrence>> {
-        let row = sqlx::query(concat!(
+        let row = q(concat!(
             "SELECT ",
             occurrence_cols!(),
-            " FROM occurrences o WHERE o.club_id = ? AND o.id = ?"
+            " FROM occurrences o WHERE o.club_id = $1 AND o.id = $2"
         ))
         .bind(club.to_string())
         .bind(id.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?;
         row.as_ref().map(occurrence_row).transpose()
     }
 
     pub async fn occurrences_of(&mut self, event: EventId) -> Result<Vec<Occurrence>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT ",
             occurrence_cols!(),
-            " FROM occurrences o WHERE o.event_id = ? ORDER BY o.starts_at"
+            " FROM occurrences o WHERE o.event_id = $1 ORDER BY o.starts_at"
         ))
         .bind(event.to_string())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.tx)
         .await?;
         rows.iter().map(occurrence_row).collect()
     }
@@ -403,17 +405,17 @@ impl WriteTx {
     /// Accounts of everyone the event is for, and of their guardians: who is told about
     /// a change.
     pub async fn event_audience(&mut self, event: EventId) -> Result<Vec<AccountId>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT DISTINCT x.account_id FROM events e JOIN memberships m ON m.club_id = e.club_id \
              JOIN ( SELECT id AS mid, account_id FROM memberships \
                     UNION ALL SELECT g.student_id AS mid, gm.account_id FROM guardian_links g \
                     JOIN memberships gm ON gm.id = g.guardian_id AND gm.status = 'active' ) x \
                ON x.mid = m.id \
-             WHERE e.id = ? AND ",
+             WHERE e.id = $1 AND ",
             targeted!()
         ))
         .bind(event.to_string())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.tx)
         .await?;
         rows.iter()
             .map(|r| id_col(r, "account_id", AccountId))
@@ -422,14 +424,14 @@ impl WriteTx {
 
     /// Whether membership `m` is among those the event is for.
     pub async fn is_targeted(&mut self, event: EventId, m: MembershipId) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar(concat!(
+        let n: i64 = scalar(concat!(
             "SELECT COUNT(*) FROM events e JOIN memberships m ON m.club_id = e.club_id \
-             WHERE e.id = ? AND m.id = ? AND ",
+             WHERE e.id = $1 AND m.id = $2 AND ",
             targeted!()
         ))
         .bind(event.to_string())
         .bind(m.to_string())
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.tx)
         .await?;
         Ok(n > 0)
     }

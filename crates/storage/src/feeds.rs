@@ -1,6 +1,6 @@
 //! Secret calendar-feed tokens, kept only as hashes, and the events a feed lists.
 
-use sqlx::Row;
+use crate::sql::{q, scalar};
 use tekkan_core::{AccountId, ClubId, EventId};
 
 use crate::events::targeted;
@@ -10,12 +10,11 @@ use crate::{Db, Result, WriteTx};
 impl Db {
     /// The account a live feed token belongs to.
     pub async fn feed_account(&self, token_hash: &str) -> Result<Option<AccountId>> {
-        let r = sqlx::query(
-            "SELECT account_id FROM feed_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.reader)
-        .await?;
+        let r =
+            q("SELECT account_id FROM feed_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(token_hash)
+                .fetch_optional(&self.reader)
+                .await?;
         r.as_ref()
             .map(|r| id_col(r, "account_id", AccountId))
             .transpose()
@@ -23,8 +22,8 @@ impl Db {
 
     /// When the account's live feed was made, if it has one.
     pub async fn feed_created(&self, account: AccountId) -> Result<Option<i64>> {
-        let v = sqlx::query_scalar(
-            "SELECT MAX(created_at) FROM feed_tokens WHERE account_id = ? AND revoked_at IS NULL",
+        let v = scalar(
+            "SELECT MAX(created_at) FROM feed_tokens WHERE account_id = $1 AND revoked_at IS NULL",
         )
         .bind(account.to_string())
         .fetch_one(&self.reader)
@@ -39,15 +38,15 @@ impl Db {
         account: AccountId,
         from: i64,
     ) -> Result<Vec<(ClubId, EventId, String)>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT DISTINCT e.club_id, e.id, c.name FROM memberships me \
              JOIN memberships m ON m.club_id = me.club_id AND (m.id = me.id OR m.id IN \
                   (SELECT g.student_id FROM guardian_links g WHERE g.guardian_id = me.id)) \
              JOIN events e ON e.club_id = m.club_id \
              JOIN clubs c ON c.id = e.club_id \
-             WHERE me.account_id = ? AND me.status = 'active' AND ",
+             WHERE me.account_id = $1 AND me.status = 'active' AND ",
             targeted!(),
-            " AND EXISTS (SELECT 1 FROM occurrences o WHERE o.event_id = e.id AND o.starts_at >= ?) \
+            " AND EXISTS (SELECT 1 FROM occurrences o WHERE o.event_id = e.id AND o.starts_at >= $2) \
              ORDER BY e.created_at LIMIT 500"
         ))
         .bind(account.to_string())
@@ -69,12 +68,12 @@ impl Db {
 impl WriteTx {
     /// Revokes the account's feed tokens; returns how many were live.
     pub async fn revoke_feeds(&mut self, account: AccountId, now: i64) -> Result<u64> {
-        let r = sqlx::query(
-            "UPDATE feed_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL",
+        let r = q(
+            "UPDATE feed_tokens SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(account.to_string())
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(r.rows_affected())
     }
@@ -85,14 +84,12 @@ impl WriteTx {
         token_hash: &str,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO feed_tokens (token_hash, account_id, created_at) VALUES (?, ?, ?)",
-        )
-        .bind(token_hash)
-        .bind(account.to_string())
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
+        q("INSERT INTO feed_tokens (token_hash, account_id, created_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(account.to_string())
+            .bind(now)
+            .execute(&mut self.tx)
+            .await?;
         Ok(())
     }
 }

@@ -1,8 +1,7 @@
 //! Invitation links: only a hash of each token is stored.
 
+use crate::sql::q;
 use tekkan_core::{ClubId, InvitationId};
-
-use sqlx::Row;
 
 use crate::records::invitation;
 use crate::{Club, Db, Invitation, Result, WriteTx};
@@ -16,11 +15,10 @@ pub struct NewInvitation<'a> {
 impl Db {
     /// The club's invitations, newest first.
     pub async fn invitations(&self, club: ClubId) -> Result<Vec<Invitation>> {
-        let rows =
-            sqlx::query("SELECT * FROM invitations WHERE club_id = ? ORDER BY created_at DESC")
-                .bind(club.to_string())
-                .fetch_all(&self.reader)
-                .await?;
+        let rows = q("SELECT * FROM invitations WHERE club_id = $1 ORDER BY created_at DESC")
+            .bind(club.to_string())
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter().map(invitation).collect()
     }
 
@@ -30,8 +28,8 @@ impl Db {
         &self,
         token_hash: &str,
     ) -> Result<Option<(Invitation, Club)>> {
-        let row = sqlx::query(
-            "SELECT i.*, c.name, c.description, c.timezone FROM invitations i JOIN clubs c ON c.id = i.club_id WHERE i.token_hash = ?",
+        let row = q(
+            "SELECT i.*, c.name, c.description, c.timezone FROM invitations i JOIN clubs c ON c.id = i.club_id WHERE i.token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.reader)
@@ -53,9 +51,9 @@ impl Db {
 impl WriteTx {
     pub async fn insert_invitation(&mut self, n: &NewInvitation<'_>) -> Result<()> {
         let i = n.invitation;
-        sqlx::query(
+        q(
             "INSERT INTO invitations (id, club_id, token_hash, role, requires_approval, max_uses, uses, expires_at, \
-             subgroup_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+             subgroup_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10)",
         )
         .bind(i.id.to_string())
         .bind(i.club_id.to_string())
@@ -67,7 +65,7 @@ impl WriteTx {
         .bind(i.subgroup_id.map(|s| s.to_string()))
         .bind(i.created_by.to_string())
         .bind(i.created_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
@@ -77,27 +75,27 @@ impl WriteTx {
         club: ClubId,
         id: InvitationId,
     ) -> Result<Option<Invitation>> {
-        let row = sqlx::query("SELECT * FROM invitations WHERE club_id = ? AND id = ?")
+        let row = q("SELECT * FROM invitations WHERE club_id = $1 AND id = $2")
             .bind(club.to_string())
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?;
         row.as_ref().map(invitation).transpose()
     }
 
     pub async fn invitation_by_token(&mut self, token_hash: &str) -> Result<Option<Invitation>> {
-        let row = sqlx::query("SELECT * FROM invitations WHERE token_hash = ?")
+        let row = q("SELECT * FROM invitations WHERE token_hash = $1")
             .bind(token_hash)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?;
         row.as_ref().map(invitation).transpose()
     }
 
     pub async fn revoke_invitation(&mut self, id: InvitationId, now: i64) -> Result<()> {
-        sqlx::query("UPDATE invitations SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        q("UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
@@ -106,13 +104,11 @@ impl WriteTx {
     /// The check and the count are one statement, so two people racing for the last use
     /// cannot both get it.
     pub async fn use_invitation(&mut self, id: InvitationId, now: i64) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE invitations SET uses = uses + 1 \
-             WHERE id = ? AND revoked_at IS NULL AND expires_at > ? AND uses < max_uses",
-        )
+        let r = q("UPDATE invitations SET uses = uses + 1 \
+             WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 AND uses < max_uses")
         .bind(id.to_string())
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(r.rows_affected() == 1)
     }

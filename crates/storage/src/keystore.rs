@@ -16,7 +16,7 @@ use sqlx::{Executor, Row, SqlitePool};
 use tekkan_core::AccountId;
 
 use crate::Result;
-use crate::records::id_col;
+use crate::StorageError;
 
 /// A wrapped key: (id of the master key that wraps it, wrapped key).
 pub type Wrapped = (String, String);
@@ -92,7 +92,12 @@ impl KeyStore {
         rows.iter()
             .map(|r| {
                 Ok((
-                    id_col(r, "account_id", AccountId)?,
+                    {
+                        let s: String = r.try_get("account_id")?;
+                        tekkan_core::Id::parse(&s)
+                            .map(AccountId)
+                            .ok_or_else(|| StorageError::Corrupt(format!("data key of {s:?}")))?
+                    },
                     (r.try_get("key_id")?, r.try_get("wrapped")?),
                 ))
             })

@@ -11,6 +11,7 @@ mod announcements;
 mod attendance;
 mod audit_log;
 mod audit_search;
+mod backend;
 mod clubs;
 mod comments;
 mod events;
@@ -32,24 +33,23 @@ mod recovery;
 mod reminders;
 mod row_seals;
 pub mod snapshot;
+pub mod sql;
 mod subgroups;
 mod throttle;
 mod transparency;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool};
+use sql::{Conn, Pool};
 
 pub use accounts::{NewAccount, NewSession};
 pub use announcements::{Announcement, AnnouncementLine, Receipt};
 pub use attendance::{Answer, ScheduleRow, Tally};
 pub use audit_log::AuditRow;
 pub use audit_search::{AuditQuery, ViewRow, search_keys};
+pub use backend::Location;
 pub use comments::Comment;
 pub use events::{Event, Occurrence};
 pub use invitations::NewInvitation;
@@ -87,6 +87,9 @@ pub enum StorageError {
     /// operator decides. Nothing was written.
     #[error("writes are held: {0}")]
     WritesHeld(String),
+    /// The operation exists on the other backend only.
+    #[error("not available on this database backend: {0}")]
+    Unsupported(&'static str),
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
 }
@@ -129,8 +132,8 @@ pub fn now_ms() -> i64 {
 /// The database: a read pool and the one writer.
 #[derive(Clone)]
 pub struct Db {
-    reader: SqlitePool,
-    writer: SqlitePool,
+    reader: Pool,
+    writer: Pool,
     /// Whether the writer connection is inside a [`WriteTx`] that has not committed.
     open: Arc<AtomicBool>,
     audit_key: Arc<[u8]>,
@@ -150,34 +153,17 @@ impl Db {
     /// date. `audit_key` authenticates the audit chain's head; it must come from outside
     /// the database.
     pub async fn open(path: &Path, audit_key: Vec<u8>) -> Result<Self> {
-        let base = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(path)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a committed write survives a power cut, audit entry included.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Read pages through a memory map instead of read() calls into each
-            // connection's private cache, and keep a larger hot set per connection.
-            // Deleted content is overwritten, not left in free pages.
-            .pragma("secure_delete", "on")
-            .pragma("mmap_size", "1073741824")
-            .pragma("cache_size", "-16384");
+        Self::connect(&Location::Sqlite(path.to_owned()), audit_key).await
+    }
+
+    /// Opens the database at `at` (SQLite creating the file if needed, PostgreSQL an
+    /// existing database) and brings its schema up to date.
+    pub async fn connect(at: &Location, audit_key: Vec<u8>) -> Result<Self> {
         let open = Arc::new(AtomicBool::new(false));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    row_seals::install(conn).await.map_err(|e| match e {
-                        StorageError::Sqlx(e) => e,
-                        other => sqlx::Error::Protocol(other.to_string()),
-                    })
-                })
-            })
-            .after_release(rollback_if_open(open.clone()))
-            .connect_with(base.clone().create_if_missing(true))
-            .await?;
+        let (reader, writer) = match at {
+            Location::Sqlite(path) => backend::sqlite::open(path, open.clone()).await?,
+            Location::Postgres(url) => backend::postgres::open(url).await?,
+        };
         migrate::run(&writer).await?;
         {
             // The migrations may have just made the sealed tables: note their changes,
@@ -192,10 +178,6 @@ impl Db {
                 );
             }
         }
-        let reader = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(base.read_only(true))
-            .await?;
         Ok(Self {
             reader,
             writer,
@@ -207,6 +189,15 @@ impl Db {
             #[cfg(feature = "bench-unaudited")]
             unaudited: Arc::default(),
         })
+    }
+
+    /// Which engine this database runs on: "sqlite" or "postgres".
+    pub fn backend(&self) -> &'static str {
+        if self.writer.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
     }
 
     /// Refuses every write from now on, for `reason`: a database found behind its
@@ -229,11 +220,24 @@ impl Db {
         if let Some(reason) = self.writes_held() {
             return Err(StorageError::WritesHeld(reason));
         }
-        let mut tx = self.writer.acquire().await?;
-        // Marked open before BEGIN is sent: if this future is dropped midway, the
-        // writer pool's release hook still ends whatever was started.
-        self.open.store(true, Ordering::Release);
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await?;
+        let tx = match &self.writer {
+            Pool::Postgres(p) => {
+                let mut tx = Conn::PgTx(p.begin().await?);
+                sql::q("SELECT pg_advisory_xact_lock($1)")
+                    .bind(backend::postgres::WRITE_LOCK)
+                    .execute(&mut tx)
+                    .await?;
+                tx
+            }
+            Pool::Sqlite(_) => {
+                let mut tx = self.writer.acquire().await?;
+                // Marked open before BEGIN is sent: if this future is dropped midway,
+                // the writer pool's release hook still ends whatever was started.
+                self.open.store(true, Ordering::Release);
+                sql::q("BEGIN IMMEDIATE").execute(&mut tx).await?;
+                tx
+            }
+        };
         Ok(WriteTx {
             tx,
             open: self.open.clone(),
@@ -259,43 +263,10 @@ impl Db {
     }
 }
 
-/// What the release hook returns: whether to keep the connection.
-type Released<'c> =
-    std::pin::Pin<Box<dyn Future<Output = std::result::Result<bool, sqlx::Error>> + Send + 'c>>;
-
-/// The writer pool's release hook: a connection coming back from a [`WriteTx`] that
-/// never committed (an error, or its request cancelled) is rolled back before anyone
-/// else can use it. The transaction is managed by hand rather than by sqlx's
-/// `Transaction` so that the audit entries and the COMMIT travel in one statement list.
-fn rollback_if_open(
-    open: Arc<AtomicBool>,
-) -> impl for<'c> Fn(&'c mut sqlx::SqliteConnection, sqlx::pool::PoolConnectionMetadata) -> Released<'c>
-+ Send
-+ Sync
-+ 'static {
-    move |conn, _| {
-        let open = open.clone();
-        Box::pin(async move {
-            if !open.swap(false, Ordering::AcqRel) {
-                return Ok(true);
-            }
-            match sqlx::query("ROLLBACK").execute(&mut *conn).await {
-                Ok(_) => Ok(true),
-                // Nothing was open after all (BEGIN failed, or a COMMIT went through
-                // whose caller had gone): start again on a fresh connection.
-                Err(e) => {
-                    tracing::debug!(error = %e, "writer rollback on release failed; reconnecting");
-                    Ok(false)
-                }
-            }
-        })
-    }
-}
-
 /// An open write transaction. Dropping it rolls back (in the writer pool's release
 /// hook); [`WriteTx::commit`] appends the audit events and commits everything at once.
 pub struct WriteTx {
-    tx: sqlx::pool::PoolConnection<Sqlite>,
+    tx: Conn,
     open: Arc<AtomicBool>,
     audit_key: Arc<[u8]>,
     head: Arc<std::sync::Mutex<Option<(u64, tekkan_audit::Hash)>>>,
@@ -329,13 +300,17 @@ impl WriteTx {
         #[cfg(feature = "bench-unaudited")]
         if self.unaudited {
             row_seals::reseal(&mut self.tx, &self.audit_key).await?;
-            sqlx::query("COMMIT").execute(&mut *self.tx).await?;
+            self.tx.commit().await?;
             self.open.store(false, Ordering::Release);
             return Ok(Vec::new());
         }
         row_seals::reseal(&mut self.tx, &self.audit_key).await?;
         let now = now_ms();
-        let cached = self.head.lock().ok().and_then(|h| *h);
+        // PostgreSQL: other instances append too; the head is read under the write lock.
+        let cached = match self.tx.is_postgres() {
+            true => None,
+            false => self.head.lock().ok().and_then(|h| *h),
+        };
         // Forget the cached head until this commit succeeds.
         self.set_head(None);
         let prev = match cached {
@@ -353,14 +328,28 @@ impl WriteTx {
             }
             Err(e) => return Err(e),
         }
+        if self.tx.is_postgres() {
+            // sqlx's commit takes the transaction; nothing is cached for PostgreSQL.
+            let WriteTx { tx, recent, .. } = self;
+            tx.commit().await?;
+            let out = out_of(&entries);
+            recent.push(entries);
+            receipts::record(&out);
+            return Ok(out);
+        }
         self.open.store(false, Ordering::Release);
-        let out: Vec<(i64, String)> = entries
-            .iter()
-            .map(|e| (e.seq as i64, tekkan_audit::to_hex(&e.hash)))
-            .collect();
+        let out = out_of(&entries);
         self.set_head(entries.last().map(|e| (e.seq, e.hash)));
         self.recent.push(entries);
         receipts::record(&out);
         Ok(out)
     }
+}
+
+/// (sequence number, hash) of each entry: what a write's author gets back.
+fn out_of(entries: &[tekkan_audit::Entry]) -> Vec<(i64, String)> {
+    entries
+        .iter()
+        .map(|e| (e.seq as i64, tekkan_audit::to_hex(&e.hash)))
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! Two-step verification state (TOTP secrets sealed, recovery codes hashed, pending
 //! second steps), the master-key check value and per-person wrapped data keys.
 
-use sqlx::Row;
+use crate::sql::{Row, q, scalar};
 use tekkan_core::{AccountId, SessionId};
 
 use crate::records::id_col;
@@ -23,7 +23,7 @@ pub struct Challenge {
     pub attempts: i64,
 }
 
-fn totp_row(r: &sqlx::sqlite::SqliteRow) -> Result<TotpRow> {
+fn totp_row(r: &Row) -> Result<TotpRow> {
     Ok(TotpRow {
         sealed_secret: r.try_get("sealed_secret")?,
         last_step: r.try_get("last_step")?,
@@ -33,13 +33,13 @@ fn totp_row(r: &sqlx::sqlite::SqliteRow) -> Result<TotpRow> {
 
 macro_rules! totp_sql {
     () => {
-        "SELECT sealed_secret, last_step, confirmed_at FROM mfa_totp WHERE account_id = ?"
+        "SELECT sealed_secret, last_step, confirmed_at FROM mfa_totp WHERE account_id = $1"
     };
 }
 
 impl Db {
     pub async fn master_key_check(&self) -> Result<Option<(String, String)>> {
-        let r = sqlx::query("SELECT key_id, sealed FROM master_key_check WHERE id = 1")
+        let r = q("SELECT key_id, sealed FROM master_key_check WHERE id = 1")
             .fetch_optional(&self.reader)
             .await?;
         r.map(|r| Ok((r.try_get("key_id")?, r.try_get("sealed")?)))
@@ -47,7 +47,7 @@ impl Db {
     }
 
     pub async fn totp(&self, account: AccountId) -> Result<Option<TotpRow>> {
-        let r = sqlx::query(totp_sql!())
+        let r = q(totp_sql!())
             .bind(account.to_string())
             .fetch_optional(&self.reader)
             .await?;
@@ -56,8 +56,8 @@ impl Db {
 
     /// Unused recovery codes left.
     pub async fn recovery_codes_left(&self, account: AccountId) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM mfa_recovery_codes WHERE account_id = ? AND used_at IS NULL",
+        Ok(scalar(
+            "SELECT COUNT(*) FROM mfa_recovery_codes WHERE account_id = $1 AND used_at IS NULL",
         )
         .bind(account.to_string())
         .fetch_one(&self.reader)
@@ -67,10 +67,10 @@ impl Db {
 
 impl WriteTx {
     pub async fn insert_master_key_check(&mut self, key_id: &str, sealed: &str) -> Result<()> {
-        sqlx::query("INSERT INTO master_key_check (id, key_id, sealed) VALUES (1, ?, ?)")
+        q("INSERT INTO master_key_check (id, key_id, sealed) VALUES (1, $1, $2)")
             .bind(key_id)
             .bind(sealed)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
@@ -78,8 +78,8 @@ impl WriteTx {
     /// Data keys from before the key store existed (they lived in this database), to
     /// move there once; a batch at a time.
     pub async fn legacy_data_keys(&mut self) -> Result<Vec<(AccountId, String, String)>> {
-        let rows = sqlx::query("SELECT account_id, key_id, wrapped FROM data_keys LIMIT 500")
-            .fetch_all(&mut *self.tx)
+        let rows = q("SELECT account_id, key_id, wrapped FROM data_keys LIMIT 500")
+            .fetch_all(&mut self.tx)
             .await?;
         rows.iter()
             .map(|r| {
@@ -93,26 +93,26 @@ impl WriteTx {
     }
 
     pub async fn forget_legacy_data_key(&mut self, account: AccountId) -> Result<()> {
-        sqlx::query("DELETE FROM data_keys WHERE account_id = ?")
+        q("DELETE FROM data_keys WHERE account_id = $1")
             .bind(account.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
 
     pub async fn set_master_key_check(&mut self, key_id: &str, sealed: &str) -> Result<()> {
-        sqlx::query("UPDATE master_key_check SET key_id = ?, sealed = ? WHERE id = 1")
+        q("UPDATE master_key_check SET key_id = $1, sealed = $2 WHERE id = 1")
             .bind(key_id)
             .bind(sealed)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
 
     pub async fn totp(&mut self, account: AccountId) -> Result<Option<TotpRow>> {
-        let r = sqlx::query(totp_sql!())
+        let r = q(totp_sql!())
             .bind(account.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?;
         r.as_ref().map(totp_row).transpose()
     }
@@ -124,39 +124,39 @@ impl WriteTx {
         sealed: &str,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO mfa_totp (account_id, sealed_secret, last_step, created_at) \
-             VALUES (?, ?, 0, ?) ON CONFLICT (account_id) DO UPDATE SET \
+             VALUES ($1, $2, 0, $3) ON CONFLICT (account_id) DO UPDATE SET \
              sealed_secret = excluded.sealed_secret, last_step = 0, \
              created_at = excluded.created_at, confirmed_at = NULL",
         )
         .bind(account.to_string())
         .bind(sealed)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     /// Records `step` as used, if it is later than any used before; `false` for a replay.
     pub async fn use_totp_step(&mut self, account: AccountId, step: i64, now: i64) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE mfa_totp SET last_step = ?, confirmed_at = COALESCE(confirmed_at, ?) \
-             WHERE account_id = ? AND last_step < ?",
+        let r = q(
+            "UPDATE mfa_totp SET last_step = $1, confirmed_at = COALESCE(confirmed_at, $2) \
+             WHERE account_id = $3 AND last_step < $4",
         )
         .bind(step)
         .bind(now)
         .bind(account.to_string())
         .bind(step)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(r.rows_affected() == 1)
     }
 
     pub async fn delete_totp(&mut self, account: AccountId) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM mfa_totp WHERE account_id = ?")
+        let r = q("DELETE FROM mfa_totp WHERE account_id = $1")
             .bind(account.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(r.rows_affected() > 0)
     }
@@ -168,18 +168,18 @@ impl WriteTx {
         hashes: &[String],
         now: i64,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM mfa_recovery_codes WHERE account_id = ?")
+        q("DELETE FROM mfa_recovery_codes WHERE account_id = $1")
             .bind(account.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         for h in hashes {
-            sqlx::query(
-                "INSERT INTO mfa_recovery_codes (account_id, code_hash, created_at) VALUES (?, ?, ?)",
+            q(
+                "INSERT INTO mfa_recovery_codes (account_id, code_hash, created_at) VALUES ($1, $2, $3)",
             )
             .bind(account.to_string())
             .bind(h)
             .bind(now)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         }
         Ok(())
@@ -192,14 +192,14 @@ impl WriteTx {
         hash: &str,
         now: i64,
     ) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE mfa_recovery_codes SET used_at = ? WHERE account_id = ? AND code_hash = ? \
+        let r = q(
+            "UPDATE mfa_recovery_codes SET used_at = $1 WHERE account_id = $2 AND code_hash = $3 \
              AND used_at IS NULL",
         )
         .bind(now)
         .bind(account.to_string())
         .bind(hash)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -212,16 +212,16 @@ impl WriteTx {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO mfa_challenges (token_hash, account_id, key_hash, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(token_hash)
         .bind(account.to_string())
         .bind(key_hash)
         .bind(now)
         .bind(expires_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
@@ -232,13 +232,13 @@ impl WriteTx {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<Challenge>> {
-        let r = sqlx::query(
-            "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE token_hash = ? \
-             AND used_at IS NULL AND expires_at > ? RETURNING account_id, key_hash, attempts",
+        let r = q(
+            "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE token_hash = $1 \
+             AND used_at IS NULL AND expires_at > $2 RETURNING account_id, key_hash, attempts",
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?;
         r.map(|r| {
             Ok(Challenge {
@@ -251,20 +251,20 @@ impl WriteTx {
     }
 
     pub async fn finish_challenge(&mut self, token_hash: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE mfa_challenges SET used_at = ? WHERE token_hash = ?")
+        q("UPDATE mfa_challenges SET used_at = $1 WHERE token_hash = $2")
             .bind(now)
             .bind(token_hash)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
 
     /// The session just proved its owner again (password and second step).
     pub async fn set_reauth(&mut self, session: SessionId, now: i64) -> Result<()> {
-        sqlx::query("UPDATE sessions SET reauth_at = ? WHERE id = ?")
+        q("UPDATE sessions SET reauth_at = $1 WHERE id = $2")
             .bind(now)
             .bind(session.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }

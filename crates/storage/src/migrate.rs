@@ -1,7 +1,7 @@
 //! Applies the numbered SQL files under `migrations/sqlite` once each, in order, and
 //! records them in `schema_migrations`.
 
-use sqlx::{Executor, SqlitePool};
+use crate::sql::{Pool, q, scalar};
 
 use crate::{Result, StorageError, now_ms};
 
@@ -44,18 +44,39 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("../migrations/sqlite/0017_row_seals.sql")),
 ];
 
-pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {
+/// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
+/// one logical schema on both (a backup moves between them): PostgreSQL support began
+/// at version 17, so its first file creates everything SQLite's first 17 did.
+const PG_MIGRATIONS: &[(i64, &str)] =
+    &[(17, include_str!("../migrations/postgres/0017_baseline.sql"))];
+
+fn migrations(pool: &Pool) -> &'static [(i64, &'static str)] {
+    if pool.is_postgres() {
+        PG_MIGRATIONS
+    } else {
+        MIGRATIONS
+    }
+}
+
+pub(crate) async fn run(pool: &Pool) -> Result<()> {
     // Read first: a database already up to date takes no write lock at all, so that a
     // maintenance command (a backup) opening it beside a busy server never waits for one.
-    let has_table: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-    )
+    let has_table: i64 = if pool.is_postgres() {
+        scalar(
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
+        )
+    } else {
+        scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        )
+    }
     .fetch_one(pool)
     .await?;
     let applied: Vec<i64> = match has_table {
         0 => Vec::new(),
         _ => {
-            sqlx::query_scalar("SELECT version FROM schema_migrations")
+            scalar("SELECT version FROM schema_migrations")
                 .fetch_all(pool)
                 .await?
         }
@@ -66,29 +87,36 @@ pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {
             known: latest_version(),
         });
     }
-    if MIGRATIONS.iter().all(|(v, _)| applied.contains(v)) {
+    let list = migrations(pool);
+    if list.iter().all(|(v, _)| applied.contains(v)) {
         return Ok(());
     }
-    pool.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )
+    q("CREATE TABLE IF NOT EXISTS schema_migrations \
+       (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+    .execute(pool)
     .await?;
-    for (version, sql) in MIGRATIONS {
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        let done: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
-                .bind(version)
-                .fetch_optional(&mut *tx)
+    for (version, sql) in list {
+        let mut tx = pool.begin_write().await?;
+        if pool.is_postgres() {
+            // Instances starting together migrate one after the other: the second finds
+            // the version applied. The lock ends with the transaction.
+            q("SELECT pg_advisory_xact_lock(7261) ")
+                .execute(&mut tx)
                 .await?;
+        }
+        let done: Option<i64> = scalar("SELECT version FROM schema_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut tx)
+            .await?;
         if done.is_some() {
             continue;
         }
         tracing::info!(version, "applying migration");
-        tx.execute(*sql).await?;
-        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
+        tx.execute_script(sql).await?;
+        q("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(version)
             .bind(now_ms())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         tx.commit().await?;
     }

@@ -1,8 +1,7 @@
 //! In-app notifications, preferences per kind and channel, Web Push subscriptions and
 //! the delivery outbox.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use crate::sql::{Row, q, scalar};
 use tekkan_core::{AccountId, ClubId, NotificationId, PushSubscriptionId};
 
 use crate::records::{id_col, opt_id_col};
@@ -46,7 +45,7 @@ pub struct Delivery {
     pub lang: String,
 }
 
-fn notification_row(r: &SqliteRow) -> Result<Notification> {
+fn notification_row(r: &Row) -> Result<Notification> {
     Ok(Notification {
         id: id_col(r, "id", NotificationId)?,
         account_id: id_col(r, "account_id", AccountId)?,
@@ -59,7 +58,7 @@ fn notification_row(r: &SqliteRow) -> Result<Notification> {
     })
 }
 
-fn push_row(r: &SqliteRow) -> Result<PushSubscription> {
+fn push_row(r: &Row) -> Result<PushSubscription> {
     Ok(PushSubscription {
         id: id_col(r, "id", PushSubscriptionId)?,
         account_id: id_col(r, "account_id", AccountId)?,
@@ -73,8 +72,8 @@ fn push_row(r: &SqliteRow) -> Result<PushSubscription> {
 impl Db {
     /// The newest notifications of an account.
     pub async fn notifications(&self, account: AccountId, limit: i64) -> Result<Vec<Notification>> {
-        let rows = sqlx::query(
-            "SELECT * FROM notifications WHERE account_id = ? ORDER BY created_at DESC, id LIMIT 200",
+        let rows = q(
+            "SELECT * FROM notifications WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT 200",
         )
         .bind(account.to_string())
         .fetch_all(&self.reader)
@@ -87,12 +86,11 @@ impl Db {
     }
 
     pub async fn unread_count(&self, account: AccountId) -> Result<i64> {
-        let n = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM notifications WHERE account_id = ? AND read_at IS NULL",
-        )
-        .bind(account.to_string())
-        .fetch_one(&self.reader)
-        .await?;
+        let n =
+            scalar("SELECT COUNT(*) FROM notifications WHERE account_id = $1 AND read_at IS NULL")
+                .bind(account.to_string())
+                .fetch_one(&self.reader)
+                .await?;
         Ok(n)
     }
 
@@ -101,12 +99,10 @@ impl Db {
         &self,
         account: AccountId,
     ) -> Result<Vec<(String, String, bool)>> {
-        let rows = sqlx::query(
-            "SELECT kind, channel, enabled FROM notification_prefs WHERE account_id = ?",
-        )
-        .bind(account.to_string())
-        .fetch_all(&self.reader)
-        .await?;
+        let rows = q("SELECT kind, channel, enabled FROM notification_prefs WHERE account_id = $1")
+            .bind(account.to_string())
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok((
@@ -119,12 +115,10 @@ impl Db {
     }
 
     pub async fn push_subscriptions(&self, account: AccountId) -> Result<Vec<PushSubscription>> {
-        let rows = sqlx::query(
-            "SELECT * FROM push_subscriptions WHERE account_id = ? ORDER BY created_at",
-        )
-        .bind(account.to_string())
-        .fetch_all(&self.reader)
-        .await?;
+        let rows = q("SELECT * FROM push_subscriptions WHERE account_id = $1 ORDER BY created_at")
+            .bind(account.to_string())
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter().map(push_row).collect()
     }
 
@@ -132,7 +126,7 @@ impl Db {
         &self,
         id: PushSubscriptionId,
     ) -> Result<Option<PushSubscription>> {
-        let row = sqlx::query("SELECT * FROM push_subscriptions WHERE id = ?")
+        let row = q("SELECT * FROM push_subscriptions WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.reader)
             .await?;
@@ -141,12 +135,12 @@ impl Db {
 
     /// Deliveries due at `now`, oldest first.
     pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<Delivery>> {
-        let rows = sqlx::query(
+        let rows = q(
             "SELECT n.*, d.id AS d_id, d.channel, d.target, d.attempts, a.lang FROM deliveries d \
              JOIN notifications n ON n.id = d.notification_id \
              JOIN accounts a ON a.id = n.account_id \
-             WHERE d.sent_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_at <= ? \
-             ORDER BY d.next_attempt_at LIMIT ?",
+             WHERE d.sent_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_at <= $1 \
+             ORDER BY d.next_attempt_at LIMIT $2",
         )
         .bind(now)
         .bind(limit)
@@ -178,9 +172,9 @@ impl Db {
             Err((e, Some(retry_at))) => (None, None, retry_at, Some(e)),
             Err((e, None)) => (None, Some(now), now, Some(e)),
         };
-        sqlx::query(
-            "UPDATE deliveries SET attempts = attempts + 1, sent_at = ?, failed_at = ?, \
-             next_attempt_at = ?, last_error = ? WHERE id = ?",
+        q(
+            "UPDATE deliveries SET attempts = attempts + 1, sent_at = $1, failed_at = $2, \
+             next_attempt_at = $3, last_error = $4 WHERE id = $5",
         )
         .bind(sent)
         .bind(failed)
@@ -194,7 +188,7 @@ impl Db {
 
     /// When the next pending delivery is due, if any.
     pub async fn next_delivery_at(&self) -> Result<Option<i64>> {
-        let n = sqlx::query_scalar(
+        let n = scalar(
             "SELECT MIN(next_attempt_at) FROM deliveries WHERE sent_at IS NULL AND failed_at IS NULL",
         )
         .fetch_one(&self.reader)
@@ -205,9 +199,9 @@ impl Db {
 
 impl WriteTx {
     pub async fn insert_notification(&mut self, n: &Notification) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO notifications (id, account_id, club_id, kind, params, url, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(n.id.to_string())
         .bind(n.account_id.to_string())
@@ -216,7 +210,7 @@ impl WriteTx {
         .bind(&n.params)
         .bind(&n.url)
         .bind(n.created_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
@@ -228,28 +222,28 @@ impl WriteTx {
         id: Option<NotificationId>,
         now: i64,
     ) -> Result<u64> {
-        let r = sqlx::query(
-            "UPDATE notifications SET read_at = ? WHERE account_id = ? AND read_at IS NULL \
-             AND (? IS NULL OR id = ?)",
+        let r = q(
+            "UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND read_at IS NULL \
+             AND ($3 IS NULL OR id = $4)",
         )
         .bind(now)
         .bind(account.to_string())
         .bind(id.map(|i| i.to_string()))
         .bind(id.map(|i| i.to_string()))
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(r.rows_affected())
     }
 
     /// Whether `account` wants `kind` over `channel`; unset means yes.
     pub async fn wants(&mut self, account: AccountId, kind: &str, channel: &str) -> Result<bool> {
-        let v: Option<bool> = sqlx::query_scalar(
-            "SELECT enabled FROM notification_prefs WHERE account_id = ? AND kind = ? AND channel = ?",
+        let v: Option<bool> = scalar(
+            "SELECT enabled FROM notification_prefs WHERE account_id = $1 AND kind = $2 AND channel = $3",
         )
         .bind(account.to_string())
         .bind(kind)
         .bind(channel)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?;
         Ok(v.unwrap_or(true))
     }
@@ -261,15 +255,15 @@ impl WriteTx {
         channel: &str,
         on: bool,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO notification_prefs (account_id, kind, channel, enabled) VALUES (?, ?, ?, ?) \
+        q(
+            "INSERT INTO notification_prefs (account_id, kind, channel, enabled) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (account_id, kind, channel) DO UPDATE SET enabled = excluded.enabled",
         )
         .bind(account.to_string())
         .bind(kind)
         .bind(channel)
         .bind(on)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
@@ -279,13 +273,13 @@ impl WriteTx {
         &mut self,
         account: AccountId,
     ) -> Result<(String, Vec<PushSubscriptionId>)> {
-        let email: String = sqlx::query_scalar("SELECT email FROM accounts WHERE id = ?")
+        let email: String = scalar("SELECT email FROM accounts WHERE id = $1")
             .bind(account.to_string())
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.tx)
             .await?;
-        let rows = sqlx::query("SELECT id FROM push_subscriptions WHERE account_id = ?")
+        let rows = q("SELECT id FROM push_subscriptions WHERE account_id = $1")
             .bind(account.to_string())
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.tx)
             .await?;
         let subs = rows
             .iter()
@@ -302,25 +296,25 @@ impl WriteTx {
         target: &str,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO deliveries (id, notification_id, channel, target, next_attempt_at) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id.to_string())
         .bind(notification.to_string())
         .bind(channel)
         .bind(target)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     pub async fn insert_push_subscription(&mut self, s: &PushSubscription) -> Result<()> {
         // The same browser subscribing again replaces its old keys.
-        sqlx::query(
+        q(
             "INSERT INTO push_subscriptions (id, account_id, endpoint, p256dh, auth, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (endpoint) DO UPDATE SET \
              account_id = excluded.account_id, p256dh = excluded.p256dh, auth = excluded.auth",
         )
         .bind(s.id.to_string())
@@ -329,7 +323,7 @@ impl WriteTx {
         .bind(&s.p256dh)
         .bind(&s.auth)
         .bind(s.created_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
@@ -346,21 +340,21 @@ impl WriteTx {
             _ => None,
         };
         let err = outcome.err().map(|e| e.0);
-        sqlx::query(
-            "UPDATE deliveries SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ?",
+        q(
+            "UPDATE deliveries SET attempts = attempts + 1, failed_at = $1, last_error = $2 WHERE id = $3",
         )
         .bind(failed)
         .bind(err)
         .bind(id.to_string())
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     pub async fn push_subscription_count(&mut self, account: AccountId) -> Result<i64> {
-        let n = sqlx::query_scalar("SELECT COUNT(*) FROM push_subscriptions WHERE account_id = ?")
+        let n = scalar("SELECT COUNT(*) FROM push_subscriptions WHERE account_id = $1")
             .bind(account.to_string())
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.tx)
             .await?;
         Ok(n)
     }
@@ -369,9 +363,9 @@ impl WriteTx {
         &mut self,
         endpoint: &str,
     ) -> Result<Option<PushSubscriptionId>> {
-        let r = sqlx::query("SELECT id FROM push_subscriptions WHERE endpoint = ?")
+        let r = q("SELECT id FROM push_subscriptions WHERE endpoint = $1")
             .bind(endpoint)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?;
         r.as_ref()
             .map(|r| id_col(r, "id", PushSubscriptionId))
@@ -380,9 +374,9 @@ impl WriteTx {
 
     /// Drops a subscription the push service says is gone, and its pending sends.
     pub async fn forget_push_subscription(&mut self, id: PushSubscriptionId) -> Result<()> {
-        sqlx::query("DELETE FROM push_subscriptions WHERE id = ?")
+        q("DELETE FROM push_subscriptions WHERE id = $1")
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
@@ -392,10 +386,10 @@ impl WriteTx {
         account: AccountId,
         id: PushSubscriptionId,
     ) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM push_subscriptions WHERE id = ? AND account_id = ?")
+        let r = q("DELETE FROM push_subscriptions WHERE id = $1 AND account_id = $2")
             .bind(id.to_string())
             .bind(account.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(r.rows_affected() > 0)
     }

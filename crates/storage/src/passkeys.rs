@@ -1,7 +1,7 @@
 //! Passkeys: each account's WebAuthn user handle and its registered credentials (public
 //! keys and counters only, encoded by the WebAuthn layer).
 
-use sqlx::Row;
+use crate::sql::{Row, q, scalar};
 use tekkan_core::AccountId;
 
 use crate::records::id_col;
@@ -19,7 +19,7 @@ pub struct PasskeyRow {
     pub last_used_at: Option<i64>,
 }
 
-fn row(r: &sqlx::sqlite::SqliteRow) -> Result<PasskeyRow> {
+fn row(r: &Row) -> Result<PasskeyRow> {
     Ok(PasskeyRow {
         credential_id: r.try_get("credential_id")?,
         account_id: id_col(r, "account_id", AccountId)?,
@@ -33,18 +33,16 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<PasskeyRow> {
 
 impl Db {
     pub async fn passkeys(&self, account: AccountId) -> Result<Vec<PasskeyRow>> {
-        let rows = sqlx::query(
-            "SELECT * FROM passkeys WHERE account_id = ? ORDER BY created_at LIMIT 100",
-        )
-        .bind(account.to_string())
-        .fetch_all(&self.reader)
-        .await?;
+        let rows = q("SELECT * FROM passkeys WHERE account_id = $1 ORDER BY created_at LIMIT 100")
+            .bind(account.to_string())
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter().map(row).collect()
     }
 
     /// Passkeys enrolled before keys were committed to the audit log (a few at most).
     pub async fn uncommitted_passkeys(&self) -> Result<Vec<PasskeyRow>> {
-        let rows = sqlx::query("SELECT * FROM passkeys WHERE committed = 0 ORDER BY created_at")
+        let rows = q("SELECT * FROM passkeys WHERE committed = 0 ORDER BY created_at")
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(row).collect()
@@ -52,9 +50,9 @@ impl Db {
 
     /// The credential with this id, with the user handle of its account.
     pub async fn passkey(&self, credential_id: &str) -> Result<Option<(PasskeyRow, String)>> {
-        let r = sqlx::query(
+        let r = q(
             "SELECT p.*, a.webauthn_handle FROM passkeys p JOIN accounts a ON a.id = p.account_id \
-             WHERE p.credential_id = ? AND a.disabled_at IS NULL",
+             WHERE p.credential_id = $1 AND a.disabled_at IS NULL",
         )
         .bind(credential_id)
         .fetch_optional(&self.reader)
@@ -67,7 +65,7 @@ impl Db {
 
     pub async fn webauthn_handle(&self, account: AccountId) -> Result<Option<String>> {
         let v: Option<Option<String>> =
-            sqlx::query_scalar("SELECT webauthn_handle FROM accounts WHERE id = ?")
+            scalar("SELECT webauthn_handle FROM accounts WHERE id = $1")
                 .bind(account.to_string())
                 .fetch_optional(&self.reader)
                 .await?;
@@ -82,34 +80,31 @@ impl WriteTx {
         account: AccountId,
         fresh: &str,
     ) -> Result<String> {
-        sqlx::query(
-            "UPDATE accounts SET webauthn_handle = ? WHERE id = ? AND webauthn_handle IS NULL",
-        )
-        .bind(fresh)
-        .bind(account.to_string())
-        .execute(&mut *self.tx)
-        .await?;
-        let v: Option<String> =
-            sqlx::query_scalar("SELECT webauthn_handle FROM accounts WHERE id = ?")
-                .bind(account.to_string())
-                .fetch_one(&mut *self.tx)
-                .await?;
+        q("UPDATE accounts SET webauthn_handle = $1 WHERE id = $2 AND webauthn_handle IS NULL")
+            .bind(fresh)
+            .bind(account.to_string())
+            .execute(&mut self.tx)
+            .await?;
+        let v: Option<String> = scalar("SELECT webauthn_handle FROM accounts WHERE id = $1")
+            .bind(account.to_string())
+            .fetch_one(&mut self.tx)
+            .await?;
         Ok(v.unwrap_or_default())
     }
 
     /// Marks a legacy passkey's key as committed (in the transaction that commits it).
     pub async fn mark_passkey_committed(&mut self, credential_id: &str) -> Result<()> {
-        sqlx::query("UPDATE passkeys SET committed = 1 WHERE credential_id = ?")
+        q("UPDATE passkeys SET committed = 1 WHERE credential_id = $1")
             .bind(credential_id)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
 
     pub async fn insert_passkey(&mut self, p: &PasskeyRow) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO passkeys (credential_id, account_id, name, static_state, dynamic_state, \
-             created_at, committed) VALUES (?, ?, ?, ?, ?, ?, 1)",
+             created_at, committed) VALUES ($1, $2, $3, $4, $5, $6, 1)",
         )
         .bind(&p.credential_id)
         .bind(p.account_id.to_string())
@@ -117,7 +112,7 @@ impl WriteTx {
         .bind(&p.static_state)
         .bind(&p.dynamic_state)
         .bind(p.created_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await
         .map_err(conflict("passkey already registered"))?;
         Ok(())
@@ -129,14 +124,12 @@ impl WriteTx {
         dynamic: &str,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE passkeys SET dynamic_state = ?, last_used_at = ? WHERE credential_id = ?",
-        )
-        .bind(dynamic)
-        .bind(now)
-        .bind(credential_id)
-        .execute(&mut *self.tx)
-        .await?;
+        q("UPDATE passkeys SET dynamic_state = $1, last_used_at = $2 WHERE credential_id = $3")
+            .bind(dynamic)
+            .bind(now)
+            .bind(credential_id)
+            .execute(&mut self.tx)
+            .await?;
         Ok(())
     }
 
@@ -145,27 +138,27 @@ impl WriteTx {
         account: AccountId,
         credential_id: &str,
     ) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM passkeys WHERE account_id = ? AND credential_id = ?")
+        let r = q("DELETE FROM passkeys WHERE account_id = $1 AND credential_id = $2")
             .bind(account.to_string())
             .bind(credential_id)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(r.rows_affected() > 0)
     }
 
     pub async fn passkey_count(&mut self, account: AccountId) -> Result<i64> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE account_id = ?")
+            scalar("SELECT COUNT(*) FROM passkeys WHERE account_id = $1")
                 .bind(account.to_string())
-                .fetch_one(&mut *self.tx)
+                .fetch_one(&mut self.tx)
                 .await?,
         )
     }
 
     pub async fn clear_password(&mut self, account: AccountId) -> Result<()> {
-        sqlx::query("UPDATE accounts SET password_hash = NULL WHERE id = ?")
+        q("UPDATE accounts SET password_hash = NULL WHERE id = $1")
             .bind(account.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }

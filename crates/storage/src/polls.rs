@@ -3,8 +3,7 @@
 //! An anonymous poll stores its ballots as counts on the choices and, separately, the
 //! set of people who voted: no row anywhere links a person to a choice.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use crate::sql::{Row, q, scalar};
 use tekkan_core::{ClubId, MembershipId, PollId, SubgroupId};
 
 use crate::records::id_col;
@@ -42,7 +41,7 @@ pub struct PollLine {
     pub voted: bool,
 }
 
-fn row(r: &SqliteRow) -> Result<Poll> {
+fn row(r: &Row) -> Result<Poll> {
     Ok(Poll {
         id: id_col(r, "id", PollId)?,
         club_id: id_col(r, "club_id", ClubId)?,
@@ -70,13 +69,13 @@ macro_rules! audience {
 }
 
 async fn in_audience(
-    ex: impl sqlx::SqliteExecutor<'_>,
+    ex: impl Into<crate::sql::Target<'_>>,
     id: PollId,
     m: MembershipId,
 ) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(concat!(
+    let n: i64 = scalar(concat!(
         "SELECT COUNT(*) FROM polls p JOIN memberships m ON m.club_id = p.club_id \
-         WHERE p.id = ? AND m.id = ? AND ",
+         WHERE p.id = $1 AND m.id = $2 AND ",
         audience!()
     ))
     .bind(id.to_string())
@@ -93,10 +92,10 @@ impl Db {
 
     /// The polls `m` may see (all, for those who manage polls), newest first.
     pub async fn polls(&self, club: ClubId, m: MembershipId, all: bool) -> Result<Vec<PollLine>> {
-        let rows = sqlx::query(concat!(
+        let rows = q(concat!(
             "SELECT p.*, EXISTS (SELECT 1 FROM poll_voters v WHERE v.poll_id = p.id AND v.membership_id = m.id) AS voted, \
              (SELECT COUNT(*) FROM poll_voters v WHERE v.poll_id = p.id) AS n_voters \
-             FROM polls p JOIN memberships m ON m.id = ? WHERE p.club_id = ? AND (? OR p.author_id = m.id OR ",
+             FROM polls p JOIN memberships m ON m.id = $1 WHERE p.club_id = $2 AND ($3 OR p.author_id = m.id OR ",
             audience!(),
             ") ORDER BY p.created_at DESC LIMIT 200"
         ))
@@ -121,13 +120,13 @@ impl Db {
 
     /// (label, votes) per choice.
     pub async fn poll_counts(&self, p: &Poll) -> Result<Vec<(String, i64)>> {
-        let q = if p.anonymous {
-            "SELECT label, votes AS n FROM poll_options WHERE poll_id = ? ORDER BY idx"
+        let sql = if p.anonymous {
+            "SELECT label, votes AS n FROM poll_options WHERE poll_id = $1 ORDER BY idx"
         } else {
             "SELECT o.label, (SELECT COUNT(*) FROM poll_votes v WHERE v.poll_id = o.poll_id AND v.idx = o.idx) AS n \
-             FROM poll_options o WHERE o.poll_id = ? ORDER BY o.idx"
+             FROM poll_options o WHERE o.poll_id = $1 ORDER BY o.idx"
         };
-        let rows = sqlx::query(q)
+        let rows = q(sql)
             .bind(p.id.to_string())
             .fetch_all(&self.reader)
             .await?;
@@ -138,10 +137,10 @@ impl Db {
 
     /// For a named poll: (choice index, member, name) of every ballot.
     pub async fn poll_ballots(&self, id: PollId) -> Result<Vec<(i64, MembershipId, String)>> {
-        let rows = sqlx::query(
+        let rows = q(
             "SELECT v.idx, v.membership_id, a.display_name FROM poll_votes v \
              JOIN memberships m ON m.id = v.membership_id JOIN accounts a ON a.id = m.account_id \
-             WHERE v.poll_id = ? ORDER BY v.idx, a.display_name",
+             WHERE v.poll_id = $1 ORDER BY v.idx, a.display_name",
         )
         .bind(id.to_string())
         .fetch_all(&self.reader)
@@ -159,8 +158,8 @@ impl Db {
 
     /// A member's own choices in a named poll.
     pub async fn my_choices(&self, id: PollId, m: MembershipId) -> Result<Vec<i64>> {
-        let v = sqlx::query_scalar(
-            "SELECT idx FROM poll_votes WHERE poll_id = ? AND membership_id = ? ORDER BY idx",
+        let v = scalar(
+            "SELECT idx FROM poll_votes WHERE poll_id = $1 AND membership_id = $2 ORDER BY idx",
         )
         .bind(id.to_string())
         .bind(m.to_string())
@@ -171,8 +170,8 @@ impl Db {
 
     /// How many people the poll asks.
     pub async fn poll_audience_size(&self, id: PollId) -> Result<i64> {
-        let n = sqlx::query_scalar(concat!(
-            "SELECT COUNT(*) FROM polls p JOIN memberships m ON m.club_id = p.club_id WHERE p.id = ? AND ",
+        let n = scalar(concat!(
+            "SELECT COUNT(*) FROM polls p JOIN memberships m ON m.club_id = p.club_id WHERE p.id = $1 AND ",
             audience!()
         ))
         .bind(id.to_string())
@@ -184,9 +183,9 @@ impl Db {
 
 impl WriteTx {
     pub async fn insert_poll(&mut self, p: &Poll, options: &[String]) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO polls (id, club_id, author_id, question, multiple, anonymous, all_members, \
-             closes_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             closes_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(p.id.to_string())
         .bind(p.club_id.to_string())
@@ -197,54 +196,54 @@ impl WriteTx {
         .bind(p.all_members)
         .bind(p.closes_at)
         .bind(p.created_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         for (i, label) in options.iter().enumerate() {
-            sqlx::query("INSERT INTO poll_options (poll_id, idx, label) VALUES (?, ?, ?)")
+            q("INSERT INTO poll_options (poll_id, idx, label) VALUES ($1, $2, $3)")
                 .bind(p.id.to_string())
                 .bind(i as i64)
                 .bind(label)
-                .execute(&mut *self.tx)
+                .execute(&mut self.tx)
                 .await?;
         }
         for sg in &p.targets {
-            sqlx::query("INSERT INTO poll_targets (poll_id, subgroup_id) VALUES (?, ?)")
+            q("INSERT INTO poll_targets (poll_id, subgroup_id) VALUES ($1, $2)")
                 .bind(p.id.to_string())
                 .bind(sg.to_string())
-                .execute(&mut *self.tx)
+                .execute(&mut self.tx)
                 .await?;
         }
         Ok(())
     }
 
     pub async fn poll(&mut self, club: ClubId, id: PollId) -> Result<Option<(Poll, i64)>> {
-        let r = sqlx::query(
+        let r = q(
             "SELECT p.*, (SELECT COUNT(*) FROM poll_options o WHERE o.poll_id = p.id) AS n_options \
-             FROM polls p WHERE p.club_id = ? AND p.id = ?",
+             FROM polls p WHERE p.club_id = $1 AND p.id = $2",
         )
         .bind(club.to_string())
         .bind(id.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?;
         r.map(|r| Ok((row(&r)?, r.try_get("n_options")?)))
             .transpose()
     }
 
     pub async fn in_poll_audience(&mut self, id: PollId, m: MembershipId) -> Result<bool> {
-        in_audience(&mut *self.tx, id, m).await
+        in_audience(&mut self.tx, id, m).await
     }
 
     /// Records that `m` voted; a conflict when they already had (anonymous polls).
     pub async fn add_voter(&mut self, id: PollId, m: MembershipId, replace: bool) -> Result<()> {
-        let q = if replace {
-            "INSERT INTO poll_voters (poll_id, membership_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+        let sql = if replace {
+            "INSERT INTO poll_voters (poll_id, membership_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
         } else {
-            "INSERT INTO poll_voters (poll_id, membership_id) VALUES (?, ?)"
+            "INSERT INTO poll_voters (poll_id, membership_id) VALUES ($1, $2)"
         };
-        sqlx::query(q)
+        q(sql)
             .bind(id.to_string())
             .bind(m.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await
             .map_err(conflict("already voted"))?;
         Ok(())
@@ -257,17 +256,17 @@ impl WriteTx {
         m: MembershipId,
         choices: &[i64],
     ) -> Result<()> {
-        sqlx::query("DELETE FROM poll_votes WHERE poll_id = ? AND membership_id = ?")
+        q("DELETE FROM poll_votes WHERE poll_id = $1 AND membership_id = $2")
             .bind(id.to_string())
             .bind(m.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         for c in choices {
-            sqlx::query("INSERT INTO poll_votes (poll_id, membership_id, idx) VALUES (?, ?, ?)")
+            q("INSERT INTO poll_votes (poll_id, membership_id, idx) VALUES ($1, $2, $3)")
                 .bind(id.to_string())
                 .bind(m.to_string())
                 .bind(c)
-                .execute(&mut *self.tx)
+                .execute(&mut self.tx)
                 .await?;
         }
         Ok(())
@@ -276,20 +275,20 @@ impl WriteTx {
     /// Adds an anonymous ballot to the counts.
     pub async fn count_anonymous(&mut self, id: PollId, choices: &[i64]) -> Result<()> {
         for c in choices {
-            sqlx::query("UPDATE poll_options SET votes = votes + 1 WHERE poll_id = ? AND idx = ?")
+            q("UPDATE poll_options SET votes = votes + 1 WHERE poll_id = $1 AND idx = $2")
                 .bind(id.to_string())
                 .bind(c)
-                .execute(&mut *self.tx)
+                .execute(&mut self.tx)
                 .await?;
         }
         Ok(())
     }
 
     pub async fn close_poll(&mut self, id: PollId, now: i64) -> Result<()> {
-        sqlx::query("UPDATE polls SET closed_at = ? WHERE id = ?")
+        q("UPDATE polls SET closed_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }

@@ -1,7 +1,6 @@
 //! Plain rows as the application reads them. Ids are typed; text is stored as given.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use crate::sql::Row;
 use tekkan_core::{
     AccountId, ClubId, Id, InvitationId, MembershipId, MembershipStatus, Role, SessionId,
     SubgroupId, SubgroupKind,
@@ -109,18 +108,18 @@ fn corrupt(what: &str, v: &str) -> StorageError {
 }
 
 /// Reads an id column of any id type.
-pub(crate) fn id_col<T>(row: &SqliteRow, col: &str, wrap: fn(Id) -> T) -> Result<T> {
+pub(crate) fn id_col<T>(row: &Row, col: &str, wrap: fn(Id) -> T) -> Result<T> {
     let s: String = row.try_get(col)?;
     Id::parse(&s).map(wrap).ok_or_else(|| corrupt(col, &s))
 }
 
-pub(crate) fn opt_id_col<T>(row: &SqliteRow, col: &str, wrap: fn(Id) -> T) -> Result<Option<T>> {
+pub(crate) fn opt_id_col<T>(row: &Row, col: &str, wrap: fn(Id) -> T) -> Result<Option<T>> {
     let s: Option<String> = row.try_get(col)?;
     s.map(|s| Id::parse(&s).map(wrap).ok_or_else(|| corrupt(col, &s)))
         .transpose()
 }
 
-pub(crate) fn account(row: &SqliteRow) -> Result<Account> {
+pub(crate) fn account(row: &Row) -> Result<Account> {
     Ok(Account {
         id: id_col(row, "id", AccountId)?,
         email: row.try_get("email")?,
@@ -132,7 +131,7 @@ pub(crate) fn account(row: &SqliteRow) -> Result<Account> {
     })
 }
 
-pub(crate) fn club(row: &SqliteRow) -> Result<Club> {
+pub(crate) fn club(row: &Row) -> Result<Club> {
     Ok(Club {
         id: id_col(row, "id", ClubId)?,
         name: row.try_get("name")?,
@@ -143,7 +142,7 @@ pub(crate) fn club(row: &SqliteRow) -> Result<Club> {
 }
 
 /// Reads a membership from columns prefixed `m_` (so it can be joined with others).
-pub(crate) fn membership(row: &SqliteRow) -> Result<Membership> {
+pub(crate) fn membership(row: &Row) -> Result<Membership> {
     let role: String = row.try_get("m_role")?;
     let status: String = row.try_get("m_status")?;
     Ok(Membership {
@@ -166,7 +165,7 @@ macro_rules! membership_cols {
 }
 pub(crate) use membership_cols;
 
-pub(crate) fn subgroup(row: &SqliteRow) -> Result<Subgroup> {
+pub(crate) fn subgroup(row: &Row) -> Result<Subgroup> {
     let kind: String = row.try_get("kind")?;
     Ok(Subgroup {
         id: id_col(row, "id", SubgroupId)?,
@@ -177,7 +176,7 @@ pub(crate) fn subgroup(row: &SqliteRow) -> Result<Subgroup> {
     })
 }
 
-pub(crate) fn invitation(row: &SqliteRow) -> Result<Invitation> {
+pub(crate) fn invitation(row: &Row) -> Result<Invitation> {
     let role: String = row.try_get("role")?;
     Ok(Invitation {
         id: id_col(row, "id", InvitationId)?,

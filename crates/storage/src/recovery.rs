@@ -1,7 +1,7 @@
 //! Links that change an account (password reset, e-mail change), the sessions an
 //! account holds, and disabling an account.
 
-use sqlx::Row;
+use crate::sql::{Row, q, scalar};
 use tekkan_core::{AccountId, SessionId};
 
 use crate::records::id_col;
@@ -42,7 +42,7 @@ pub struct SessionLine {
     pub user_agent: Option<String>,
 }
 
-fn token(r: &sqlx::sqlite::SqliteRow) -> Result<AccountToken> {
+fn token(r: &Row) -> Result<AccountToken> {
     Ok(AccountToken {
         account_id: id_col(r, "account_id", AccountId)?,
         new_email: r.try_get("new_email")?,
@@ -50,8 +50,8 @@ fn token(r: &sqlx::sqlite::SqliteRow) -> Result<AccountToken> {
     })
 }
 
-const LIVE: &str = "SELECT account_id, new_email, created_at FROM account_tokens WHERE token_hash = ? \
-     AND purpose = ? AND used_at IS NULL AND expires_at > ?";
+const LIVE: &str = "SELECT account_id, new_email, created_at FROM account_tokens WHERE token_hash = $1 \
+     AND purpose = $2 AND used_at IS NULL AND expires_at > $3";
 
 impl Db {
     /// The live link with this hash, without using it (to show the right form).
@@ -61,7 +61,7 @@ impl Db {
         purpose: TokenPurpose,
         now: i64,
     ) -> Result<Option<AccountToken>> {
-        let r = sqlx::query(LIVE)
+        let r = q(LIVE)
             .bind(token_hash)
             .bind(purpose.as_str())
             .bind(now)
@@ -77,9 +77,9 @@ impl Db {
         now: i64,
         idle_cutoff: i64,
     ) -> Result<Vec<SessionLine>> {
-        let rows = sqlx::query(
+        let rows = q(
             "SELECT id, created_at, last_seen_at, expires_at, ip, user_agent FROM sessions \
-             WHERE account_id = ? AND expires_at > ? AND last_seen_at > ? \
+             WHERE account_id = $1 AND expires_at > $2 AND last_seen_at > $3 \
              ORDER BY last_seen_at DESC, id LIMIT 200",
         )
         .bind(account.to_string())
@@ -112,9 +112,9 @@ impl WriteTx {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO account_tokens (token_hash, purpose, account_id, new_email, \
-             created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token_hash)
         .bind(purpose.as_str())
@@ -122,7 +122,7 @@ impl WriteTx {
         .bind(new_email)
         .bind(now)
         .bind(expires_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
@@ -134,14 +134,14 @@ impl WriteTx {
         purpose: TokenPurpose,
         since: i64,
     ) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM account_tokens WHERE account_id = ? AND purpose = ? \
-             AND created_at > ?",
+        Ok(scalar(
+            "SELECT COUNT(*) FROM account_tokens WHERE account_id = $1 AND purpose = $2 \
+             AND created_at > $3",
         )
         .bind(account.to_string())
         .bind(purpose.as_str())
         .bind(since)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.tx)
         .await?)
     }
 
@@ -152,15 +152,15 @@ impl WriteTx {
         purpose: TokenPurpose,
         now: i64,
     ) -> Result<Option<AccountToken>> {
-        let r = sqlx::query(
-            "UPDATE account_tokens SET used_at = ? WHERE token_hash = ? AND purpose = ? \
-             AND used_at IS NULL AND expires_at > ? RETURNING account_id, new_email, created_at",
+        let r = q(
+            "UPDATE account_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = $3 \
+             AND used_at IS NULL AND expires_at > $4 RETURNING account_id, new_email, created_at",
         )
         .bind(now)
         .bind(token_hash)
         .bind(purpose.as_str())
         .bind(now)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?;
         r.as_ref().map(token).transpose()
     }
@@ -172,23 +172,23 @@ impl WriteTx {
         purpose: TokenPurpose,
         now: i64,
     ) -> Result<u64> {
-        let r = sqlx::query(
-            "UPDATE account_tokens SET used_at = ? WHERE account_id = ? AND purpose = ? \
+        let r = q(
+            "UPDATE account_tokens SET used_at = $1 WHERE account_id = $2 AND purpose = $3 \
              AND used_at IS NULL",
         )
         .bind(now)
         .bind(account.to_string())
         .bind(purpose.as_str())
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(r.rows_affected())
     }
 
     pub async fn set_email(&mut self, account: AccountId, email: &str) -> Result<()> {
-        sqlx::query("UPDATE accounts SET email = ? WHERE id = ?")
+        q("UPDATE accounts SET email = $1 WHERE id = $2")
             .bind(email)
             .bind(account.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await
             .map_err(conflict("email already registered"))?;
         Ok(())
@@ -201,10 +201,10 @@ impl WriteTx {
         keep: Option<SessionId>,
     ) -> Result<u64> {
         let keep = keep.map(|s| s.to_string()).unwrap_or_default();
-        let r = sqlx::query("DELETE FROM sessions WHERE account_id = ? AND id <> ?")
+        let r = q("DELETE FROM sessions WHERE account_id = $1 AND id <> $2")
             .bind(account.to_string())
             .bind(keep)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(r.rows_affected())
     }
@@ -215,10 +215,10 @@ impl WriteTx {
         account: AccountId,
         session: SessionId,
     ) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM sessions WHERE id = ? AND account_id = ?")
+        let r = q("DELETE FROM sessions WHERE id = $1 AND account_id = $2")
             .bind(session.to_string())
             .bind(account.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(r.rows_affected() > 0)
     }
@@ -229,15 +229,17 @@ impl WriteTx {
     pub async fn set_disabled(&mut self, account: AccountId, at: Option<i64>) -> Result<bool> {
         let sql = match at {
             Some(_) => {
-                "UPDATE accounts SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL \
+                "UPDATE accounts SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL \
                  AND NOT is_operator"
             }
-            None => "UPDATE accounts SET disabled_at = ? WHERE id = ? AND disabled_at IS NOT NULL",
+            None => {
+                "UPDATE accounts SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NOT NULL"
+            }
         };
-        let r = sqlx::query(sql)
+        let r = q(sql)
             .bind(at)
             .bind(account.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(r.rows_affected() > 0)
     }
@@ -260,9 +262,9 @@ impl WriteTx {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO pending_signups (token_hash, email, display_name, password_hash, \
-             invitation_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             invitation_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(token_hash)
         .bind(&p.email)
@@ -271,7 +273,7 @@ impl WriteTx {
         .bind(&p.invitation_hash)
         .bind(now)
         .bind(expires_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
@@ -282,14 +284,14 @@ impl WriteTx {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<PendingSignup>> {
-        let r = sqlx::query(
-            "UPDATE pending_signups SET used_at = ? WHERE token_hash = ? AND used_at IS NULL \
-             AND expires_at > ? RETURNING email, display_name, password_hash, invitation_hash",
+        let r = q(
+            "UPDATE pending_signups SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
+             AND expires_at > $3 RETURNING email, display_name, password_hash, invitation_hash",
         )
         .bind(now)
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?;
         match r {
             Some(r) => Ok(Some(PendingSignup {

@@ -1,6 +1,6 @@
 //! Reminder jobs: when to remind an occurrence's non-responders, and which were done.
 
-use sqlx::Row;
+use crate::sql::{q, scalar};
 use tekkan_core::{ClubId, MembershipId, OccurrenceId};
 
 use crate::records::id_col;
@@ -9,10 +9,8 @@ use crate::{Db, Result, WriteTx};
 impl Db {
     /// Pending reminder jobs due at `now`: (occurrence, minutes before the deadline).
     pub async fn due_reminders(&self, now: i64, limit: i64) -> Result<Vec<(OccurrenceId, i64)>> {
-        let rows = sqlx::query(
-            "SELECT occurrence_id, before_min FROM reminder_jobs \
-             WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at LIMIT ?",
-        )
+        let rows = q("SELECT occurrence_id, before_min FROM reminder_jobs \
+             WHERE done_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT $2")
         .bind(now)
         .bind(limit)
         .fetch_all(&self.reader)
@@ -29,7 +27,7 @@ impl Db {
 
     /// The club an occurrence belongs to.
     pub async fn occurrence_club(&self, occ: OccurrenceId) -> Result<Option<ClubId>> {
-        let row = sqlx::query("SELECT club_id FROM occurrences WHERE id = ?")
+        let row = q("SELECT club_id FROM occurrences WHERE id = $1")
             .bind(occ.to_string())
             .fetch_optional(&self.reader)
             .await?;
@@ -40,7 +38,7 @@ impl Db {
 
     /// When the next pending reminder is due.
     pub async fn next_reminder_at(&self) -> Result<Option<i64>> {
-        let n = sqlx::query_scalar("SELECT MIN(due_at) FROM reminder_jobs WHERE done_at IS NULL")
+        let n = scalar("SELECT MIN(due_at) FROM reminder_jobs WHERE done_at IS NULL")
             .fetch_one(&self.reader)
             .await?;
         Ok(n)
@@ -57,23 +55,23 @@ impl WriteTx {
         offsets: &[i64],
         now: i64,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM reminder_jobs WHERE occurrence_id = ? AND done_at IS NULL")
+        q("DELETE FROM reminder_jobs WHERE occurrence_id = $1 AND done_at IS NULL")
             .bind(occ.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         for before in offsets {
             let due = deadline_at - before * 60_000;
             if due <= now {
                 continue;
             }
-            sqlx::query(
-                "INSERT INTO reminder_jobs (occurrence_id, before_min, due_at) VALUES (?, ?, ?) \
+            q(
+                "INSERT INTO reminder_jobs (occurrence_id, before_min, due_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (occurrence_id, before_min) DO NOTHING",
             )
             .bind(occ.to_string())
             .bind(before)
             .bind(due)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         }
         Ok(())
@@ -87,41 +85,40 @@ impl WriteTx {
         before: i64,
         now: i64,
     ) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE reminder_jobs SET done_at = ? WHERE occurrence_id = ? AND before_min = ? \
+        let r = q(
+            "UPDATE reminder_jobs SET done_at = $1 WHERE occurrence_id = $2 AND before_min = $3 \
              AND done_at IS NULL",
         )
         .bind(now)
         .bind(occ.to_string())
         .bind(before)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(r.rows_affected() == 1)
     }
 
     /// Records a "remind now" and says when the previous one was.
     pub async fn mark_reminded(&mut self, occ: OccurrenceId, now: i64) -> Result<Option<i64>> {
-        let prev: Option<i64> =
-            sqlx::query_scalar("SELECT last_reminded_at FROM occurrences WHERE id = ?")
-                .bind(occ.to_string())
-                .fetch_one(&mut *self.tx)
-                .await?;
-        sqlx::query("UPDATE occurrences SET last_reminded_at = ? WHERE id = ?")
+        let prev: Option<i64> = scalar("SELECT last_reminded_at FROM occurrences WHERE id = $1")
+            .bind(occ.to_string())
+            .fetch_one(&mut self.tx)
+            .await?;
+        q("UPDATE occurrences SET last_reminded_at = $1 WHERE id = $2")
             .bind(now)
             .bind(occ.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(prev)
     }
 
     /// Whether `guardian` is linked to `student`.
     pub async fn guards(&mut self, guardian: MembershipId, student: MembershipId) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM guardian_links WHERE guardian_id = ? AND student_id = ?",
+        let n: i64 = scalar(
+            "SELECT COUNT(*) FROM guardian_links WHERE guardian_id = $1 AND student_id = $2",
         )
         .bind(guardian.to_string())
         .bind(student.to_string())
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.tx)
         .await?;
         Ok(n > 0)
     }

@@ -28,9 +28,14 @@ fn to_str(path: &Path) -> Result<&str> {
 impl Db {
     /// Writes a consistent copy of the database to `path` (which must not exist).
     pub async fn snapshot_into(&self, path: &Path) -> Result<()> {
+        let crate::sql::Pool::Sqlite(pool) = &self.reader else {
+            return Err(StorageError::Unsupported(
+                "a file snapshot is SQLite's; PostgreSQL is backed up by its own snapshot",
+            ));
+        };
         sqlx::query("VACUUM INTO ?")
             .bind(to_str(path)?)
-            .execute(&self.reader)
+            .execute(pool)
             .await?;
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Per-account login throttling state, the single-use links that lift a lockout, and
 //! the devices an account has signed in on before (throttled on their own counters).
 
-use sqlx::Row;
+use crate::sql::{Target, q, scalar};
 use tekkan_core::AccountId;
 
 use tekkan_core::throttle::Counter;
@@ -10,10 +10,10 @@ use crate::records::id_col;
 use crate::{Db, Result, WriteTx};
 
 /// The counter for `key_hash`; a fresh one (no failures) when there is no row yet.
-async fn get(conn: &mut sqlx::SqliteConnection, key_hash: &str) -> Result<Counter> {
-    let r = sqlx::query(
+async fn get<'c>(conn: impl Into<Target<'c>>, key_hash: &str) -> Result<Counter> {
+    let r = q(
         "SELECT consecutive, last_failure_at, window_start, window_failures, locked_at \
-         FROM login_throttle WHERE key_hash = ?",
+         FROM login_throttle WHERE key_hash = $1",
     )
     .bind(key_hash)
     .fetch_optional(conn)
@@ -32,10 +32,10 @@ async fn get(conn: &mut sqlx::SqliteConnection, key_hash: &str) -> Result<Counte
     Ok(c)
 }
 
-async fn put(conn: &mut sqlx::SqliteConnection, t: &Counter) -> Result<()> {
-    sqlx::query(
+async fn put<'c>(conn: impl Into<Target<'c>>, t: &Counter) -> Result<()> {
+    q(
         "INSERT INTO login_throttle (key_hash, consecutive, last_failure_at, window_start, \
-         window_failures, locked_at) VALUES (?, ?, ?, ?, ?, ?) \
+         window_failures, locked_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (key_hash) DO UPDATE SET consecutive = excluded.consecutive, \
          last_failure_at = excluded.last_failure_at, window_start = excluded.window_start, \
          window_failures = excluded.window_failures, locked_at = excluded.locked_at",
@@ -61,7 +61,7 @@ impl Db {
         key_hash: &str,
         f: impl FnOnce(Counter) -> std::result::Result<Counter, E>,
     ) -> Result<std::result::Result<Counter, E>> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_write().await?;
         let next = match f(get(&mut tx, key_hash).await?) {
             Ok(n) => n,
             Err(e) => return Ok(Err(e)),
@@ -90,16 +90,16 @@ impl WriteTx {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO unlock_tokens (token_hash, key_hash, account_id, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(token_hash)
         .bind(key_hash)
         .bind(account.to_string())
         .bind(now)
         .bind(expires_at)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
@@ -110,14 +110,14 @@ impl WriteTx {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<(String, AccountId)>> {
-        let r = sqlx::query(
-            "UPDATE unlock_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL \
-             AND expires_at > ? RETURNING key_hash, account_id",
+        let r = q(
+            "UPDATE unlock_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
+             AND expires_at > $3 RETURNING key_hash, account_id",
         )
         .bind(now)
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?;
         match r {
             Some(r) => Ok(Some((
@@ -132,9 +132,9 @@ impl WriteTx {
 impl Db {
     /// Whether a device token (by hash) still stands for the account with `email`.
     pub async fn device_trusted_for(&self, token_hash: &str, email: &str) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = scalar(
             "SELECT COUNT(*) FROM trusted_devices d JOIN accounts a ON a.id = d.account_id \
-             WHERE d.token_hash = ? AND a.email = ?",
+             WHERE d.token_hash = $1 AND a.email = $2",
         )
         .bind(token_hash)
         .bind(email)
@@ -153,13 +153,13 @@ impl WriteTx {
         account: AccountId,
         now: i64,
     ) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE trusted_devices SET last_used_at = ? WHERE token_hash = ? AND account_id = ?",
+        let r = q(
+            "UPDATE trusted_devices SET last_used_at = $1 WHERE token_hash = $2 AND account_id = $3",
         )
         .bind(now)
         .bind(token_hash)
         .bind(account.to_string())
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -175,25 +175,25 @@ impl WriteTx {
         keep: i64,
     ) -> Result<()> {
         let id = account.to_string();
-        sqlx::query(
+        q(
             "INSERT INTO trusted_devices (token_hash, account_id, created_at, last_used_at) \
-             VALUES (?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(token_hash)
         .bind(&id)
         .bind(now)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
-        sqlx::query(
-            "DELETE FROM trusted_devices WHERE account_id = ? AND token_hash NOT IN \
-             (SELECT token_hash FROM trusted_devices WHERE account_id = ? \
-              ORDER BY last_used_at DESC, created_at DESC LIMIT ?)",
+        q(
+            "DELETE FROM trusted_devices WHERE account_id = $1 AND token_hash NOT IN \
+             (SELECT token_hash FROM trusted_devices WHERE account_id = $2 \
+              ORDER BY last_used_at DESC, created_at DESC LIMIT $3)",
         )
         .bind(&id)
         .bind(&id)
         .bind(keep)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
@@ -201,9 +201,9 @@ impl WriteTx {
     /// Forgets every device of the account (a password reset: whoever signed in before
     /// must prove themselves again); returns how many.
     pub async fn forget_trusted_devices(&mut self, account: AccountId) -> Result<u64> {
-        let r = sqlx::query("DELETE FROM trusted_devices WHERE account_id = ?")
+        let r = q("DELETE FROM trusted_devices WHERE account_id = $1")
             .bind(account.to_string())
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(r.rows_affected())
     }

@@ -3,9 +3,9 @@
 //! derived from the audit chain (not state changes of their own), so they are written
 //! directly, and only ever appended.
 
+use crate::sql::{Builder, Row, q, scalar};
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Row, Sqlite};
 use tekkan_audit::Hash;
 use tekkan_audit::merkle::Frontier;
 
@@ -43,7 +43,7 @@ fn hash_of(v: Vec<u8>, level: u32, idx: u64) -> Result<Hash> {
         .map_err(|_| StorageError::Corrupt(format!("audit node ({level}, {idx}) is not a hash")))
 }
 
-fn checkpoint_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredCheckpoint> {
+fn checkpoint_row(r: &Row) -> Result<StoredCheckpoint> {
     Ok(StoredCheckpoint {
         size: r.try_get("size")?,
         root: r.try_get("root")?,
@@ -57,7 +57,7 @@ impl Db {
     /// How many entries the stored tree covers: the newest checkpoint's size (nodes,
     /// search keys and checkpoint are written together).
     pub async fn tree_size(&self) -> Result<u64> {
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM audit_checkpoints")
+        let max: Option<i64> = scalar("SELECT MAX(size) FROM audit_checkpoints")
             .fetch_one(&self.reader)
             .await?;
         Ok(max.map_or(0, |m| m as u64))
@@ -76,13 +76,12 @@ impl Db {
             if level < STORED_FROM_LEVEL {
                 let width = 1u64 << level;
                 let first = idx * width;
-                let hashes: Vec<String> = sqlx::query_scalar(
-                    "SELECT hash FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq",
-                )
-                .bind(first as i64)
-                .bind((first + width) as i64)
-                .fetch_all(&mut *conn)
-                .await?;
+                let hashes: Vec<String> =
+                    scalar("SELECT hash FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq")
+                        .bind(first as i64)
+                        .bind((first + width) as i64)
+                        .fetch_all(&mut conn)
+                        .await?;
                 let mut row: Vec<Hash> = hashes
                     .iter()
                     .map(|h| tekkan_audit::from_hex(h).map(|h| tekkan_audit::merkle::leaf_hash(&h)))
@@ -103,10 +102,10 @@ impl Db {
                 continue;
             }
             let h: Option<Vec<u8>> =
-                sqlx::query_scalar("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?")
+                scalar("SELECT hash FROM audit_nodes WHERE level = $1 AND idx = $2")
                     .bind(level as i64)
                     .bind(idx as i64)
-                    .fetch_optional(&mut *conn)
+                    .fetch_optional(&mut conn)
                     .await?;
             let h = h.ok_or_else(|| {
                 StorageError::Corrupt(format!("audit node ({level}, {idx}) is missing"))
@@ -139,37 +138,35 @@ impl Db {
         // In key order, so that consecutive inserts land on the same pages.
         let mut search: Vec<&(String, i64)> = search.iter().collect();
         search.sort_unstable();
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_write().await?;
         // Many rows per statement: this runs on the one writer, so it is kept short.
         for chunk in search.chunks(ROWS_PER_INSERT) {
-            let mut b: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO audit_search (search_key, seq) ");
+            let mut b: Builder<'_> = Builder::new("INSERT INTO audit_search (search_key, seq) ");
             b.push_values(chunk, |mut row, (key, seq)| {
                 row.push_bind(key.clone()).push_bind(*seq);
             });
-            b.build().execute(&mut *tx).await?;
+            b.build().execute(&mut tx).await?;
         }
         for chunk in nodes.chunks(ROWS_PER_INSERT) {
-            let mut b: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO audit_nodes (level, idx, hash) ");
+            let mut b: Builder<'_> = Builder::new("INSERT INTO audit_nodes (level, idx, hash) ");
             b.push_values(chunk, |mut row, (level, idx, hash)| {
                 row.push_bind(*level as i64)
                     .push_bind(*idx as i64)
                     .push_bind(hash.to_vec());
             });
-            b.build().execute(&mut *tx).await?;
+            b.build().execute(&mut tx).await?;
         }
         {
             let c = checkpoint;
-            sqlx::query(
-                "INSERT INTO audit_checkpoints (size, root, ts_ms, key_id, note) VALUES (?, ?, ?, ?, ?)",
+            q(
+                "INSERT INTO audit_checkpoints (size, root, ts_ms, key_id, note) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(c.size)
             .bind(&c.root)
             .bind(c.ts_ms)
             .bind(&c.key_id)
             .bind(&c.note)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         }
         tx.commit().await?;
@@ -178,7 +175,7 @@ impl Db {
 
     /// The newest checkpoint.
     pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
-        let r = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
+        let r = q("SELECT * FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
             .fetch_optional(&self.reader)
             .await?;
         r.as_ref().map(checkpoint_row).transpose()
@@ -186,7 +183,7 @@ impl Db {
 
     /// The checkpoint over exactly `size` entries, if one was signed.
     pub async fn checkpoint_at(&self, size: i64) -> Result<Option<StoredCheckpoint>> {
-        let r = sqlx::query("SELECT * FROM audit_checkpoints WHERE size = ?")
+        let r = q("SELECT * FROM audit_checkpoints WHERE size = $1")
             .bind(size)
             .fetch_optional(&self.reader)
             .await?;
@@ -195,7 +192,7 @@ impl Db {
 
     /// Every checkpoint, oldest first.
     pub async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>> {
-        let rows = sqlx::query("SELECT * FROM audit_checkpoints ORDER BY size")
+        let rows = q("SELECT * FROM audit_checkpoints ORDER BY size")
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(checkpoint_row).collect()
@@ -203,7 +200,7 @@ impl Db {
 
     /// The checkpoint keys, oldest first.
     pub async fn audit_keys(&self) -> Result<Vec<KeyRow>> {
-        let rows = sqlx::query("SELECT * FROM audit_keys ORDER BY position")
+        let rows = q("SELECT * FROM audit_keys ORDER BY position")
             .fetch_all(&self.reader)
             .await?;
         rows.iter()
@@ -227,9 +224,9 @@ impl Db {
         by_previous: Option<&str>,
         by_this: Option<&str>,
     ) -> Result<()> {
-        sqlx::query(
+        q(
             "INSERT INTO audit_keys (position, public_key, added_at, by_previous, by_this) \
-             VALUES ((SELECT COALESCE(MAX(position), 0) + 1 FROM audit_keys), ?, ?, ?, ?)",
+             VALUES ((SELECT COALESCE(MAX(position), 0) + 1 FROM audit_keys), $1, $2, $3, $4)",
         )
         .bind(public_key)
         .bind(crate::now_ms())

@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use sqlx::Row;
+use tekkan_storage::sql as raw;
 
 use crate::support::{Client, TestApp};
 
@@ -10,7 +10,7 @@ const PW: &str = "a long enough passphrase";
 
 async fn count(app: &TestApp, sql: &'static str) -> i64 {
     let mut db = app.raw_db().await;
-    sqlx::query_scalar(sql).fetch_one(&mut db).await.unwrap()
+    raw::scalar(sql).fetch_one(&mut db).await.unwrap()
 }
 
 #[tokio::test]
@@ -76,7 +76,7 @@ async fn an_expired_setup_link_is_refused() {
         .unwrap()
         .to_owned();
     let mut db = app.raw_db().await;
-    sqlx::query("UPDATE setup_tokens SET expires_at = 0")
+    raw::q("UPDATE setup_tokens SET expires_at = 0")
         .execute(&mut db)
         .await
         .unwrap();
@@ -240,7 +240,7 @@ async fn passwords_are_argon2id_and_rehashed_when_the_cost_rises() {
     let app = TestApp::start().await;
     let user = app.sign_up("Hanako", None).await;
     let mut db = app.raw_db().await;
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE email = ?")
+    let hash: String = raw::scalar("SELECT password_hash FROM accounts WHERE email = $1")
         .bind(user.email.to_lowercase())
         .fetch_one(&mut db)
         .await
@@ -270,7 +270,7 @@ async fn passwords_are_argon2id_and_rehashed_when_the_cost_rises() {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let mut db = app.raw_db().await;
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE email = ?")
+    let hash: String = raw::scalar("SELECT password_hash FROM accounts WHERE email = $1")
         .bind(user.email.to_lowercase())
         .fetch_one(&mut db)
         .await
@@ -306,7 +306,7 @@ async fn sessions_are_random_hashed_and_renewed_at_login() {
 
     // Only a hash is stored.
     let mut db = app.raw_db().await;
-    let stored: Vec<String> = sqlx::query("SELECT token_hash FROM sessions")
+    let stored: Vec<String> = raw::q("SELECT token_hash FROM sessions")
         .fetch_all(&mut db)
         .await
         .unwrap()
@@ -350,13 +350,13 @@ async fn idle_and_absolute_session_lifetimes_are_enforced() {
     let mut db = app.raw_db().await;
     let h = |c: &Client| tekkan_app::hash_token(c.bearer.as_ref().unwrap());
     let eight_days_ago = tekkan_storage::now_ms() - 8 * 24 * 3_600_000;
-    sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+    raw::q("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
         .bind(eight_days_ago)
         .bind(h(&idle))
         .execute(&mut db)
         .await
         .unwrap();
-    sqlx::query("UPDATE sessions SET expires_at = ? WHERE token_hash = ?")
+    raw::q("UPDATE sessions SET expires_at = $1 WHERE token_hash = $2")
         .bind(tekkan_storage::now_ms() - 1)
         .bind(h(&old))
         .execute(&mut db)

@@ -3,7 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::Row;
+use tekkan_storage::sql as raw;
 
 use crate::support::code;
 use crate::support::fixture::{Fixture, Who, event, subgroup};
@@ -85,8 +85,8 @@ async fn reads_and_confirmations_are_recorded_and_undeniable() {
 
     // The audit entry names the member's account and session; the chain verifies.
     let mut db = fx.app.raw_db().await;
-    let row = sqlx::query(
-        "SELECT action, actor_account, actor_session, target, hash FROM audit_log WHERE seq = ?",
+    let row = raw::q(
+        "SELECT action, actor_account, actor_session, target, hash FROM audit_log WHERE seq = $1",
     )
     .bind(seq)
     .fetch_one(&mut db)
@@ -107,8 +107,8 @@ async fn reads_and_confirmations_are_recorded_and_undeniable() {
         row.get::<String, _>("hash"),
         r["audit_hash"].as_str().unwrap()
     );
-    let reads: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'announcement.read' AND target = ?",
+    let reads: i64 = raw::scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'announcement.read' AND target = $1",
     )
     .bind(format!("announcement:{id}"))
     .fetch_one(&mut db)
@@ -313,7 +313,7 @@ async fn comments_keep_their_history_and_belong_to_their_author() {
     assert_eq!(s, StatusCode::GONE);
     // The versions are still in the database, for the record.
     let mut db = fx.app.raw_db().await;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM comment_revisions WHERE comment_id = ?")
+    let n: i64 = raw::scalar("SELECT COUNT(*) FROM comment_revisions WHERE comment_id = $1")
         .bind(cid)
         .fetch_one(&mut db)
         .await

@@ -4,10 +4,10 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
+use tekkan_storage::sql as raw;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use sqlx::Row;
 
 use crate::support::fixture::invite;
 use crate::support::{TestApp, tekkan};
@@ -24,7 +24,7 @@ async fn audit_rows(
     Option<String>,
 )> {
     let mut db = app.raw_db().await;
-    sqlx::query("SELECT seq, action, actor_account, actor_session, club_id, ip, user_agent FROM audit_log ORDER BY seq")
+    raw::q("SELECT seq, action, actor_account, actor_session, club_id, ip, user_agent FROM audit_log ORDER BY seq")
         .fetch_all(&mut db)
         .await
         .unwrap()
@@ -144,27 +144,18 @@ fn copy_dir(from: &Path) -> tempfile::TempDir {
 }
 
 async fn tamper(dir: &Path, sql: &[&str]) {
-    use sqlx::Connection;
-    let mut db = sqlx::SqliteConnection::connect(&format!(
-        "sqlite://{}",
-        dir.join("tekkan.sqlite3").display()
-    ))
-    .await
-    .unwrap();
+    let mut db = crate::support::raw_db_at(dir).await;
     // An attacker with the file can drop the append-only triggers; the chain still tells.
-    sqlx::query("DROP TRIGGER audit_log_no_update")
+    raw::q("DROP TRIGGER audit_log_no_update")
         .execute(&mut db)
         .await
         .unwrap();
-    sqlx::query("DROP TRIGGER audit_log_no_delete")
+    raw::q("DROP TRIGGER audit_log_no_delete")
         .execute(&mut db)
         .await
         .unwrap();
     for s in sql {
-        sqlx::query(sqlx::AssertSqlSafe(*s))
-            .execute(&mut db)
-            .await
-            .unwrap();
+        raw::q_built(s.to_string()).execute(&mut db).await.unwrap();
     }
     db.close().await.unwrap();
 }
@@ -180,7 +171,7 @@ async fn verify_names_the_first_altered_removed_reordered_or_truncated_entry() {
     }
     // The running server refuses in-place edits through SQL too.
     let mut db = app.raw_db().await;
-    let e = sqlx::query("UPDATE audit_log SET target = 'x' WHERE seq = 2")
+    let e = raw::q("UPDATE audit_log SET target = 'x' WHERE seq = 2")
         .execute(&mut db)
         .await
         .unwrap_err();
@@ -257,18 +248,11 @@ async fn verify_names_the_first_altered_removed_reordered_or_truncated_entry() {
 }
 
 async fn latest_note(dir: &Path) -> String {
-    use sqlx::Connection;
-    let mut db = sqlx::SqliteConnection::connect(&format!(
-        "sqlite://{}",
-        dir.join("tekkan.sqlite3").display()
-    ))
-    .await
-    .unwrap();
-    let note: String =
-        sqlx::query_scalar("SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+    let mut db = crate::support::raw_db_at(dir).await;
+    let note: String = raw::scalar("SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     db.close().await.unwrap();
     note
 }
@@ -315,14 +299,8 @@ async fn checkpoints_catch_rollback_truncation_with_the_stolen_head_key_and_edit
     let cut = copy_dir(dir.path());
     let key = hex_key(&cut.path().join("secrets/audit.key"));
     let (seq, hash) = {
-        use sqlx::Connection;
-        let mut db = sqlx::SqliteConnection::connect(&format!(
-            "sqlite://{}",
-            cut.path().join("tekkan.sqlite3").display()
-        ))
-        .await
-        .unwrap();
-        let r = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1 OFFSET 3")
+        let mut db = crate::support::raw_db_at(cut.path()).await;
+        let r = raw::q("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1 OFFSET 3")
             .fetch_one(&mut db)
             .await
             .unwrap();

@@ -5,8 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-use sqlx::{Connection, Row};
+use tekkan_storage::sql as raw;
 
 use crate::support::{TestApp, unique};
 
@@ -115,29 +114,26 @@ fn run(args: &[&str]) -> (bool, String) {
 
 /// Every row of every table, as text (`quote()` of each column), per table.
 pub async fn dump(db: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let url = format!("sqlite://{}?mode=ro", db.display());
-    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let tables: Vec<String> = sqlx::query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-    )
-    .fetch_all(&mut c)
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| r.get(0))
-    .collect();
+    let mut c = crate::support::raw_sqlite(db).await;
+    let tables: Vec<String> =
+        raw::q("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
     let mut out = BTreeMap::new();
     for t in tables {
-        let cols: Vec<String> =
-            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info(\"{t}\")")))
-                .fetch_all(&mut c)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| format!("quote(\"{}\")", r.get::<String, _>(1)))
-                .collect();
+        let cols: Vec<String> = raw::q_built(format!("PRAGMA table_info(\"{t}\")"))
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| format!("quote(\"{}\")", r.get::<String, _>(1)))
+            .collect();
         let sql = format!("SELECT {} FROM \"{t}\"", cols.join("||','||"));
-        let rows: BTreeSet<String> = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows: BTreeSet<String> = raw::q_built(sql)
             .fetch_all(&mut c)
             .await
             .unwrap()

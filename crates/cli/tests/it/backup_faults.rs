@@ -3,8 +3,8 @@
 //! a newer schema. Each gives a clear error, and a restore leaves nothing behind.
 
 use std::path::Path;
+use tekkan_storage::sql as raw;
 
-use sqlx::Connection;
 use tekkan_audit::signed::Signer;
 use tekkan_backup::Manifest;
 
@@ -64,7 +64,7 @@ async fn faults_give_a_clear_error_and_never_a_partial_restore() {
     let signer = Kit::signer(&out);
     let mut db = app.raw_db().await;
     let partial: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'backup.partial'")
+        raw::scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'backup.partial'")
             .fetch_one(&mut db)
             .await
             .unwrap();
@@ -158,13 +158,8 @@ async fn faults_give_a_clear_error_and_never_a_partial_restore() {
     let (code, out) = only_good.fetch(&rcfg, &["restore"], "good", &id_file, &signer);
     assert_eq!(code, 0, "{out}");
     // And a tekkan older than the database refuses to open it.
-    let mut db = sqlx::SqliteConnection::connect(&format!(
-        "sqlite://{}",
-        target.join("tekkan.sqlite3").display()
-    ))
-    .await
-    .unwrap();
-    sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)")
+    let mut db = crate::support::raw_db_at(&target).await;
+    raw::q("INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)")
         .execute(&mut db)
         .await
         .unwrap();

@@ -3,6 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tekkan_storage::sql as raw;
 
 use crate::support::TestApp;
 use crate::support::fixture::Fixture;
@@ -95,7 +96,7 @@ async fn malformed_bodies_get_clear_4xx_answers() {
         assert_error_shape(p.status, &p.body, want, code);
     }
     let mut db = app.raw_db().await;
-    let clubs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clubs")
+    let clubs: i64 = raw::scalar("SELECT COUNT(*) FROM clubs")
         .fetch_one(&mut db)
         .await
         .unwrap();
@@ -271,7 +272,7 @@ async fn server_faults_show_a_generic_message_and_a_request_id() {
     let mut owner = app.sign_up("Owner", None).await;
     let club = owner.create_club("茶道部").await;
     let mut db = app.raw_db().await;
-    sqlx::query("UPDATE memberships SET role = 'emperor'")
+    raw::q("UPDATE memberships SET role = 'emperor'")
         .execute(&mut db)
         .await
         .unwrap();

@@ -2,6 +2,7 @@
 //! 500), and pages refuse broken forms; nothing is written by a refused request.
 
 use reqwest::{Method, StatusCode};
+use tekkan_storage::sql as raw;
 
 use crate::support::Client;
 use crate::support::fixture::{Fixture, Who, announcement, comment, event, poll};
@@ -118,7 +119,7 @@ pub async fn refuses_broken_json(c: &mut Client, writes: &[(Method, String)]) {
 /// Rows in the tables activity writes touch.
 async fn count_rows(fx: &Fixture) -> i64 {
     let mut db = fx.app.raw_db().await;
-    sqlx::query_scalar(
+    raw::scalar(
         "SELECT (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM occurrences) \
          + (SELECT COUNT(*) FROM answers) + (SELECT COUNT(*) FROM comments) \
          + (SELECT COUNT(*) FROM comment_revisions) + (SELECT COUNT(*) FROM announcements) \

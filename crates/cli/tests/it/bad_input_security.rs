@@ -3,6 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tekkan_storage::sql as raw;
 
 use crate::bad_input_activities::refuses_broken_json;
 use crate::support::{TestApp, code};
@@ -18,7 +19,7 @@ async fn rows(app: &TestApp) -> Vec<i64> {
         "SELECT COUNT(*) FROM sessions",
         "SELECT COUNT(*) FROM clubs WHERE require_mfa",
     ] {
-        out.push(sqlx::query_scalar(sql).fetch_one(&mut db).await.unwrap());
+        out.push(raw::scalar(sql).fetch_one(&mut db).await.unwrap());
     }
     out
 }
@@ -181,18 +182,17 @@ async fn recovery_and_session_endpoints_refuse_broken_input() {
 /// Links, sessions, audit entries, and every password hash and address.
 async fn recovery_state(app: &TestApp) -> (i64, String) {
     let mut db = app.raw_db().await;
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = raw::scalar(
         "SELECT (SELECT COUNT(*) FROM account_tokens) + (SELECT COUNT(*) FROM sessions) \
          + (SELECT COUNT(*) FROM audit_log)",
     )
     .fetch_one(&mut db)
     .await
     .unwrap();
-    let accounts: String =
-        sqlx::query_scalar("SELECT group_concat(password_hash || email) FROM accounts")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+    let accounts: String = raw::scalar("SELECT group_concat(password_hash || email) FROM accounts")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     (n, accounts)
 }
 
@@ -215,24 +215,20 @@ async fn personal_and_privacy_endpoints_refuse_broken_input() {
         (Method::POST, "/api/v1/me/privacy-requests".to_owned()),
     ];
     let state = |app: &TestApp| {
-        let path = app.db_file();
+        let at = app.location();
         async move {
-            use sqlx::Connection;
-            let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap();
-            let n: i64 = sqlx::query_scalar(
+            let mut db = raw::connect(&at).await.unwrap();
+            let n: i64 = raw::scalar(
                 "SELECT (SELECT COUNT(*) FROM personal_fields) + (SELECT COUNT(*) FROM privacy_requests) \
                  + (SELECT COUNT(*) FROM audit_log)",
             )
             .fetch_one(&mut db)
             .await
             .unwrap();
-            let names: String =
-                sqlx::query_scalar("SELECT group_concat(display_name) FROM accounts")
-                    .fetch_one(&mut db)
-                    .await
-                    .unwrap();
+            let names: String = raw::scalar("SELECT group_concat(display_name) FROM accounts")
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
             (n, names)
         }
     };

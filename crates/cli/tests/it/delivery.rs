@@ -3,6 +3,7 @@
 //! checks the VAPID signature (RFC 8292). Preferences per kind and channel are obeyed.
 
 use std::time::Duration;
+use tekkan_storage::sql as raw;
 
 use aes_gcm::aead::{Aead, KeyInit};
 use base64::Engine;
@@ -203,12 +204,10 @@ async fn announcements_arrive_by_email_and_push_as_each_person_chose() {
     let mut db = app.raw_db().await;
     let mut n = 1;
     for _ in 0..50 {
-        n = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM push_subscriptions WHERE endpoint LIKE '%/gone/%'",
-        )
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
+        n = raw::scalar("SELECT COUNT(*) FROM push_subscriptions WHERE endpoint LIKE '%/gone/%'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
         if n == 0 {
             break;
         }

@@ -4,6 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use tekkan_storage::sql as raw;
 
 use crate::support::TestApp;
 
@@ -41,11 +42,11 @@ async fn healthz_reports_a_broken_chain_and_a_corrupt_btree() {
 
     // An audit entry edited in place: the next check finds it.
     let mut db = app.raw_db().await;
-    sqlx::query("DROP TRIGGER audit_log_no_update")
+    raw::q("DROP TRIGGER audit_log_no_update")
         .execute(&mut db)
         .await
         .unwrap();
-    sqlx::query("UPDATE audit_log SET target = 'club:forged' WHERE seq = 2")
+    raw::q("UPDATE audit_log SET target = 'club:forged' WHERE seq = 2")
         .execute(&mut db)
         .await
         .unwrap();
@@ -80,17 +81,14 @@ async fn healthz_reports_a_broken_chain_and_a_corrupt_btree() {
     let dir = app2.stop().await;
     let file = dir.path().join("tekkan.sqlite3");
     let (root, page_size): (i64, i64) = {
-        use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-            .await
-            .unwrap();
-        let root = sqlx::query_scalar(
+        let mut c = crate::support::raw_sqlite(&file).await;
+        let root = raw::scalar(
             "SELECT rootpage FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions' LIMIT 1",
         )
         .fetch_one(&mut c)
         .await
         .unwrap();
-        let ps = sqlx::query_scalar("PRAGMA page_size")
+        let ps = raw::scalar("PRAGMA page_size")
             .fetch_one(&mut c)
             .await
             .unwrap();

@@ -3,6 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tekkan_storage::sql as raw;
 
 use crate::support::fixture::{invite, join};
 use crate::support::{TestApp, code};
@@ -43,11 +44,10 @@ async fn invitations_expire_are_revocable_limited_and_can_need_approval() {
     let (s, v) = late.api(Method::POST, "/api/v1/accounts", Some(json!({"email": "late@example.jp", "display_name": "Late", "password": "a long enough passphrase", "invitation": token}))).await;
     assert_eq!((s, code(&v)), (StatusCode::GONE, "invitation"));
     let mut db = app.raw_db().await;
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE email = 'late@example.jp'")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+    let n: i64 = raw::scalar("SELECT COUNT(*) FROM accounts WHERE email = 'late@example.jp'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 
     // Revoked.
@@ -91,7 +91,7 @@ async fn invitations_expire_are_revocable_limited_and_can_need_approval() {
 
     // Expired.
     let t3 = invite(&mut owner, &club, "member", false).await;
-    sqlx::query("UPDATE invitations SET expires_at = 1 WHERE token_hash = ?")
+    raw::q("UPDATE invitations SET expires_at = 1 WHERE token_hash = $1")
         .bind(tekkan_app::hash_token(&t3))
         .execute(&mut db)
         .await

@@ -5,6 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tekkan_storage::sql as raw;
 
 use crate::signed_actions::{sign, verify, with_sig};
 use crate::support::cdp::Browser;
@@ -16,7 +17,7 @@ const PW: &str = "a long enough passphrase";
 
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
     let mut db = app.raw_db().await;
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+    raw::Scalar::new(sql.to_owned())
         .fetch_one(&mut db)
         .await
         .unwrap()
@@ -105,10 +106,8 @@ async fn enrolled_keys_are_committed_exported_and_backfilled() {
     // A database from before key commitments: the server commits the key once at start.
     let dir = app.stop().await;
     {
-        use sqlx::Connection;
-        let url = format!("sqlite://{}", dir.path().join("tekkan.sqlite3").display());
-        let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query("UPDATE passkeys SET committed = 0")
+        let mut db = crate::support::raw_db_at(dir.path()).await;
+        raw::q("UPDATE passkeys SET committed = 0")
             .execute(&mut db)
             .await
             .unwrap();
@@ -145,7 +144,7 @@ async fn a_key_attached_behind_the_logs_back_fails_the_verifier() {
     let mut b = Browser::with_passkey(&base, &intruder.email, PW, "key").await;
     {
         let mut db = app.raw_db().await;
-        let moved = sqlx::query(
+        let moved = raw::q(
             "UPDATE passkeys SET account_id = (SELECT account_id FROM passkeys \
              ORDER BY created_at LIMIT 1) WHERE credential_id = (SELECT credential_id \
              FROM passkeys ORDER BY created_at DESC LIMIT 1)",

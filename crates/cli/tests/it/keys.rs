@@ -3,6 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tekkan_storage::sql as raw;
 
 use crate::mfa::{enrol, now_step, totp};
 use crate::support::TestApp;
@@ -11,7 +12,7 @@ const PW: &str = "a long enough passphrase";
 
 async fn key_ids(app: &TestApp) -> Vec<String> {
     let mut db = app.raw_keystore().await;
-    sqlx::query_scalar("SELECT key_id FROM data_keys ORDER BY account_id")
+    raw::scalar("SELECT key_id FROM data_keys ORDER BY account_id")
         .fetch_all(&mut db)
         .await
         .unwrap()
@@ -66,7 +67,7 @@ async fn rotation_rewraps_every_data_key_while_the_server_runs() {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
     let mut db = app.raw_db().await;
-    let check: String = sqlx::query_scalar("SELECT key_id FROM master_key_check")
+    let check: String = raw::scalar("SELECT key_id FROM master_key_check")
         .fetch_one(&mut db)
         .await
         .unwrap();
@@ -121,20 +122,11 @@ async fn rotation_rewraps_every_data_key_while_the_server_runs() {
         matches!(verdict, tekkan_cli::audit::Verdict::Intact(_)),
         "the log no longer verifies after a master key rotation"
     );
-    let mut db = {
-        use sqlx::Connection;
-        sqlx::SqliteConnection::connect(&format!(
-            "sqlite://{}",
-            dir.path().join("tekkan.sqlite3").display()
-        ))
+    let mut db = { crate::support::raw_db_at(dir.path()).await };
+    let rotated: i64 = raw::scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'keys.rotated'")
+        .fetch_one(&mut db)
         .await
-        .unwrap()
-    };
-    let rotated: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'keys.rotated'")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+        .unwrap();
     assert_eq!(rotated, 1);
 
     // A master key set in the configuration is not rotated behind the operator's back.
@@ -160,19 +152,20 @@ async fn data_keys_left_in_the_database_move_to_the_key_store() {
     // Put the key back where the previous version kept it.
     let (account, key_id, wrapped): (String, String, String) = {
         let mut ks = app.raw_keystore().await;
-        let row = sqlx::query_as("SELECT account_id, key_id, wrapped FROM data_keys")
-            .fetch_one(&mut ks)
-            .await
-            .unwrap();
-        sqlx::query("DELETE FROM data_keys")
+        let row = crate::support::tuple(
+            raw::q("SELECT account_id, key_id, wrapped FROM data_keys"),
+            &mut ks,
+        )
+        .await;
+        raw::q("DELETE FROM data_keys")
             .execute(&mut ks)
             .await
             .unwrap();
         row
     };
     let mut db = app.raw_db().await;
-    sqlx::query(
-        "INSERT INTO data_keys (account_id, key_id, wrapped, created_at) VALUES (?, ?, ?, 0)",
+    raw::q(
+        "INSERT INTO data_keys (account_id, key_id, wrapped, created_at) VALUES ($1, $2, $3, 0)",
     )
     .bind(&account)
     .bind(&key_id)
@@ -189,17 +182,16 @@ async fn data_keys_left_in_the_database_move_to_the_key_store() {
         "the moved key opens the TOTP secret"
     );
     let mut db = app.raw_db().await;
-    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_keys")
+    let left: i64 = raw::scalar("SELECT COUNT(*) FROM data_keys")
         .fetch_one(&mut db)
         .await
         .unwrap();
     assert_eq!(left, 0, "none stays in the database");
     assert_eq!(key_ids(&app).await, [key_id]);
-    let moved: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'keys.moved_to_key_store'",
-    )
-    .fetch_one(&mut db)
-    .await
-    .unwrap();
+    let moved: i64 =
+        raw::scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'keys.moved_to_key_store'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
     assert_eq!(moved, 1);
 }

@@ -7,6 +7,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tekkan_storage::sql as raw;
 
 use crate::support::{Client, TestApp, code};
 
@@ -118,13 +119,13 @@ async fn guesses_from_elsewhere_do_not_lock_out_a_device_that_signed_in_before()
     );
 
     let mut db = app.raw_db().await;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.locked'")
+    let n: i64 = raw::scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.locked'")
         .fetch_one(&mut db)
         .await
         .unwrap();
     assert_eq!(n, 2, "the account's lock and the device's");
     // Only hashes of device tokens are stored.
-    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM trusted_devices")
+    let stored: Vec<String> = raw::scalar("SELECT token_hash FROM trusted_devices")
         .fetch_all(&mut db)
         .await
         .unwrap();
@@ -144,7 +145,7 @@ async fn an_account_keeps_at_most_twenty_devices() {
         assert_eq!(s, StatusCode::CREATED);
     }
     let mut db = app.raw_db().await;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trusted_devices")
+    let n: i64 = raw::scalar("SELECT COUNT(*) FROM trusted_devices")
         .fetch_one(&mut db)
         .await
         .unwrap();
@@ -167,10 +168,7 @@ async fn broken_device_tokens_are_refused_or_ignored_never_a_500() {
         let app = &app;
         async move {
             let mut db = app.raw_db().await;
-            sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(&mut db)
-                .await
-                .unwrap()
+            raw::scalar::<i64>(sql).fetch_one(&mut db).await.unwrap()
         }
     };
     let before = (

@@ -4,6 +4,7 @@
 //! lists one the router lacks.
 
 use std::collections::BTreeSet;
+use tekkan_storage::sql as raw;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -591,9 +592,9 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         let (_, me) = owner.api(Method::GET, "/api/v1/me", None).await;
         let id = unique("passkey");
         let mut db = fx.app.raw_db().await;
-        sqlx::query(
+        raw::q(
             "INSERT INTO passkeys (credential_id, account_id, name, static_state, \
-             dynamic_state, created_at) VALUES (?, ?, 'key', 'AA', 'AA', 0)",
+             dynamic_state, created_at) VALUES ($1, $2, 'key', 'AA', 'AA', 0)",
         )
         .bind(&id)
         .bind(me["account_id"].as_str().unwrap())

@@ -7,6 +7,7 @@ use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha1::Sha1;
+use tekkan_storage::sql as raw;
 
 use crate::support::fixture::join;
 use crate::support::{Client, TestApp, code};
@@ -252,7 +253,7 @@ async fn privileged_roles_must_enrol_and_codes_work_once() {
     // Every step is audited.
     let mut db = app.raw_db().await;
     let actions: Vec<String> =
-        sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'mfa.%' OR action LIKE 'auth.second%' ORDER BY seq")
+        raw::scalar("SELECT action FROM audit_log WHERE action LIKE 'mfa.%' OR action LIKE 'auth.second%' ORDER BY seq")
             .fetch_all(&mut db)
             .await
             .unwrap();
@@ -273,7 +274,7 @@ async fn changes_need_a_recent_proof_of_identity() {
     let (secret, _) = enrol(&mut user).await;
     // Age the session's last proof of identity past the ten-minute window.
     let mut db = app.raw_db().await;
-    sqlx::query("UPDATE sessions SET reauth_at = 0")
+    raw::q("UPDATE sessions SET reauth_at = 0")
         .execute(&mut db)
         .await
         .unwrap();
@@ -326,7 +327,7 @@ async fn a_tampered_secret_is_refused_and_a_wrong_master_key_stops_the_start() {
     let mut user = app.sign_up("改ざん", None).await;
     let (secret, _) = enrol(&mut user).await;
     let mut db = app.raw_db().await;
-    let sealed: String = sqlx::query_scalar("SELECT sealed_secret FROM mfa_totp")
+    let sealed: String = raw::scalar("SELECT sealed_secret FROM mfa_totp")
         .fetch_one(&mut db)
         .await
         .unwrap();
@@ -334,7 +335,7 @@ async fn a_tampered_secret_is_refused_and_a_wrong_master_key_stops_the_start() {
     let mut bytes = sealed.into_bytes();
     let i = bytes.len() / 2;
     bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
-    sqlx::query("UPDATE mfa_totp SET sealed_secret = ?")
+    raw::q("UPDATE mfa_totp SET sealed_secret = $1")
         .bind(String::from_utf8(bytes).unwrap())
         .execute(&mut db)
         .await

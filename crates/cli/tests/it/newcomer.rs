@@ -4,6 +4,7 @@
 //! has a month of life in it, so no page starts empty.
 
 use crate::support::TestApp;
+use tekkan_storage::sql as raw;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn printed_links_name_localhost_and_a_skipped_demo_says_why() {
@@ -90,17 +91,18 @@ async fn the_demo_club_has_a_lively_month() {
     // Weeks of past practice with answers, and comments on the next one.
     let mut db = app.raw_db().await;
     let now = tekkan_storage::now_ms();
-    let (past, answers): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(DISTINCT o.id), COUNT(a.membership_id) FROM occurrences o \
-         LEFT JOIN answers a ON a.occurrence_id = o.id WHERE o.ends_at < ?",
+    let (past, answers): (i64, i64) = crate::support::tuple(
+        raw::q(
+            "SELECT COUNT(DISTINCT o.id), COUNT(a.membership_id) FROM occurrences o \
+         LEFT JOIN answers a ON a.occurrence_id = o.id WHERE o.ends_at < $1",
+        )
+        .bind(now),
+        &mut db,
     )
-    .bind(now)
-    .fetch_one(&mut db)
-    .await
-    .unwrap();
+    .await;
     assert!(past >= 10 && answers >= 8 * past, "{past} {answers}");
     let on_practice: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE parent_kind = 'occurrence'")
+        raw::scalar("SELECT COUNT(*) FROM comments WHERE parent_kind = 'occurrence'")
             .fetch_one(&mut db)
             .await
             .unwrap();

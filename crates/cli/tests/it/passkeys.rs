@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tekkan_storage::sql as raw;
 
 use crate::support::cdp::Browser;
 use crate::support::{TestApp, code};
@@ -175,17 +176,16 @@ async fn a_passkey_registers_and_signs_in_and_forged_answers_are_refused() {
     assert_eq!(s, StatusCode::CREATED);
 
     let mut db = app.raw_db().await;
-    let (stored, used): (String, Option<i64>) =
-        sqlx::query_as("SELECT static_state, last_used_at FROM passkeys")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+    let (stored, used): (String, Option<i64>) = crate::support::tuple(
+        raw::q("SELECT static_state, last_used_at FROM passkeys"),
+        &mut db,
+    )
+    .await;
     assert!(!stored.is_empty() && used.is_some());
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.passkey_used'")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+    let n: i64 = raw::scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.passkey_used'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!(n, 3, "the page sign-in and the two genuine API sign-ins");
 }
 
@@ -199,7 +199,7 @@ async fn a_passkey_only_account_has_no_password_and_keeps_its_last_passkey() {
     b.click_and_wait("#passkey-add").await;
     b.click_and_wait("#passkey-only").await;
     let mut db = app.raw_db().await;
-    let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM accounts")
+    let hash: Option<String> = raw::scalar("SELECT password_hash FROM accounts")
         .fetch_one(&mut db)
         .await
         .unwrap();
@@ -214,7 +214,7 @@ async fn a_passkey_only_account_has_no_password_and_keeps_its_last_passkey() {
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the old password is gone");
     // The last passkey of a passkey-only account cannot be removed.
-    let id: String = sqlx::query_scalar("SELECT credential_id FROM passkeys")
+    let id: String = raw::scalar("SELECT credential_id FROM passkeys")
         .fetch_one(&mut db)
         .await
         .unwrap();

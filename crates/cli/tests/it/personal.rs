@@ -4,6 +4,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tekkan_storage::sql as raw;
 
 use crate::support::fixture::join;
 use crate::support::{Client, TestApp, code};
@@ -106,7 +107,7 @@ async fn personal_fields_are_sealed_at_rest_and_shown_by_the_rules() {
         assert!(!contains(&raw, secret), "{secret} is in the database file");
     }
     let mut db = app.raw_db().await;
-    let sealed: Vec<String> = sqlx::query_scalar("SELECT sealed FROM personal_fields")
+    let sealed: Vec<String> = raw::scalar("SELECT sealed FROM personal_fields")
         .fetch_all(&mut db)
         .await
         .unwrap();
@@ -266,18 +267,17 @@ async fn a_minor_keeps_personal_fields_only_after_a_linked_guardian_consents() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(v.get("consent_needed").is_none());
     let mut db = app.raw_db().await;
-    let (guardian, at): (String, i64) =
-        sqlx::query_as("SELECT guardian_account, given_at FROM personal_consents")
+    let (guardian, at): (String, i64) = crate::support::tuple(
+        raw::q("SELECT guardian_account, given_at FROM personal_consents"),
+        &mut db,
+    )
+    .await;
+    assert_eq!(guardian.len(), 32);
+    assert!(at > 0);
+    let n: i64 =
+        raw::scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'personal.guardian_consent'")
             .fetch_one(&mut db)
             .await
             .unwrap();
-    assert_eq!(guardian.len(), 32);
-    assert!(at > 0);
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'personal.guardian_consent'",
-    )
-    .fetch_one(&mut db)
-    .await
-    .unwrap();
     assert_eq!(n, 1);
 }

@@ -1,6 +1,7 @@
 //! Polls: named and anonymous ballots, deadlines, and that anonymity holds in storage.
 
 use std::time::Duration;
+use tekkan_storage::sql as raw;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -144,20 +145,19 @@ async fn anonymous_ballots_leave_no_link_between_person_and_choice() {
 
     // In storage: who voted, and counts; nothing that joins the two.
     let mut db = fx.app.raw_db().await;
-    let named: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM poll_votes WHERE poll_id = ?")
+    let named: i64 = raw::scalar("SELECT COUNT(*) FROM poll_votes WHERE poll_id = $1")
         .bind(&id)
         .fetch_one(&mut db)
         .await
         .unwrap();
     assert_eq!(named, 0);
-    let voter_cols: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM pragma_table_info('poll_voters')")
-            .fetch_all(&mut db)
-            .await
-            .unwrap();
+    let voter_cols: Vec<String> = raw::scalar("SELECT name FROM pragma_table_info('poll_voters')")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
     assert_eq!(voter_cols, vec!["poll_id", "membership_id"]);
-    let digests: Vec<String> = sqlx::query_scalar(
-        "SELECT change_digest FROM audit_log WHERE action = 'poll.vote' AND target = ?",
+    let digests: Vec<String> = raw::scalar(
+        "SELECT change_digest FROM audit_log WHERE action = 'poll.vote' AND target = $1",
     )
     .bind(format!("poll:{id}"))
     .fetch_all(&mut db)

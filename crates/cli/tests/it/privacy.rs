@@ -5,6 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tekkan_storage::sql as raw;
 
 use crate::support::fixture::{join, operator};
 use crate::support::{Client, TestApp, code};
@@ -58,7 +59,7 @@ async fn set_fields(c: &mut Client) {
 
 async fn stale(app: &TestApp) {
     let mut db = app.raw_db().await;
-    sqlx::query("UPDATE sessions SET reauth_at = 0")
+    raw::q("UPDATE sessions SET reauth_at = 0")
         .execute(&mut db)
         .await
         .unwrap();
@@ -138,11 +139,10 @@ async fn people_download_all_their_data_as_json_and_csv() {
     let (s, _) = fresh.api(Method::GET, "/api/v1/me/export", None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let mut db = app.raw_db().await;
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.exported'")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+    let n: i64 = raw::scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.exported'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!(n, 2);
 }
 
@@ -162,15 +162,12 @@ async fn a_deleted_account_cannot_be_read_back_even_from_an_older_copy() {
     let copy = tempfile::tempdir().unwrap();
     let copy_file = copy.path().join("before.sqlite3");
     let mut db = app.raw_db().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "VACUUM INTO '{}'",
-        copy_file.display()
-    )))
-    .execute(&mut db)
-    .await
-    .unwrap();
+    raw::q_built(format!("VACUUM INTO '{}'", copy_file.display()))
+        .execute(&mut db)
+        .await
+        .unwrap();
     let mut ks = app.raw_keystore().await;
-    let wrapped: String = sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE account_id = ?")
+    let wrapped: String = raw::scalar("SELECT wrapped FROM data_keys WHERE account_id = $1")
         .bind(&id)
         .fetch_one(&mut ks)
         .await
@@ -208,7 +205,7 @@ async fn a_deleted_account_cannot_be_read_back_even_from_an_older_copy() {
         )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_keys WHERE account_id = ?")
+    let left: i64 = raw::scalar("SELECT COUNT(*) FROM data_keys WHERE account_id = $1")
         .bind(&id)
         .fetch_one(&mut ks)
         .await
@@ -222,14 +219,15 @@ async fn a_deleted_account_cannot_be_read_back_even_from_an_older_copy() {
             .any(|w| w == wrapped.as_bytes()),
         "the destroyed key is overwritten, not just unlinked"
     );
-    let (email, name, status): (String, String, String) = sqlx::query_as(
-        "SELECT a.email, a.display_name, m.status FROM accounts a \
-         JOIN memberships m ON m.account_id = a.id WHERE a.id = ?",
+    let (email, name, status): (String, String, String) = crate::support::tuple(
+        raw::q(
+            "SELECT a.email, a.display_name, m.status FROM accounts a \
+         JOIN memberships m ON m.account_id = a.id WHERE a.id = $1",
+        )
+        .bind(&id),
+        &mut db,
     )
-    .bind(&id)
-    .fetch_one(&mut db)
-    .await
-    .unwrap();
+    .await;
     assert!(email.ends_with("@invalid") && !email.contains(&leaver.email));
     assert_eq!((name.as_str(), status.as_str()), ("—", "left"));
     let (roster_s, roster) = owner
@@ -238,7 +236,7 @@ async fn a_deleted_account_cannot_be_read_back_even_from_an_older_copy() {
     assert_eq!(roster_s, StatusCode::OK);
     assert!(!roster.to_string().contains(&leaver.email));
     let audit: Vec<String> =
-        sqlx::query_scalar("SELECT target FROM audit_log WHERE action = 'account.deleted'")
+        raw::scalar("SELECT target FROM audit_log WHERE action = 'account.deleted'")
             .fetch_all(&mut db)
             .await
             .unwrap();
@@ -263,12 +261,11 @@ async fn a_deleted_account_cannot_be_read_back_even_from_an_older_copy() {
     assert!(ok && text.contains("rollback accepted"), "{text}");
     let app = TestApp::builder().data_dir(dir).start().await;
     let mut db = app.raw_db().await;
-    let sealed: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM personal_fields WHERE account_id = ?")
-            .bind(&id)
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+    let sealed: i64 = raw::scalar("SELECT COUNT(*) FROM personal_fields WHERE account_id = $1")
+        .bind(&id)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!(sealed, 2, "the old copy still holds the sealed values");
     let mut owner = owner.clone();
     owner.base = app.base.clone();

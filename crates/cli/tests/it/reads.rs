@@ -5,6 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tekkan_storage::sql as raw;
 
 use crate::support::fixture::{Fixture, Who};
 
@@ -95,7 +96,7 @@ async fn reads_of_personal_data_are_audited_and_shown_to_the_person() {
 
     // The log names what was read, never the values.
     let mut db = fx.app.raw_db().await;
-    let dump: Vec<String> = sqlx::query_scalar(
+    let dump: Vec<String> = raw::scalar(
         "SELECT action || target || change_digest || COALESCE(user_agent, '') FROM audit_log",
     )
     .fetch_all(&mut db)

@@ -5,6 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tekkan_storage::sql as raw;
 
 use crate::support::fixture::{Fixture, Who};
 use crate::support::{Client, code};
@@ -52,16 +53,13 @@ async fn sensitive_reads_are_committed_before_the_data_is_served() {
     // While the log cannot be written (another writer holds the database), the fields
     // wait with it: nothing is served ahead of its record.
     let mut lock = fx.app.raw_db().await;
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut lock)
-        .await
-        .unwrap();
+    raw::q("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
     let mut waiting = officer.clone();
     let path = personal.clone();
     let read = tokio::spawn(async move { waiting.api(Method::GET, &path, None).await });
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
     assert!(!read.is_finished(), "served before its read was recorded");
-    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    raw::q("ROLLBACK").execute(&mut lock).await.unwrap();
     let (s, v) = read.await.unwrap();
     assert_eq!(
         (s, v["fields"]["phone"].as_str()),
@@ -130,13 +128,9 @@ async fn a_kill_9_loses_at_most_the_stated_number_of_queued_reads() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let mut db = {
-        use sqlx::Connection;
-        let url = format!("sqlite://{}", dir.path().join("tekkan.sqlite3").display());
-        sqlx::SqliteConnection::connect(&url).await.unwrap()
-    };
+    let mut db = { crate::support::raw_db_at(dir.path()).await };
     let n = |action: &'static str| {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = ?").bind(action)
+        raw::scalar::<i64>("SELECT COUNT(*) FROM audit_log WHERE action = $1").bind(action)
     };
     let rosters = n("roster.read").fetch_one(&mut db).await.unwrap() as usize;
     let searched = n("audit.searched").fetch_one(&mut db).await.unwrap();

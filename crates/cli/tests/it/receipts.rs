@@ -4,6 +4,7 @@
 //! pinned into a signed checkpoint, so the server cannot later deny having accepted it.
 
 use std::path::Path;
+use tekkan_storage::sql as raw;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -41,7 +42,7 @@ async fn call(
 
 async fn action_at(fx: &Fixture, index: u64) -> String {
     let mut db = fx.app.raw_db().await;
-    sqlx::query_scalar("SELECT action FROM audit_log WHERE seq = ?")
+    raw::scalar("SELECT action FROM audit_log WHERE seq = $1")
         .bind(index as i64 + 1)
         .fetch_one(&mut db)
         .await

@@ -4,6 +4,7 @@
 //! notices they send by e-mail.
 
 use std::time::Duration;
+use tekkan_storage::sql as raw;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -112,7 +113,7 @@ async fn reset_links_work_once_end_sessions_and_say_nothing_about_unknown_addres
     assert_eq!(first.len(), 43, "{mail}");
     assert!(mails_to(&smtp, "nobody-at-all").is_empty());
     let mut db = app.raw_db().await;
-    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM account_tokens")
+    let stored: Vec<String> = raw::scalar("SELECT token_hash FROM account_tokens")
         .fetch_all(&mut db)
         .await
         .unwrap();
@@ -143,9 +144,9 @@ async fn reset_links_work_once_end_sessions_and_say_nothing_about_unknown_addres
     }
     // The devices trusted before (the sign-up's and the login's) are forgotten: only
     // the one that followed the link is left.
-    let devices: i64 = sqlx::query_scalar(
+    let devices: i64 = raw::scalar(
         "SELECT COUNT(*) FROM trusted_devices td JOIN accounts a ON a.id = td.account_id \
-         WHERE a.email = ?",
+         WHERE a.email = $1",
     )
     .bind(&user.email)
     .fetch_one(&mut db)
@@ -190,7 +191,7 @@ async fn reset_links_work_once_end_sessions_and_say_nothing_about_unknown_addres
 
     // An expired link is refused. (The three links so far are moved an hour back, as
     // an account is sent at most three an hour.)
-    sqlx::query("UPDATE account_tokens SET created_at = 0")
+    raw::q("UPDATE account_tokens SET created_at = 0")
         .execute(&mut db)
         .await
         .unwrap();
@@ -199,7 +200,7 @@ async fn reset_links_work_once_end_sessions_and_say_nothing_about_unknown_addres
         &wait_mail_to(&smtp, &user.email, "/reset?token=", 4).await,
         "/reset",
     );
-    sqlx::query("UPDATE account_tokens SET expires_at = 1")
+    raw::q("UPDATE account_tokens SET expires_at = 1")
         .execute(&mut db)
         .await
         .unwrap();
@@ -208,7 +209,7 @@ async fn reset_links_work_once_end_sessions_and_say_nothing_about_unknown_addres
 
     // At most three links per account per hour: the fourth request still answers 202
     // but mails nothing.
-    sqlx::query("UPDATE account_tokens SET created_at = 0")
+    raw::q("UPDATE account_tokens SET created_at = 0")
         .execute(&mut db)
         .await
         .unwrap();
@@ -307,7 +308,7 @@ async fn a_reset_needs_the_second_factor_and_lifts_a_lockout() {
     );
 
     let mut db = app.raw_db().await;
-    let actions: Vec<String> = sqlx::query_scalar(
+    let actions: Vec<String> = raw::scalar(
         "SELECT action FROM audit_log WHERE action LIKE 'auth.reset%' OR action = 'auth.password_reset' ORDER BY seq",
     )
     .fetch_all(&mut db)
@@ -334,7 +335,7 @@ async fn password_and_email_changes_need_a_recent_check_and_tell_the_owner() {
     let old_email = user.email.clone();
     let mut db = app.raw_db().await;
     // A session whose last proof of identity is old.
-    sqlx::query("UPDATE sessions SET reauth_at = 0")
+    raw::q("UPDATE sessions SET reauth_at = 0")
         .execute(&mut db)
         .await
         .unwrap();
@@ -528,7 +529,7 @@ async fn sign_up_waits_for_the_address_and_never_tells_whether_it_is_taken() {
     let (s, first) = sign_up(email, "新入生", None).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{first}");
     let mut db = app.raw_db().await;
-    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+    let accounts: i64 = raw::scalar("SELECT COUNT(*) FROM accounts")
         .fetch_one(&mut db)
         .await
         .unwrap();
@@ -586,7 +587,7 @@ async fn sign_up_waits_for_the_address_and_never_tells_whether_it_is_taken() {
         &wait_mail_to(&smtp, "late@example.jp", "/signup/confirm?token=", 1).await,
         "/signup/confirm",
     );
-    sqlx::query("UPDATE pending_signups SET expires_at = 1")
+    raw::q("UPDATE pending_signups SET expires_at = 1")
         .execute(&mut db)
         .await
         .unwrap();

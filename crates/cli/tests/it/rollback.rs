@@ -5,6 +5,7 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use tekkan_storage::sql as raw;
 
 use crate::support::{TestApp, code, tekkan_on};
 use crate::transparency::signed_checkpoint;
@@ -60,13 +61,10 @@ async fn a_database_behind_its_signed_checkpoint_gets_no_writes_until_the_operat
     let old_db = old.path().join("old.sqlite3");
     {
         let mut db = app.raw_db().await;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "VACUUM INTO '{}'",
-            old_db.display()
-        )))
-        .execute(&mut db)
-        .await
-        .unwrap();
+        raw::q_built(format!("VACUUM INTO '{}'", old_db.display()))
+            .execute(&mut db)
+            .await
+            .unwrap();
     }
     // Acknowledged writes after it, signed and saved.
     owner.create_club("水球部").await;
@@ -163,15 +161,8 @@ async fn a_truncated_wal_after_kill_9_is_noticed_at_the_next_start() {
     }
     // Signed and saved beside the keys, then kill -9 and the WAL cut off.
     let want = {
-        let mut db = {
-            use sqlx::Connection;
-            let url = format!(
-                "sqlite://{}?mode=ro",
-                dir.path().join("tekkan.sqlite3").display()
-            );
-            sqlx::SqliteConnection::connect(&url).await.unwrap()
-        };
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        let mut db = crate::support::raw_sqlite(&dir.path().join("tekkan.sqlite3")).await;
+        let n: i64 = raw::scalar("SELECT COUNT(*) FROM audit_log")
             .fetch_one(&mut db)
             .await
             .unwrap();

@@ -3,6 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tekkan_storage::sql as raw;
 
 use crate::support::TestApp;
 
@@ -158,7 +159,7 @@ async fn get_never_changes_state() {
     let mut user = app.sign_up("Get", None).await;
     let club = &user.create_club("将棋部").await;
     let mut db = app.raw_db().await;
-    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+    let before: i64 = raw::scalar("SELECT COUNT(*) FROM audit_log")
         .fetch_one(&mut db)
         .await
         .unwrap();
@@ -184,7 +185,7 @@ async fn get_never_changes_state() {
             "{path}"
         );
     }
-    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+    let after: i64 = raw::scalar("SELECT COUNT(*) FROM audit_log")
         .fetch_one(&mut db)
         .await
         .unwrap();

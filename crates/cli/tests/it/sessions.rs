@@ -4,6 +4,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tekkan_storage::sql as raw;
 
 use crate::support::fixture::operator;
 use crate::support::{Client, TestApp, code};
@@ -179,7 +180,7 @@ async fn the_operator_ends_sessions_and_disables_accounts() {
         .await;
     assert_eq!(s, StatusCode::ACCEPTED);
     let mut db = app.raw_db().await;
-    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM account_tokens")
+    let links: i64 = raw::scalar("SELECT COUNT(*) FROM account_tokens")
         .fetch_one(&mut db)
         .await
         .unwrap();
@@ -215,7 +216,7 @@ async fn the_operator_ends_sessions_and_disables_accounts() {
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(login(PW).await.0, StatusCode::CREATED);
     let actions: Vec<String> =
-        sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'admin.%' ORDER BY seq")
+        raw::scalar("SELECT action FROM audit_log WHERE action LIKE 'admin.%' ORDER BY seq")
             .fetch_all(&mut db)
             .await
             .unwrap();
@@ -235,7 +236,7 @@ async fn ending_other_sessions_needs_a_recent_proof_of_identity() {
     let mut me = app.sign_up("確認", None).await;
     let mut other = device(&app, &me.email, IPHONE).await;
     let mut db = app.raw_db().await;
-    sqlx::query("UPDATE sessions SET reauth_at = 0")
+    raw::q("UPDATE sessions SET reauth_at = 0")
         .execute(&mut db)
         .await
         .unwrap();

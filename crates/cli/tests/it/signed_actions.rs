@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tekkan_storage::sql as raw;
 
 use crate::support::cdp::Browser;
 use crate::support::fixture::join;
@@ -194,7 +195,7 @@ async fn officers_with_a_passkey_sign_exact_actions_and_the_verifier_rechecks_th
     let mut signed_roles = 0;
     for _ in 0..100 {
         let mut db = app.raw_db().await;
-        signed_roles = sqlx::query_scalar::<_, i64>(
+        signed_roles = raw::scalar::<i64>(
             "SELECT COUNT(*) FROM audit_log WHERE action = 'member.role_change.signed'",
         )
         .fetch_one(&mut db)
@@ -270,12 +271,11 @@ async fn officers_with_a_passkey_sign_exact_actions_and_the_verifier_rechecks_th
 
     // The log holds four signed entries; the verifier re-checks each assertion.
     let mut db = app.raw_db().await;
-    let signed: Vec<String> = sqlx::query_scalar(
-        "SELECT action FROM audit_log WHERE action LIKE '%.signed' ORDER BY seq",
-    )
-    .fetch_all(&mut db)
-    .await
-    .unwrap();
+    let signed: Vec<String> =
+        raw::scalar("SELECT action FROM audit_log WHERE action LIKE '%.signed' ORDER BY seq")
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
     drop(db);
     assert_eq!(
         signed,
@@ -296,21 +296,12 @@ async fn officers_with_a_passkey_sign_exact_actions_and_the_verifier_rechecks_th
     // Someone with the database file rewrites the signed record (the role it names):
     // the entry no longer matches it, and the verifier says which.
     {
-        use sqlx::Connection;
-        let mut db = sqlx::SqliteConnection::connect(&format!(
-            "sqlite://{}",
-            dir.path().join("tekkan.sqlite3").display()
-        ))
-        .await
-        .unwrap();
+        let mut db = crate::support::raw_db_at(dir.path()).await;
         for s in [
             "DROP TRIGGER signed_actions_no_update",
             "UPDATE signed_actions SET record = replace(record, '\\\"role\\\":\\\"member\\\"', '\\\"role\\\":\\\"owner\\\"')",
         ] {
-            sqlx::query(sqlx::AssertSqlSafe(s))
-                .execute(&mut db)
-                .await
-                .unwrap();
+            raw::q_built(s.to_string()).execute(&mut db).await.unwrap();
         }
         db.close().await.unwrap();
     }

@@ -6,6 +6,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tekkan_storage::sql as raw;
 
 use crate::support::fixture::join;
 use crate::support::{TestApp, tekkan_on};
@@ -18,7 +19,7 @@ async fn healthz(base: &str) -> (StatusCode, Value) {
 
 async fn sql(app: &TestApp, stmt: &str) {
     let mut db = app.raw_db().await;
-    sqlx::query(sqlx::AssertSqlSafe(stmt.to_owned()))
+    raw::q_built(stmt.to_owned())
         .execute(&mut db)
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 //! with an account.
 
 use std::time::Duration;
+use tekkan_storage::sql as raw;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -155,7 +156,7 @@ async fn failures_delay_then_lock_and_the_owner_unlocks_by_email() {
     // Failures, the lock and the unlock are in the audit trail.
     let mut db = app.raw_db().await;
     let actions: Vec<String> =
-        sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'auth.%' ORDER BY seq")
+        raw::scalar("SELECT action FROM audit_log WHERE action LIKE 'auth.%' ORDER BY seq")
             .fetch_all(&mut db)
             .await
             .unwrap();
@@ -253,11 +254,10 @@ async fn sign_ups_and_invitation_lookups_are_limited_per_address() {
     );
     // Refused before anything was written.
     let mut db = app.raw_db().await;
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE email = 'fourth@example.jp'")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+    let n: i64 = raw::scalar("SELECT COUNT(*) FROM accounts WHERE email = 'fourth@example.jp'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (s, _) = anon

@@ -3,6 +3,7 @@
 //! offline by `tekkan audit verify --export`, and key rotation.
 
 use std::path::Path;
+use tekkan_storage::sql as raw;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -23,7 +24,7 @@ fn hashes(v: &Value) -> Vec<[u8; 32]> {
 
 async fn entry_count(app: &TestApp) -> u64 {
     let mut db = app.raw_db().await;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+    let n: i64 = raw::scalar("SELECT COUNT(*) FROM audit_log")
         .fetch_one(&mut db)
         .await
         .unwrap();
@@ -78,7 +79,7 @@ async fn checkpoints_are_signed_published_and_proven_with_only_the_public_key() 
 
     // Every entry's inclusion proof leads to the signed root, from its stored hash.
     let mut db = app.raw_db().await;
-    let stored: Vec<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY seq")
+    let stored: Vec<String> = raw::scalar("SELECT hash FROM audit_log ORDER BY seq")
         .fetch_all(&mut db)
         .await
         .unwrap();

@@ -145,11 +145,40 @@ pub(super) fn id_expr(k: &Kind) -> String {
 }
 
 /// SQL giving the row's canonical content: every column `quote()`d, so types and NULLs
-/// are told apart, comma-separated in the order of [`Kind::cols`].
-pub(super) fn content_expr(k: &Kind) -> String {
+/// are told apart, comma-separated in the order of [`Kind::cols`]. On PostgreSQL the same
+/// text is built by hand, so that a seal made on one engine verifies on the other (a
+/// deployment moves between them).
+pub(super) fn content_expr(k: &Kind, postgres: bool) -> String {
     k.cols
         .iter()
-        .map(|c| format!("quote(t.{c})"))
+        .map(|c| {
+            if !postgres {
+                format!("quote(t.{c})")
+            } else if BOOLEANS.contains(c) {
+                // SQLite keeps booleans as 0 and 1.
+                format!("COALESCE((t.{c})::int::text, 'NULL')")
+            } else if is_integer(c) {
+                format!("COALESCE((t.{c})::text, 'NULL')")
+            } else {
+                format!("COALESCE('''' || replace(t.{c}, '''', '''''') || '''', 'NULL')")
+            }
+        })
         .collect::<Vec<_>>()
         .join(" || ',' || ")
+}
+
+/// The sealed columns that are BOOLEAN.
+const BOOLEANS: &[&str] = &[
+    "pinned",
+    "requires_confirmation",
+    "all_members",
+    "multiple",
+    "anonymous",
+    "is_operator",
+];
+
+/// Whether a sealed column is BIGINT: times (`…_at`) and capacities. Every other
+/// sealed column is TEXT.
+fn is_integer(col: &str) -> bool {
+    col.ends_with("_at") || col == "capacity"
 }

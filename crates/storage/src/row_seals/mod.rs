@@ -11,8 +11,7 @@
 //! writer connection: a row changed through any other connection is never marked, so it
 //! cannot get a fresh seal by riding along with the next audited write.
 
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::sql::{Builder, Conn, Target, q, q_built, scalar};
 
 use crate::{Db, Result};
 
@@ -33,7 +32,7 @@ fn seal(key: &[u8], kind: &str, id: &str, content: &str) -> Vec<u8> {
 /// Creates the change-noting TEMP table and triggers on `conn` (the writer). Tables
 /// not there yet (a database before its migrations) are skipped; the call after the
 /// migrations adds them.
-pub(crate) async fn install(conn: &mut SqliteConnection) -> Result<()> {
+pub(crate) async fn install_sqlite(conn: &mut sqlx::SqliteConnection) -> Result<()> {
     sqlx::query(
         // No unique key: a conflict inside a trigger would take the outer statement's
         // conflict policy (an upsert's), so duplicates are kept and folded at commit.
@@ -91,12 +90,75 @@ pub(crate) async fn install(conn: &mut SqliteConnection) -> Result<()> {
     Ok(())
 }
 
+/// The session's table of changed rows.
+fn dirty(pg: bool) -> &'static str {
+    if pg {
+        "pg_temp.row_dirty"
+    } else {
+        "temp.row_dirty"
+    }
+}
+
+/// A sealed table by its qualified name (SQLite's TEMP triggers shadow nothing in `main`).
+fn table(k: &kinds::Kind, pg: bool) -> String {
+    if pg {
+        k.table.to_owned()
+    } else {
+        format!("main.{}", k.table)
+    }
+}
+
+/// Makes the triggers that note changed rows: SQLite's TEMP ones on this connection,
+/// PostgreSQL's shared ones (which note rows only for sessions with a `row_dirty`
+/// table, made on connect by TEKKAN's pool alone).
+pub(crate) async fn install(conn: &mut Conn) -> Result<()> {
+    match conn {
+        Conn::Sqlite(c) => install_sqlite(c).await,
+        Conn::Postgres(_) | Conn::PgTx(_) => {
+            for k in KINDS {
+                let watched: Vec<&str> = k.keys.iter().chain(k.cols).copied().collect();
+                let args: Vec<String> = std::iter::once(k.name)
+                    .chain(k.keys.iter().copied())
+                    .map(|a| format!("'{a}'"))
+                    .collect();
+                q_built(format!(
+                    "CREATE OR REPLACE TRIGGER seal_{name} AFTER INSERT OR UPDATE OF {cols} \
+                     OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION row_seals_note({args})",
+                    name = k.name,
+                    cols = watched.join(", "),
+                    table = k.table,
+                    args = args.join(", "),
+                ))
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `UPDATE … SET seal = $1 WHERE` each key column `= $2…`.
+fn set_by_keys(k: &kinds::Kind, pg: bool) -> String {
+    format!(
+        "UPDATE {} SET seal = $1 WHERE {}",
+        table(k, pg),
+        k.keys
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    )
+}
+
 /// Inside a write, just before it commits: seals every row it changed (a row it
 /// deleted took its seal with it).
-pub(crate) async fn reseal(conn: &mut SqliteConnection, key: &[u8]) -> Result<()> {
-    let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT kind FROM temp.row_dirty")
-        .fetch_all(&mut *conn)
-        .await?;
+pub(crate) async fn reseal(conn: &mut Conn, key: &[u8]) -> Result<()> {
+    let pg = conn.is_postgres();
+    let kinds: Vec<String> =
+        crate::sql::Scalar::new(format!("SELECT DISTINCT kind FROM {}", dirty(pg)))
+            .fetch_all(&mut *conn)
+            .await?;
     for name in kinds {
         let Some(k) = KINDS.iter().find(|k| k.name == name) else {
             continue;
@@ -110,26 +172,16 @@ pub(crate) async fn reseal(conn: &mut SqliteConnection, key: &[u8]) -> Result<()
             .collect();
         let sql = format!(
             "SELECT d.k1, d.k2, d.k3, t.{first} IS NOT NULL AS present, {content} AS content \
-             FROM (SELECT DISTINCT k1, k2, k3 FROM temp.row_dirty WHERE kind = ?) d \
-             LEFT JOIN main.{table} t ON {on}",
+             FROM (SELECT DISTINCT k1, k2, k3 FROM {dirty} WHERE kind = $1) d \
+             LEFT JOIN {table} t ON {on}",
             first = k.keys[0],
-            content = content_expr(k),
-            table = k.table,
+            content = content_expr(k, pg),
+            dirty = dirty(pg),
+            table = table(k, pg),
             on = on.join(" AND "),
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(k.name)
-            .fetch_all(&mut *conn)
-            .await?;
-        let set = format!(
-            "UPDATE main.{} SET seal = ? WHERE {}",
-            k.table,
-            k.keys
-                .iter()
-                .map(|c| format!("{c} = ?"))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        );
+        let rows = q_built(sql).bind(k.name).fetch_all(&mut *conn).await?;
+        let set = set_by_keys(k, pg);
         for r in &rows {
             // A row this write deleted has nothing left to seal.
             if !r.try_get::<bool, _>("present")? {
@@ -139,84 +191,152 @@ pub(crate) async fn reseal(conn: &mut SqliteConnection, key: &[u8]) -> Result<()
                 .map(|i| r.try_get::<String, _>(i))
                 .collect::<std::result::Result<_, _>>()?;
             let content: String = r.try_get("content")?;
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(set.clone())).bind(seal(
-                key,
-                k.name,
-                &parts.join(":"),
-                &content,
-            ));
+            let mut q = q_built(set.clone()).bind(seal(key, k.name, &parts.join(":"), &content));
             for p in parts {
                 q = q.bind(p);
             }
             q.execute(&mut *conn).await?;
         }
     }
-    sqlx::query("DELETE FROM temp.row_dirty")
+    q_built(format!("DELETE FROM {}", dirty(pg)))
         .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
-/// A page of `k`'s rows in rowid order after a given rowid: rowid, id, canonical
-/// content and seal (the first sealing and the scrub both walk tables this way).
-fn page_sql(k: &kinds::Kind) -> String {
-    format!(
-        "SELECT t.rowid, {} AS id, {} AS content, t.seal FROM main.{} t WHERE t.rowid > ? \
-         ORDER BY t.rowid LIMIT ?",
+/// Where a walk over a sealed table has got to: SQLite's rowid, or PostgreSQL's key.
+enum Cursor {
+    Rowid(i64),
+    Keys(Option<Vec<String>>),
+}
+
+/// A page of `k`'s rows after `at`, in storage order on SQLite (rowid) and key order on
+/// PostgreSQL: the key columns, id, canonical content and seal (the first sealing and
+/// the scrub both walk tables this way). Moves `at` past the page.
+async fn page<'c>(
+    t: impl Into<Target<'c>>,
+    k: &kinds::Kind,
+    at: &mut Cursor,
+) -> Result<Vec<crate::sql::Row>> {
+    let keys: Vec<String> = k
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("CAST(t.{c} AS TEXT) AS k{}", i + 1))
+        .collect();
+    let pg = matches!(at, Cursor::Keys(_));
+    let mut b = Builder::new(format!(
+        "SELECT {}, {} AS id, {} AS content, t.seal{} FROM {} t WHERE ",
+        keys.join(", "),
         id_expr(k),
-        content_expr(k),
-        k.table
-    )
+        content_expr(k, pg),
+        if pg { "" } else { ", t.rowid AS rowid" },
+        table(k, pg),
+    ));
+    match &*at {
+        Cursor::Rowid(after) => {
+            b.push("t.rowid > ")
+                .push_bind(*after)
+                .push(" ORDER BY t.rowid");
+        }
+        Cursor::Keys(after) => {
+            let cols: Vec<String> = k.keys.iter().map(|c| format!("t.{c}")).collect();
+            match after {
+                None => b.push("TRUE"),
+                Some(after) => {
+                    b.push(format!("({}) > (", cols.join(", ")));
+                    let mut list = b.separated(", ");
+                    for v in after {
+                        list.push_bind(v.clone());
+                    }
+                    b.push(")")
+                }
+            };
+            b.push(format!(" ORDER BY {}", cols.join(", ")));
+        }
+    }
+    b.push(" LIMIT ").push_bind(PAGE);
+    let rows = b.build().fetch_all(t).await?;
+    if let Some(last) = rows.last() {
+        *at = match at {
+            Cursor::Rowid(_) => Cursor::Rowid(last.try_get("rowid")?),
+            Cursor::Keys(_) => Cursor::Keys(Some(
+                (1..=k.keys.len())
+                    .map(|i| last.try_get::<String, _>(format!("k{i}").as_str()))
+                    .collect::<std::result::Result<_, _>>()?,
+            )),
+        };
+    }
+    Ok(rows)
+}
+
+fn start(pg: bool) -> Cursor {
+    if pg {
+        Cursor::Keys(None)
+    } else {
+        Cursor::Rowid(0)
+    }
 }
 
 /// Seals every row of a database that has none yet (created before seals existed):
 /// once, trusting the state it is in. Returns how many rows were sealed.
-pub(crate) async fn seal_existing(conn: &mut SqliteConnection, key: &[u8]) -> Result<u64> {
-    let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM row_seals_state")
+pub(crate) async fn seal_existing(conn: &mut Conn, key: &[u8]) -> Result<u64> {
+    let pg = conn.is_postgres();
+    let done: i64 = scalar("SELECT COUNT(*) FROM row_seals_state")
         .fetch_one(&mut *conn)
         .await?;
     if done > 0 {
         return Ok(0);
     }
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    if pg {
+        q("BEGIN").execute(&mut *conn).await?;
+        q("SELECT pg_advisory_xact_lock($1)")
+            .bind(crate::backend::postgres::WRITE_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    } else {
+        q("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    }
     let r = async {
+        // Another instance may have sealed meanwhile.
+        let done: i64 = scalar("SELECT COUNT(*) FROM row_seals_state")
+            .fetch_one(&mut *conn)
+            .await?;
+        if done > 0 {
+            return Ok(0);
+        }
         let mut n = 0;
         for k in KINDS {
-            let mut after = 0i64;
-            let sql = page_sql(k);
+            let mut at = start(pg);
+            let set = set_by_keys(k, pg);
             loop {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(after)
-                    .bind(PAGE)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                let Some(last) = rows.last() else { break };
-                after = last.try_get(0)?;
-                let set = format!("UPDATE main.{} SET seal = ? WHERE rowid = ?", k.table);
+                let rows = page(&mut *conn, k, &mut at).await?;
+                if rows.is_empty() {
+                    break;
+                }
                 for r in &rows {
-                    let (rowid, id, content): (i64, String, String) =
-                        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-                    sqlx::query(sqlx::AssertSqlSafe(set.clone()))
-                        .bind(seal(key, k.name, &id, &content))
-                        .bind(rowid)
-                        .execute(&mut *conn)
-                        .await?;
+                    let (id, content): (String, String) = (r.try_get("id")?, r.try_get("content")?);
+                    let mut q = q_built(set.clone()).bind(seal(key, k.name, &id, &content));
+                    for i in 1..=k.keys.len() {
+                        q = q.bind(r.try_get::<String, _>(format!("k{i}").as_str())?);
+                    }
+                    q.execute(&mut *conn).await?;
                 }
                 n += rows.len() as u64;
             }
         }
-        sqlx::query("INSERT INTO row_seals_state (sealed_at) VALUES (?)")
+        q("INSERT INTO row_seals_state (sealed_at) VALUES ($1)")
             .bind(crate::now_ms())
             .execute(&mut *conn)
             .await?;
-        sqlx::query("DELETE FROM temp.row_dirty")
+        q_built(format!("DELETE FROM {}", dirty(pg)))
             .execute(&mut *conn)
             .await?;
         Ok::<_, crate::StorageError>(n)
     }
     .await;
     let end = if r.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    sqlx::query(end).execute(&mut *conn).await?;
+    q(end).execute(&mut *conn).await?;
     r
 }
 
@@ -235,22 +355,19 @@ impl Db {
     /// Stops at the first row that does not match.
     pub async fn verify_row_seals(&self) -> Result<SealReport> {
         let key = self.audit_key.clone();
+        let pg = self.reader.is_postgres();
         let mut rows = 0;
         for k in KINDS {
             // One read transaction per kind: its pages see one snapshot, whatever is
             // written meanwhile.
-            let mut snap = self.reader.begin().await?;
-            let mut after = 0i64;
+            let mut snap = self.reader.begin_read().await?;
+            let mut at = start(pg);
             let mut count = 0u64;
-            let sql = page_sql(k);
             loop {
-                let page = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(after)
-                    .bind(PAGE)
-                    .fetch_all(&mut *snap)
-                    .await?;
-                let Some(last) = page.last() else { break };
-                after = last.try_get(0)?;
+                let page = page(&mut snap, k, &mut at).await?;
+                if page.is_empty() {
+                    break;
+                }
                 for r in &page {
                     let id: String = r.try_get("id")?;
                     let content: String = r.try_get("content")?;
@@ -290,7 +407,7 @@ async fn unsealed_on<'c, E>(
     in_write: bool,
 ) -> Result<Vec<String>>
 where
-    E: sqlx::Executor<'c, Database = Sqlite>,
+    E: Into<crate::sql::Target<'c>>,
 {
     let Some(k) = KINDS.iter().find(|k| k.name == kind && k.keys == ["id"]) else {
         return Err(crate::StorageError::Corrupt(format!(
@@ -300,10 +417,12 @@ where
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut b = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT t.id AS id, {} AS content, t.seal FROM main.{} t WHERE t.id IN (",
-        content_expr(k),
-        k.table
+    let t: Target<'c> = conn.into();
+    let pg = t.is_postgres();
+    let mut b = Builder::new(format!(
+        "SELECT t.id AS id, {} AS content, t.seal FROM {} t WHERE t.id IN (",
+        content_expr(k, pg),
+        table(k, pg)
     ));
     let mut list = b.separated(", ");
     for id in ids {
@@ -311,11 +430,14 @@ where
     }
     b.push(")");
     if in_write {
-        b.push(" AND NOT EXISTS (SELECT 1 FROM temp.row_dirty d WHERE d.kind = ")
-            .push_bind(k.name)
-            .push(" AND d.k1 = t.id)");
+        b.push(format!(
+            " AND NOT EXISTS (SELECT 1 FROM {} d WHERE d.kind = ",
+            dirty(pg)
+        ))
+        .push_bind(k.name)
+        .push(" AND d.k1 = t.id)");
     }
-    let rows = b.build().fetch_all(conn).await?;
+    let rows = b.build().fetch_all(t).await?;
     let mut bad = Vec::new();
     for r in &rows {
         let id: String = r.try_get("id")?;
@@ -339,6 +461,6 @@ impl Db {
 impl crate::WriteTx {
     /// Like [`Db::unsealed`], inside this write (rows it changed are its own).
     pub async fn unsealed(&mut self, kind: &str, ids: &[String]) -> Result<Vec<String>> {
-        unsealed_on(&mut *self.tx, &self.audit_key, kind, ids, true).await
+        unsealed_on(&mut self.tx, &self.audit_key, kind, ids, true).await
     }
 }

@@ -1,9 +1,11 @@
 //! `TestApp`: starts the real server on 127.0.0.1 port 0 with a fresh data directory,
 //! and a small HTTP client that keeps cookies and CSRF tokens like a browser.
 
+use tekkan_storage::sql as raw;
 pub mod cdp;
 pub mod fixture;
 pub mod peers;
+pub mod pg;
 pub mod s3;
 pub mod tmpfs;
 
@@ -59,9 +61,13 @@ impl TestAppBuilder {
         if std::env::var_os("TEKKAN_TEST_LOG").is_some() {
             let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         }
+        let fresh_dir = self.dir.is_none();
         let dir = self.dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let mut cfg = self.cfg;
         cfg.data_dir = dir.path().to_path_buf();
+        if cfg.database.url.is_none() {
+            cfg.database.url = pg::database_for(dir.path(), fresh_dir).await;
+        }
         let running = tekkan_cli::start(
             &cfg,
             &ServeOptions { demo: self.demo },
@@ -73,6 +79,7 @@ impl TestAppBuilder {
             base: running.base_url.clone(),
             running: Some(running),
             dir: Some(dir),
+            db_url: cfg.database.url.clone(),
         }
     }
 }
@@ -81,6 +88,7 @@ pub struct TestApp {
     pub base: String,
     pub running: Option<Running>,
     dir: Option<tempfile::TempDir>,
+    db_url: Option<String>,
 }
 
 impl TestApp {
@@ -164,31 +172,74 @@ impl TestApp {
     }
 
     /// A raw connection to the data key store (kept apart from the database).
-    pub async fn raw_keystore(&self) -> sqlx::SqliteConnection {
-        use sqlx::Connection;
+    pub async fn raw_keystore(&self) -> raw::Conn {
         let path = tekkan_cli::keystore_path(&self.data_dir());
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        raw::connect(&tekkan_storage::Location::Sqlite(path))
             .await
             .unwrap()
     }
 
-    /// A raw connection to the database file, as an attacker or auditor would open it.
     /// How many audit entries have this action.
     pub async fn audit_count(&self, action: &str) -> i64 {
         let mut db = self.raw_db().await;
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?")
+        raw::scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1")
             .bind(action)
             .fetch_one(&mut db)
             .await
             .unwrap()
     }
 
-    pub async fn raw_db(&self) -> sqlx::SqliteConnection {
-        use sqlx::Connection;
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.db_file().display()))
-            .await
-            .unwrap()
+    /// Where this app's database is: its SQLite file, or its PostgreSQL database.
+    pub fn location(&self) -> tekkan_storage::Location {
+        match &self.db_url {
+            Some(url) => tekkan_storage::Location::parse(url),
+            None => tekkan_storage::Location::Sqlite(self.db_file()),
+        }
     }
+
+    /// A raw connection to the database, as an attacker or auditor would open it.
+    pub async fn raw_db(&self) -> raw::Conn {
+        raw::connect(&self.location()).await.unwrap()
+    }
+}
+
+/// A raw connection to the database of the app whose data directory is `dir` (stopped
+/// or running): its SQLite file, or on PostgreSQL runs the database noted in `dir`.
+pub async fn raw_db_at(dir: &std::path::Path) -> raw::Conn {
+    let at = match pg::database_for(dir, false).await {
+        Some(url) => tekkan_storage::Location::parse(&url),
+        None => tekkan_storage::Location::Sqlite(dir.join("tekkan.sqlite3")),
+    };
+    raw::connect(&at).await.unwrap()
+}
+
+/// A raw connection to the SQLite file at `path` (a copy, a restored file).
+pub async fn raw_sqlite(path: &std::path::Path) -> raw::Conn {
+    raw::connect(&tekkan_storage::Location::Sqlite(path.to_path_buf()))
+        .await
+        .unwrap()
+}
+
+/// A row of a few columns, decoded as a tuple.
+pub trait Tuple: Sized {
+    fn from_row(r: &raw::Row) -> Self;
+}
+
+impl<A: raw::Col, B: raw::Col> Tuple for (A, B) {
+    fn from_row(r: &raw::Row) -> Self {
+        (r.get(0usize), r.get(1usize))
+    }
+}
+
+impl<A: raw::Col, B: raw::Col, C: raw::Col> Tuple for (A, B, C) {
+    fn from_row(r: &raw::Row) -> Self {
+        (r.get(0usize), r.get(1usize), r.get(2usize))
+    }
+}
+
+/// Runs `q` for one row and decodes it as a tuple.
+pub async fn tuple<T: Tuple>(q: raw::Query<'_>, db: &mut raw::Conn) -> T {
+    T::from_row(&q.fetch_one(db).await.unwrap())
 }
 
 /// The `code` of an API error body ("" when there is none).

@@ -1,0 +1,61 @@
+//! PostgreSQL: one pool for reads and writes, shared by every instance of the service.
+//! Each connection gets the session's own `row_dirty` table for row seals on connect.
+//! Writes take one transaction-scoped advisory lock (see [`WRITE_LOCK`]), so that a
+//! write's checks hold at its commit exactly as under SQLite's single writer.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::Result;
+use crate::sql::Pool;
+
+/// The advisory lock every write transaction holds until it ends. One lock for all
+/// writes keeps the product's rules (capacity checks, single-use tokens, the audit
+/// chain's order) exactly as they are on SQLite, across any number of instances.
+pub(crate) const WRITE_LOCK: i64 = 0x7e6b_616e_0001;
+
+/// Whether the database at `url` has no TEKKAN schema yet.
+pub(crate) async fn is_new(url: &str) -> Result<bool> {
+    use sqlx::Connection as _;
+    let mut c = sqlx::PgConnection::connect_with(&PgConnectOptions::from_str(url)?).await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
+    )
+    .fetch_one(&mut c)
+    .await?;
+    c.close().await?;
+    Ok(n == 0)
+}
+
+/// Connects to the server at `url`: (readers, writers), one pool.
+pub(crate) async fn open(url: &str) -> Result<(Pool, Pool)> {
+    let opts = PgConnectOptions::from_str(url)?
+        .application_name("tekkan")
+        // Times are milliseconds in BIGINT columns; the session zone only matters to
+        // anything printed by the server itself.
+        .options([("timezone", "UTC")]);
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // ON COMMIT DELETE ROWS: whatever a transaction noted is gone when it
+                // ends, sealed or not.
+                sqlx::query(
+                    "CREATE TEMP TABLE IF NOT EXISTS row_dirty (kind TEXT NOT NULL, \
+                     k1 TEXT NOT NULL, k2 TEXT NOT NULL, k3 TEXT NOT NULL) ON COMMIT DELETE ROWS",
+                )
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_with(opts)
+        .await?;
+    let pool = Pool::Postgres(pool);
+    Ok((pool.clone(), pool))
+}
