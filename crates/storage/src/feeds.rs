@@ -39,7 +39,7 @@ impl Db {
         from: i64,
     ) -> Result<Vec<(ClubId, EventId, String)>> {
         let rows = q(concat!(
-            "SELECT DISTINCT e.club_id, e.id, c.name FROM memberships me \
+            "SELECT DISTINCT e.club_id, e.id, c.name, e.created_at FROM memberships me \
              JOIN memberships m ON m.club_id = me.club_id AND (m.id = me.id OR m.id IN \
                   (SELECT g.student_id FROM guardian_links g WHERE g.guardian_id = me.id)) \
              JOIN events e ON e.club_id = m.club_id \

@@ -126,21 +126,21 @@ impl WriteTx {
         let id = account.to_string();
         for sql in [
             "DELETE FROM personal_fields WHERE account_id = $1",
-            "DELETE FROM personal_consents WHERE account_id = $2",
-            "DELETE FROM mfa_totp WHERE account_id = $3",
-            "DELETE FROM mfa_recovery_codes WHERE account_id = $4",
-            "DELETE FROM mfa_challenges WHERE account_id = $5",
-            "DELETE FROM passkeys WHERE account_id = $6",
-            "DELETE FROM sessions WHERE account_id = $7",
-            "DELETE FROM account_tokens WHERE account_id = $8",
-            "DELETE FROM unlock_tokens WHERE account_id = $9",
-            "DELETE FROM trusted_devices WHERE account_id = $10",
-            "DELETE FROM feed_tokens WHERE account_id = $11",
+            "DELETE FROM personal_consents WHERE account_id = $1",
+            "DELETE FROM mfa_totp WHERE account_id = $1",
+            "DELETE FROM mfa_recovery_codes WHERE account_id = $1",
+            "DELETE FROM mfa_challenges WHERE account_id = $1",
+            "DELETE FROM passkeys WHERE account_id = $1",
+            "DELETE FROM sessions WHERE account_id = $1",
+            "DELETE FROM account_tokens WHERE account_id = $1",
+            "DELETE FROM unlock_tokens WHERE account_id = $1",
+            "DELETE FROM trusted_devices WHERE account_id = $1",
+            "DELETE FROM feed_tokens WHERE account_id = $1",
             "DELETE FROM deliveries WHERE notification_id IN \
-             (SELECT id FROM notifications WHERE account_id = $12)",
-            "DELETE FROM notifications WHERE account_id = $13",
-            "DELETE FROM notification_prefs WHERE account_id = $14",
-            "DELETE FROM push_subscriptions WHERE account_id = $15",
+             (SELECT id FROM notifications WHERE account_id = $1)",
+            "DELETE FROM notifications WHERE account_id = $1",
+            "DELETE FROM notification_prefs WHERE account_id = $1",
+            "DELETE FROM push_subscriptions WHERE account_id = $1",
         ] {
             q(sql).bind(&id).execute(&mut self.tx).await?;
         }

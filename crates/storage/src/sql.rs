@@ -142,12 +142,19 @@ impl Tx {
 }
 
 impl Pool {
-    /// Starts a transaction that takes the write lock at once (SQLite's BEGIN
-    /// IMMEDIATE; PostgreSQL locks rows as they are written).
+    /// Starts a transaction that takes the write lock at once: SQLite's BEGIN
+    /// IMMEDIATE, PostgreSQL's advisory write lock (the one every write holds).
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Pool::Postgres(p) => {
+                let mut t = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(crate::backend::postgres::WRITE_LOCK)
+                    .execute(&mut *t)
+                    .await?;
+                Tx::Postgres(t)
+            }
         })
     }
 

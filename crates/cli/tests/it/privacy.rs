@@ -230,6 +230,32 @@ async fn a_deleted_account_cannot_be_read_back_even_from_an_older_copy() {
     .await;
     assert!(email.ends_with("@invalid") && !email.contains(&leaver.email));
     assert_eq!((name.as_str(), status.as_str()), ("—", "left"));
+    // Nothing of the account's own is left in any table that held it.
+    for table in [
+        "personal_fields",
+        "personal_consents",
+        "mfa_totp",
+        "mfa_recovery_codes",
+        "mfa_challenges",
+        "passkeys",
+        "sessions",
+        "account_tokens",
+        "unlock_tokens",
+        "trusted_devices",
+        "feed_tokens",
+        "notifications",
+        "notification_prefs",
+        "push_subscriptions",
+    ] {
+        let n: i64 = raw::Scalar::new(format!(
+            "SELECT COUNT(*) FROM {table} WHERE account_id = $1"
+        ))
+        .bind(&id)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        assert_eq!(n, 0, "{table} still holds rows of the erased account");
+    }
     let (roster_s, roster) = owner
         .api(Method::GET, &format!("/api/v1/clubs/{club}/members"), None)
         .await;
