@@ -9,7 +9,7 @@ use tekkan_audit::signed::{KeyRecord, PublicKey};
 use tekkan_storage::Db;
 
 use crate::config::Config;
-use crate::{CliError, db_path, keys};
+use crate::{CliError, keys};
 
 /// What the verifier concluded, as printed.
 pub enum Verdict {
@@ -86,11 +86,11 @@ pub fn verify_export(file: &Path, trust: &Trust) -> Result<Verdict, CliError> {
 /// Verifies a data directory: the chain and its head (with `secrets/audit.key` when
 /// present), then the Merkle tree against every signed checkpoint and a saved one.
 pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, CliError> {
-    let path = db_path(&cfg.data_dir);
-    if !path.exists() {
+    let at = cfg.database();
+    if at.is_new().await? {
         return Err(CliError::Io(std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            format!("no database at {}", path.display()),
+            format!("no database at {}", at.redacted()),
         )));
     }
     let secrets = cfg.data_dir.join("secrets");
@@ -99,10 +99,17 @@ pub async fn verify_data_dir(cfg: &Config, trust: &Trust) -> Result<Verdict, Cli
         hex::decode(text.trim()).ok()
     };
     let audit_key = read_key("audit.key");
-    // The directory under examination is evidence: it is never opened for writing
-    // (opening would apply migrations and checkpoint the WAL). A scratch copy is read.
-    let scratch = Scratch::copy_of(&path)?;
-    let db = Db::open(&scratch.db, audit_key.clone().unwrap_or_default()).await?;
+    let key = audit_key.clone().unwrap_or_default();
+    // The database under examination is evidence: it is never opened for writing
+    // (opening would apply migrations and checkpoint the WAL). Of a SQLite file a
+    // scratch copy is read; PostgreSQL is read without migrating or writing.
+    let (db, _scratch) = match &at {
+        tekkan_storage::Location::Sqlite(path) => {
+            let scratch = Scratch::copy_of(path)?;
+            (Db::open(&scratch.db, key).await?, Some(scratch))
+        }
+        tekkan_storage::Location::Postgres(url) => (Db::inspect_postgres(url, key).await?, None),
+    };
     let loaded = async {
         Ok::<_, CliError>((
             db.audit_entries().await?,

@@ -7,7 +7,7 @@ use tekkan_app::{MasterKey, Vault};
 
 use crate::config::Config;
 use crate::keys;
-use crate::server::{CliError, db_path, open_app};
+use crate::server::{CliError, open_app};
 
 fn master_keys(ring: &[Vec<u8>]) -> tekkan_app::Result<Vec<MasterKey>> {
     ring.iter().map(|k| MasterKey::from_bytes(k)).collect()
@@ -36,11 +36,11 @@ pub async fn rotate_master_key(cfg: &Config) -> Result<(String, u64), CliError> 
     if cfg.keys.master_key.is_some() {
         return Err(CliError::MasterKeyInConfig);
     }
-    let path = db_path(&cfg.data_dir);
-    if !path.exists() {
+    let at = cfg.database();
+    if at.is_new().await? {
         return Err(CliError::Io(std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            format!("no database at {}", path.display()),
+            format!("no database at {}", at.redacted()),
         )));
     }
     // Check the keys against the database before changing anything.

@@ -75,7 +75,12 @@ impl Policy {
     /// attempt already counted as a failure.
     pub fn admit(&self, c: &Counter, now: i64) -> Result<Counter, Refusal> {
         let mut next = c.clone();
-        if now - next.window_start >= self.window_ms || now < next.window_start {
+        // Attempts race for the counter, each with the time it read before: one that
+        // reaches it after a later-stamped update is taken as happening at that update.
+        // Otherwise it would wait for a delay of nothing, or (read as a clock set back)
+        // open a fresh window past the day's cap.
+        let now = now.max(next.last_failure_at).max(next.window_start);
+        if now - next.window_start >= self.window_ms {
             next.window_start = now;
             next.window_failures = 0;
         }
@@ -200,5 +205,21 @@ mod tests {
         let s = p.succeeded(&a);
         assert_eq!((s.consecutive, s.window_failures), (0, 1));
         assert_eq!(p.delay_ms(40), p.max_delay_ms);
+    }
+
+    #[test]
+    fn an_attempt_stamped_before_the_last_update_is_neither_delayed_nor_a_new_window() {
+        let p = Policy {
+            daily_max: 2,
+            ..Policy::default()
+        };
+        let c = p.admit(&Counter::default(), 10_000).unwrap();
+        // Raced: read its clock 1 ms earlier, reached the counter after the first.
+        let c = p.admit(&c, 9_999).unwrap();
+        assert_eq!(c.window_failures, 2);
+        assert_eq!(
+            p.admit(&c, 9_998),
+            Err(Refusal::DailyCap(c.window_start + p.window_ms - 10_000))
+        );
     }
 }

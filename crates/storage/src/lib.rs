@@ -191,6 +191,41 @@ impl Db {
         })
     }
 
+    /// Opens a PostgreSQL database only to read it (the verifier examining evidence):
+    /// no migration runs and nothing is written. Its schema must be this build's.
+    pub async fn inspect_postgres(url: &str, audit_key: Vec<u8>) -> Result<Self> {
+        let (reader, writer) = backend::postgres::open(url).await?;
+        let found: Option<i64> = sql::scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&reader)
+            .await?;
+        let found = found.unwrap_or_default();
+        if found > latest_version() {
+            return Err(StorageError::NewerSchema {
+                found,
+                known: latest_version(),
+            });
+        }
+        if found < latest_version() {
+            return Err(StorageError::Unsupported(
+                "the database's schema is older than this tekkan's: start the server once to \
+                 bring it up to date, then examine it",
+            ));
+        }
+        let db = Self {
+            reader,
+            writer,
+            open: Arc::default(),
+            audit_key: audit_key.into(),
+            head: Arc::default(),
+            recent: Default::default(),
+            held: Arc::default(),
+            #[cfg(feature = "bench-unaudited")]
+            unaudited: Arc::default(),
+        };
+        db.hold_writes("opened to be examined, read only".into());
+        Ok(db)
+    }
+
     /// Which engine this database runs on: "sqlite" or "postgres".
     pub fn backend(&self) -> &'static str {
         if self.writer.is_postgres() {

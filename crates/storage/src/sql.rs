@@ -55,6 +55,8 @@ pub async fn connect(at: &crate::Location) -> Result<Conn, sqlx::Error> {
     }
 }
 
+pub use crate::backend::postgres::WRITE_LOCK;
+
 /// A pool of connections to one of the two engines.
 #[derive(Clone)]
 pub enum Pool {

@@ -1,6 +1,7 @@
 //! 出欠: answers by members, guardians and officers; deadlines; capacity and the
 //! waiting list; tallies, non-responders, rates and the CSV export; reminders.
 
+use crate::support::pg::WithDatabase as _;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -616,6 +617,7 @@ async fn reminders_are_sent_once_and_survive_restarts() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tekkan"))
         .args(["audit", "verify", "--data-dir"])
         .arg(dir.path())
+        .db()
         .output()
         .unwrap();
     assert!(

@@ -146,16 +146,10 @@ fn copy_dir(from: &Path) -> tempfile::TempDir {
 async fn tamper(dir: &Path, sql: &[&str]) {
     let mut db = crate::support::raw_db_at(dir).await;
     // An attacker with the file can drop the append-only triggers; the chain still tells.
-    raw::q("DROP TRIGGER audit_log_no_update")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    raw::q("DROP TRIGGER audit_log_no_delete")
-        .execute(&mut db)
-        .await
-        .unwrap();
+    crate::support::exec(&mut db, "DROP TRIGGER audit_log_no_update").await;
+    crate::support::exec(&mut db, "DROP TRIGGER audit_log_no_delete").await;
     for s in sql {
-        raw::q_built(s.to_string()).execute(&mut db).await.unwrap();
+        crate::support::exec(&mut db, s).await;
     }
     db.close().await.unwrap();
 }

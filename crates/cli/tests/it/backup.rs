@@ -2,6 +2,7 @@
 //! destination, restore from the other, every record back), and the faults that must
 //! give a clear error and never a partial restore.
 
+use crate::support::pg::WithDatabase as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -72,6 +73,7 @@ impl Kit {
             .arg(config)
             .args(args)
             .env("TEKKAN_LOG__LEVEL", "warn")
+            .db()
             .output()
             .unwrap();
         (

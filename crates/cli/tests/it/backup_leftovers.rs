@@ -3,6 +3,7 @@
 //! the next run and at the server's start-up, while the directory of a run that is
 //! still going on is left alone.
 
+use crate::support::pg::WithDatabase as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -49,6 +50,7 @@ async fn hanging_run(kit: &Kit, cfg: &Path) -> (Child, PathBuf) {
         .env("TEKKAN_LOG__LEVEL", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .db()
         .spawn()
         .unwrap();
     for _ in 0..600 {

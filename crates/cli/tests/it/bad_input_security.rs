@@ -189,10 +189,11 @@ async fn recovery_state(app: &TestApp) -> (i64, String) {
     .fetch_one(&mut db)
     .await
     .unwrap();
-    let accounts: String = raw::scalar("SELECT group_concat(password_hash || email) FROM accounts")
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
+    let accounts: String =
+        raw::scalar("SELECT string_agg(password_hash || email, ',') FROM accounts")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
     (n, accounts)
 }
 
@@ -225,7 +226,7 @@ async fn personal_and_privacy_endpoints_refuse_broken_input() {
             .fetch_one(&mut db)
             .await
             .unwrap();
-            let names: String = raw::scalar("SELECT group_concat(display_name) FROM accounts")
+            let names: String = raw::scalar("SELECT string_agg(display_name, ',') FROM accounts")
                 .fetch_one(&mut db)
                 .await
                 .unwrap();

@@ -1,6 +1,7 @@
 //! The `tekkan` binary and its configuration: defaults, file, variables, unknown keys,
 //! secrets kept out of Debug output, first run, demo data, and the loopback rule.
 
+use crate::support::pg::WithDatabase as _;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,6 +91,7 @@ fn plain_http_is_refused_off_loopback() {
     let out = tekkan()
         .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
         .arg(dir.path())
+        .db()
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -114,6 +116,7 @@ pub(crate) fn spawn_serve(
         .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
+        .db()
         .spawn()
         .unwrap();
     let mut lines = Vec::new();
@@ -175,6 +178,7 @@ async fn demo_data_is_a_school_club_with_guardians_and_random_passwords() {
     let out = tekkan()
         .args(["demo", "--data-dir"])
         .arg(dir.path())
+        .db()
         .output()
         .unwrap();
     assert!(
@@ -192,12 +196,14 @@ async fn demo_data_is_a_school_club_with_guardians_and_random_passwords() {
     let again = tekkan()
         .args(["demo", "--data-dir"])
         .arg(dir.path())
+        .db()
         .output()
         .unwrap();
     assert!(!again.status.success(), "demo data is written once");
     let out2 = tekkan()
         .args(["migrate", "--data-dir"])
         .arg(dir.path())
+        .db()
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out2.stdout).contains(&format!(
@@ -278,12 +284,18 @@ fn a_missing_audit_key_for_existing_data_is_an_error_not_a_new_key() {
         tekkan()
             .args(["migrate", "--data-dir"])
             .arg(dir.path())
+            .db()
             .output()
             .unwrap()
             .status
             .success()
     );
-    for f in ["secrets/audit.key", "secrets/vapid.key", "tekkan.sqlite3"] {
+    let mut private = vec!["secrets/audit.key", "secrets/vapid.key"];
+    // The database is a file of the data directory on SQLite runs only.
+    if crate::support::pg::cluster().is_none() {
+        private.push("tekkan.sqlite3");
+    }
+    for f in private {
         let meta = std::fs::metadata(dir.path().join(f)).unwrap();
         assert_eq!(
             std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
@@ -295,6 +307,7 @@ fn a_missing_audit_key_for_existing_data_is_an_error_not_a_new_key() {
     let out = tekkan()
         .args(["migrate", "--data-dir"])
         .arg(dir.path())
+        .db()
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -384,6 +397,7 @@ async fn generated_clubs_have_schedules_and_answerable_practice() {
         .arg(dir.path())
         .arg("--sessions-file")
         .arg(&sessions)
+        .db()
         .output()
         .unwrap();
     assert!(
@@ -444,6 +458,7 @@ async fn generated_clubs_have_schedules_and_answerable_practice() {
     let out = tekkan()
         .args(["audit", "verify", "--data-dir"])
         .arg(dir.path())
+        .db()
         .output()
         .unwrap();
     assert!(

@@ -202,7 +202,7 @@ async fn announcements_arrive_by_email_and_push_as_each_person_chose() {
 
     // The expired subscription was dropped after the push service said 410.
     let mut db = app.raw_db().await;
-    let mut n = 1;
+    let mut n: i64 = 1;
     for _ in 0..50 {
         n = raw::scalar("SELECT COUNT(*) FROM push_subscriptions WHERE endpoint LIKE '%/gone/%'")
             .fetch_one(&mut db)

@@ -42,10 +42,7 @@ async fn healthz_reports_a_broken_chain_and_a_corrupt_btree() {
 
     // An audit entry edited in place: the next check finds it.
     let mut db = app.raw_db().await;
-    raw::q("DROP TRIGGER audit_log_no_update")
-        .execute(&mut db)
-        .await
-        .unwrap();
+    crate::support::exec(&mut db, "DROP TRIGGER audit_log_no_update").await;
     raw::q("UPDATE audit_log SET target = 'club:forged' WHERE seq = 2")
         .execute(&mut db)
         .await
@@ -73,6 +70,12 @@ async fn healthz_reports_a_broken_chain_and_a_corrupt_btree() {
     assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(!p.body.contains("reasons"), "{}", p.body);
     drop(db);
+    // What follows tears a page of SQLite's file; on PostgreSQL runs the broken chain
+    // above is the test (its storage checks, checksums and amcheck, see
+    // `Db::quick_check`, need a cluster of their own to corrupt).
+    if crate::support::pg::cluster().is_some() {
+        return;
+    }
 
     // A fresh server whose sessions index has a torn page: the check at start-up finds
     // it (the file is closed and checkpointed by then).

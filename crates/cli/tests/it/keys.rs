@@ -51,6 +51,9 @@ async fn rotation_rewraps_every_data_key_while_the_server_runs() {
 
     let cfg = tekkan_cli::config::Config {
         data_dir: app.data_dir(),
+        database: tekkan_cli::config::Database {
+            url: crate::support::pg::url_for(&app.data_dir(), false),
+        },
         ..Default::default()
     };
     let (new_id, moved) = tekkan_cli::rotate_master_key(&cfg).await.unwrap();
@@ -109,6 +112,7 @@ async fn rotation_rewraps_every_data_key_while_the_server_runs() {
     let dir = app.stop().await;
     let cfg = tekkan_cli::config::Config {
         data_dir: dir.path().to_path_buf(),
+        database: crate::support::pg::database_config(dir.path()),
         ..Default::default()
     };
     let trust = tekkan_cli::audit::Trust {
@@ -132,6 +136,7 @@ async fn rotation_rewraps_every_data_key_while_the_server_runs() {
     // A master key set in the configuration is not rotated behind the operator's back.
     let cfg = tekkan_cli::config::Config {
         data_dir: dir.path().to_path_buf(),
+        database: crate::support::pg::database_config(dir.path()),
         keys: tekkan_cli::config::Keys {
             master_key: Some(serde_json::from_value(json!("22".repeat(32))).unwrap()),
             ..Default::default()

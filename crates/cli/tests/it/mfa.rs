@@ -167,11 +167,12 @@ async fn privileged_roles_must_enrol_and_codes_work_once() {
     );
 
     // The secret is sealed: neither its bytes nor its base32 are in the database files.
-    let raw = [
-        std::fs::read(app.db_file()).unwrap(),
-        std::fs::read(app.data_dir().join("tekkan.sqlite3-wal")).unwrap_or_default(),
-    ]
-    .concat();
+    let raw = app.stored_bytes().await;
+    // What is stored in the clear is found (these are the right files).
+    assert!(
+        raw.windows(owner.email.len())
+            .any(|w| w == owner.email.as_bytes())
+    );
     let b32 = tekkan_app::totp::base32(&secret);
     assert!(!raw.windows(secret.len()).any(|w| w == secret.as_slice()));
     assert!(!raw.windows(b32.len()).any(|w| w == b32.as_bytes()));
@@ -354,10 +355,10 @@ async fn a_tampered_secret_is_refused_and_a_wrong_master_key_stops_the_start() {
 
     // A wrong master key: a clear error at start, and nothing in the data touched.
     let dir = app.stop().await;
-    let db_path = dir.path().join("tekkan.sqlite3");
-    let before = std::fs::read(&db_path).unwrap();
+    let before = crate::support::fingerprint(dir.path()).await;
     let mut cfg = tekkan_cli::config::Config {
         data_dir: dir.path().to_path_buf(),
+        database: crate::support::pg::database_config(dir.path()),
         ..Default::default()
     };
     cfg.server.listen = "127.0.0.1:0".parse().unwrap();
@@ -369,7 +370,7 @@ async fn a_tampered_secret_is_refused_and_a_wrong_master_key_stops_the_start() {
     let msg = err.to_string();
     assert!(msg.contains("master key"), "{msg}");
     assert_eq!(
-        std::fs::read(&db_path).unwrap(),
+        crate::support::fingerprint(dir.path()).await,
         before,
         "the database is untouched"
     );

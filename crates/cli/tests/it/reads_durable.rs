@@ -53,7 +53,7 @@ async fn sensitive_reads_are_committed_before_the_data_is_served() {
     // While the log cannot be written (another writer holds the database), the fields
     // wait with it: nothing is served ahead of its record.
     let mut lock = fx.app.raw_db().await;
-    raw::q("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
+    crate::support::hold_writes(&mut lock).await;
     let mut waiting = officer.clone();
     let path = personal.clone();
     let read = tokio::spawn(async move { waiting.api(Method::GET, &path, None).await });

@@ -301,7 +301,7 @@ async fn officers_with_a_passkey_sign_exact_actions_and_the_verifier_rechecks_th
             "DROP TRIGGER signed_actions_no_update",
             "UPDATE signed_actions SET record = replace(record, '\\\"role\\\":\\\"member\\\"', '\\\"role\\\":\\\"owner\\\"')",
         ] {
-            raw::q_built(s.to_string()).execute(&mut db).await.unwrap();
+            crate::support::exec(&mut db, s).await;
         }
         db.close().await.unwrap();
     }

@@ -115,7 +115,11 @@ async fn rows_changed_outside_tekkan_are_found_and_named() {
     sql(&app, "DELETE FROM comments WHERE id = 'f0f0'").await;
     assert_eq!(scrub(&app).await, None);
 
-    // A byte flipped in the comment inside the database file, server stopped.
+    // A byte flipped in the comment inside the database file, server stopped: SQLite's
+    // file. On PostgreSQL runs the edits through SQL above are the test.
+    if crate::support::pg::cluster().is_some() {
+        return;
+    }
     let dir = app.stop().await;
     let file = dir.path().join("tekkan.sqlite3");
     let mut bytes = std::fs::read(&file).unwrap();

@@ -332,6 +332,7 @@ async fn a_rotated_log_key_keeps_old_checkpoints_verifiable_and_a_swapped_key_is
     std::fs::write(dir.path().join("secrets/log.key"), hex_seed()).unwrap();
     let mut cfg = tekkan_cli::config::Config {
         data_dir: dir.path().to_path_buf(),
+        database: crate::support::pg::database_config(dir.path()),
         ..Default::default()
     };
     cfg.server.listen = "127.0.0.1:0".parse().unwrap();

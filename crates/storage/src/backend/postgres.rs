@@ -14,7 +14,7 @@ use crate::sql::Pool;
 /// The advisory lock every write transaction holds until it ends. One lock for all
 /// writes keeps the product's rules (capacity checks, single-use tokens, the audit
 /// chain's order) exactly as they are on SQLite, across any number of instances.
-pub(crate) const WRITE_LOCK: i64 = 0x7e6b_616e_0001;
+pub const WRITE_LOCK: i64 = 0x7e6b_616e_0001;
 
 /// Whether the database at `url` has no TEKKAN schema yet.
 pub(crate) async fn is_new(url: &str) -> Result<bool> {

@@ -197,6 +197,41 @@ impl TestApp {
         }
     }
 
+    /// Every byte the database holds at rest, as someone who copies its files would
+    /// read them: SQLite's file and WAL; PostgreSQL's files of this database and the
+    /// cluster's write-ahead log.
+    pub async fn stored_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        match self.location() {
+            tekkan_storage::Location::Sqlite(file) => {
+                all.extend(std::fs::read(&file).unwrap());
+                all.extend(std::fs::read(format!("{}-wal", file.display())).unwrap_or_default());
+            }
+            tekkan_storage::Location::Postgres(_) => {
+                let mut db = self.raw_db().await;
+                let data: String = raw::scalar("SELECT current_setting('data_directory')")
+                    .fetch_one(&mut db)
+                    .await
+                    .unwrap();
+                let oid: String = raw::scalar(
+                    "SELECT oid::text FROM pg_database WHERE datname = current_database()",
+                )
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+                let data = std::path::Path::new(&data);
+                for dir in [data.join("base").join(oid), data.join("pg_wal")] {
+                    for f in std::fs::read_dir(dir).unwrap().flatten() {
+                        if f.path().is_file() {
+                            all.extend(std::fs::read(f.path()).unwrap_or_default());
+                        }
+                    }
+                }
+            }
+        }
+        all
+    }
+
     /// A raw connection to the database, as an attacker or auditor would open it.
     pub async fn raw_db(&self) -> raw::Conn {
         raw::connect(&self.location()).await.unwrap()
@@ -213,11 +248,87 @@ pub async fn raw_db_at(dir: &std::path::Path) -> raw::Conn {
     raw::connect(&at).await.unwrap()
 }
 
+/// What the database of the app in `dir` holds, to compare before and after: the
+/// SQLite file's bytes, or on PostgreSQL a digest of every row of every table.
+pub async fn fingerprint(dir: &std::path::Path) -> Vec<u8> {
+    let Some(url) = pg::url_for(dir, false) else {
+        return std::fs::read(dir.join("tekkan.sqlite3")).unwrap();
+    };
+    let mut db = raw::connect(&tekkan_storage::Location::parse(&url))
+        .await
+        .unwrap();
+    let tables: Vec<String> = raw::scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() ORDER BY 1",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for t in tables {
+        let digest: Option<String> = raw::Scalar::new(format!(
+            "SELECT md5(string_agg(x::text, '|' ORDER BY x::text)) FROM {t} x"
+        ))
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        out.extend(format!("{t}:{}\n", digest.unwrap_or_default()).into_bytes());
+    }
+    out
+}
+
 /// A raw connection to the SQLite file at `path` (a copy, a restored file).
 pub async fn raw_sqlite(path: &std::path::Path) -> raw::Conn {
     raw::connect(&tekkan_storage::Location::Sqlite(path.to_path_buf()))
         .await
         .unwrap()
+}
+
+/// Runs a statement of a test's own (an attacker's edit), written for SQLite: on
+/// PostgreSQL, `DROP TRIGGER t_no_update` names its table (`ON t`) as it must there.
+pub async fn exec(db: &mut raw::Conn, sql: &str) {
+    let mut sql = sql.to_owned();
+    if db.is_postgres()
+        && let Some(name) = sql.strip_prefix("DROP TRIGGER ")
+    {
+        let name = name.trim().to_owned();
+        let table = name
+            .trim_end_matches("_no_update")
+            .trim_end_matches("_no_delete");
+        sql = format!("DROP TRIGGER {name} ON {table}");
+    }
+    raw::q_built(sql).execute(db).await.unwrap();
+}
+
+/// The names of `table`'s columns, in order.
+pub async fn columns_of(db: &mut raw::Conn, table: &str) -> Vec<String> {
+    let sql = if db.is_postgres() {
+        "SELECT column_name::text FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+    } else {
+        "SELECT name FROM pragma_table_info($1)"
+    };
+    raw::Scalar::new(sql.to_owned())
+        .bind(table)
+        .fetch_all(db)
+        .await
+        .unwrap()
+}
+
+/// Takes the database's write lock on `db` and keeps it until `ROLLBACK` (another
+/// writer holding the database): SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock
+/// that every TEKKAN write takes.
+pub async fn hold_writes(db: &mut raw::Conn) {
+    if db.is_postgres() {
+        raw::q("BEGIN").execute(&mut *db).await.unwrap();
+        raw::q("SELECT pg_advisory_xact_lock($1)")
+            .bind(raw::WRITE_LOCK)
+            .execute(&mut *db)
+            .await
+            .unwrap();
+    } else {
+        raw::q("BEGIN IMMEDIATE").execute(&mut *db).await.unwrap();
+    }
 }
 
 /// A row of a few columns, decoded as a tuple.
@@ -253,8 +364,10 @@ where
     I: IntoIterator<Item = A>,
     A: AsRef<std::ffi::OsStr>,
 {
+    use pg::WithDatabase as _;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tekkan"))
         .args(args)
+        .db()
         .output()
         .unwrap();
     let text = format!(

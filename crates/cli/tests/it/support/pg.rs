@@ -1,12 +1,11 @@
 //! The PostgreSQL side of the suite. With `PG_TEST_CLUSTER` set to a cluster's
 //! maintenance URL (`scripts/test` starts one with `scripts/pg-test-cluster`), every
-//! test app gets a database of its own in that cluster instead of a SQLite file; the
-//! name is kept in the data directory, so an app restarted on the same directory finds
-//! its data again.
+//! data directory a test uses gets a database of its own in that cluster instead of a
+//! SQLite file. The database's name is noted in the directory, so an app restarted on
+//! the same directory, and a `tekkan` command run on it, find the same data.
 
 use std::path::Path;
-
-use sqlx::Connection;
+use std::process::Command;
 
 /// The maintenance URL of the test cluster, when the suite runs on PostgreSQL.
 pub fn cluster() -> Option<String> {
@@ -15,25 +14,61 @@ pub fn cluster() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-/// The URL of `dir`'s database: a new one for a new directory, the same one again for
-/// a directory reused. `None` on SQLite runs.
-pub async fn database_for(dir: &Path, fresh: bool) -> Option<String> {
+/// The URL of `dir`'s database: a new one for a new directory (or when `fresh`), the
+/// same one again for a directory used before. `None` on SQLite runs.
+pub fn url_for(dir: &Path, fresh: bool) -> Option<String> {
     let cluster = cluster()?;
     let note = dir.join(".test-database");
     let name = match (fresh, std::fs::read_to_string(&note)) {
         (false, Ok(name)) => name,
         _ => {
             let name = format!("t_{}", crate::support::unique("db").replace('-', "_"));
-            let mut c = sqlx::PgConnection::connect(&cluster).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut c)
-                .await
+            let out = Command::new("psql")
+                .args(["-q", "-v", "ON_ERROR_STOP=1", &cluster, "-c"])
+                .arg(format!("CREATE DATABASE {name}"))
+                .output()
                 .unwrap();
-            c.close().await.unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             std::fs::write(&note, &name).unwrap();
             name
         }
     };
     let base = cluster.rsplit_once('/').map(|(b, _)| b).unwrap_or(&cluster);
     Some(format!("{base}/{name}"))
+}
+
+/// Async callers' [`url_for`].
+pub async fn database_for(dir: &Path, fresh: bool) -> Option<String> {
+    url_for(dir, fresh)
+}
+
+/// A `tekkan` command with `--data-dir DIR`: on PostgreSQL runs, pointed at DIR's
+/// database as well (`TEKKAN_DATABASE__URL`).
+pub trait WithDatabase {
+    fn db(&mut self) -> &mut Self;
+}
+
+impl WithDatabase for Command {
+    fn db(&mut self) -> &mut Self {
+        let args: Vec<_> = self.get_args().map(|a| a.to_owned()).collect();
+        let dir = args
+            .iter()
+            .position(|a| a == "--data-dir")
+            .and_then(|i| args.get(i + 1));
+        if let Some(url) = dir.and_then(|d| url_for(Path::new(d), false)) {
+            self.env("TEKKAN_DATABASE__URL", url);
+        }
+        self
+    }
+}
+
+/// The `[database]` of a configuration for `dir` (in-process commands).
+pub fn database_config(dir: &Path) -> tekkan_cli::config::Database {
+    tekkan_cli::config::Database {
+        url: url_for(dir, false),
+    }
 }
