@@ -163,7 +163,7 @@ impl App {
         token: &str,
         origin: &Origin,
     ) -> Result<InvitationPreview> {
-        self.limit(IpPolicy::Invitation, origin)?;
+        self.limit(IpPolicy::Invitation, origin).await?;
         let (inv, club) = self
             .db()
             .invitation_by_token(&hash_token(token))
@@ -183,7 +183,7 @@ impl App {
 
     /// A logged-in person uses a link.
     pub async fn accept_invitation(&self, actor: &Actor, token: &str) -> Result<JoinOutcome> {
-        self.limit(IpPolicy::Invitation, &actor.origin)?;
+        self.limit(IpPolicy::Invitation, &actor.origin).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         let mut events = Vec::new();

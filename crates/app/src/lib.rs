@@ -141,13 +141,10 @@ struct Inner {
     settings: AppSettings,
     hasher: password::Hasher,
     delivery: Delivery,
-    limiter: limits::Limiter,
     vault: Vault,
     keystore: KeyStore,
-    ceremonies: passkeys::Ceremonies,
     log: transparency::LogKey,
     reads: reads::ReadLog,
-    pending_actions: signing::PendingActions,
     health: health::Health,
 }
 
@@ -196,13 +193,10 @@ impl App {
                 settings,
                 hasher,
                 delivery,
-                limiter: limits::Limiter::default(),
                 vault,
                 keystore,
-                ceremonies: passkeys::Ceremonies::default(),
                 log,
                 reads: reads::ReadLog::default(),
-                pending_actions: signing::PendingActions::default(),
                 health: health::Health::default(),
             }),
         })
@@ -231,10 +225,6 @@ impl App {
         &self.inner.keystore
     }
 
-    pub(crate) fn ceremonies(&self) -> &passkeys::Ceremonies {
-        &self.inner.ceremonies
-    }
-
     /// The account's data key (created on first use), from the key store.
     pub(crate) async fn data_key(
         &self,
@@ -253,18 +243,77 @@ impl App {
     }
 
     /// Counts a request of `policy` from `origin`, refusing it over the limit.
-    pub(crate) fn limit(&self, policy: IpPolicy, origin: &Origin) -> Result<()> {
-        let l = &self.settings().limits.ip;
-        self.inner
-            .limiter
-            .hit(l, policy, origin, tekkan_storage::now_ms(), true)
+    pub(crate) async fn limit(&self, policy: IpPolicy, origin: &Origin) -> Result<()> {
+        self.address_window(policy, origin, true).await
     }
 
     /// Whether `origin` is already over `policy`'s limit, without counting.
-    pub(crate) fn over_limit(&self, policy: IpPolicy, origin: &Origin) -> Result<()> {
+    pub(crate) async fn over_limit(&self, policy: IpPolicy, origin: &Origin) -> Result<()> {
+        self.address_window(policy, origin, false).await
+    }
+
+    /// Drops per-address windows that are over (housekeeping, run hourly).
+    pub async fn forget_old_address_windows(&self) -> Result<u64> {
         let l = &self.settings().limits.ip;
-        self.inner
-            .limiter
-            .hit(l, policy, origin, tekkan_storage::now_ms(), false)
+        let longest = [
+            IpPolicy::Login,
+            IpPolicy::LoginFailure,
+            IpPolicy::SignUp,
+            IpPolicy::Invitation,
+            IpPolicy::Reset,
+            IpPolicy::Export,
+        ]
+        .iter()
+        .map(|p| l.of(*p).1)
+        .max()
+        .unwrap_or_default();
+        Ok(self
+            .db()
+            .forget_address_windows(tekkan_storage::now_ms() - longest)
+            .await?)
+    }
+
+    /// [`App::limit`] inside an open write (which holds the write lock the window needs).
+    pub(crate) async fn limit_in(
+        &self,
+        tx: &mut tekkan_storage::WriteTx,
+        policy: IpPolicy,
+        origin: &Origin,
+    ) -> Result<()> {
+        let (max, window_ms) = self.settings().limits.ip.of(policy);
+        let hit = tx
+            .hit_address_window(
+                policy.name(),
+                &limits::client_key(origin),
+                tekkan_storage::now_ms(),
+                (i64::from(max), window_ms),
+            )
+            .await?;
+        window_outcome(hit)
+    }
+
+    async fn address_window(&self, policy: IpPolicy, origin: &Origin, count: bool) -> Result<()> {
+        let (max, window_ms) = self.settings().limits.ip.of(policy);
+        let hit = self
+            .db()
+            .hit_address_window(
+                policy.name(),
+                &limits::client_key(origin),
+                tekkan_storage::now_ms(),
+                (i64::from(max), window_ms),
+                count,
+            )
+            .await?;
+        window_outcome(hit)
+    }
+}
+
+fn window_outcome(hit: tekkan_storage::WindowHit) -> Result<()> {
+    match hit {
+        tekkan_storage::WindowHit::Allowed => Ok(()),
+        tekkan_storage::WindowHit::Refused { retry_after_ms } => Err(AppError::RateLimited {
+            code: "rate_limited",
+            retry_after_ms: Some(retry_after_ms),
+        }),
     }
 }

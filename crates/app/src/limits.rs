@@ -1,14 +1,12 @@
-//! Throttling: per-address request limits (in memory, fixed windows) against credential
-//! stuffing and enumeration, and the per-account login counter (in the database, so it
-//! holds across restarts and instances).
+//! Throttling: per-address request limits (fixed windows) against credential stuffing
+//! and enumeration, and the per-account login counter. Both are kept in the database,
+//! so they hold across restarts and across every instance of the service.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use tekkan_core::throttle::{Policy, Refusal};
 
-use crate::{AppError, Origin, Result};
+use crate::{AppError, Origin};
 
 /// What is limited per client address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,8 +51,22 @@ impl Default for IpLimits {
     }
 }
 
+impl IpPolicy {
+    /// The policy's name in the database.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            IpPolicy::Login => "login",
+            IpPolicy::LoginFailure => "login_failure",
+            IpPolicy::SignUp => "sign_up",
+            IpPolicy::Invitation => "invitation",
+            IpPolicy::Reset => "reset",
+            IpPolicy::Export => "export",
+        }
+    }
+}
+
 impl IpLimits {
-    fn of(&self, p: IpPolicy) -> (u32, i64) {
+    pub(crate) fn of(&self, p: IpPolicy) -> (u32, i64) {
         match p {
             IpPolicy::Login => self.login,
             IpPolicy::LoginFailure => self.login_failure,
@@ -76,16 +88,8 @@ pub struct LimitSettings {
     pub reset_ttl_ms: i64,
 }
 
-/// Fixed-window counters per (policy, address). Per instance: behind a load balancer
-/// each instance counts on its own, so the effective limit is multiplied by the number
-/// of instances; the per-account counter in the database is shared.
-#[derive(Default)]
-pub(crate) struct Limiter {
-    windows: Mutex<HashMap<(IpPolicy, String), (i64, u32)>>,
-}
-
 /// The part of an address one client controls: a whole IPv4 address, an IPv6 /64.
-fn client_key(origin: &Origin) -> String {
+pub(crate) fn client_key(origin: &Origin) -> String {
     match origin.ip.as_deref().map(str::parse::<IpAddr>) {
         Some(Ok(IpAddr::V6(v6))) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();
@@ -97,42 +101,6 @@ fn client_key(origin: &Origin) -> String {
             .unwrap_or_default(),
         Some(Ok(ip)) => ip.to_string(),
         _ => String::from("?"),
-    }
-}
-
-impl Limiter {
-    /// Counts a hit of `policy` from `origin`; refuses once the window's count is spent.
-    /// `count == false` only checks.
-    pub(crate) fn hit(
-        &self,
-        limits: &IpLimits,
-        policy: IpPolicy,
-        origin: &Origin,
-        now: i64,
-        count: bool,
-    ) -> Result<()> {
-        let (max, window) = limits.of(policy);
-        let Ok(mut map) = self.windows.lock() else {
-            return Err(AppError::Internal("limiter lock poisoned".into()));
-        };
-        if map.len() > 100_000 {
-            // Forget windows that are over, so memory stays bounded.
-            map.retain(|(p, _), (start, _)| now - *start < limits.of(*p).1);
-        }
-        let e = map.entry((policy, client_key(origin))).or_insert((now, 0));
-        if now - e.0 >= window {
-            *e = (now, 0);
-        }
-        if e.1 >= max {
-            return Err(AppError::RateLimited {
-                code: "rate_limited",
-                retry_after_ms: Some(e.0 + window - now),
-            });
-        }
-        if count {
-            e.1 += 1;
-        }
-        Ok(())
     }
 }
 

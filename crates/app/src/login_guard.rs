@@ -39,8 +39,8 @@ impl App {
         password: &str,
         origin: &Origin,
     ) -> Result<(Account, Option<String>, String)> {
-        self.over_limit(IpPolicy::LoginFailure, origin)?;
-        self.limit(IpPolicy::Login, origin)?;
+        self.over_limit(IpPolicy::LoginFailure, origin).await?;
+        self.limit(IpPolicy::Login, origin).await?;
         let email = Email::parse(email).ok();
         // A device's counter is keyed by the same hash its row is: one derivation. Only
         // a client presenting a token pays for the look-up; a flood without one is
@@ -139,7 +139,8 @@ impl App {
         events: &mut Vec<Event>,
     ) -> Result<Option<UnlockMail>> {
         tracing::info!(ip = ?origin.ip, action, "failed login");
-        let _ = self.limit(IpPolicy::LoginFailure, origin);
+        // Counted in this write, which holds the write lock the window needs.
+        let _ = self.limit_in(tx, IpPolicy::LoginFailure, origin).await;
         let limits = &self.settings().limits;
         let now = now_ms();
         let (counter, locked) = limits.login.failed(counter, now);
@@ -199,7 +200,7 @@ impl App {
 
     /// Lifts a lockout with the e-mailed link (once). The day's cap still holds.
     pub async fn unlock_login(&self, token: &str, origin: &Origin) -> Result<()> {
-        self.limit(IpPolicy::Reset, origin)?;
+        self.limit(IpPolicy::Reset, origin).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         let Some((key, account)) = tx.consume_unlock_token(&hash_token(token), now).await? else {

@@ -259,7 +259,7 @@ impl App {
         code: &str,
         origin: &Origin,
     ) -> Result<NewSession> {
-        self.limit(IpPolicy::Login, origin)?;
+        self.limit(IpPolicy::Login, origin).await?;
         let now = now_ms();
         let th = hash_token(token);
         let mut tx = self.db().begin().await?;

@@ -3,9 +3,9 @@
 //! passkey is two factors at once), re-checking identity with one, removing one, and
 //! going passkey-only by removing the password.
 //!
-//! Ceremonies in progress are kept in memory, per instance, for their five minutes.
-
-use std::sync::Mutex;
+//! Ceremonies in progress are kept in the database for their five minutes (the relying
+//! party's state, by challenge), so that one started on any instance finishes on any
+//! other, once.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -19,8 +19,9 @@ use webauthn_rp::request::register::{
     UserHandle64, Username,
 };
 use webauthn_rp::request::{
-    AsciiDomain, ExtensionInfo, FixedCapHashSet, InsertResult, PublicKeyCredentialDescriptor, RpId,
+    AsciiDomain, ExtensionInfo, PublicKeyCredentialDescriptor, RpId, TimedCeremony,
 };
+use webauthn_rp::response::SentChallenge;
 use webauthn_rp::response::auth::ser_relaxed::DiscoverableAuthenticationRelaxed64;
 use webauthn_rp::response::register::ser_relaxed::RegistrationRelaxed;
 use webauthn_rp::response::register::{CompressedPubKey, DynamicState, StaticState};
@@ -46,19 +47,15 @@ pub struct PasskeySettings {
     pub origins: Vec<String>,
 }
 
-/// Ceremonies started and not yet finished.
-pub(crate) struct Ceremonies {
-    reg: Mutex<FixedCapHashSet<RegistrationServerState<64>>>,
-    auth: Mutex<FixedCapHashSet<DiscoverableAuthenticationServerState>>,
-}
+/// How long a ceremony may take: webauthn_rp's own limit for its state.
+const CEREMONY_MS: i64 = 5 * 60 * 1000;
+/// Ceremonies of one kind waiting at once before new ones are refused as overload.
+const CEREMONY_CAP: i64 = 10_000;
+const REGISTRATION: &str = "passkey.register";
+const AUTHENTICATION: &str = "passkey.authenticate";
 
-impl Default for Ceremonies {
-    fn default() -> Self {
-        Self {
-            reg: Mutex::new(FixedCapHashSet::new(10_000)),
-            auth: Mutex::new(FixedCapHashSet::new(10_000)),
-        }
-    }
+fn challenge_key(c: SentChallenge) -> String {
+    format!("{:032x}", c.0)
 }
 
 /// A registered passkey, as its owner sees it.
@@ -85,8 +82,8 @@ fn malformed() -> AppError {
     .into()
 }
 
-fn poisoned() -> AppError {
-    AppError::Internal("ceremony lock poisoned".into())
+fn encoding(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(format!("ceremony state: {e}"))
 }
 
 fn corrupt(what: &str) -> AppError {
@@ -94,6 +91,41 @@ fn corrupt(what: &str) -> AppError {
 }
 
 impl App {
+    /// Keeps a ceremony's state, by its challenge, for whichever instance gets the
+    /// answer.
+    async fn keep_ceremony(
+        &self,
+        kind: &str,
+        challenge: SentChallenge,
+        state: Vec<u8>,
+    ) -> Result<()> {
+        let now = now_ms();
+        let kept = self
+            .db()
+            .put_pending(
+                kind,
+                &challenge_key(challenge),
+                &state,
+                now,
+                now + CEREMONY_MS,
+                CEREMONY_CAP,
+            )
+            .await?;
+        if kept {
+            Ok(())
+        } else {
+            Err(AppError::Overloaded)
+        }
+    }
+
+    /// Takes a ceremony's state: once, on whichever instance asks first.
+    async fn take_ceremony(&self, kind: &str, challenge: SentChallenge) -> Result<Vec<u8>> {
+        self.db()
+            .take_pending(kind, &challenge_key(challenge), now_ms())
+            .await?
+            .ok_or(AppError::Gone("passkey_ceremony"))
+    }
+
     fn rp_id(&self) -> Result<RpId> {
         let d = AsciiDomain::try_from(self.settings().passkeys.rp_id.clone())
             .map_err(|_| AppError::Internal("passkeys.rp_id is not a domain".into()))?;
@@ -143,11 +175,10 @@ impl App {
             .start_ceremony()
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let json = serde_json::to_value(&client).map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut reg = self.ceremonies().reg.lock().map_err(|_| poisoned())?;
-        match reg.insert_or_replace_all_expired(server) {
-            InsertResult::Success => Ok(json),
-            _ => Err(AppError::Overloaded),
-        }
+        let state = server.encode().map_err(encoding)?;
+        self.keep_ceremony(REGISTRATION, server.sent_challenge(), state)
+            .await?;
+        Ok(json)
     }
 
     /// Verifies the authenticator's answer and stores the passkey under `name`.
@@ -164,13 +195,8 @@ impl App {
             .map_err(|_| malformed())?
             .0;
         let challenge = registration.challenge_relaxed().map_err(|_| malformed())?;
-        let server = self
-            .ceremonies()
-            .reg
-            .lock()
-            .map_err(|_| poisoned())?
-            .take(&challenge)
-            .ok_or(AppError::Gone("passkey_ceremony"))?;
+        let state = self.take_ceremony(REGISTRATION, challenge).await?;
+        let server = RegistrationServerState::<64>::decode(state.as_slice()).map_err(encoding)?;
         let rp_id = self.rp_id()?;
         let origins = &self.settings().passkeys.origins;
         let opts = RegistrationVerificationOptions::<String, String> {
@@ -229,35 +255,30 @@ impl App {
     }
 
     /// Options for `navigator.credentials.get` (sign-in or re-check).
-    pub fn start_passkey_sign_in(&self, origin: &Origin) -> Result<serde_json::Value> {
-        self.limit(IpPolicy::Login, origin)?;
+    pub async fn start_passkey_sign_in(&self, origin: &Origin) -> Result<serde_json::Value> {
+        self.limit(IpPolicy::Login, origin).await?;
         let rp_id = self.rp_id()?;
         let (server, client) = DiscoverableCredentialRequestOptions::passkey(&rp_id)
             .start_ceremony()
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let json = serde_json::to_value(&client).map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut auth = self.ceremonies().auth.lock().map_err(|_| poisoned())?;
-        match auth.insert_or_replace_all_expired(server) {
-            InsertResult::Success => Ok(json),
-            _ => Err(AppError::Overloaded),
-        }
+        let state = server.encode().map_err(encoding)?;
+        self.keep_ceremony(AUTHENTICATION, server.sent_challenge(), state)
+            .await?;
+        Ok(json)
     }
 
     /// Checks an assertion against its ceremony and the stored credential; records the
     /// new counter. Returns the account. A forged, replayed or foreign answer is refused.
     async fn verify_assertion(&self, credential: &str, origin: &Origin) -> Result<AccountId> {
-        self.limit(IpPolicy::Login, origin)?;
+        self.limit(IpPolicy::Login, origin).await?;
         let auth = serde_json::from_str::<DiscoverableAuthenticationRelaxed64>(credential)
             .map_err(|_| malformed())?
             .0;
         let challenge = auth.challenge_relaxed().map_err(|_| malformed())?;
-        let server = self
-            .ceremonies()
-            .auth
-            .lock()
-            .map_err(|_| poisoned())?
-            .take(&challenge)
-            .ok_or(AppError::Gone("passkey_ceremony"))?;
+        let state = self.take_ceremony(AUTHENTICATION, challenge).await?;
+        let server =
+            DiscoverableAuthenticationServerState::decode(state.as_slice()).map_err(encoding)?;
         let id = B64.encode(auth.raw_id().as_ref());
         let (row, handle) = self.db().passkey(&id).await?.ok_or_else(refused)?;
         if B64.encode(auth.response().user_handle().as_ref()) != handle {

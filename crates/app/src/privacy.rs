@@ -62,7 +62,7 @@ impl App {
     /// plus one CSV per part, in a ZIP. Needs a recent re-check; limited per address.
     pub async fn export_my_data(&self, actor: &Actor) -> Result<DataExport> {
         self.require_recent(actor)?;
-        self.limit(IpPolicy::Export, &actor.origin)?;
+        self.limit(IpPolicy::Export, &actor.origin).await?;
         let now = now_ms();
         let parts = self.db().export_account(actor.account).await?;
         let profile = self.my_profile(actor).await?;

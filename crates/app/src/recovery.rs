@@ -44,7 +44,7 @@ impl App {
     /// Asks for a password reset link. The answer and the work done are the same
     /// whether or not the address has an account; only its owner gets a mail.
     pub async fn request_password_reset(&self, email: &str, origin: &Origin) -> Result<()> {
-        self.limit(IpPolicy::Reset, origin)?;
+        self.limit(IpPolicy::Reset, origin).await?;
         let email = Email::parse(email)?;
         let now = now_ms();
         let account = self
@@ -121,7 +121,7 @@ impl App {
         code: Option<&str>,
         origin: &Origin,
     ) -> Result<NewSession> {
-        self.limit(IpPolicy::Reset, origin)?;
+        self.limit(IpPolicy::Reset, origin).await?;
         let now = now_ms();
         let th = hash_token(token);
         let gone = AppError::Gone("reset_link");
@@ -332,7 +332,7 @@ impl App {
     /// Follows the link sent to a new address: it becomes the sign-in address, and the
     /// old address is told.
     pub async fn confirm_email_change(&self, token: &str, origin: &Origin) -> Result<()> {
-        self.limit(IpPolicy::Reset, origin)?;
+        self.limit(IpPolicy::Reset, origin).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         let Some(t) = tx

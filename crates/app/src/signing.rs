@@ -12,9 +12,6 @@
 //! People without a passkey act unsigned (the entry says so by its action name); anyone
 //! with one cannot skip signing.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::{Deserialize, Serialize};
@@ -39,9 +36,8 @@ pub const SIGNED_KINDS: [&str; 3] = [
 
 const TTL_MS: i64 = 5 * 60 * 1000;
 
-/// Actions handed out for signing and not yet used, by nonce.
-#[derive(Default)]
-pub(crate) struct PendingActions(Mutex<HashMap<String, (String, i64)>>);
+/// The kind of pending value an action handed out for signing is kept as (by nonce).
+const PENDING: &str = "signing.action";
 
 /// What the client sends back: the canonical action and the passkey's assertion
 /// (`PublicKeyCredential.toJSON()`).
@@ -98,18 +94,21 @@ impl App {
             "nonce": nonce,
             "issued_at": now,
         }));
-        {
-            let mut p = self
-                .inner
-                .pending_actions
-                .0
-                .lock()
-                .map_err(|_| AppError::Internal("pending actions lock".into()))?;
-            p.retain(|_, (_, exp)| *exp > now);
-            if p.len() > 10_000 {
-                return Err(AppError::Overloaded);
-            }
-            p.insert(nonce, (action.clone(), now + TTL_MS));
+        // Kept in the database until used once, on whichever instance the signed
+        // action comes back to.
+        let kept = self
+            .db()
+            .put_pending(
+                PENDING,
+                &nonce,
+                action.as_bytes(),
+                now,
+                now + TTL_MS,
+                10_000,
+            )
+            .await?;
+        if !kept {
+            return Err(AppError::Overloaded);
         }
         let allow: Vec<Value> = creds
             .iter()
@@ -147,17 +146,12 @@ impl App {
         let signed: Value = serde_json::from_str(&sig.action)
             .map_err(|_| AppError::Conflict("signature_mismatch"))?;
         let nonce = signed["nonce"].as_str().unwrap_or_default();
-        let taken = self
-            .inner
-            .pending_actions
-            .0
-            .lock()
-            .map_err(|_| AppError::Internal("pending actions lock".into()))?
-            .remove(nonce);
-        let Some((issued, expires)) = taken else {
-            return Err(AppError::Gone("signature_used_or_expired"));
-        };
-        if expires < now_ms() || issued != sig.action {
+        let issued = self
+            .db()
+            .take_pending(PENDING, nonce, now_ms())
+            .await?
+            .ok_or(AppError::Gone("signature_used_or_expired"))?;
+        if issued != sig.action.as_bytes() {
             return Err(AppError::Gone("signature_used_or_expired"));
         }
         let same = signed["kind"] == kind

@@ -115,7 +115,7 @@ impl App {
         token: &str,
         origin: &Origin,
     ) -> Result<(NewSession, Option<JoinOutcome>)> {
-        self.limit(crate::limits::IpPolicy::SignUp, origin)?;
+        self.limit(crate::limits::IpPolicy::SignUp, origin).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;
         let Some(p) = tx.consume_pending_signup(&hash_token(token), now).await? else {

@@ -99,6 +99,9 @@ pub async fn health(app: App, every: Duration, mut stop: watch::Receiver<bool>) 
             Ok(false) => {}
             Err(e) => tracing::error!(error = %e, "health check could not run"),
         }
+        if let Err(e) = app.forget_old_address_windows().await {
+            tracing::warn!(error = %e, "old per-address windows could not be dropped");
+        }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,

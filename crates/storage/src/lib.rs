@@ -32,6 +32,7 @@ mod records;
 mod recovery;
 mod reminders;
 mod row_seals;
+mod shared_state;
 pub mod snapshot;
 pub mod sql;
 mod subgroups;
@@ -62,6 +63,7 @@ pub use privacy::ExportPart;
 pub use records::*;
 pub use recovery::{AccountToken, PendingSignup, SessionLine, TokenPurpose};
 pub use row_seals::SealReport;
+pub use shared_state::WindowHit;
 pub use transparency::{KeyRow, StoredCheckpoint};
 
 /// What can go wrong below the application.

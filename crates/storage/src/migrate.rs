@@ -42,13 +42,22 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0016_passkey_commitments.sql"),
     ),
     (17, include_str!("../migrations/sqlite/0017_row_seals.sql")),
+    (
+        18,
+        include_str!("../migrations/sqlite/0018_shared_state.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
 /// one logical schema on both (a backup moves between them): PostgreSQL support began
 /// at version 17, so its first file creates everything SQLite's first 17 did.
-const PG_MIGRATIONS: &[(i64, &str)] =
-    &[(17, include_str!("../migrations/postgres/0017_baseline.sql"))];
+const PG_MIGRATIONS: &[(i64, &str)] = &[
+    (17, include_str!("../migrations/postgres/0017_baseline.sql")),
+    (
+        18,
+        include_str!("../migrations/postgres/0018_shared_state.sql"),
+    ),
+];
 
 fn migrations(pool: &Pool) -> &'static [(i64, &'static str)] {
     if pool.is_postgres() {
@@ -126,4 +135,13 @@ pub(crate) async fn run(pool: &Pool) -> Result<()> {
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {
     MIGRATIONS.last().map(|(v, _)| *v).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_engines_end_at_the_same_schema_version() {
+        let last = |m: &[(i64, &str)]| m.last().map(|(v, _)| *v);
+        assert_eq!(last(super::MIGRATIONS), last(super::PG_MIGRATIONS));
+    }
 }

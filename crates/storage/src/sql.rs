@@ -193,6 +193,15 @@ impl<'c> From<&'c mut Tx> for Target<'c> {
 }
 
 impl Target<'_> {
+    /// The same place again, for one more query.
+    pub fn reborrow(&mut self) -> Target<'_> {
+        match self {
+            Target::Pool(p) => Target::Pool(p),
+            Target::Conn(c) => Target::Conn(c),
+            Target::Tx(t) => Target::Tx(t),
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         match self {
             Target::Pool(p) => p.is_postgres(),

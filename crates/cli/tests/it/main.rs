@@ -26,6 +26,7 @@ mod disk_full;
 mod docs;
 mod events;
 mod health;
+mod instances;
 mod invitations;
 mod key_commitments;
 mod keys;

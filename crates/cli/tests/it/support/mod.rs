@@ -2,6 +2,7 @@
 //! and a small HTTP client that keeps cookies and CSRF tokens like a browser.
 
 use tekkan_storage::sql as raw;
+pub mod balancer;
 pub mod cdp;
 pub mod fixture;
 pub mod peers;
@@ -21,6 +22,8 @@ pub struct TestAppBuilder {
     cfg: Config,
     demo: bool,
     dir: Option<tempfile::TempDir>,
+    /// The data directory belongs to another running instance.
+    shared_dir: bool,
 }
 
 impl TestAppBuilder {
@@ -49,6 +52,15 @@ impl TestAppBuilder {
         self
     }
 
+    /// Another instance of `other`'s service: the same data directory (keys) and the
+    /// same database, running beside it.
+    pub fn instance_of(mut self, other: &TestApp) -> Self {
+        self.cfg.data_dir = other.data_dir();
+        self.cfg.database.url = other.db_url.clone();
+        self.shared_dir = true;
+        self
+    }
+
     /// Reuse the data directory of an earlier (stopped) app.
     pub fn data_dir(mut self, dir: tempfile::TempDir) -> Self {
         self.cfg.data_dir = dir.path().to_path_buf();
@@ -61,12 +73,18 @@ impl TestAppBuilder {
         if std::env::var_os("TEKKAN_TEST_LOG").is_some() {
             let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         }
-        let fresh_dir = self.dir.is_none();
-        let dir = self.dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
+        let fresh_dir = self.dir.is_none() && !self.shared_dir;
+        let dir = match (self.dir, self.shared_dir) {
+            (Some(d), _) => Some(d),
+            (None, true) => None,
+            (None, false) => Some(tempfile::tempdir().unwrap()),
+        };
         let mut cfg = self.cfg;
-        cfg.data_dir = dir.path().to_path_buf();
+        if let Some(d) = &dir {
+            cfg.data_dir = d.path().to_path_buf();
+        }
         if cfg.database.url.is_none() {
-            cfg.database.url = pg::database_for(dir.path(), fresh_dir).await;
+            cfg.database.url = pg::database_for(&cfg.data_dir, fresh_dir).await;
         }
         let running = tekkan_cli::start(
             &cfg,
@@ -78,7 +96,8 @@ impl TestAppBuilder {
         TestApp {
             base: running.base_url.clone(),
             running: Some(running),
-            dir: Some(dir),
+            data_dir: cfg.data_dir.clone(),
+            dir,
             db_url: cfg.database.url.clone(),
         }
     }
@@ -87,6 +106,7 @@ impl TestAppBuilder {
 pub struct TestApp {
     pub base: String,
     pub running: Option<Running>,
+    data_dir: PathBuf,
     dir: Option<tempfile::TempDir>,
     db_url: Option<String>,
 }
@@ -117,6 +137,7 @@ impl TestApp {
             cfg,
             demo: false,
             dir: None,
+            shared_dir: false,
         }
     }
 
@@ -129,7 +150,12 @@ impl TestApp {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.as_ref().unwrap().path().to_path_buf()
+        self.data_dir.clone()
+    }
+
+    /// Where the instance itself listens (`base` is the public address).
+    pub fn own_url(&self) -> String {
+        format!("http://{}", self.running().addr)
     }
 
     pub fn db_file(&self) -> PathBuf {

@@ -66,7 +66,7 @@ async fn remove(
 
 /// `PublicKeyCredentialRequestOptionsJSON`, for `parseRequestOptionsFromJSON`.
 async fn sign_in_options(State(st): State<AppState>, c: Caller) -> WebResult<Json<Value>> {
-    Ok(Json(st.app.start_passkey_sign_in(&c.origin)?))
+    Ok(Json(st.app.start_passkey_sign_in(&c.origin).await?))
 }
 
 #[derive(Deserialize)]

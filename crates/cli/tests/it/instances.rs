@@ -1,0 +1,155 @@
+//! Several instances of one service on one database: nothing that decides security
+//! lives in one process. Guesses per account and requests per address count the same
+//! across two instances as on one; a passkey ceremony started on one instance finishes
+//! on the other (through a load balancer), once.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tekkan_cli::config::Config;
+
+use crate::support::balancer::Balancer;
+use crate::support::cdp::Browser;
+use crate::support::{TestApp, code};
+
+const PW: &str = "a long enough passphrase";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_and_address_windows_count_the_same_on_two_instances() {
+    let limits = |c: &mut Config| {
+        c.limits.login_free_failures = 1000;
+        c.limits.login_lock_after = 1000;
+        c.limits.login_daily_max = 8;
+        c.limits.login_per_address = (30, 3600);
+    };
+    let a = TestApp::builder().configure(limits).start().await;
+    let b = TestApp::builder()
+        .instance_of(&a)
+        .configure(limits)
+        .start()
+        .await;
+    let user = a.sign_up("二台", None).await;
+    // Twenty wrong guesses, every other one on the other instance: the day's cap of
+    // eight holds as it does on one instance.
+    let mut outcomes = Vec::new();
+    for i in 0..20 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let (s, v) = app.log_in(&user.email, &format!("wrong guess {i}")).await;
+        outcomes.push((s, code(&v).to_owned()));
+    }
+    let checked = outcomes
+        .iter()
+        .filter(|o| o.0 == StatusCode::UNAUTHORIZED)
+        .count();
+    let capped = outcomes
+        .iter()
+        .filter(|o| o.0 == StatusCode::TOO_MANY_REQUESTS && o.1 == "login_locked")
+        .count();
+    assert_eq!((checked, capped), (8, 12), "{outcomes:?}");
+    // The address's window of 30 logins is one window: ten more on either instance,
+    // then the next is refused on both.
+    for i in 0..10 {
+        let app = if i % 2 == 0 { &b } else { &a };
+        let (s, v) = app.log_in(&user.email, PW).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::TOO_MANY_REQUESTS, "login_locked")
+        );
+    }
+    for app in [&a, &b] {
+        let (s, v) = app.log_in(&user.email, PW).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+        );
+    }
+}
+
+/// The load balancer's rule: the answers that finish a passkey ceremony go to the
+/// second instance, everything else (pages, the ceremonies' options) to the first.
+fn finishes_elsewhere(method: &axum::http::Method, path: &str) -> usize {
+    let finishes = [
+        "/settings/security/passkeys",
+        "/api/v1/me/passkeys",
+        "/api/v1/session/passkey",
+        "/login/passkey",
+    ];
+    usize::from(method == axum::http::Method::POST && finishes.contains(&path))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_ceremony_started_on_one_instance_finishes_on_the_other() {
+    let mut lb = Balancer::bind(2).await;
+    let public = lb.base.clone();
+    let a = TestApp::builder()
+        .configure(|c| c.server.public_url = public.clone())
+        .start()
+        .await;
+    let b = TestApp::builder()
+        .instance_of(&a)
+        .configure(|c| c.server.public_url = public.clone())
+        .start()
+        .await;
+    lb.serve(vec![a.own_url(), b.own_url()], finishes_elsewhere);
+    let user = a.sign_up("二台の鍵", None).await;
+
+    // Registered from the security page: options from the first instance, the
+    // authenticator's answer to the second.
+    let mut browser = Browser::with_passkey(&lb.base, &user.email, PW, "机の鍵").await;
+    let text = browser.text().await;
+    assert!(text.contains("机の鍵"), "{text}");
+    assert!(
+        lb.hits(1) >= 1,
+        "the registration finished on the second instance"
+    );
+
+    // Signing in: the ceremony starts on the first instance...
+    let client = reqwest::Client::new();
+    let opts: Value = client
+        .post(format!("{}/api/v1/session/passkey/options", a.own_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let js = format!(
+        "(async () => {{ const c = await navigator.credentials.get({{publicKey: \
+         PublicKeyCredential.parseRequestOptionsFromJSON({opts})}}); \
+         return JSON.stringify(c.toJSON()); }})()"
+    );
+    let credential: Value =
+        serde_json::from_str(browser.eval(&js).await.as_str().unwrap()).unwrap();
+    // ...and finishes on the second.
+    let finish = |url: String| {
+        let (client, credential) = (client.clone(), credential.clone());
+        async move {
+            let r = client
+                .post(format!("{url}/api/v1/session/passkey"))
+                .json(&json!({ "credential": credential }))
+                .send()
+                .await
+                .unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, v) = finish(b.own_url()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v["token"].as_str().is_some(), "{v}");
+    // Once: the same answer again, on either instance, finds no ceremony.
+    for url in [a.own_url(), b.own_url()] {
+        let (s, v) = finish(url).await;
+        assert_eq!((s, code(&v)), (StatusCode::GONE, "passkey_ceremony"), "{v}");
+    }
+    // The session it made is good on both instances.
+    let token = v["token"].as_str().unwrap().to_owned();
+    for app in [&a, &b] {
+        let r = client
+            .get(format!("{}/api/v1/me", app.own_url()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+}
