@@ -20,6 +20,9 @@ pub struct Delivery {
 }
 
 /// Waits before the next attempt, by attempts made so far; then it is given up.
+/// How long a claimed delivery is this sender's before another may take it up.
+const DELIVERY_LEASE_MS: i64 = 5 * 60 * 1000;
+
 const RETRY_AFTER_MS: [i64; 4] = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000];
 
 /// (kind, 日本語, English); `{club}`, `{title}` and `{when}` are filled in.
@@ -216,12 +219,16 @@ impl App {
         Ok(())
     }
 
-    /// Sends what is due in the outbox. Each outcome is written back at once, so a
+    /// Sends what is due in the outbox, claimed first so that of several instances
+    /// running this at once each message is sent by one. Each outcome is written back at once, so a
     /// restart resends at most the one message that was in flight.
     pub async fn run_due_deliveries(&self) -> Result<usize> {
         let now = now_ms();
         let mut sent = 0;
-        for d in self.db().due_deliveries(now, 50).await? {
+        // Leased for longer than a send may take (each has its own timeout): a sender
+        // that dies mid-batch leaves its messages to another after this.
+        let lease_until = now + DELIVERY_LEASE_MS;
+        for d in self.db().claim_deliveries(now, lease_until, 50).await? {
             let outcome = self.deliver(&d).await;
             let ok = outcome.is_ok();
             let record = match outcome {

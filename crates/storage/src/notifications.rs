@@ -133,19 +133,56 @@ impl Db {
         row.as_ref().map(push_row).transpose()
     }
 
-    /// Deliveries due at `now`, oldest first.
-    pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<Delivery>> {
-        let rows = q(
+    /// Claims up to `limit` deliveries due at `now`, oldest first, for this sender
+    /// alone: each is leased until `lease_until` (its next attempt moves there), so
+    /// another instance's sender skips it, and takes it up only if this one dies before
+    /// recording the outcome. PostgreSQL skips rows another claim has locked; SQLite's
+    /// single writer makes the claim one step anyway.
+    pub async fn claim_deliveries(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<Delivery>> {
+        let claim = if self.writer.is_postgres() {
+            q(
+                "UPDATE deliveries SET next_attempt_at = $1 WHERE id IN (SELECT id FROM deliveries \
+               WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2 \
+               ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id",
+            )
+        } else {
+            q(
+                "UPDATE deliveries SET next_attempt_at = $1 WHERE id IN (SELECT id FROM deliveries \
+               WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2 \
+               ORDER BY next_attempt_at LIMIT $3) RETURNING id",
+            )
+        };
+        let ids: Vec<String> = claim
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.writer)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<std::result::Result<_, _>>()?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut b = crate::sql::Builder::new(
             "SELECT n.*, d.id AS d_id, d.channel, d.target, d.attempts, a.lang FROM deliveries d \
              JOIN notifications n ON n.id = d.notification_id \
-             JOIN accounts a ON a.id = n.account_id \
-             WHERE d.sent_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_at <= $1 \
-             ORDER BY d.next_attempt_at LIMIT $2",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
+             JOIN accounts a ON a.id = n.account_id WHERE d.id IN ",
+        );
+        b.push("(");
+        let mut list = b.separated(", ");
+        for id in ids {
+            list.push_bind(id);
+        }
+        b.push(") ORDER BY d.id");
+        // The writer: what was just claimed is read back on the connection that wrote
+        // it (SQLite's readers may lag a commit behind).
+        let rows = b.build().fetch_all(&self.writer).await?;
         rows.iter()
             .map(|r| {
                 Ok(Delivery {

@@ -153,3 +153,62 @@ async fn a_passkey_ceremony_started_on_one_instance_finishes_on_the_other() {
         assert_eq!(r.status(), StatusCode::OK);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_messages_leave_once_with_two_instances_sending() {
+    let smtp = crate::support::peers::SmtpServer::start().await;
+    // Both senders poll often, so that they would meet over the same messages.
+    let a = TestApp::builder()
+        .mail_to(smtp.port)
+        .configure(|c| c.scheduler.poll_ms = 20)
+        .start()
+        .await;
+    let b = TestApp::builder()
+        .instance_of(&a)
+        .mail_to(smtp.port)
+        .configure(|c| c.scheduler.poll_ms = 20)
+        .start()
+        .await;
+    let mut owner = a.sign_up("顧問", None).await;
+    let club = owner.create_club("合唱部").await;
+    let mut members = Vec::new();
+    for _ in 0..10 {
+        let (m, _) = crate::support::fixture::join(&a, &mut owner, &club, "member", false).await;
+        members.push(m.email.clone());
+    }
+    for i in 0..3 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let mut poster = owner.clone();
+        poster.base = app.base.clone();
+        let (s, v) = poster
+            .api(
+                reqwest::Method::POST,
+                &format!("/api/v1/clubs/{club}/announcements"),
+                Some(json!({"title": format!("連絡{i}"), "body": "練習は16時から"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let want = members.len() * 3;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while smtp.mails.lock().unwrap().len() < want && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // A little longer: a second copy would come now.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mails = smtp.mails.lock().unwrap().clone();
+    let mut seen = std::collections::BTreeSet::new();
+    for m in &mails {
+        let subject = String::from_utf8_lossy(&m.data)
+            .lines()
+            .find(|l| l.starts_with("Subject:"))
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            seen.insert((m.rcpt.clone(), subject.clone())),
+            "sent twice: {:?} {subject}",
+            m.rcpt
+        );
+    }
+    assert_eq!(mails.len(), want);
+}
