@@ -146,6 +146,8 @@ struct Inner {
     log: transparency::LogKey,
     reads: reads::ReadLog,
     health: health::Health,
+    /// The duties this instance holds (see [`tekkan_storage::Db::try_lead`]).
+    leading: std::sync::Mutex<std::collections::BTreeSet<&'static str>>,
 }
 
 impl App {
@@ -198,6 +200,7 @@ impl App {
                 log,
                 reads: reads::ReadLog::default(),
                 health: health::Health::default(),
+                leading: Default::default(),
             }),
         })
     }
@@ -250,6 +253,25 @@ impl App {
     /// Whether `origin` is already over `policy`'s limit, without counting.
     pub(crate) async fn over_limit(&self, policy: IpPolicy, origin: &Origin) -> Result<()> {
         self.address_window(policy, origin, false).await
+    }
+
+    /// Notes whether this instance holds `duty` (for `/metrics` and the tests).
+    pub fn set_leading(&self, duty: &'static str, held: bool) {
+        if let Ok(mut l) = self.inner.leading.lock() {
+            match held {
+                true => l.insert(duty),
+                false => l.remove(duty),
+            };
+        }
+    }
+
+    /// The duties this instance holds now.
+    pub fn leading(&self) -> Vec<&'static str> {
+        self.inner
+            .leading
+            .lock()
+            .map(|l| l.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// Drops per-address windows that are over (housekeeping, run hourly).

@@ -316,10 +316,19 @@ pub async fn schedule(app: App, cfg: Config, mut stop: watch::Receiver<bool>) {
         }
         None => Duration::ZERO,
     };
+    let mut lead = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return,
+        }
+        // One instance of a service runs the scheduled backups; the others look again
+        // a minute later, in case it stopped.
+        lead = crate::scheduler::keep_or_take(&app, lead, tekkan_storage::Duty::Backups, "backups")
+            .await;
+        if lead.is_none() {
+            wait = Duration::from_secs(60);
+            continue;
         }
         wait = match run(&app, &cfg).await {
             Ok(r) if r.stored.is_empty() => interval.min(Duration::from_secs(900)),

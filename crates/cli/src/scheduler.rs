@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use tekkan_app::App;
-use tekkan_storage::now_ms;
+use tekkan_storage::{Duty, Leadership, now_ms};
 use tokio::sync::watch;
 
 /// Runs until `stop` turns true. Wakes every `poll`, or sooner when a reminder is due.
@@ -56,11 +56,14 @@ pub async fn checkpoints(
     every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut lead: Option<Leadership> = None;
     loop {
-        // Held writes (a rollback found at start) leave nothing new to sign.
-        let r = match app.db().writes_held() {
-            Some(_) => Ok(None),
-            None => app.checkpoint().await,
+        lead = keep_or_take(&app, lead, Duty::Checkpoints, "checkpoints").await;
+        // Held writes (a rollback found at start) leave nothing new to sign; another
+        // instance holding the duty signs instead.
+        let r = match (app.db().writes_held(), &lead) {
+            (Some(_), _) | (None, None) => Ok(None),
+            (None, Some(_)) => app.checkpoint().await,
         };
         match r {
             Ok(Some(c)) => {
@@ -81,6 +84,39 @@ pub async fn checkpoints(
             _ = stop.changed() => {}
         }
     }
+}
+
+/// Keeps `duty` if this instance still holds it, else tries to take it (another
+/// instance that held it may have stopped): what was checkpointed by one instance's
+/// loop is taken over by another's within one interval.
+pub(crate) async fn keep_or_take(
+    app: &App,
+    lead: Option<Leadership>,
+    duty: Duty,
+    name: &'static str,
+) -> Option<Leadership> {
+    let lead = match lead {
+        Some(mut l) => match l.still_held().await {
+            true => Some(l),
+            false => {
+                tracing::warn!(duty = name, "lost the lead (its database session ended)");
+                None
+            }
+        },
+        None => match app.db().try_lead(duty).await {
+            Ok(Some(l)) => {
+                tracing::info!(duty = name, "this instance now leads");
+                Some(l)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(duty = name, error = %e, "could not ask for the lead");
+                None
+            }
+        },
+    };
+    app.set_leading(name, lead.is_some());
+    lead
 }
 
 /// Checks the database's integrity and the whole audit chain at once, then every

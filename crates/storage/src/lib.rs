@@ -146,6 +146,8 @@ pub struct Db {
     recent: recent::Recent,
     /// Why writes are refused, when they are (see [`Db::hold_writes`]).
     held: Arc<std::sync::RwLock<Option<String>>>,
+    /// PostgreSQL's URL, for the sessions that hold a duty's lock (see [`Db::try_lead`]).
+    pg_url: Option<Arc<str>>,
     #[cfg(feature = "bench-unaudited")]
     unaudited: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -188,9 +190,25 @@ impl Db {
             head: Arc::default(),
             recent: Default::default(),
             held: Arc::default(),
+            pg_url: match at {
+                Location::Postgres(url) => Some(url.as_str().into()),
+                Location::Sqlite(_) => None,
+            },
             #[cfg(feature = "bench-unaudited")]
             unaudited: Arc::default(),
         })
+    }
+
+    /// Becomes the one instance doing `duty` (signing checkpoints, running backups) if
+    /// no other is, and holds it until the [`Leadership`] is dropped or the process
+    /// ends. On SQLite, where one process owns the file, always granted.
+    pub async fn try_lead(&self, duty: Duty) -> Result<Option<Leadership>> {
+        let Some(url) = &self.pg_url else {
+            return Ok(Some(Leadership { session: None }));
+        };
+        Ok(backend::postgres::try_lead(url, duty.lock())
+            .await?
+            .map(|c| Leadership { session: Some(c) }))
     }
 
     /// Opens a PostgreSQL database only to read it (the verifier examining evidence):
@@ -221,6 +239,7 @@ impl Db {
             head: Arc::default(),
             recent: Default::default(),
             held: Arc::default(),
+            pg_url: None,
             #[cfg(feature = "bench-unaudited")]
             unaudited: Arc::default(),
         };
@@ -297,6 +316,41 @@ impl Db {
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+    }
+}
+
+/// What only one instance of a service may do at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    /// Extending the Merkle tree and signing checkpoints.
+    Checkpoints,
+    /// Scheduled backup runs.
+    Backups,
+}
+
+impl Duty {
+    fn lock(self) -> i64 {
+        match self {
+            Duty::Checkpoints => 0x7e6b_616e_0101,
+            Duty::Backups => 0x7e6b_616e_0102,
+        }
+    }
+}
+
+/// Held by the instance doing a duty (see [`Db::try_lead`]).
+pub struct Leadership {
+    /// PostgreSQL: the session whose advisory lock is the duty. None on SQLite.
+    session: Option<sqlx::PgConnection>,
+}
+
+impl Leadership {
+    /// Whether the duty is still this instance's: its session still answers (a
+    /// restarted server or a cut connection released the lock).
+    pub async fn still_held(&mut self) -> bool {
+        match &mut self.session {
+            None => true,
+            Some(c) => sqlx::query("SELECT 1").execute(&mut *c).await.is_ok(),
+        }
     }
 }
 

@@ -212,3 +212,70 @@ async fn outbox_messages_leave_once_with_two_instances_sending() {
     }
     assert_eq!(mails.len(), want);
 }
+
+/// The newest checkpoint's size and the log's length.
+async fn covered(app: &TestApp) -> (i64, i64) {
+    let mut db = app.raw_db().await;
+    let signed: Option<i64> =
+        tekkan_storage::sql::scalar("SELECT MAX(size) FROM audit_checkpoints")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    let logged: Option<i64> = tekkan_storage::sql::scalar("SELECT MAX(seq) FROM audit_log")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    (signed.unwrap_or_default(), logged.unwrap_or_default())
+}
+
+async fn eventually(what: &str, mut f: impl AsyncFnMut() -> bool) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        if f().await {
+            return started.elapsed();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("not within 10 s: {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_instance_signs_checkpoints_and_another_takes_over_when_it_stops() {
+    if crate::support::pg::cluster().is_none() {
+        // One SQLite file belongs to one process: its instance always leads.
+        return;
+    }
+    let every = |c: &mut Config| c.scheduler.checkpoint_ms = 100;
+    let a = TestApp::builder().configure(every).start().await;
+    eventually("the first instance leads", async || {
+        a.running().app.leading().contains(&"checkpoints")
+    })
+    .await;
+    let b = TestApp::builder()
+        .instance_of(&a)
+        .configure(every)
+        .start()
+        .await;
+    let user = b.sign_up("署名", None).await;
+    eventually("the leader signs what the other wrote", async || {
+        let (signed, logged) = covered(&b).await;
+        signed == logged
+    })
+    .await;
+    assert!(!b.running().app.leading().contains(&"checkpoints"));
+
+    // The leader stops: the other takes the duty over and signs what comes next.
+    let _dir = a.stop().await;
+    let took = eventually("the other instance leads", async || {
+        b.running().app.leading().contains(&"checkpoints")
+    })
+    .await;
+    let (s, _) = b.log_in(&user.email, PW).await;
+    assert_eq!(s, StatusCode::CREATED);
+    eventually("the new leader signs", async || {
+        let (signed, logged) = covered(&b).await;
+        signed == logged
+    })
+    .await;
+    eprintln!("checkpoint signing taken over in {} ms", took.as_millis());
+}

@@ -59,3 +59,24 @@ pub(crate) async fn open(url: &str) -> Result<(Pool, Pool)> {
     let pool = Pool::Postgres(pool);
     Ok((pool.clone(), pool))
 }
+
+/// A session of its own holding a session-level advisory lock: the one instance that
+/// does a duty. The lock goes with the session: when the process dies, its connection
+/// closes and PostgreSQL releases the lock for another instance to take.
+pub(crate) async fn try_lead(url: &str, duty: i64) -> Result<Option<sqlx::PgConnection>> {
+    use sqlx::Connection as _;
+    let mut c = sqlx::PgConnection::connect_with(
+        &PgConnectOptions::from_str(url)?.application_name("tekkan leader"),
+    )
+    .await?;
+    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(duty)
+        .fetch_one(&mut c)
+        .await?;
+    if got {
+        Ok(Some(c))
+    } else {
+        c.close().await?;
+        Ok(None)
+    }
+}
