@@ -483,72 +483,51 @@ macro_rules! bound {
     }};
 }
 
+/// One connection of either engine, as sqlx runs queries on it.
+enum Raw<'c> {
+    Sqlite(&'c mut sqlx::SqliteConnection),
+    Postgres(&'c mut sqlx::PgConnection),
+}
+
+/// A pool's connection, taken for one query and returned when it is dropped.
+#[derive(Default)]
+struct Held {
+    sqlite: Option<PoolConnection<Sqlite>>,
+    postgres: Option<PoolConnection<Postgres>>,
+}
+
+/// The connection `target` names, taking one from a pool into `held` when it names a
+/// pool.
+async fn raw<'c>(target: Target<'c>, held: &'c mut Held) -> Result<Raw<'c>, sqlx::Error> {
+    Ok(match target {
+        Target::Pool(Pool::Sqlite(p)) => Raw::Sqlite(held.sqlite.insert(p.acquire().await?)),
+        Target::Pool(Pool::Postgres(p)) => Raw::Postgres(held.postgres.insert(p.acquire().await?)),
+        Target::Conn(Conn::Sqlite(c)) => Raw::Sqlite(c),
+        Target::Conn(Conn::Postgres(c)) => Raw::Postgres(c),
+        Target::Conn(Conn::PgTx(t)) => Raw::Postgres(t),
+        Target::Tx(Tx::Sqlite(t)) => Raw::Sqlite(t),
+        Target::Tx(Tx::Postgres(t)) => Raw::Postgres(t),
+    })
+}
+
 macro_rules! run {
     ($self:ident, $target:ident, $method:ident, |$r:ident, $w:ident| $map:expr) => {{
         let sql = AssertSqlSafe($self.sql);
-        match $target.into() {
-            Target::Pool(Pool::Sqlite(p)) => {
+        let mut held = Held::default();
+        match raw($target.into(), &mut held).await? {
+            Raw::Sqlite(c) => {
                 let $r = bound!(sqlx::query::<Sqlite>(sql), &$self.args)
-                    .$method(p)
+                    .$method(c)
                     .await?;
-                {
-                    let $w = Row::Sqlite;
-                    $map
-                }
+                let $w = Row::Sqlite;
+                $map
             }
-            Target::Conn(Conn::Sqlite(c)) => {
-                let $r = bound!(sqlx::query::<Sqlite>(sql), &$self.args)
-                    .$method(&mut **c)
-                    .await?;
-                {
-                    let $w = Row::Sqlite;
-                    $map
-                }
-            }
-            Target::Conn(Conn::PgTx(t)) => {
+            Raw::Postgres(c) => {
                 let $r = bound!(sqlx::query::<Postgres>(sql), &$self.args)
-                    .$method(&mut **t)
+                    .$method(c)
                     .await?;
-                {
-                    let $w = Row::Postgres;
-                    $map
-                }
-            }
-            Target::Tx(Tx::Sqlite(t)) => {
-                let $r = bound!(sqlx::query::<Sqlite>(sql), &$self.args)
-                    .$method(&mut **t)
-                    .await?;
-                {
-                    let $w = Row::Sqlite;
-                    $map
-                }
-            }
-            Target::Tx(Tx::Postgres(t)) => {
-                let $r = bound!(sqlx::query::<Postgres>(sql), &$self.args)
-                    .$method(&mut **t)
-                    .await?;
-                {
-                    let $w = Row::Postgres;
-                    $map
-                }
-            }
-            Target::Pool(Pool::Postgres(p)) => {
-                let $r = bound!(sqlx::query::<Postgres>(sql), &$self.args)
-                    .$method(p)
-                    .await?;
-                {
-                    let $w = Row::Postgres;
-                    $map
-                }
-            }
-            Target::Conn(Conn::Postgres(c)) => {
-                let $r = bound!(sqlx::query::<Postgres>(sql), &$self.args)
-                    .$method(&mut **c)
-                    .await?;
-                {
-                    let $w = Row::Postgres;
-                    $map
-                }
+                let $w = Row::Postgres;
+                $map
             }
         }
     }};
