@@ -182,7 +182,22 @@ impl Db {
                 );
             }
         }
-        Ok(Self {
+        let pg_url = match at {
+            Location::Postgres(url) => Some(url.as_str().into()),
+            Location::Sqlite(_) => None,
+        };
+        Ok(Self::with_pools(reader, writer, open, audit_key, pg_url))
+    }
+
+    /// A handle on pools already open and migrated.
+    fn with_pools(
+        reader: Pool,
+        writer: Pool,
+        open: Arc<AtomicBool>,
+        audit_key: Vec<u8>,
+        pg_url: Option<Arc<str>>,
+    ) -> Self {
+        Self {
             reader,
             writer,
             open,
@@ -190,13 +205,10 @@ impl Db {
             head: Arc::default(),
             recent: Default::default(),
             held: Arc::default(),
-            pg_url: match at {
-                Location::Postgres(url) => Some(url.as_str().into()),
-                Location::Sqlite(_) => None,
-            },
+            pg_url,
             #[cfg(feature = "bench-unaudited")]
             unaudited: Arc::default(),
-        })
+        }
     }
 
     /// Becomes the one instance doing `duty` (signing checkpoints, running backups) if
@@ -231,18 +243,7 @@ impl Db {
                  bring it up to date, then examine it",
             ));
         }
-        let db = Self {
-            reader,
-            writer,
-            open: Arc::default(),
-            audit_key: audit_key.into(),
-            head: Arc::default(),
-            recent: Default::default(),
-            held: Arc::default(),
-            pg_url: None,
-            #[cfg(feature = "bench-unaudited")]
-            unaudited: Arc::default(),
-        };
+        let db = Self::with_pools(reader, writer, Arc::default(), audit_key, None);
         db.hold_writes("opened to be examined, read only".into());
         Ok(db)
     }

@@ -84,7 +84,7 @@ impl TestAppBuilder {
             cfg.data_dir = d.path().to_path_buf();
         }
         if cfg.database.url.is_none() {
-            cfg.database.url = pg::database_for(&cfg.data_dir, fresh_dir).await;
+            cfg.database.url = pg::url_for(&cfg.data_dir, fresh_dir);
         }
         let running = tekkan_cli::start(
             &cfg,
@@ -267,7 +267,7 @@ impl TestApp {
 /// A raw connection to the database of the app whose data directory is `dir` (stopped
 /// or running): its SQLite file, or on PostgreSQL runs the database noted in `dir`.
 pub async fn raw_db_at(dir: &std::path::Path) -> raw::Conn {
-    let at = match pg::database_for(dir, false).await {
+    let at = match pg::url_for(dir, false) {
         Some(url) => tekkan_storage::Location::parse(&url),
         None => tekkan_storage::Location::Sqlite(dir.join("tekkan.sqlite3")),
     };

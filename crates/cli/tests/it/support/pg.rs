@@ -41,11 +41,6 @@ pub fn url_for(dir: &Path, fresh: bool) -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
-/// Async callers' [`url_for`].
-pub async fn database_for(dir: &Path, fresh: bool) -> Option<String> {
-    url_for(dir, fresh)
-}
-
 /// A `tekkan` command with `--data-dir DIR`: on PostgreSQL runs, pointed at DIR's
 /// database as well (`TEKKAN_DATABASE__URL`).
 pub trait WithDatabase {
