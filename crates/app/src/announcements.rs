@@ -3,11 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tekkan_audit::to_hex;
 use tekkan_core::{
     AnnouncementBody, AnnouncementId, AnnouncementTitle, ClubId, Permission, SubgroupId,
     ValidationError,
 };
-use tekkan_storage::{Announcement, AnnouncementLine, Membership, Receipt, now_ms};
+use tekkan_storage::{Announcement, AnnouncementLine, Membership, Receipt, Written, now_ms};
 
 use crate::clubs::authorize_tx;
 use crate::notify::{Notice, NoticeKind, notify};
@@ -47,10 +48,11 @@ pub struct ConfirmationReceipt {
     pub content_hash: String,
     pub confirmed_at: i64,
     /// The audit entry (sequence number and hash) holding the confirmation; `None` when
-    /// it was confirmed before (the first confirmation stands).
+    /// it was confirmed before (the first confirmation stands), or when its position is
+    /// still to come (PostgreSQL: the receipt then promises it).
     pub audit_seq: Option<i64>,
     pub audit_hash: Option<String>,
-    /// The log's signed receipt for that entry (`Receipt::encode`): kept by the member,
+    /// The log's signed receipt for that entry (`AnyReceipt::encode`): kept by the member,
     /// it proves the confirmation was accepted; the entry in the log proves it was made.
     pub receipt: Option<String>,
 }
@@ -197,7 +199,7 @@ impl App {
         club: ClubId,
         id: AnnouncementId,
     ) -> Result<AnnouncementView> {
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.db().begin_in(&club.to_string()).await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
         let a = tx.announcement(club, id).await?.ok_or(AppError::NotFound)?;
         let bad = tx.unsealed("announcement", &[id.to_string()]).await?;
@@ -249,7 +251,7 @@ impl App {
         id: AnnouncementId,
     ) -> Result<ConfirmationReceipt> {
         let now = now_ms();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.db().begin_in(&club.to_string()).await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
         let a = tx.announcement(club, id).await?.ok_or(AppError::NotFound)?;
         if !tx.in_audience(id, me.id).await? || a.author_id == me.id {
@@ -280,18 +282,19 @@ impl App {
                 &(id, &a.content_hash, me.id),
             )])
             .await?;
-        let (seq, hash) = entries.into_iter().next().unzip();
-        let receipt = seq
-            .zip(hash.as_deref())
-            .and_then(|(s, h)| self.receipt(s, h))
-            .map(|r| r.encode());
+        let written = entries.first();
+        let receipt = written.and_then(|w| self.receipt(w)).map(|r| r.encode());
+        let (audit_seq, audit_hash) = match written {
+            Some(Written::Placed { seq, hash }) => (Some(*seq), Some(to_hex(hash))),
+            _ => (None, None),
+        };
         Ok(ConfirmationReceipt {
             receipt,
             announcement_id: id,
             content_hash: a.content_hash,
             confirmed_at: now,
-            audit_seq: seq,
-            audit_hash: hash,
+            audit_seq,
+            audit_hash,
         })
     }
 

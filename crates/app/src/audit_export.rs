@@ -135,6 +135,7 @@ impl App {
 
     /// The whole log as JSON Lines, with every checkpoint: `tekkan audit export`.
     pub async fn full_audit_export(&self) -> Result<Vec<u8>> {
+        self.integrate_log(true).await?;
         let (header, _) = self.header("all".into(), true).await?;
         let mut out = Vec::new();
         line(&header, &mut out)?;

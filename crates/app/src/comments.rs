@@ -82,7 +82,7 @@ impl App {
             return Err(AppError::Conflict("too_many_comments"));
         }
         let now = now_ms();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.db().begin_in(&club.to_string()).await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
         let c = Comment {
             id: new_id!(CommentId),
@@ -134,7 +134,7 @@ impl App {
         body: &str,
     ) -> Result<()> {
         let body = CommentBody::parse(body)?.to_string();
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.db().begin_in(&club.to_string()).await?;
         let c = self.own_comment(&mut tx, actor, club, id).await?;
         if c.body == body {
             return Ok(());
@@ -151,7 +151,7 @@ impl App {
     }
 
     pub async fn delete_comment(&self, actor: &Actor, club: ClubId, id: CommentId) -> Result<()> {
-        let mut tx = self.db().begin().await?;
+        let mut tx = self.db().begin_in(&club.to_string()).await?;
         self.own_comment(&mut tx, actor, club, id).await?;
         tx.delete_comment(id, now_ms()).await?;
         tx.commit(vec![actor.event(

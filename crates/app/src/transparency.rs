@@ -7,9 +7,9 @@
 //! is never built over a chain that does not hold.
 
 use tekkan_audit::merkle::{self, Frontier, NodeRecorder};
-use tekkan_audit::signed::{Checkpoint, KeyRecord, PublicKey, Receipt, Signer};
+use tekkan_audit::signed::{AnyReceipt, Checkpoint, KeyRecord, PublicKey, Signer};
 use tekkan_audit::{Hash, from_hex, to_hex};
-use tekkan_storage::{Db, StoredCheckpoint, now_ms};
+use tekkan_storage::{Db, StoredCheckpoint, Written, now_ms};
 
 use crate::{App, AppError, Result};
 
@@ -117,11 +117,21 @@ impl App {
             .collect()
     }
 
-    /// A signed receipt for the entry `seq` whose chain hash is `entry_hash` (hex).
-    pub fn receipt(&self, seq: i64, entry_hash: &str) -> Option<Receipt> {
-        let hash = from_hex(entry_hash)?;
-        let index = u64::try_from(seq).ok()?.checked_sub(1)?;
-        Some(self.log().signer.receipt(index, &merkle::leaf_hash(&hash)))
+    /// The signed receipt for an entry a write committed: its leaf when it was linked at
+    /// commit, else a promise of its position within the maximum merge delay.
+    pub fn receipt(&self, written: &Written) -> Option<AnyReceipt> {
+        let signer = &self.log().signer;
+        Some(match *written {
+            Written::Placed { seq, hash } => {
+                let index = u64::try_from(seq).ok()?.checked_sub(1)?;
+                AnyReceipt::Placed(signer.receipt(index, &merkle::leaf_hash(&hash)))
+            }
+            Written::Queued { content, ts_ms } => AnyReceipt::Promised(signer.promise(
+                &content,
+                ts_ms,
+                tekkan_storage::audit_queue::MAX_MERGE_DELAY_MS,
+            )),
+        })
     }
 
     /// Adds the entries written since the last run to the tree and signs a checkpoint
@@ -144,8 +154,25 @@ impl App {
         corrupt(what)
     }
 
+    /// Links the audit entries waiting in the queue into the chain (PostgreSQL; nothing
+    /// to do on SQLite). `wait`: also when another instance is integrating (before a
+    /// checkpoint, or a read of the log that must see every committed entry). A queued
+    /// row without a valid MAC is a security event: it was never written by TEKKAN.
+    pub async fn integrate_log(&self, wait: bool) -> Result<usize> {
+        let done = self.db().integrate(wait).await?;
+        if let Some(id) = done.forged.first() {
+            self.health().set(
+                "audit_queue",
+                Some(format!("forged audit entry refused (queue id {id})")),
+            );
+        }
+        Ok(done.linked)
+    }
+
     async fn checkpoint_inner(&self) -> Result<Option<StoredCheckpoint>> {
         let _one_at_a_time = self.log().lock.lock().await;
+        // Every entry committed so far gets its position before the tree grows.
+        self.integrate_log(true).await?;
         let db = self.db();
         let mut frontier = db.tree_frontier().await?;
         let start = frontier.size();

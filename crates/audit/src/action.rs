@@ -283,6 +283,7 @@ mod tests {
             },
             prev_hash: [0; 32],
             hash: [0; 32],
+            format: crate::Format::V2,
         }
     }
 

@@ -49,11 +49,19 @@ pub struct EntryLine {
     pub user_agent: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// How the hash is formed (see [`crate::Format`]); exports from before schema 19
+    /// have no such field and are V1.
+    #[serde(default = "legacy_format")]
+    pub format: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<Vec<String>>,
     /// For a passkey-signed action: the signed record the entry commits to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed: Option<String>,
+}
+
+fn legacy_format() -> u8 {
+    1
 }
 
 impl EntryLine {
@@ -72,6 +80,7 @@ impl EntryLine {
             user_agent: v.user_agent.clone(),
             prev_hash: to_hex(&e.prev_hash),
             hash: to_hex(&e.hash),
+            format: e.format.number(),
             proof,
             signed,
         }
@@ -94,6 +103,8 @@ impl EntryLine {
             },
             prev_hash: h(&self.prev_hash)?,
             hash: h(&self.hash)?,
+            format: crate::Format::from_number(self.format.into())
+                .ok_or(ExportError::Line(line))?,
         })
     }
 }

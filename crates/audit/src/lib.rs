@@ -12,6 +12,7 @@ pub mod export;
 pub mod log;
 pub mod merkle;
 pub mod passkey_keys;
+pub mod receipt;
 pub mod signed;
 mod verify;
 
@@ -53,6 +54,37 @@ impl Event {
     }
 }
 
+/// How an entry's hash is formed. Both stay verifiable forever; new entries are V2.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum Format {
+    /// Before schema 19: one hash over position, content and link.
+    V1,
+    /// The content hashed on its own first ([`content_hash`]), then bound to its
+    /// position and link. A receipt can promise the content before the entry has a
+    /// position (several instances appending to one log), and the position and link
+    /// later tie that promise to the tree without revealing the content.
+    #[default]
+    V2,
+}
+
+impl Format {
+    /// As stored in the `format` column and in exports.
+    pub fn number(self) -> u8 {
+        match self {
+            Format::V1 => 1,
+            Format::V2 => 2,
+        }
+    }
+
+    pub fn from_number(n: i64) -> Option<Self> {
+        match n {
+            1 => Some(Format::V1),
+            2 => Some(Format::V2),
+            _ => None,
+        }
+    }
+}
+
 /// One link of the chain as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Entry {
@@ -63,6 +95,7 @@ pub struct Entry {
     pub event: Event,
     pub prev_hash: Hash,
     pub hash: Hash,
+    pub format: Format,
 }
 
 impl Entry {
@@ -72,14 +105,28 @@ impl Entry {
             Some((seq, hash)) => (seq + 1, hash),
             None => (1, GENESIS),
         };
-        let hash = entry_hash(seq, ts_ms, &event, &prev_hash);
+        let hash = positioned_hash(seq, &prev_hash, &content_hash(ts_ms, &event));
         Self {
             seq,
             ts_ms,
             event,
             prev_hash,
             hash,
+            format: Format::V2,
         }
+    }
+
+    /// A V1 entry, as written before schema 19 (tests of the verifier's legacy path).
+    pub fn next_v1(prev: Option<(u64, Hash)>, ts_ms: i64, event: Event) -> Self {
+        let mut e = Self::next(prev, ts_ms, event);
+        e.format = Format::V1;
+        e.hash = e.computed_hash();
+        e
+    }
+
+    /// What a V2 receipt promises: the hash of the entry's time and event alone.
+    pub fn content_hash(&self) -> Hash {
+        content_hash(self.ts_ms, &self.event)
     }
 
     /// The entry's leaf in the Merkle tree: RFC 9162's leaf hash of the entry's hash
@@ -90,27 +137,54 @@ impl Entry {
 
     /// The hash this entry should carry, recomputed from its content.
     pub fn computed_hash(&self) -> Hash {
-        entry_hash(self.seq, self.ts_ms, &self.event, &self.prev_hash)
+        match self.format {
+            Format::V1 => entry_hash_v1(self.seq, self.ts_ms, &self.event, &self.prev_hash),
+            Format::V2 => positioned_hash(self.seq, &self.prev_hash, &self.content_hash()),
+        }
     }
+}
+
+/// The hash of an event and its time, without its position: what a write's author can
+/// be promised before the entry is placed in the chain.
+pub fn content_hash(ts_ms: i64, e: &Event) -> Hash {
+    let mut h = Sha256::new();
+    h.update(b"tekkan-audit-content-v1\0");
+    h.update(ts_ms.to_be_bytes());
+    put_event(&mut h, e);
+    h.finalize().into()
+}
+
+/// A V2 entry's hash: its position and link over its content hash.
+pub fn positioned_hash(seq: u64, prev: &Hash, content: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update(b"tekkan-audit-entry-v2\0");
+    h.update(seq.to_be_bytes());
+    h.update(prev);
+    h.update(content);
+    h.finalize().into()
 }
 
 /// Hashes every field with a length prefix, so that no two different entries can
 /// serialise to the same bytes.
-fn entry_hash(seq: u64, ts_ms: i64, e: &Event, prev: &Hash) -> Hash {
+fn entry_hash_v1(seq: u64, ts_ms: i64, e: &Event, prev: &Hash) -> Hash {
     let mut h = Sha256::new();
     h.update(b"tekkan-audit-entry-v1\0");
     h.update(seq.to_be_bytes());
     h.update(ts_ms.to_be_bytes());
-    for field in [&e.actor_account, &e.actor_session, &e.club] {
-        put_opt(&mut h, field.as_deref());
-    }
-    put(&mut h, &e.action);
-    put(&mut h, &e.target);
-    h.update(e.change_digest);
-    put_opt(&mut h, e.ip.as_deref());
-    put_opt(&mut h, e.user_agent.as_deref());
+    put_event(&mut h, e);
     h.update(prev);
     h.finalize().into()
+}
+
+fn put_event(h: &mut Sha256, e: &Event) {
+    for field in [&e.actor_account, &e.actor_session, &e.club] {
+        put_opt(h, field.as_deref());
+    }
+    put(h, &e.action);
+    put(h, &e.target);
+    h.update(e.change_digest);
+    put_opt(h, e.ip.as_deref());
+    put_opt(h, e.user_agent.as_deref());
 }
 
 fn put(h: &mut Sha256, s: &str) {
@@ -165,6 +239,17 @@ pub fn row_seal(key: &[u8], kind: &str, id: &str, content: &str) -> Hash {
         m.update(&(part.len() as u64).to_be_bytes());
         m.update(part.as_bytes());
     }
+    m.finalize().into_bytes().into()
+}
+
+/// The MAC a queued entry carries (under the key that authenticates the head): only
+/// the server, which holds the key, can put an entry in the queue that the integrator
+/// links into the chain.
+pub fn queued_mac(key: &[u8], content: &Hash) -> Hash {
+    #[allow(clippy::expect_used)] // HMAC accepts keys of any length: this cannot fail.
+    let mut m = Hmac::<Sha256>::new_from_slice(key).expect("hmac takes any key length");
+    m.update(b"tekkan-audit-queued-v1\0");
+    m.update(content);
     m.finalize().into_bytes().into()
 }
 

@@ -5,11 +5,12 @@
 //! a new key is endorsed by the key it replaces, so old checkpoints stay verifiable.
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::{Hash, from_hex, to_hex};
+use crate::Hash;
+pub use crate::receipt::{AnyReceipt, Promise, Receipt};
 
 /// Why a signed object or key does not check out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,7 +70,7 @@ impl PublicKey {
         Ok(pk)
     }
 
-    fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
+    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
         self.key
             .verify_strict(msg, &Signature::from_bytes(sig))
             .is_ok()
@@ -133,6 +134,20 @@ impl Signer {
         };
         r.signature = self.sign(r.message(&self.name).as_bytes());
         r
+    }
+
+    /// A promise that the entry with content hash `content`, committed at `ts_ms`, is
+    /// in the tree within `mmd_ms`.
+    pub fn promise(&self, content: &Hash, ts_ms: i64, mmd_ms: u64) -> Promise {
+        let mut p = Promise {
+            content: *content,
+            ts_ms,
+            mmd_ms,
+            key_id: self.public().id(),
+            signature: [0; 64],
+        };
+        p.signature = self.sign(p.message(&self.name).as_bytes());
+        p
     }
 
     /// Signs the succession `prev` → `next`; both keys sign it when a key is rotated,
@@ -240,71 +255,6 @@ pub fn open_checkpoint(note: &str, keys: &[PublicKey]) -> Result<SignedCheckpoin
         checkpoint: Checkpoint { size, root, ts_ms },
         key_id: key.id(),
     })
-}
-
-/// The server's signed statement that it accepted the entry at `index` (0-based leaf
-/// index, the entry's sequence number minus one) whose leaf hash is `leaf`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Receipt {
-    pub index: u64,
-    pub leaf: Hash,
-    pub key_id: [u8; 4],
-    pub signature: [u8; 64],
-}
-
-impl Receipt {
-    fn message(&self, origin: &str) -> String {
-        format!(
-            "tekkan-receipt-v1\n{origin}\n{}\n{}\n",
-            self.index,
-            to_hex(&self.leaf)
-        )
-    }
-
-    /// `v1.<index>.<leaf hex>.<key id hex>.<signature base64url>`: one header value.
-    pub fn encode(&self) -> String {
-        format!(
-            "v1.{}.{}.{}.{}",
-            self.index,
-            to_hex(&self.leaf),
-            hex::encode(self.key_id),
-            URL_SAFE_NO_PAD.encode(self.signature)
-        )
-    }
-
-    pub fn parse(s: &str) -> Result<Self, SignError> {
-        let bad = SignError::Malformed("receipt");
-        let p: Vec<&str> = s.trim().split('.').collect();
-        let ["v1", index, leaf, id, sig] = p[..] else {
-            return Err(bad);
-        };
-        let id: [u8; 4] = hex::decode(id)
-            .ok()
-            .and_then(|v| v.try_into().ok())
-            .ok_or(bad.clone())?;
-        Ok(Self {
-            index: index.parse().map_err(|_| bad.clone())?,
-            leaf: from_hex(leaf).ok_or(bad.clone())?,
-            key_id: id,
-            signature: URL_SAFE_NO_PAD
-                .decode(sig)
-                .ok()
-                .and_then(|v| v.try_into().ok())
-                .ok_or(bad)?,
-        })
-    }
-
-    /// Checks the signature against whichever of `keys` has the receipt's key id.
-    pub fn verify(&self, keys: &[PublicKey]) -> Result<(), SignError> {
-        let k = keys
-            .iter()
-            .find(|k| k.id() == self.key_id)
-            .ok_or(SignError::UnknownKey("receipt"))?;
-        match k.verify(self.message(&k.name).as_bytes(), &self.signature) {
-            true => Ok(()),
-            false => Err(SignError::BadSignature("receipt")),
-        }
-    }
 }
 
 /// One key of the published history. Every key after the first carries the

@@ -104,3 +104,64 @@ fn rotated_keys_are_accepted_through_their_succession_both_ways() {
     unsigned[2].by_previous = None;
     assert_eq!(accepted_keys(&[a.public()], &unsigned).len(), 2);
 }
+
+#[test]
+fn promises_verify_tie_to_their_leaf_and_detect_any_change() {
+    let s = signer(5);
+    let event = crate::Event {
+        actor_account: Some("a".into()),
+        actor_session: None,
+        club: Some("c".into()),
+        action: "attendance.answer".into(),
+        target: "answer:x".into(),
+        change_digest: [3; 32],
+        ip: None,
+        user_agent: None,
+    };
+    // Placed later at position 8 after an entry with hash [9; 32].
+    let entry = crate::Entry::next(Some((7, [9; 32])), 1_790_000_000_000, event);
+    let p = s.promise(&entry.content_hash(), entry.ts_ms, 5_000);
+    let text = p.encode();
+    assert!(text.starts_with("v2."));
+    let parsed = Promise::parse(&text).unwrap();
+    assert_eq!(parsed, p);
+    parsed.verify(&[s.public()]).unwrap();
+    assert_eq!(
+        AnyReceipt::parse(&text).unwrap(),
+        AnyReceipt::Promised(p.clone())
+    );
+    assert_eq!(
+        parsed.leaf_at(entry.seq, &entry.prev_hash),
+        entry.leaf_hash()
+    );
+    // At another position or after another entry it is another leaf.
+    assert_ne!(
+        parsed.leaf_at(entry.seq + 1, &entry.prev_hash),
+        entry.leaf_hash()
+    );
+    assert_ne!(parsed.leaf_at(entry.seq, &[8; 32]), entry.leaf_hash());
+    for change in [
+        |p: &mut Promise| p.content[0] ^= 1,
+        |p: &mut Promise| p.ts_ms += 1,
+        |p: &mut Promise| p.mmd_ms += 1,
+    ] {
+        let mut forged = p.clone();
+        change(&mut forged);
+        assert_eq!(
+            forged.verify(&[s.public()]),
+            Err(SignError::BadSignature("receipt"))
+        );
+    }
+    assert_eq!(
+        p.verify(&[signer(6).public()]),
+        Err(SignError::UnknownKey("receipt"))
+    );
+    for junk in ["v2.x", "v2.00.1.2.3.4", "v3.a.b.c.d.e"] {
+        assert!(Promise::parse(junk).is_err());
+    }
+    let v1 = s.receipt(1, &[5; 32]);
+    assert_eq!(
+        AnyReceipt::parse(&v1.encode()).unwrap(),
+        AnyReceipt::Placed(v1)
+    );
+}

@@ -189,4 +189,55 @@ mod tests {
             Err(VerifyError::HeadForged)
         );
     }
+
+    #[test]
+    fn a_log_of_v1_entries_followed_by_v2_entries_verifies_and_each_format_binds_its_fields() {
+        // A database from before schema 19 goes on with V2 entries after its V1 ones.
+        let mut out: Vec<Entry> = Vec::new();
+        for i in 0..6u32 {
+            let prev = out.last().map(|e| (e.seq, e.hash));
+            let at = 1_700_000_000_000 + i64::from(i);
+            out.push(match i < 3 {
+                true => Entry::next_v1(prev, at, event(i)),
+                false => Entry::next(prev, at, event(i)),
+            });
+        }
+        assert_eq!(out[2].format, crate::Format::V1);
+        assert_eq!(out[3].format, crate::Format::V2);
+        let last = out.last().unwrap();
+        let head = Head::new(KEY, last.seq, last.hash);
+        assert_eq!(
+            verify(out.clone(), Some(head), Some(KEY)).unwrap().entries,
+            6
+        );
+        // Relabelling an entry's format changes what its hash must be.
+        for i in [1, 4] {
+            let mut c = out.clone();
+            c[i].format = match c[i].format {
+                crate::Format::V1 => crate::Format::V2,
+                crate::Format::V2 => crate::Format::V1,
+            };
+            assert_eq!(
+                verify(c, Some(head), Some(KEY)),
+                Err(VerifyError::Altered { seq: i as u64 + 1 })
+            );
+        }
+        // In V2 the time, every field, the position and the link are all covered.
+        let e = &out[4];
+        let mut later = e.clone();
+        later.ts_ms += 1;
+        let mut other = e.clone();
+        other.event.user_agent = Some("x".into());
+        let mut moved = e.clone();
+        moved.seq += 1;
+        let mut relinked = e.clone();
+        relinked.prev_hash[0] ^= 1;
+        for changed in [later, other, moved, relinked] {
+            assert_ne!(changed.computed_hash(), e.hash);
+        }
+        assert_eq!(
+            crate::positioned_hash(e.seq, &e.prev_hash, &e.content_hash()),
+            e.hash
+        );
+    }
 }

@@ -235,31 +235,60 @@ pub async fn export_all(cfg: &Config, out: &Path) -> Result<u64, CliError> {
 }
 
 /// `tekkan audit verify-receipt`: the receipt's signature under a trusted key and, given
-/// the JSON of `/api/v1/transparency/inclusion` for its entry, its inclusion in that
-/// signed checkpoint. Offline: nothing is fetched.
+/// the JSON of `/api/v1/transparency/inclusion` for its entry (`?seq=` for a V1 receipt,
+/// `?content=` for a V2 promise), its inclusion in that signed checkpoint. Offline:
+/// nothing is fetched.
 pub fn verify_receipt(
     receipt: &str,
     inclusion: Option<&Path>,
     trust: &Trust,
 ) -> Result<Verdict, CliError> {
-    use tekkan_audit::signed::{Receipt, open_checkpoint};
+    use tekkan_audit::signed::{AnyReceipt, open_checkpoint};
     let keys = trust.keys()?;
     if keys.is_empty() {
         return Err(invalid("verify-receipt needs --pubkey".into()));
     }
-    let r = Receipt::parse(receipt).map_err(|e| invalid(e.to_string()))?;
-    if let Err(e) = r.verify(&keys) {
+    let any = AnyReceipt::parse(receipt).map_err(|e| invalid(e.to_string()))?;
+    let signed = match &any {
+        AnyReceipt::Placed(r) => r.verify(&keys),
+        AnyReceipt::Promised(p) => p.verify(&keys),
+    };
+    if let Err(e) = signed {
         return Ok(Verdict::Tampered(e.to_string()));
     }
     let Some(file) = inclusion else {
-        return Ok(Verdict::Intact(format!(
-            "receipt OK: the server accepted entry {} (leaf {})",
-            r.index + 1,
-            tekkan_audit::to_hex(&r.leaf)
-        )));
+        return Ok(Verdict::Intact(match &any {
+            AnyReceipt::Placed(r) => format!(
+                "receipt OK: the server accepted entry {} (leaf {})",
+                r.index + 1,
+                tekkan_audit::to_hex(&r.leaf)
+            ),
+            AnyReceipt::Promised(p) => format!(
+                "receipt OK: the server accepted the entry with content {} at {} ms and \
+                 promised it a position within {} ms",
+                tekkan_audit::to_hex(&p.content),
+                p.ts_ms,
+                p.mmd_ms
+            ),
+        }));
     };
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(file)?)
         .map_err(|_| invalid("the inclusion file is not JSON".into()))?;
+    // The leaf the proof must lead to, and its index.
+    let (leaf, index) = match &any {
+        AnyReceipt::Placed(r) => (r.leaf, r.index),
+        AnyReceipt::Promised(p) => {
+            let seq = v["seq"].as_u64().filter(|s| *s > 0);
+            let prev = v["prev_hash"].as_str().and_then(tekkan_audit::from_hex);
+            let (Some(seq), Some(prev)) = (seq, prev) else {
+                return Err(invalid(
+                    "a V2 receipt needs the inclusion JSON fetched with ?content= (seq, prev_hash)"
+                        .into(),
+                ));
+            };
+            (p.leaf_at(seq, &prev), seq - 1)
+        }
+    };
     let note = v["checkpoint"]["note"].as_str().unwrap_or_default();
     let cp = match open_checkpoint(note, &keys) {
         Ok(c) => c.checkpoint,
@@ -271,17 +300,17 @@ pub fn verify_receipt(
             .collect()
     });
     let included = proof.is_some_and(|p| {
-        tekkan_audit::merkle::verify_inclusion(&r.leaf, r.index, cp.size, &p, &cp.root)
+        tekkan_audit::merkle::verify_inclusion(&leaf, index, cp.size, &p, &cp.root)
     });
     Ok(match included {
         true => Verdict::Intact(format!(
             "receipt OK: entry {} is in the signed checkpoint over {} entries",
-            r.index + 1,
+            index + 1,
             cp.size
         )),
         false => Verdict::Tampered(format!(
             "the receipt's entry {} is not in the checkpoint over {} entries",
-            r.index + 1,
+            index + 1,
             cp.size
         )),
     })

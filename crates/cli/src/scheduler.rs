@@ -86,6 +86,28 @@ pub async fn checkpoints(
     }
 }
 
+/// Links queued audit entries into the chain every `every` (PostgreSQL: writes queue
+/// their entries; see `tekkan_storage::audit_queue`). Every instance runs it, and one
+/// at a time integrates (the others find the lock taken and wait for the next tick), so
+/// the promised delay holds as long as any instance runs. Nothing to do on SQLite.
+pub async fn integrator(app: App, every: Duration, mut stop: watch::Receiver<bool>) {
+    if app.db().backend() != "postgres" {
+        return;
+    }
+    loop {
+        if let Err(e) = app.integrate_log(false).await {
+            tracing::warn!(error = %e, "audit entries could not be integrated");
+        }
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
 /// Keeps `duty` if this instance still holds it, else tries to take it (another
 /// instance that held it may have stopped): what was checkpointed by one instance's
 /// loop is taken over by another's within one interval.

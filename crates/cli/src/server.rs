@@ -407,7 +407,12 @@ pub async fn start(
         app.clone(),
         cfg.data_dir.clone(),
         Duration::from_millis(cfg.scheduler.checkpoint_ms.clamp(10, 60_000)),
-        cp_rx,
+        cp_rx.clone(),
+    ));
+    let integrator = tokio::spawn(crate::scheduler::integrator(
+        app.clone(),
+        Duration::from_millis(tekkan_storage::audit_queue::INTEGRATE_EVERY_MS),
+        cp_rx.clone(),
     ));
     let backups = tokio::spawn(crate::backup::schedule(
         app.clone(),
@@ -433,6 +438,7 @@ pub async fn start(
         let _ = health.await;
         let _ = reads.await;
         let _ = cp_stop.send(true);
+        let _ = integrator.await;
         let _ = checkpointer.await;
         r
     });

@@ -41,7 +41,8 @@ pub(crate) fn chain(
 /// Rows per multi-row INSERT: 13 binds each stays far below SQLite's variable limit.
 const ROWS_PER_INSERT: usize = 1000;
 
-/// Inserts `entries`, moves the head to the last (a trigger writes `audit_head` from
+/// Inserts `entries` (with their content hashes when `with_content`: entries whose
+/// authors hold promises), moves the head to the last (a trigger writes `audit_head` from
 /// each row's `head_mac`) and commits, in one statement list: the audit chain costs a
 /// write no extra round trip to the database. Sequence numbers are the primary key, so
 /// an entry appended by someone else meanwhile makes this fail with a conflict, before
@@ -50,16 +51,22 @@ pub(crate) async fn append_and_commit(
     conn: &mut Conn,
     key: &[u8],
     entries: &[Entry],
+    with_content: bool,
 ) -> Result<()> {
     let last = entries.len().div_ceil(ROWS_PER_INSERT).saturating_sub(1);
     for (i, chunk) in entries.chunks(ROWS_PER_INSERT).enumerate() {
         let mut b = Builder::new(
             "INSERT INTO audit_log (seq, ts_ms, actor_account, actor_session, club_id, action, \
-             target, change_digest, ip, user_agent, prev_hash, hash, head_mac) ",
+             target, change_digest, ip, user_agent, prev_hash, hash, format, head_mac, \
+             content_hash) ",
         );
+        let end = chunk.last().map(|e| e.seq);
         b.push_values(chunk.iter(), |mut row, entry| {
             let e = &entry.event;
-            let head = Head::new(key, entry.seq, entry.hash);
+            // Only the chunk's last entry moves the head: one update of audit_head per
+            // statement, not one per entry.
+            let head = (Some(entry.seq) == end)
+                .then(|| to_hex(&Head::new(key, entry.seq, entry.hash).mac));
             row.push_bind(entry.seq as i64)
                 .push_bind(entry.ts_ms)
                 .push_bind(e.actor_account.clone())
@@ -72,7 +79,9 @@ pub(crate) async fn append_and_commit(
                 .push_bind(e.user_agent.clone())
                 .push_bind(to_hex(&entry.prev_hash))
                 .push_bind(to_hex(&entry.hash))
-                .push_bind(to_hex(&head.mac));
+                .push_bind(i64::from(entry.format.number()))
+                .push_bind(head)
+                .push_bind(with_content.then(|| to_hex(&entry.content_hash())));
         });
         // SQLite: the COMMIT travels with the last insert. PostgreSQL takes one statement
         // per query; its transaction is committed by the caller.
@@ -88,7 +97,7 @@ pub(crate) async fn append_and_commit(
 }
 
 fn bad(what: &str, seq: i64) -> StorageError {
-    StorageError::Corrupt(format!("audit entry {seq}: {what} is not a hash"))
+    StorageError::Corrupt(format!("audit entry {seq}: its {what} is malformed"))
 }
 
 /// An audit entry as listed for people (club officers, the operator).
@@ -132,7 +141,9 @@ macro_rules! entry_columns {
             $p,
             "prev_hash, ",
             $p,
-            "hash"
+            "hash, ",
+            $p,
+            "format"
         )
     };
 }
@@ -161,6 +172,8 @@ pub(crate) fn entry_from_row(r: &Row) -> Result<Entry> {
         },
         prev_hash: hex(10, "prev_hash")?,
         hash: hex(11, "hash")?,
+        format: tekkan_audit::Format::from_number(r.try_get(12)?)
+            .ok_or_else(|| bad("format", seq))?,
     })
 }
 

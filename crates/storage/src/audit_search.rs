@@ -93,6 +93,8 @@ fn keyed(
 impl Db {
     /// Entries matching `q`, newest first.
     pub async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRow>> {
+        // Every entry committed so far, queued ones included (PostgreSQL).
+        self.integrate(true).await?;
         let indexed = self.tree_size().await? as i64;
         let q2 = q.clone();
         let filters = move |b: &mut Builder<'_>| {
@@ -139,6 +141,8 @@ impl Db {
 
     /// Every entry about one club, in order (for its export).
     pub async fn club_audit_entries(&self, club: &str) -> Result<Vec<tekkan_audit::Entry>> {
+        // Every entry committed so far, queued ones included (PostgreSQL).
+        self.integrate(true).await?;
         let indexed = self.tree_size().await? as i64;
         let rows = q(concat!(
             "SELECT ",
@@ -194,6 +198,8 @@ impl Db {
     /// Reads of `account`'s data by others: of its personal fields, and of the rosters
     /// and reports of clubs it belonged to at the time. Newest first.
     pub async fn views_of(&self, account: &str, limit: i64) -> Result<Vec<ViewRow>> {
+        // Every entry committed so far, queued ones included (PostgreSQL).
+        self.integrate(true).await?;
         let indexed = self.tree_size().await? as i64;
         let cols =
             "l.seq, l.ts_ms, l.actor_account, a.display_name AS actor_name, l.club_id, l.action";

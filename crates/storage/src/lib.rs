@@ -10,6 +10,7 @@ mod accounts;
 mod announcements;
 mod attendance;
 mod audit_log;
+pub mod audit_queue;
 mod audit_search;
 mod backend;
 mod clubs;
@@ -273,17 +274,29 @@ impl Db {
 
     /// Starts a write. Waits for the writer connection; takes SQLite's write lock at
     /// once (BEGIN IMMEDIATE) so that checks made inside the transaction hold at commit.
+    /// On PostgreSQL it excludes every other write, on every instance, for the same
+    /// reason.
     pub async fn begin(&self) -> Result<WriteTx> {
+        self.begin_scoped(None).await
+    }
+
+    /// Starts a write whose reads and changes all concern `club` (and rows no
+    /// club-scoped write changes: accounts, sessions). On PostgreSQL it excludes only
+    /// the other writes of that club and the writes [`Db::begin`] starts, so writes of
+    /// different clubs run side by side across instances; its checks (capacity, roles,
+    /// deadlines) still hold at commit. SQLite has one writer: the same as `begin`.
+    pub async fn begin_in(&self, club: &str) -> Result<WriteTx> {
+        self.begin_scoped(Some(club)).await
+    }
+
+    async fn begin_scoped(&self, club: Option<&str>) -> Result<WriteTx> {
         if let Some(reason) = self.writes_held() {
             return Err(StorageError::WritesHeld(reason));
         }
         let tx = match &self.writer {
             Pool::Postgres(p) => {
                 let mut tx = Conn::PgTx(p.begin().await?);
-                sql::q("SELECT pg_advisory_xact_lock($1)")
-                    .bind(backend::postgres::WRITE_LOCK)
-                    .execute(&mut tx)
-                    .await?;
+                backend::postgres::lock_write(&mut tx, club).await?;
                 tx
             }
             Pool::Sqlite(_) => {
@@ -380,12 +393,12 @@ impl WriteTx {
         self.commit_entries(events).await.map(|_| ())
     }
 
-    /// Like [`WriteTx::commit`], and returns the (sequence number, hash) of each audit
-    /// entry written: a receipt a person can later point to.
+    /// Like [`WriteTx::commit`], and returns each audit entry written: what a receipt a
+    /// person can later point to is made from.
     pub async fn commit_entries(
         mut self,
         events: Vec<tekkan_audit::Event>,
-    ) -> Result<Vec<(i64, String)>> {
+    ) -> Result<Vec<Written>> {
         if events.is_empty() {
             return Err(StorageError::Unaudited);
         }
@@ -398,11 +411,25 @@ impl WriteTx {
         }
         row_seals::reseal(&mut self.tx, &self.audit_key).await?;
         let now = now_ms();
-        // PostgreSQL: other instances append too; the head is read under the write lock.
-        let cached = match self.tx.is_postgres() {
-            true => None,
-            false => self.head.lock().ok().and_then(|h| *h),
-        };
+        if self.tx.is_postgres() {
+            // Several instances write at once: the entries wait in the queue for the
+            // integrator, and the author gets a promise over each entry's content.
+            let contents =
+                audit_queue::enqueue(&mut self.tx, &self.audit_key, now, &events).await?;
+            // sqlx's commit takes the transaction.
+            let WriteTx { tx, .. } = self;
+            tx.commit().await?;
+            let out: Vec<Written> = contents
+                .into_iter()
+                .map(|content| Written::Queued {
+                    content,
+                    ts_ms: now,
+                })
+                .collect();
+            receipts::record(&out);
+            return Ok(out);
+        }
+        let cached = self.head.lock().ok().and_then(|h| *h);
         // Forget the cached head until this commit succeeds.
         self.set_head(None);
         let prev = match cached {
@@ -410,27 +437,25 @@ impl WriteTx {
             None => audit_log::read_head(&mut self.tx).await?,
         };
         let mut entries = audit_log::chain(prev, now, events);
-        match audit_log::append_and_commit(&mut self.tx, &self.audit_key, &entries).await {
+        match audit_log::append_and_commit(&mut self.tx, &self.audit_key, &entries, false).await {
             Ok(()) => {}
             Err(StorageError::Conflict(_)) if cached.is_some() => {
                 // Another process appended since this one last did: link to its entry.
                 let prev = audit_log::read_head(&mut self.tx).await?;
                 entries = audit_log::chain(prev, now, entries.into_iter().map(|e| e.event));
-                audit_log::append_and_commit(&mut self.tx, &self.audit_key, &entries).await?;
+                audit_log::append_and_commit(&mut self.tx, &self.audit_key, &entries, false)
+                    .await?;
             }
             Err(e) => return Err(e),
         }
-        if self.tx.is_postgres() {
-            // sqlx's commit takes the transaction; nothing is cached for PostgreSQL.
-            let WriteTx { tx, recent, .. } = self;
-            tx.commit().await?;
-            let out = out_of(&entries);
-            recent.push(entries);
-            receipts::record(&out);
-            return Ok(out);
-        }
         self.open.store(false, Ordering::Release);
-        let out = out_of(&entries);
+        let out: Vec<Written> = entries
+            .iter()
+            .map(|e| Written::Placed {
+                seq: e.seq as i64,
+                hash: e.hash,
+            })
+            .collect();
         self.set_head(entries.last().map(|e| (e.seq, e.hash)));
         self.recent.push(entries);
         receipts::record(&out);
@@ -438,10 +463,14 @@ impl WriteTx {
     }
 }
 
-/// (sequence number, hash) of each entry: what a write's author gets back.
-fn out_of(entries: &[tekkan_audit::Entry]) -> Vec<(i64, String)> {
-    entries
-        .iter()
-        .map(|e| (e.seq as i64, tekkan_audit::to_hex(&e.hash)))
-        .collect()
+/// An audit entry a write committed, as its author gets it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Linked at commit (SQLite's single writer): its sequence number and chain hash.
+    Placed { seq: i64, hash: tekkan_audit::Hash },
+    /// Queued for the integrator (PostgreSQL): its content hash and commit time.
+    Queued {
+        content: tekkan_audit::Hash,
+        ts_ms: i64,
+    },
 }

@@ -46,6 +46,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         18,
         include_str!("../migrations/sqlite/0018_shared_state.sql"),
     ),
+    (
+        19,
+        include_str!("../migrations/sqlite/0019_audit_queue.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -56,6 +60,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         18,
         include_str!("../migrations/postgres/0018_shared_state.sql"),
+    ),
+    (
+        19,
+        include_str!("../migrations/postgres/0019_audit_queue.sql"),
     ),
 ];
 

@@ -6,12 +6,11 @@ use std::cell::RefCell;
 use std::future::Future;
 
 tokio::task_local! {
-    static WRITTEN: RefCell<Vec<(i64, String)>>;
+    static WRITTEN: RefCell<Vec<crate::Written>>;
 }
 
-/// Runs `f` and returns, with its output, the (sequence number, hash) of every audit
-/// entry it committed.
-pub async fn collect<F: Future>(f: F) -> (F::Output, Vec<(i64, String)>) {
+/// Runs `f` and returns, with its output, every audit entry it committed.
+pub async fn collect<F: Future>(f: F) -> (F::Output, Vec<crate::Written>) {
     WRITTEN
         .scope(RefCell::new(Vec::new()), async {
             let out = f.await;
@@ -22,6 +21,6 @@ pub async fn collect<F: Future>(f: F) -> (F::Output, Vec<(i64, String)>) {
 }
 
 /// Called after a commit: remembers the entries when a collector is listening.
-pub(crate) fn record(entries: &[(i64, String)]) {
+pub(crate) fn record(entries: &[crate::Written]) {
     let _ = WRITTEN.try_with(|w| w.borrow_mut().extend_from_slice(entries));
 }

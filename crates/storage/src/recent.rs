@@ -85,6 +85,7 @@ mod tests {
             },
             prev_hash: [0; 32],
             hash: [0; 32],
+            format: tekkan_audit::Format::V2,
         })
         .collect()
     }

@@ -215,23 +215,20 @@ async fn personal_and_privacy_endpoints_refuse_broken_input() {
         (Method::PATCH, "/api/v1/me".to_owned()),
         (Method::POST, "/api/v1/me/privacy-requests".to_owned()),
     ];
-    let state = |app: &TestApp| {
-        let at = app.location();
-        async move {
-            let mut db = raw::connect(&at).await.unwrap();
-            let n: i64 = raw::scalar(
+    let state = async |app: &TestApp| {
+        let mut db = app.raw_db().await;
+        let n: i64 = raw::scalar(
                 "SELECT (SELECT COUNT(*) FROM personal_fields) + (SELECT COUNT(*) FROM privacy_requests) \
                  + (SELECT COUNT(*) FROM audit_log)",
             )
             .fetch_one(&mut db)
             .await
             .unwrap();
-            let names: String = raw::scalar("SELECT string_agg(display_name, ',') FROM accounts")
-                .fetch_one(&mut db)
-                .await
-                .unwrap();
-            (n, names)
-        }
+        let names: String = raw::scalar("SELECT string_agg(display_name, ',') FROM accounts")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        (n, names)
     };
     let before = state(&app).await;
     refuses_broken_json(&mut user, &writes).await;

@@ -27,6 +27,7 @@ mod docs;
 mod events;
 mod health;
 mod instances;
+mod instances_audit;
 mod invitations;
 mod key_commitments;
 mod keys;

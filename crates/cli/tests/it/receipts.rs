@@ -2,13 +2,17 @@
 //! audit entry it wrote; the member's 確認しました carries one in its body too. A
 //! receipt verifies offline with the published key, and with an inclusion proof it is
 //! pinned into a signed checkpoint, so the server cannot later deny having accepted it.
+//! On SQLite a receipt names its entry's leaf (V1); on PostgreSQL, where entries get
+//! their position after the commit, it promises the entry's content (V2), and the
+//! inclusion proof is fetched by that content.
 
 use std::path::Path;
 use tekkan_storage::sql as raw;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tekkan_audit::signed::Receipt;
+use tekkan_audit::signed::AnyReceipt;
+use tekkan_audit::to_hex;
 
 use crate::support::fixture::{Fixture, Who};
 use crate::support::tekkan;
@@ -40,13 +44,28 @@ async fn call(
     (p.status, p.json(), receipts)
 }
 
-async fn action_at(fx: &Fixture, index: u64) -> String {
+/// The action of the entry a receipt is for.
+async fn action_of(fx: &Fixture, receipt: &str) -> String {
     let mut db = fx.app.raw_db().await;
     raw::scalar("SELECT action FROM audit_log WHERE seq = $1")
-        .bind(index as i64 + 1)
+        .bind(fx.app.seq_of_receipt(receipt).await)
         .fetch_one(&mut db)
         .await
         .unwrap()
+}
+
+/// The same receipt with one signed field changed.
+fn tampered(receipt: &str) -> String {
+    match AnyReceipt::parse(receipt).unwrap() {
+        AnyReceipt::Placed(mut r) => {
+            r.index += 1;
+            r.encode()
+        }
+        AnyReceipt::Promised(mut p) => {
+            p.ts_ms += 1;
+            p.encode()
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,8 +92,8 @@ async fn receipts_prove_accepted_changes_and_confirmations_offline() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(rs.len(), 1, "{rs:?}");
-    let update = Receipt::parse(&rs[0]).unwrap();
-    assert_eq!(action_at(&fx, update.index).await, "club.update");
+    let update = rs[0].clone();
+    assert_eq!(action_of(&fx, &update).await, "club.update");
 
     // Revoking an existing feed is a change too.
     call(&mut member, Method::POST, "/api/v1/me/calendar-feed", None).await;
@@ -120,9 +139,20 @@ async fn receipts_prove_accepted_changes_and_confirmations_offline() {
     assert_eq!(s, StatusCode::OK, "{confirmed}");
     let receipt = confirmed["receipt"].as_str().unwrap().to_owned();
     assert_eq!(rs, vec![receipt.clone()], "the header and the body agree");
-    let r = Receipt::parse(&receipt).unwrap();
-    assert_eq!(action_at(&fx, r.index).await, "announcement.confirm");
-    assert_eq!(r.index as i64 + 1, confirmed["audit_seq"].as_i64().unwrap());
+    assert_eq!(action_of(&fx, &receipt).await, "announcement.confirm");
+    let by_content = match AnyReceipt::parse(&receipt).unwrap() {
+        AnyReceipt::Placed(r) => {
+            assert_eq!(r.index as i64 + 1, confirmed["audit_seq"].as_i64().unwrap());
+            None
+        }
+        AnyReceipt::Promised(p) => {
+            assert!(
+                confirmed["audit_seq"].is_null(),
+                "no position yet at commit"
+            );
+            Some(to_hex(&p.content))
+        }
+    };
 
     // Offline: the signature alone, then pinned into a signed checkpoint.
     let (ok, text) = verify_receipt(&receipt, &key, None);
@@ -133,7 +163,13 @@ async fn receipts_prove_accepted_changes_and_confirmations_offline() {
         .client()
         .api(
             Method::GET,
-            &format!("/api/v1/transparency/inclusion?seq={}", r.index + 1),
+            &match &by_content {
+                None => format!(
+                    "/api/v1/transparency/inclusion?seq={}",
+                    fx.app.seq_of_receipt(&receipt).await
+                ),
+                Some(c) => format!("/api/v1/transparency/inclusion?content={c}"),
+            },
             None,
         )
         .await;
@@ -145,11 +181,9 @@ async fn receipts_prove_accepted_changes_and_confirmations_offline() {
     assert!(ok && text.contains("is in the signed checkpoint"), "{text}");
 
     // A receipt moved to another entry, or for another entry's proof, fails.
-    let mut moved = r.clone();
-    moved.index += 1;
-    let (ok, text) = verify_receipt(&moved.encode(), &key, None);
+    let (ok, text) = verify_receipt(&tampered(&receipt), &key, None);
     assert!(!ok && text.contains("not valid"), "{text}");
-    let (ok, text) = verify_receipt(&update.encode(), &key, Some(&file));
+    let (ok, text) = verify_receipt(&update, &key, Some(&file));
     assert!(!ok && text.contains("is not in the checkpoint"), "{text}");
     // Junk is a clear error, not a crash.
     let (ok, text) = verify_receipt("v1.junk", &key, None);

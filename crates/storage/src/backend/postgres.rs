@@ -1,7 +1,7 @@
 //! PostgreSQL: one pool for reads and writes, shared by every instance of the service.
 //! Each connection gets the session's own `row_dirty` table for row seals on connect.
-//! Writes take one transaction-scoped advisory lock (see [`WRITE_LOCK`]), so that a
-//! write's checks hold at its commit exactly as under SQLite's single writer.
+//! Writes take transaction-scoped advisory locks (see [`lock_write`]), so that a write's
+//! checks hold at its commit exactly as under SQLite's single writer.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,10 +11,40 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use crate::Result;
 use crate::sql::Pool;
 
-/// The advisory lock every write transaction holds until it ends. One lock for all
-/// writes keeps the product's rules (capacity checks, single-use tokens, the audit
-/// chain's order) exactly as they are on SQLite, across any number of instances.
+/// The advisory lock every write transaction holds until it ends: exclusively for a
+/// write that may touch anything, shared for a write scoped to one club (which also
+/// holds that club's lock exclusively). So any two writes that could see each other's
+/// rows are serialised, and the product's rules (capacity checks, last owner, single-use
+/// tokens) hold exactly as they do on SQLite, across any number of instances.
 pub const WRITE_LOCK: i64 = 0x7e6b_616e_0001;
+
+/// Takes the locks of a write: every club (`None`) or one. The shared lock comes first,
+/// always, so that a club write waiting for a whole-database write never holds its
+/// club's lock meanwhile (no lock-order deadlock).
+pub(crate) async fn lock_write(tx: &mut crate::sql::Conn, club: Option<&str>) -> Result<()> {
+    use crate::sql::q;
+    match club {
+        None => {
+            q("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Some(club) => {
+            q("SELECT pg_advisory_xact_lock_shared($1)")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            // A club's lock: two integers (a key space apart from the one-bigint locks
+            // above), 0x7e6b and the hash of the club's id.
+            q("SELECT pg_advisory_xact_lock(32363, hashtext($1))")
+                .bind(club)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
 
 /// Whether the database at `url` has no TEKKAN schema yet.
 pub(crate) async fn is_new(url: &str) -> Result<bool> {

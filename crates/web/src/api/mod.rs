@@ -63,11 +63,18 @@ async fn healthz(
         .await
         .map_err(tekkan_app::AppError::from)?;
     let faults = st.app.health_faults();
-    if faults.is_empty() {
-        return Ok(Json(json!({ "status": "ok" })).into_response());
-    }
     let operator = caller.actor.as_ref().is_some_and(|a| a.is_operator);
-    let body = match from_this_machine(&peer, &headers) || operator {
+    let insider = from_this_machine(&peer, &headers) || operator;
+    if faults.is_empty() {
+        // Which single-instance duties (checkpoint signing, backups) this instance
+        // holds: how an operator, or a benchmark, sees a leader hand over.
+        return Ok(Json(match insider {
+            true => json!({ "status": "ok", "leads": st.app.leading() }),
+            false => json!({ "status": "ok" }),
+        })
+        .into_response());
+    }
+    let body = match insider {
         true => json!({
             "status": "degraded",
             "reasons": faults

@@ -166,6 +166,11 @@ impl TestApp {
         Client::new(&self.base)
     }
 
+    /// Stops a server that shares another's data directory (`instance_of`).
+    pub async fn stop_instance(mut self) {
+        self.running.take().unwrap().stop().await.unwrap();
+    }
+
     /// Stops the server and hands back its data directory.
     pub async fn stop(mut self) -> tempfile::TempDir {
         self.running.take().unwrap().stop().await.unwrap();
@@ -259,8 +264,37 @@ impl TestApp {
     }
 
     /// A raw connection to the database, as an attacker or auditor would open it.
+    /// A raw connection to this app's database, once every audit entry committed so far
+    /// has its place in the chain (on PostgreSQL writes queue their entries for the
+    /// integrator, which runs every few milliseconds; a test reading the log right after
+    /// a write must not race it).
     pub async fn raw_db(&self) -> raw::Conn {
+        self.settle_log().await;
         raw::connect(&self.location()).await.unwrap()
+    }
+
+    /// The sequence number of the entry a `Tekkan-Receipt` is for: its leaf index + 1
+    /// (V1, SQLite), or where the integrator placed the promised content (V2, PostgreSQL).
+    pub async fn seq_of_receipt(&self, receipt: &str) -> i64 {
+        use tekkan_audit::signed::AnyReceipt;
+        match AnyReceipt::parse(receipt).unwrap() {
+            AnyReceipt::Placed(r) => r.index as i64 + 1,
+            AnyReceipt::Promised(p) => {
+                let mut db = self.raw_db().await;
+                raw::scalar("SELECT seq FROM audit_log WHERE content_hash = $1")
+                    .bind(tekkan_audit::to_hex(&p.content))
+                    .fetch_one(&mut db)
+                    .await
+                    .unwrap()
+            }
+        }
+    }
+
+    /// Links the queued audit entries now (nothing to do on SQLite).
+    pub async fn settle_log(&self) {
+        if let Some(r) = &self.running {
+            r.app.integrate_log(true).await.unwrap();
+        }
     }
 }
 

@@ -115,22 +115,48 @@ async fn checkpoint(State(st): State<AppState>) -> WebResult<Json<CheckpointRes>
 #[derive(Serialize)]
 struct InclusionRes {
     seq: u64,
+    /// For a promise (`?content=`): the hash the entry links to, which with its position
+    /// and the promised content gives its leaf.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev_hash: Option<String>,
     index: u64,
     leaf_hash: String,
     proof: Vec<String>,
     checkpoint: CheckpointRes,
 }
 
+/// The value of `name` in the query, if given.
+fn text<'q>(q: &'q Option<String>, name: &str) -> Option<std::borrow::Cow<'q, str>> {
+    let q = q.as_deref().unwrap_or_default();
+    form_urlencoded::parse(q.as_bytes()).find_map(|(k, v)| (k == name).then_some(v))
+}
+
 /// `?seq=N[&size=M]`: entry N's proof in the checkpoint over M entries (the newest by
-/// default). 404 until a checkpoint covers the entry.
+/// default). `?content=<hex>[&size=M]`: the same for the entry a promise (a V2 receipt)
+/// was given for, with its position and link. 404 until a checkpoint covers the entry.
 async fn inclusion(
     State(st): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> WebResult<Json<InclusionRes>> {
-    let seq = required(&q, "seq")?;
+    let (seq, prev_hash) = match text(&q, "content") {
+        Some(c) => {
+            let content = tekkan_audit::from_hex(&c)
+                .ok_or(WebError::BadRequest("content must be 64 hex digits"))?;
+            let found = st
+                .app
+                .db()
+                .locate_content(&content)
+                .await
+                .map_err(AppError::from)?;
+            let (seq, prev) = found.ok_or(WebError::NotFound)?;
+            (seq, Some(to_hex(&prev)))
+        }
+        None => (required(&q, "seq")?, None),
+    };
     let p = st.app.inclusion(seq, number(&q, "size")?).await?;
     Ok(Json(InclusionRes {
         seq,
+        prev_hash,
         index: p.index,
         leaf_hash: to_hex(&p.leaf_hash),
         proof: p.proof.iter().map(to_hex).collect(),
