@@ -199,7 +199,10 @@ impl App {
         club: ClubId,
         id: AnnouncementId,
     ) -> Result<AnnouncementView> {
-        let mut tx = self.db().begin_in(&club.to_string()).await?;
+        let mut tx = self
+            .db()
+            .begin_on(&club.to_string(), &id.to_string())
+            .await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
         let a = tx.announcement(club, id).await?.ok_or(AppError::NotFound)?;
         let bad = tx.unsealed("announcement", &[id.to_string()]).await?;
@@ -251,7 +254,10 @@ impl App {
         id: AnnouncementId,
     ) -> Result<ConfirmationReceipt> {
         let now = now_ms();
-        let mut tx = self.db().begin_in(&club.to_string()).await?;
+        let mut tx = self
+            .db()
+            .begin_on(&club.to_string(), &id.to_string())
+            .await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
         let a = tx.announcement(club, id).await?.ok_or(AppError::NotFound)?;
         if !tx.in_audience(id, me.id).await? || a.author_id == me.id {

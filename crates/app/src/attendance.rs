@@ -129,7 +129,10 @@ impl App {
         };
         let (zone, club_name) = self.club_zone(club).await?;
         let now = now_ms();
-        let mut tx = self.db().begin_in(&club.to_string()).await?;
+        let mut tx = self
+            .db()
+            .begin_on(&club.to_string(), &id.to_string())
+            .await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
         let o = tx.occurrence(club, id).await?.ok_or(AppError::NotFound)?;
         let subject = tx

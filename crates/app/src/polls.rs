@@ -155,7 +155,10 @@ impl App {
         choices.sort_unstable();
         choices.dedup();
         let now = now_ms();
-        let mut tx = self.db().begin_in(&club.to_string()).await?;
+        let mut tx = self
+            .db()
+            .begin_on(&club.to_string(), &id.to_string())
+            .await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
         let (p, n) = tx.poll(club, id).await?.ok_or(AppError::NotFound)?;
         if !tx.in_poll_audience(id, me.id).await? {

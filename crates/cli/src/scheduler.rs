@@ -79,12 +79,21 @@ pub async fn checkpoints(
         if *stop.borrow() {
             return;
         }
+        // An instance that does not lead asks again within a second: a leader that
+        // died is replaced that fast, whatever the checkpoint interval.
+        let wait = match lead {
+            Some(_) => every,
+            None => every.min(TAKEOVER_WITHIN),
+        };
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => {}
         }
     }
 }
+
+/// How soon an instance that does not lead asks for the checkpoint duty again.
+const TAKEOVER_WITHIN: Duration = Duration::from_secs(1);
 
 /// Links queued audit entries into the chain every `every` (PostgreSQL: writes queue
 /// their entries; see `tekkan_storage::audit_queue`). Every instance runs it, and one
@@ -110,7 +119,7 @@ pub async fn integrator(app: App, every: Duration, mut stop: watch::Receiver<boo
 
 /// Keeps `duty` if this instance still holds it, else tries to take it (another
 /// instance that held it may have stopped): what was checkpointed by one instance's
-/// loop is taken over by another's within one interval.
+/// loop is taken over by another's within a second.
 pub(crate) async fn keep_or_take(
     app: &App,
     lead: Option<Leadership>,

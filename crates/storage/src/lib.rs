@@ -277,7 +277,7 @@ impl Db {
     /// On PostgreSQL it excludes every other write, on every instance, for the same
     /// reason.
     pub async fn begin(&self) -> Result<WriteTx> {
-        self.begin_scoped(None).await
+        self.begin_scoped(None, None).await
     }
 
     /// Starts a write whose reads and changes all concern `club` (and rows no
@@ -285,18 +285,29 @@ impl Db {
     /// the other writes of that club and the writes [`Db::begin`] starts, so writes of
     /// different clubs run side by side across instances; its checks (capacity, roles,
     /// deadlines) still hold at commit. SQLite has one writer: the same as `begin`.
+    /// Writes that change who may do what in the club (roles, removals) must use this
+    /// or `begin`, never `begin_on`.
     pub async fn begin_in(&self, club: &str) -> Result<WriteTx> {
-        self.begin_scoped(Some(club)).await
+        self.begin_scoped(Some(club), None).await
     }
 
-    async fn begin_scoped(&self, club: Option<&str>) -> Result<WriteTx> {
+    /// Starts a member's action on one item of `club` (an answer to an occurrence, a
+    /// vote in a poll, reading an announcement): its reads and changes concern that item
+    /// and the acting member's own rows. On PostgreSQL it excludes the other actions on
+    /// that item and every write of the whole club (role changes, removals, closing a
+    /// poll), which take the club's lock; actions on other items run side by side.
+    pub async fn begin_on(&self, club: &str, item: &str) -> Result<WriteTx> {
+        self.begin_scoped(Some(club), Some(item)).await
+    }
+
+    async fn begin_scoped(&self, club: Option<&str>, item: Option<&str>) -> Result<WriteTx> {
         if let Some(reason) = self.writes_held() {
             return Err(StorageError::WritesHeld(reason));
         }
         let tx = match &self.writer {
             Pool::Postgres(p) => {
-                let mut tx = Conn::PgTx(p.begin().await?);
-                backend::postgres::lock_write(&mut tx, club).await?;
+                let mut tx = Conn::PgTx(p.begin_with(backend::postgres::BEGIN_WRITE).await?);
+                backend::postgres::lock_write(&mut tx, club, item).await?;
                 tx
             }
             Pool::Sqlite(_) => {

@@ -108,6 +108,7 @@ async fn reads_and_confirmations_are_recorded_and_undeniable() {
     if let Some(hash) = r["audit_hash"].as_str() {
         assert_eq!(row.get::<String, _>("hash"), hash);
     }
+    fx.app.settle_log().await;
     let reads: i64 = raw::scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'announcement.read' AND target = $1",
     )

@@ -167,3 +167,57 @@ async fn two_instances_write_one_chain_with_every_receipt_placed_in_time() {
     let (ok, out) = tekkan_on(&["audit", "verify"], dir.path());
     assert!(ok, "{out}");
 }
+
+/// Requests given up while waiting for another write (the server's own request timeout
+/// drops them mid-wait) leave nothing held: the next writes of the same club and item go
+/// through at once, and no session is left idle inside a transaction with its locks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_dropped_while_waiting_for_a_write_lock_leave_nothing_held() {
+    let app = TestApp::builder()
+        .configure(|c| c.server.request_timeout_secs = 1)
+        .start()
+        .await;
+    let mut owner = app.sign_up("部長", None).await;
+    let club = owner.create_club("陸上部").await;
+    let (_, occ) = crate::support::fixture::event(&mut owner, &club).await;
+    let (mut member, m) = join(&app, &mut owner, &club, "member", false).await;
+    let path = format!("/api/v1/clubs/{club}/occurrences/{occ}/answers/{m}");
+
+    let mut lock = app.raw_db().await;
+    crate::support::hold_writes(&mut lock).await;
+    let waiting = (0..4).map(|_| {
+        let mut c = member.clone();
+        let path = path.clone();
+        async move {
+            c.api(Method::PUT, &path, Some(json!({"status": "no"})))
+                .await
+                .0
+        }
+    });
+    let given_up = futures_util::future::join_all(waiting).await;
+    assert!(
+        given_up
+            .iter()
+            .all(|s| *s == StatusCode::REQUEST_TIMEOUT || *s == StatusCode::SERVICE_UNAVAILABLE),
+        "{given_up:?}"
+    );
+    raw::q("ROLLBACK").execute(&mut lock).await.unwrap();
+
+    // The same item, at once (well within the one-second request timeout).
+    for status in ["yes", "no", "yes"] {
+        let (s, v) = member
+            .api(Method::PUT, &path, Some(json!({"status": status})))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    if app.running().app.db().backend() == "postgres" {
+        let idle: i64 = raw::scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'tekkan' \
+             AND state = 'idle in transaction' AND datname = current_database()",
+        )
+        .fetch_one(&mut lock)
+        .await
+        .unwrap();
+        assert_eq!(idle, 0);
+    }
+}

@@ -182,6 +182,7 @@ async fn a_passkey_registers_and_signs_in_and_forged_answers_are_refused() {
     )
     .await;
     assert!(!stored.is_empty() && used.is_some());
+    app.settle_log().await;
     let n: i64 = raw::scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.passkey_used'")
         .fetch_one(&mut db)
         .await

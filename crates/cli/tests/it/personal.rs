@@ -261,6 +261,7 @@ async fn a_minor_keeps_personal_fields_only_after_a_linked_guardian_consents() {
     .await;
     assert_eq!(guardian.len(), 32);
     assert!(at > 0);
+    app.settle_log().await;
     let n: i64 =
         raw::scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'personal.guardian_consent'")
             .fetch_one(&mut db)

@@ -261,6 +261,7 @@ async fn a_deleted_account_cannot_be_read_back_even_from_an_older_copy() {
         .await;
     assert_eq!(roster_s, StatusCode::OK);
     assert!(!roster.to_string().contains(&leaver.email));
+    app.settle_log().await;
     let audit: Vec<String> =
         raw::scalar("SELECT target FROM audit_log WHERE action = 'account.deleted'")
             .fetch_all(&mut db)

@@ -185,6 +185,7 @@ async fn get_never_changes_state() {
             "{path}"
         );
     }
+    app.settle_log().await;
     let after: i64 = raw::scalar("SELECT COUNT(*) FROM audit_log")
         .fetch_one(&mut db)
         .await

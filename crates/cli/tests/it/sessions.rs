@@ -215,6 +215,7 @@ async fn the_operator_ends_sessions_and_disables_accounts() {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(login(PW).await.0, StatusCode::CREATED);
+    app.settle_log().await;
     let actions: Vec<String> =
         raw::scalar("SELECT action FROM audit_log WHERE action LIKE 'admin.%' ORDER BY seq")
             .fetch_all(&mut db)

@@ -18,32 +18,55 @@ use crate::sql::Pool;
 /// tokens) hold exactly as they do on SQLite, across any number of instances.
 pub const WRITE_LOCK: i64 = 0x7e6b_616e_0001;
 
-/// Takes the locks of a write: every club (`None`) or one. The shared lock comes first,
-/// always, so that a club write waiting for a whole-database write never holds its
-/// club's lock meanwhile (no lock-order deadlock).
-pub(crate) async fn lock_write(tx: &mut crate::sql::Conn, club: Option<&str>) -> Result<()> {
+/// What opens every write transaction: BEGIN, and forget whatever rows this session
+/// noted outside an audited write (so that no later write seals them). Never waits:
+/// sqlx rolls back a transaction dropped midway only once BEGIN has returned, so any
+/// wait inside it (such as for a lock) could leave a cancelled request's session idle
+/// in its transaction, holding what it had taken.
+pub(crate) const BEGIN_WRITE: &str = "BEGIN; DELETE FROM pg_temp.row_dirty";
+
+/// Takes a write's locks, coarse to fine, in one statement (so that no two writes wait
+/// for each other in opposite orders):
+/// - a write that may touch anything: the whole-database lock, exclusively;
+/// - a write within one club: that lock shared, then the club's exclusively;
+/// - a member's action on one item of a club (an answer, a vote, a read): both shared,
+///   then the item's lock exclusively.
+///
+/// So writes of different clubs, and actions on different items of one club, run side
+/// by side, while any write that could invalidate another's checks excludes it.
+pub(crate) async fn lock_write(
+    tx: &mut crate::sql::Conn,
+    club: Option<&str>,
+    item: Option<&str>,
+) -> Result<()> {
     use crate::sql::q;
-    match club {
-        None => {
-            q("SELECT pg_advisory_xact_lock($1)")
+    // Two-integer locks are a key space apart from the one-bigint whole-database lock:
+    // 0x7e6b for clubs and 0x7e6c for items, each with a hash of the id. Two ids that
+    // share a hash merely wait for each other. PostgreSQL evaluates a target list in
+    // order, so the locks are taken coarse to fine.
+    let query = match (club, item) {
+        (None, _) => q("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK),
+        (Some(club), None) => {
+            q("SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock(32363, $2::int4)")
                 .bind(WRITE_LOCK)
-                .execute(&mut *tx)
-                .await?;
+                .bind(i64::from(key(club)))
         }
-        Some(club) => {
-            q("SELECT pg_advisory_xact_lock_shared($1)")
-                .bind(WRITE_LOCK)
-                .execute(&mut *tx)
-                .await?;
-            // A club's lock: two integers (a key space apart from the one-bigint locks
-            // above), 0x7e6b and the hash of the club's id.
-            q("SELECT pg_advisory_xact_lock(32363, hashtext($1))")
-                .bind(club)
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
+        (Some(club), Some(item)) => q("SELECT pg_advisory_xact_lock_shared($1), \
+             pg_advisory_xact_lock_shared(32363, $2::int4), pg_advisory_xact_lock(32364, $3::int4)")
+        .bind(WRITE_LOCK)
+        .bind(i64::from(key(club)))
+        .bind(i64::from(key(item))),
+    };
+    query.execute(&mut *tx).await?;
     Ok(())
+}
+
+/// FNV-1a over an id: stable across instances and releases.
+fn key(id: &str) -> i32 {
+    let h = id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    h as i32
 }
 
 /// Whether the database at `url` has no TEKKAN schema yet.
@@ -66,18 +89,25 @@ pub(crate) async fn open(url: &str) -> Result<(Pool, Pool)> {
         .application_name("tekkan")
         // Times are milliseconds in BIGINT columns; the session zone only matters to
         // anything printed by the server itself.
-        .options([("timezone", "UTC")]);
+        .options([
+            ("timezone", "UTC"),
+            // A session left idle inside a transaction (a bug, a client gone) would hold
+            // its write locks and stall every instance: PostgreSQL ends it instead.
+            ("idle_in_transaction_session_timeout", "30000"),
+        ]);
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(|conn, _| {
             Box::pin(async move {
-                // ON COMMIT DELETE ROWS: whatever a transaction noted is gone when it
-                // ends, sealed or not.
+                // Emptied when each audited write begins and as it re-seals (not ON
+                // COMMIT DELETE ROWS: truncating at every commit invalidated the cached
+                // plans of every statement that names it, and replanning them cost
+                // PostgreSQL a third of its time under RSVP load).
                 sqlx::query(
                     "CREATE TEMP TABLE IF NOT EXISTS row_dirty (kind TEXT NOT NULL, \
-                     k1 TEXT NOT NULL, k2 TEXT NOT NULL, k3 TEXT NOT NULL) ON COMMIT DELETE ROWS",
+                     k1 TEXT NOT NULL, k2 TEXT NOT NULL, k3 TEXT NOT NULL)",
                 )
                 .execute(&mut *conn)
                 .await?;
