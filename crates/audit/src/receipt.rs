@@ -55,14 +55,7 @@ impl Receipt {
 
     /// Checks the signature against whichever of `keys` has the receipt's key id.
     pub fn verify(&self, keys: &[PublicKey]) -> Result<(), SignError> {
-        let k = keys
-            .iter()
-            .find(|k| k.id() == self.key_id)
-            .ok_or(SignError::UnknownKey("receipt"))?;
-        match k.verify(self.message(&k.name).as_bytes(), &self.signature) {
-            true => Ok(()),
-            false => Err(SignError::BadSignature("receipt")),
-        }
+        verify_signed(keys, self.key_id, &self.signature, |o| self.message(o))
     }
 }
 
@@ -120,14 +113,7 @@ impl Promise {
 
     /// Checks the signature against whichever of `keys` has the promise's key id.
     pub fn verify(&self, keys: &[PublicKey]) -> Result<(), SignError> {
-        let k = keys
-            .iter()
-            .find(|k| k.id() == self.key_id)
-            .ok_or(SignError::UnknownKey("receipt"))?;
-        match k.verify(self.message(&k.name).as_bytes(), &self.signature) {
-            true => Ok(()),
-            false => Err(SignError::BadSignature("receipt")),
-        }
+        verify_signed(keys, self.key_id, &self.signature, |o| self.message(o))
     }
 
     /// The leaf hash of the entry at `seq` linked to `prev`, if this promise's content
@@ -159,6 +145,24 @@ impl AnyReceipt {
             AnyReceipt::Placed(r) => r.encode(),
             AnyReceipt::Promised(p) => p.encode(),
         }
+    }
+}
+
+/// Either receipt's signature, by the key of `keys` with `key_id`, over the message
+/// made for that key's origin.
+fn verify_signed(
+    keys: &[PublicKey],
+    key_id: [u8; 4],
+    signature: &[u8; 64],
+    message: impl Fn(&str) -> String,
+) -> Result<(), SignError> {
+    let k = keys
+        .iter()
+        .find(|k| k.id() == key_id)
+        .ok_or(SignError::UnknownKey("receipt"))?;
+    match k.verify(message(&k.name).as_bytes(), signature) {
+        true => Ok(()),
+        false => Err(SignError::BadSignature("receipt")),
     }
 }
 
