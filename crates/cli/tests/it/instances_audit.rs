@@ -14,6 +14,7 @@ use tekkan_storage::sql as raw;
 
 use crate::support::fixture::{join, jst_in_days};
 use crate::support::{Client, TestApp, tekkan_on};
+// `Client::new` for the processes started by `spawn_serve`.
 
 /// Members who answer at once, for an event with room for `PLACES`.
 const MEMBERS: usize = 12;
@@ -220,4 +221,155 @@ async fn requests_dropped_while_waiting_for_a_write_lock_leave_nothing_held() {
         .unwrap();
         assert_eq!(idle, 0);
     }
+}
+
+/// Two `tekkan serve` processes on one database under a stream of comments, one of
+/// them killed with SIGKILL midway: every comment either instance acknowledged is there
+/// afterwards, every receipt's entry is in the chain (the survivor integrates what the
+/// dead one queued), and the outside verifier finds the chain whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_one_instance_under_writes_loses_no_acknowledged_write() {
+    tekkan_cli::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let envs = [
+        ("TEKKAN_ACCOUNTS__OPEN_SIGNUP", "true"),
+        ("TEKKAN_ACCOUNTS__ENFORCE_MFA", "false"),
+        ("TEKKAN_ACCOUNTS__CONFIRM_SIGNUP", "false"),
+    ];
+    let serve = || {
+        let (child, lines) = crate::cli::spawn_serve(
+            &["serve", "--listen", "127.0.0.1:0", "--data-dir", d],
+            &envs,
+        );
+        let base = lines
+            .iter()
+            .find_map(|l| l.find("/setup?token=").map(|i| l[..i].to_owned()))
+            .unwrap_or_else(|| panic!("{lines:?}"));
+        (child, base[base.find("http").unwrap()..].to_owned())
+    };
+    let (mut doomed, base_a) = serve();
+    let (mut survivor, base_b) = serve();
+
+    let mut owner = Client::new(&base_a);
+    let body = json!({"email": "kill9-two@example.jp", "display_name": "部長",
+        "password": "a long enough passphrase"});
+    let (s, v) = owner
+        .api(Method::POST, "/api/v1/accounts", Some(body))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let token = v["token"].as_str().unwrap().to_owned();
+    owner.bearer = Some(token.clone());
+    let club = owner.create_club("放送部").await;
+    let (_, occ) = crate::support::fixture::event(&mut owner, &club).await;
+    let path = format!("/api/v1/clubs/{club}/occurrences/{occ}/comments");
+
+    // Four writers, two on each instance; the first instance dies while they write.
+    let http = reqwest::Client::new();
+    let on_doomed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = |base: String, n: usize| {
+        let (http, token, path) = (http.clone(), token.clone(), path.clone());
+        let counter = (base == base_a).then(|| on_doomed.clone());
+        async move {
+            let mut acknowledged = Vec::new();
+            for i in 0..n {
+                let r = http
+                    .post(format!("{base}{path}"))
+                    .bearer_auth(&token)
+                    .json(&json!({"body": format!("実況 {i}")}))
+                    .send()
+                    .await;
+                let Ok(r) = r else { continue };
+                if r.status() != StatusCode::CREATED {
+                    continue;
+                }
+                let receipt = r.headers()["tekkan-receipt"].to_str().unwrap().to_owned();
+                let v: serde_json::Value = r.json().await.unwrap();
+                acknowledged.push((v["id"].as_str().unwrap().to_owned(), receipt));
+                if let Some(c) = &counter {
+                    c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            acknowledged
+        }
+    };
+    let load = futures_util::future::join_all([
+        writer(base_a.clone(), 150),
+        writer(base_a.clone(), 150),
+        writer(base_b.clone(), 150),
+        writer(base_b.clone(), 150),
+    ]);
+    // Killed once it has acknowledged some writes, while it is taking more.
+    let kill = async {
+        while on_doomed.load(std::sync::atomic::Ordering::Relaxed) < 20 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        doomed.kill().unwrap();
+        doomed.wait().unwrap();
+    };
+    let (done, ()) = tokio::join!(load, kill);
+    let done_on_b = done[2].len() + done[3].len();
+    let acknowledged: Vec<(String, String)> = done.into_iter().flatten().collect();
+    assert!(acknowledged.len() > 300, "{}", acknowledged.len());
+    let on_a = acknowledged.len() - done_on_b;
+    eprintln!(
+        "acknowledged {} writes, {on_a} of them by the killed instance",
+        acknowledged.len()
+    );
+    assert!(
+        (20..300).contains(&on_a),
+        "the kill came mid-load: {on_a} of 300 on it"
+    );
+
+    // Every acknowledged comment is served by the survivor.
+    let mut reader = Client::new(&base_b);
+    reader.bearer = Some(token.clone());
+    let (s, v) = reader.api(Method::GET, &path, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let listed = v.to_string();
+    for (id, _) in &acknowledged {
+        assert!(
+            listed.contains(id.as_str()),
+            "acknowledged comment {id} is gone"
+        );
+    }
+    // Every receipt's entry is in the chain within the promised delay.
+    let mut db = crate::support::raw_db_at(dir.path()).await;
+    let started = Instant::now();
+    for (_, receipt) in &acknowledged {
+        let (sql, key) = match AnyReceipt::parse(receipt).unwrap() {
+            AnyReceipt::Placed(r) => (
+                "SELECT COUNT(*) FROM audit_log WHERE seq = CAST($1 AS BIGINT)",
+                (r.index + 1).to_string(),
+            ),
+            AnyReceipt::Promised(p) => (
+                "SELECT COUNT(*) FROM audit_log WHERE content_hash = $1",
+                tekkan_audit::to_hex(&p.content),
+            ),
+        };
+        loop {
+            let n: i64 = raw::scalar(sql)
+                .bind(&key)
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+            if n == 1 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_millis(MAX_MERGE_DELAY_MS),
+                "receipt {receipt} has no entry"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    drop(db);
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &survivor.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    survivor.wait().unwrap();
+    let (ok, out) = tekkan_on(&["audit", "verify"], dir.path());
+    assert!(ok, "{out}");
 }
