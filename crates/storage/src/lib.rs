@@ -1,10 +1,13 @@
-//! All of TEKKAN's SQL. Reads go through a pool of read-only connections; every write
-//! goes through [`WriteTx`], on the single writer connection, and can only be committed
+//! All of TEKKAN's SQL. Every write goes through [`WriteTx`] and can only be committed
 //! together with the audit events that describe it, so no state change escapes the
 //! audit chain.
 //!
-//! SQLite allows one writer at a time anyway; one writer connection makes that explicit,
-//! removes "database is locked" retries, and serialises the appends to the audit chain.
+//! SQLite allows one writer at a time anyway: reads go through a pool of read-only
+//! connections and writes through one writer connection, which makes that explicit,
+//! removes "database is locked" retries, and links each write's entries into the chain
+//! as it commits. On PostgreSQL every instance writes through one pool; writes take
+//! advisory locks scoped to what they touch, and queue their entries for the integrator
+//! ([`audit_queue`]).
 
 mod accounts;
 mod announcements;
