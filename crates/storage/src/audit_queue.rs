@@ -200,13 +200,6 @@ impl Db {
             .ok_or_else(|| StorageError::Corrupt(format!("audit entry {seq}: prev_hash")))?;
         Ok(Some((seq as u64, prev)))
     }
-
-    /// Entries committed and not yet linked (reported by the health check).
-    pub async fn queued_entries(&self) -> Result<i64> {
-        Ok(scalar("SELECT COUNT(*) FROM audit_queue")
-            .fetch_one(&self.reader)
-            .await?)
-    }
 }
 
 /// What takes a forged row's place in the chain: the rejection itself, naming it.
