@@ -90,38 +90,11 @@ async fn two_instances_write_one_chain_with_every_receipt_placed_in_time() {
     let mut db = raw::connect(&a.location()).await.unwrap();
     let mut slowest = Duration::ZERO;
     for (receipt, at) in &receipts {
-        match AnyReceipt::parse(receipt).unwrap() {
-            AnyReceipt::Placed(r) => {
-                // One writer (SQLite): placed at commit.
-                let n: i64 = raw::scalar("SELECT COUNT(*) FROM audit_log WHERE seq = $1")
-                    .bind(r.index as i64 + 1)
-                    .fetch_one(&mut db)
-                    .await
-                    .unwrap();
-                assert_eq!(n, 1);
-            }
-            AnyReceipt::Promised(p) => {
-                assert_eq!(p.mmd_ms, MAX_MERGE_DELAY_MS);
-                let content = tekkan_audit::to_hex(&p.content);
-                loop {
-                    let n: i64 =
-                        raw::scalar("SELECT COUNT(*) FROM audit_log WHERE content_hash = $1")
-                            .bind(&content)
-                            .fetch_one(&mut db)
-                            .await
-                            .unwrap();
-                    if n == 1 {
-                        break;
-                    }
-                    assert!(
-                        at.elapsed() < Duration::from_millis(MAX_MERGE_DELAY_MS),
-                        "entry {content} not placed within the promised delay"
-                    );
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                slowest = slowest.max(at.elapsed());
-            }
+        if let AnyReceipt::Promised(p) = AnyReceipt::parse(receipt).unwrap() {
+            assert_eq!(p.mmd_ms, MAX_MERGE_DELAY_MS);
         }
+        wait_until_placed(&mut db, receipt, *at).await;
+        slowest = slowest.max(at.elapsed());
     }
     eprintln!(
         "slowest promised entry placed after {} ms",
@@ -341,31 +314,7 @@ async fn kill_9_of_one_instance_under_writes_loses_no_acknowledged_write() {
     let mut db = crate::support::raw_db_at(dir.path()).await;
     let started = Instant::now();
     for (_, receipt) in &acknowledged {
-        let (sql, key) = match AnyReceipt::parse(receipt).unwrap() {
-            AnyReceipt::Placed(r) => (
-                "SELECT COUNT(*) FROM audit_log WHERE seq = CAST($1 AS BIGINT)",
-                (r.index + 1).to_string(),
-            ),
-            AnyReceipt::Promised(p) => (
-                "SELECT COUNT(*) FROM audit_log WHERE content_hash = $1",
-                tekkan_audit::to_hex(&p.content),
-            ),
-        };
-        loop {
-            let n: i64 = raw::scalar(sql)
-                .bind(&key)
-                .fetch_one(&mut db)
-                .await
-                .unwrap();
-            if n == 1 {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_millis(MAX_MERGE_DELAY_MS),
-                "receipt {receipt} has no entry"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until_placed(&mut db, receipt, started).await;
     }
     drop(db);
     let status = std::process::Command::new("kill")
@@ -376,4 +325,37 @@ async fn kill_9_of_one_instance_under_writes_loses_no_acknowledged_write() {
     survivor.wait().unwrap();
     let (ok, out) = tekkan_on(&["audit", "verify"], dir.path());
     assert!(ok, "{out}");
+}
+
+/// Waits for the entry `receipt` is for to be in the chain: at once for a receipt that
+/// names its position (placed at commit), within the promised delay after `since` for a
+/// promise.
+async fn wait_until_placed(db: &mut raw::Conn, receipt: &str, since: Instant) {
+    let (sql, key, patience) = match AnyReceipt::parse(receipt).unwrap() {
+        AnyReceipt::Placed(r) => (
+            "SELECT COUNT(*) FROM audit_log WHERE seq = CAST($1 AS BIGINT)",
+            (r.index + 1).to_string(),
+            Duration::ZERO,
+        ),
+        AnyReceipt::Promised(p) => (
+            "SELECT COUNT(*) FROM audit_log WHERE content_hash = $1",
+            tekkan_audit::to_hex(&p.content),
+            Duration::from_millis(MAX_MERGE_DELAY_MS),
+        ),
+    };
+    loop {
+        let n: i64 = raw::scalar(sql)
+            .bind(&key)
+            .fetch_one(&mut *db)
+            .await
+            .unwrap();
+        if n == 1 {
+            return;
+        }
+        assert!(
+            since.elapsed() < patience,
+            "receipt {receipt}: its entry is not in the chain"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
