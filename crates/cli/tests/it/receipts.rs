@@ -177,6 +177,27 @@ async fn receipts_prove_accepted_changes_and_confirmations_offline() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("inclusion.json");
     std::fs::write(&file, inclusion.to_string()).unwrap();
+    // A lookup by content that is not a hash is refused; one the log never promised is
+    // not found.
+    for (query, status) in [
+        ("content=zz", StatusCode::BAD_REQUEST),
+        ("content=%00", StatusCode::BAD_REQUEST),
+        (
+            &*format!("content={}", "0".repeat(64)),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (s, v) = fx
+            .app
+            .client()
+            .api(
+                Method::GET,
+                &format!("/api/v1/transparency/inclusion?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, status, "{query}: {v}");
+    }
     let (ok, text) = verify_receipt(&receipt, &key, Some(&file));
     assert!(ok && text.contains("is in the signed checkpoint"), "{text}");
 
