@@ -54,6 +54,11 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct Database {
     pub url: Option<String>,
+    /// Where the personal data keys are kept, apart from the data they open (so that
+    /// destroying one shreds every copy of the data). Empty: `secrets/data-keys.sqlite3`
+    /// beside a SQLite database; beside a PostgreSQL database `NAME`, the database
+    /// `NAME_keys` on the same server, which every instance shares.
+    pub keys_url: Option<String>,
 }
 
 impl fmt::Debug for Database {
@@ -62,7 +67,14 @@ impl fmt::Debug for Database {
             .url
             .as_deref()
             .map(|u| tekkan_storage::Location::parse(u).redacted());
-        f.debug_struct("Database").field("url", &url).finish()
+        let keys_url = self
+            .keys_url
+            .as_deref()
+            .map(|u| tekkan_storage::Location::parse(u).redacted());
+        f.debug_struct("Database")
+            .field("url", &url)
+            .field("keys_url", &keys_url)
+            .finish()
     }
 }
 
@@ -77,6 +89,22 @@ impl Config {
         {
             Some(url) => tekkan_storage::Location::parse(url),
             None => tekkan_storage::Location::Sqlite(crate::db_path(&self.data_dir)),
+        }
+    }
+
+    /// The data key store this configuration names (see [`Database::keys_url`]).
+    pub fn keystore(&self) -> Result<tekkan_storage::Location, tekkan_storage::StorageError> {
+        match self
+            .database
+            .keys_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+        {
+            Some(url) => Ok(tekkan_storage::Location::parse(url)),
+            None => tekkan_storage::KeyStore::default_location(
+                &self.database(),
+                &crate::keystore_path(&self.data_dir),
+            ),
         }
     }
 }

@@ -169,9 +169,11 @@ async fn open_app_at(
         owner_only(path)?;
     }
     let vault = crate::vault::vault(cfg, &k)?;
-    let ks_path = keystore_path(&cfg.data_dir);
-    let keystore = tekkan_storage::KeyStore::open(&ks_path).await?;
-    owner_only(&ks_path)?;
+    let ks_at = cfg.keystore()?;
+    let keystore = tekkan_storage::KeyStore::open(&ks_at, &at).await?;
+    if let tekkan_storage::Location::Sqlite(path) = &ks_at {
+        owner_only(path)?;
+    }
     let app = match App::open(
         db.clone(),
         keystore,

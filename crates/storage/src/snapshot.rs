@@ -44,9 +44,14 @@ impl Db {
 impl KeyStore {
     /// Writes a consistent copy of the key store to `path` (which must not exist).
     pub async fn snapshot_into(&self, path: &Path) -> Result<()> {
+        let crate::sql::Pool::Sqlite(pool) = self.pool() else {
+            return Err(StorageError::Unsupported(
+                "a file snapshot is SQLite's; PostgreSQL is backed up by its own snapshot",
+            ));
+        };
         sqlx::query("VACUUM INTO ?")
             .bind(to_str(path)?)
-            .execute(self.pool())
+            .execute(pool)
             .await?;
         Ok(())
     }

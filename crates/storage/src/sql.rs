@@ -160,6 +160,15 @@ impl Pool {
         })
     }
 
+    /// Starts a transaction with no lock of TEKKAN's own (stores beside the database,
+    /// such as the data key store).
+    pub async fn begin_read_write(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
     /// Starts a read-only transaction: one consistent view across several queries.
     pub async fn begin_read(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {

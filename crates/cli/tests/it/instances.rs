@@ -1,14 +1,17 @@
 //! Several instances of one service on one database: nothing that decides security
 //! lives in one process. Guesses per account and requests per address count the same
 //! across two instances as on one; a passkey ceremony started on one instance finishes
-//! on the other (through a load balancer), once.
+//! on the other (through a load balancer), once; personal data sealed on one machine
+//! opens on another, whose data directory holds only the key files.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tekkan_cli::config::Config;
 
 use crate::support::balancer::Balancer;
 use crate::support::cdp::Browser;
+use tekkan_storage::sql as raw;
+
 use crate::support::{TestApp, code};
 
 const PW: &str = "a long enough passphrase";
@@ -62,6 +65,93 @@ async fn guesses_and_address_windows_count_the_same_on_two_instances() {
             (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_sealed_on_one_machine_opens_on_another_and_erasure_reaches_both() {
+    let a = TestApp::start().await;
+    let b = TestApp::builder().instance_elsewhere(&a).start().await;
+    assert_ne!(a.data_dir(), b.data_dir());
+    let fields = |phone: &str| json!({"fields": {"phone": phone, "health_notes": "喘息"}});
+    // Sealed through one instance, opened through the other, both ways.
+    let mut first = a.sign_up("一号機", None).await;
+    let (s, v) = first
+        .api(
+            Method::PUT,
+            "/api/v1/me/personal",
+            Some(fields("090-1111-2222")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut second = b.sign_up("二号機", None).await;
+    let (s, v) = second
+        .api(
+            Method::PUT,
+            "/api/v1/me/personal",
+            Some(fields("080-3333-4444")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for (client, app, phone) in [
+        (&first, &b, "090-1111-2222"),
+        (&second, &a, "080-3333-4444"),
+    ] {
+        let mut there = client.clone();
+        there.base = app.base.clone();
+        let (s, v) = there.api(Method::GET, "/api/v1/me/personal", None).await;
+        assert_eq!(
+            (s, v["fields"]["phone"].as_str()),
+            (StatusCode::OK, Some(phone)),
+            "{v}"
+        );
+    }
+    // The keys live in the key store both instances share, not in the database.
+    let in_store = || async {
+        let mut ks = a.raw_keystore().await;
+        raw::scalar::<i64>("SELECT COUNT(*) FROM data_keys")
+            .fetch_one(&mut ks)
+            .await
+            .unwrap()
+    };
+    assert_eq!(in_store().await, 2);
+    if a.location() != a.keystore_location() {
+        let mut db = a.raw_db().await;
+        let n: i64 = raw::scalar("SELECT COUNT(*) FROM data_keys")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "no data key in the database itself");
+    }
+    // Erased through the second machine: the key is gone for both, and from the bytes
+    // its store keeps.
+    let (_, me) = second.api(Method::GET, "/api/v1/me", None).await;
+    let mut ks = a.raw_keystore().await;
+    let wrapped: String = raw::scalar("SELECT wrapped FROM data_keys WHERE account_id = $1")
+        .bind(me["account_id"].as_str().unwrap())
+        .fetch_one(&mut ks)
+        .await
+        .unwrap();
+    drop(ks);
+    assert!(contains(&a.keystore_bytes().await, &wrapped));
+    let (s, v) = second.api(Method::DELETE, "/api/v1/me", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    assert_eq!(in_store().await, 1);
+    assert!(
+        !contains(&a.keystore_bytes().await, &wrapped),
+        "the destroyed key is gone from the store's files, not just unlinked"
+    );
+    let (s, v) = first.api(Method::GET, "/api/v1/me/personal", None).await;
+    assert_eq!(
+        (s, v["fields"]["phone"].as_str()),
+        (StatusCode::OK, Some("090-1111-2222"))
+    );
+    b.stop().await;
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 /// The load balancer's rule: the answers that finish a passkey ceremony go to the

@@ -53,6 +53,7 @@ async fn rotation_rewraps_every_data_key_while_the_server_runs() {
         data_dir: app.data_dir(),
         database: tekkan_cli::config::Database {
             url: crate::support::pg::url_for(&app.data_dir(), false),
+            keys_url: None,
         },
         ..Default::default()
     };

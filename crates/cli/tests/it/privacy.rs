@@ -212,7 +212,7 @@ async fn a_deleted_account_cannot_be_read_back_even_from_an_older_copy() {
         .unwrap();
     assert_eq!(left, 0);
     drop(ks);
-    let ks_bytes = std::fs::read(tekkan_cli::keystore_path(&app.data_dir())).unwrap();
+    let ks_bytes = app.keystore_bytes().await;
     assert!(
         !ks_bytes
             .windows(wrapped.len())

@@ -61,6 +61,32 @@ impl TestAppBuilder {
         self
     }
 
+    /// Another instance of `other`'s service on a machine of its own: a data directory
+    /// of its own holding only copies of the key files (as an operator deploys them),
+    /// and `other`'s database and data key store named by URL.
+    pub fn instance_elsewhere(mut self, other: &TestApp) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = dir.path().join("secrets");
+        std::fs::create_dir_all(&secrets).unwrap();
+        for f in std::fs::read_dir(other.data_dir().join("secrets"))
+            .unwrap()
+            .flatten()
+        {
+            if f.path().extension().is_some_and(|e| e == "key") {
+                std::fs::copy(f.path(), secrets.join(f.file_name())).unwrap();
+            }
+        }
+        let url = |l: tekkan_storage::Location| match l {
+            tekkan_storage::Location::Sqlite(p) => format!("sqlite://{}", p.display()),
+            tekkan_storage::Location::Postgres(u) => u,
+        };
+        self.cfg.database.url = Some(url(other.location()));
+        self.cfg.database.keys_url = Some(url(other.keystore_location()));
+        self.cfg.data_dir = dir.path().to_path_buf();
+        self.dir = Some(dir);
+        self
+    }
+
     /// Reuse the data directory of an earlier (stopped) app.
     pub fn data_dir(mut self, dir: tempfile::TempDir) -> Self {
         self.cfg.data_dir = dir.path().to_path_buf();
@@ -204,10 +230,38 @@ impl TestApp {
 
     /// A raw connection to the data key store (kept apart from the database).
     pub async fn raw_keystore(&self) -> raw::Conn {
-        let path = tekkan_cli::keystore_path(&self.data_dir());
-        raw::connect(&tekkan_storage::Location::Sqlite(path))
-            .await
-            .unwrap()
+        raw::connect(&self.keystore_location()).await.unwrap()
+    }
+
+    /// The bytes the data key store keeps at rest, as a thief of its files would read
+    /// them: the SQLite file, or the file of PostgreSQL's key table (the cluster's
+    /// write-ahead log keeps it too, for as long as the operator keeps WAL).
+    pub async fn keystore_bytes(&self) -> Vec<u8> {
+        match self.keystore_location() {
+            tekkan_storage::Location::Sqlite(file) => std::fs::read(file).unwrap(),
+            tekkan_storage::Location::Postgres(_) => {
+                let mut ks = self.raw_keystore().await;
+                // Whatever is in shared buffers reaches the file first.
+                raw::q("CHECKPOINT").execute(&mut ks).await.unwrap();
+                let file: String = raw::scalar(
+                    "SELECT current_setting('data_directory') || '/' \
+                     || pg_relation_filepath('data_keys')",
+                )
+                .fetch_one(&mut ks)
+                .await
+                .unwrap();
+                std::fs::read(file).unwrap()
+            }
+        }
+    }
+
+    /// Where this app's data key store is: beside its database, by default.
+    pub fn keystore_location(&self) -> tekkan_storage::Location {
+        tekkan_storage::KeyStore::default_location(
+            &self.location(),
+            &tekkan_cli::keystore_path(&self.data_dir()),
+        )
+        .unwrap()
     }
 
     /// How many audit entries have this action.

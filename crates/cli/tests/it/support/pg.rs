@@ -65,5 +65,6 @@ impl WithDatabase for Command {
 pub fn database_config(dir: &Path) -> tekkan_cli::config::Database {
     tekkan_cli::config::Database {
         url: url_for(dir, false),
+        keys_url: None,
     }
 }
