@@ -84,6 +84,10 @@ for line in sys.stdin:
                 "ok": True,
                 "versions": [v["Key"] for v in r.get("Versions", [])],
             }
+        elif cmd["op"] == "put":
+            # As someone with access to the bucket: write (or overwrite) an object.
+            s3.put_object(Bucket=cmd["bucket"], Key=cmd["key"], Body=cmd["body"].encode())
+            answer = {"ok": True}
         elif cmd["op"] == "delete_all":
             # As an attacker holding administrator keys: try to delete every version.
             r = s3.list_object_versions(Bucket=cmd["bucket"])

@@ -1,6 +1,6 @@
 //! What `/healthz` reports beyond "the database answers": the outcome of the last
 //! integrity check of the database file, of the last verification of the audit chain,
-//! and of the last checkpoint. A failure stays reported until a later check passes,
+//! of the file store's probe, and of the last checkpoint. A failure stays reported until a later check passes,
 //! so a load balancer and the operator see a degraded server, not a healthy one.
 
 use std::collections::BTreeMap;
@@ -64,11 +64,23 @@ impl App {
         };
         let chain = self.verify_chain().await;
         let seals = self.scrub_rows().await;
-        let ok = integrity.is_none() && chain.is_none() && seals.is_none();
+        let files = self.check_files().await;
+        let ok = integrity.is_none() && chain.is_none() && seals.is_none() && files.is_none();
         self.health().set("integrity", integrity);
         self.health().set("audit_chain", chain);
         self.health().set("row_seals", seals);
+        self.health().set("files", files);
         Ok(ok)
+    }
+
+    /// Whether the file store takes, returns and deletes a probe (a bucket unreachable
+    /// or refusing this server's keys makes the server degraded, not dead: everything
+    /// but files keeps working).
+    pub async fn check_files(&self) -> Option<String> {
+        match self.files().check().await {
+            Ok(()) => None,
+            Err(e) => Some(format!("files ({}): {e}", self.files().describe())),
+        }
     }
 
     /// Of the rows of `kind` about to be served, those changed outside TEKKAN: each is a

@@ -143,6 +143,8 @@ struct Inner {
     delivery: Delivery,
     vault: Vault,
     keystore: KeyStore,
+    /// Uploaded files: a directory or a bucket (`[files]`).
+    files: tekkan_files::Files,
     log: transparency::LogKey,
     reads: reads::ReadLog,
     health: health::Health,
@@ -161,6 +163,7 @@ impl App {
         delivery: Delivery,
         vault: Vault,
         log_key: &[u8; 32],
+        files: tekkan_files::Files,
     ) -> Result<Self> {
         match db.master_key_check().await? {
             Some((id, sealed)) => vault.verify_check(&id, &sealed)?,
@@ -197,6 +200,7 @@ impl App {
                 delivery,
                 vault,
                 keystore,
+                files,
                 log,
                 reads: reads::ReadLog::default(),
                 health: health::Health::default(),
@@ -226,6 +230,11 @@ impl App {
 
     pub(crate) fn keystore(&self) -> &KeyStore {
         &self.inner.keystore
+    }
+
+    /// Where uploaded files are kept.
+    pub fn files(&self) -> &tekkan_files::Files {
+        &self.inner.files
     }
 
     /// The account's data key (created on first use), from the key store.

@@ -66,22 +66,7 @@ pub struct Destination {
     pub kind: Kind,
 }
 
-/// Regions whose data centres are in Japan: AWS Tokyo and Osaka, Google Cloud Tokyo
-/// and Osaka, Azure Japan East and West; and any region named `jp` or `jp-…`, as
-/// Japanese providers (and directories on Japanese machines) declare theirs.
-pub fn is_japanese_region(region: &str) -> bool {
-    let r = region.trim().to_ascii_lowercase();
-    matches!(
-        r.as_str(),
-        "ap-northeast-1"
-            | "ap-northeast-3"
-            | "asia-northeast1"
-            | "asia-northeast2"
-            | "japaneast"
-            | "japanwest"
-    ) || r == "jp"
-        || r.starts_with("jp-")
-}
+pub use tekkan_core::region::is_japanese_region;
 
 impl Destination {
     /// Checks the region rule: outside Japan only with `allow_outside_japan`.
@@ -221,26 +206,6 @@ mod tests {
 
     #[test]
     fn only_japanese_regions_by_default() {
-        for r in [
-            "ap-northeast-1",
-            "ap-northeast-3",
-            "jp",
-            "jp-tokyo",
-            "JP-EAST-1",
-            "japaneast",
-        ] {
-            assert!(is_japanese_region(r), "{r}");
-        }
-        for r in [
-            "ap-northeast-2",
-            "us-east-1",
-            "eu-west-1",
-            "",
-            "japan",
-            "xjp-1",
-        ] {
-            assert!(!is_japanese_region(r), "{r}");
-        }
         let dir = || Destination::dir(PathBuf::from("/tmp"));
         assert!(Destination::new("a", "us-east-1", false, dir()).is_err());
         assert!(Destination::new("a", "", true, dir()).is_err());

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod backup;
+mod files;
 pub use backup::{Backup, Destination, Retention};
+pub use files::Files;
 
 /// A value that must not be logged: its `Debug` shows nothing of it.
 #[derive(Clone, Deserialize, PartialEq, Eq, Default)]
@@ -45,6 +47,7 @@ pub struct Config {
     pub push: Push,
     pub limits: Limits,
     pub backup: Backup,
+    pub files: Files,
 }
 
 /// Where the data lives. Without a URL, a SQLite file in the data directory (the
@@ -317,6 +320,7 @@ impl Default for Config {
             push: Push::default(),
             limits: Limits::default(),
             backup: Backup::default(),
+            files: Files::default(),
         }
     }
 }

@@ -86,6 +86,21 @@ enum Command {
     },
     /// Print an annotated tekkan.toml with every default.
     DefaultConfig,
+    /// Uploaded files' store (`[files]`).
+    Files {
+        #[command(subcommand)]
+        command: FilesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FilesCommand {
+    /// Write, read back and delete a probe file in the configured store (a directory or
+    /// a bucket); exits non-zero saying what failed.
+    Check {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -257,6 +272,23 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let cfg = load(cli.config.as_ref(), data_dir)?;
             let logins = tekkan_cli::run_demo(&cfg).await?;
             print_logins(&logins);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Files {
+            command: FilesCommand::Check { data_dir },
+        } => {
+            let cfg = load(cli.config.as_ref(), data_dir)?;
+            init_logging(&cfg.log.level);
+            let settings = cfg
+                .files
+                .settings(&cfg.data_dir)
+                .map_err(tekkan_files::FilesError::Config)?;
+            let files = tekkan_files::Files::open(&settings)?;
+            files.check().await?;
+            println!(
+                "files: {}: a probe was written, read back and deleted",
+                files.describe()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys {

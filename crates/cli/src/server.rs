@@ -58,6 +58,8 @@ pub enum CliError {
     Backup(#[from] tekkan_backup::BackupError),
     #[error("backup configuration: {0}")]
     BackupConfig(String),
+    #[error(transparent)]
+    Files(#[from] tekkan_files::FilesError),
 }
 
 /// The database file inside a data directory.
@@ -174,6 +176,11 @@ async fn open_app_at(
     if let tekkan_storage::Location::Sqlite(path) = &ks_at {
         owner_only(path)?;
     }
+    let files = cfg
+        .files
+        .settings(&cfg.data_dir)
+        .map_err(tekkan_files::FilesError::Config)
+        .and_then(|s| tekkan_files::Files::open(&s))?;
     let app = match App::open(
         db.clone(),
         keystore,
@@ -181,6 +188,7 @@ async fn open_app_at(
         delivery,
         vault,
         &k.log,
+        files,
     )
     .await
     {

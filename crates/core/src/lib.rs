@@ -10,6 +10,7 @@ mod error;
 mod id;
 mod password;
 pub mod personal;
+pub mod region;
 mod role;
 pub mod schedule;
 mod text;

@@ -25,6 +25,7 @@ mod delivery;
 mod disk_full;
 mod docs;
 mod events;
+mod files;
 mod health;
 mod instances;
 mod instances_audit;

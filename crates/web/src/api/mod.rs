@@ -69,7 +69,11 @@ async fn healthz(
         // Which single-instance duties (checkpoint signing, backups) this instance
         // holds: how an operator, or a benchmark, sees a leader hand over.
         return Ok(Json(match insider {
-            true => json!({ "status": "ok", "leads": st.app.leading() }),
+            true => json!({
+                "status": "ok",
+                "leads": st.app.leading(),
+                "files": st.app.files().describe(),
+            }),
             false => json!({ "status": "ok" }),
         })
         .into_response());

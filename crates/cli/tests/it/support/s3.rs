@@ -99,6 +99,11 @@ impl Moto {
             .unwrap()
     }
 
+    /// As someone with administrator keys: writes `body` at `key`, over whatever is there.
+    pub fn put(&self, bucket: &str, key: &str, body: &str) {
+        self.ask(json!({"op": "put", "bucket": bucket, "key": key, "body": body}));
+    }
+
     /// The keys of every object version in the bucket.
     pub fn versions(&self, bucket: &str) -> Vec<String> {
         self.ask(json!({"op": "versions", "bucket": bucket}))["versions"]
