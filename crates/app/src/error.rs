@@ -60,6 +60,10 @@ pub enum AppError {
     /// The server's disk is full: nothing was written, try again later.
     #[error("the disk is full")]
     DiskFull,
+    /// The database cannot be reached just now (restarting, a connection cut): nothing
+    /// was written, and the request can be tried again shortly.
+    #[error("the database is unavailable")]
+    Unavailable,
     /// The database is behind its newest signed checkpoint (rolled back): writes are
     /// refused until the operator decides.
     #[error("writes are held: {0}")]
@@ -80,6 +84,10 @@ impl From<StorageError> for AppError {
             }
             StorageError::WritesHeld(why) => Self::WritesHeld(why),
             other if other.is_disk_full() => Self::DiskFull,
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "database unavailable");
+                Self::Unavailable
+            }
             other => Self::Storage(other),
         }
     }

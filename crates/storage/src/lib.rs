@@ -103,6 +103,23 @@ pub enum StorageError {
 impl StorageError {
     /// The disk (or the file system's quota) is full: SQLite's `SQLITE_FULL`, or
     /// `ENOSPC` from a file it writes. Nothing was written; space coming back ends it.
+    /// Whether the database could not be reached or went away mid-statement (a
+    /// PostgreSQL server restarting, a connection cut): nothing of the write was kept,
+    /// and trying again shortly may work. PostgreSQL's connection-exception class (08)
+    /// and its shutdown and start-up codes (57P01–57P03) say so, as do a pool that
+    /// found no working connection in time and an I/O error on the socket.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StorageError::Sqlx(sqlx::Error::Database(d)) => d.code().is_some_and(|c| {
+                c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+            }),
+            StorageError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+                !self.is_disk_full()
+            }
+            _ => false,
+        }
+    }
+
     pub fn is_disk_full(&self) -> bool {
         const SQLITE_FULL: &str = "13";
         const ENOSPC: i32 = 28;

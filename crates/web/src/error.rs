@@ -44,7 +44,7 @@ impl WebError {
                 retry_after_ms: Some(ms),
                 ..
             }) => Some(((*ms).max(0) as u64).div_ceil(1000)),
-            WebError::App(AppError::Overloaded) => Some(5),
+            WebError::App(AppError::Overloaded | AppError::Unavailable) => Some(5),
             WebError::App(AppError::DiskFull) => Some(60),
             WebError::App(AppError::WritesHeld(_)) => Some(300),
             _ => None,
@@ -85,6 +85,9 @@ impl WebError {
                     Some(e.to_string()),
                 ),
                 AppError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", None, None),
+                AppError::Unavailable => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None, None)
+                }
                 AppError::DiskFull => (StatusCode::INSUFFICIENT_STORAGE, "disk_full", None, None),
                 AppError::WritesHeld(_) => {
                     (StatusCode::SERVICE_UNAVAILABLE, "writes_held", None, None)

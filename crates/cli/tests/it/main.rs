@@ -38,6 +38,7 @@ pub mod mfa;
 mod newcomer;
 mod passkeys;
 mod personal;
+mod pg_restart;
 mod polls;
 mod privacy;
 mod reads;

@@ -98,7 +98,10 @@ pub(crate) async fn open(url: &str) -> Result<(Pool, Pool)> {
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        // A request waits this long for a connection, then gets a clear 503: long
+        // enough for any burst this pool serves, short enough that a database that is
+        // down (restarting) is said so quickly.
+        .acquire_timeout(Duration::from_secs(5))
         .after_connect(|conn, _| {
             Box::pin(async move {
                 // Emptied when each audited write begins and as it re-seals (not ON

@@ -47,7 +47,7 @@ async fn metrics(
 }
 
 /// Healthy when the database answers and the last integrity check, audit chain
-/// verification and checkpoint found nothing wrong. Degraded is a 503, so that a load
+/// verification, file store probe and checkpoint found nothing wrong. Degraded is a 503, so that a load
 /// balancer stops sending traffic; the reasons are told only to this machine (the
 /// monitoring agent) and to an operator, never to the world.
 async fn healthz(
@@ -57,12 +57,19 @@ async fn healthz(
     headers: axum::http::HeaderMap,
 ) -> WebResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    st.app
-        .db()
-        .operator_exists()
-        .await
-        .map_err(tekkan_app::AppError::from)?;
-    let faults = st.app.health_faults();
+    let mut faults = st.app.health_faults();
+    // A database that does not answer (restarting, unreachable) is a degraded
+    // instance, not an error: the load balancer moves on and comes back.
+    // Answered within two seconds either way, as load balancers expect of a probe.
+    let probe = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        st.app.db().operator_exists(),
+    );
+    match probe.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => faults.insert(0, ("database".into(), e.to_string())),
+        Err(_) => faults.insert(0, ("database".into(), "no answer within 2 s".into())),
+    }
     let operator = caller.actor.as_ref().is_some_and(|a| a.is_operator);
     let insider = from_this_machine(&peer, &headers) || operator;
     if faults.is_empty() {

@@ -368,6 +368,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "The data was found older than its last signed record, so changes are paused until the operator has checked (you can still read).",
     ),
     (
+        "error.unavailable",
+        "データベースに一時的に接続できないため、保存できませんでした(何も変更されていません)。しばらくしてからもう一度お試しください。",
+        "The database cannot be reached just now, so nothing was saved (nothing changed). Please try again shortly.",
+    ),
+    (
         "error.overloaded",
         "混み合っています。しばらくしてからもう一度お試しください。",
         "The server is busy. Please try again shortly.",

@@ -68,3 +68,73 @@ pub fn database_config(dir: &Path) -> tekkan_cli::config::Database {
         keys_url: None,
     }
 }
+
+/// A PostgreSQL cluster of one test's own, in a scratch folder: for faults (a restart)
+/// that would disturb every other test in the shared one. Stopped when dropped.
+pub struct OwnCluster {
+    dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl OwnCluster {
+    pub fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("tekkan-pg-own")
+            .tempdir()
+            .unwrap();
+        let mut own = OwnCluster {
+            dir,
+            url: String::new(),
+        };
+        own.url = own.script(None);
+        own
+    }
+
+    fn script(&self, arg: Option<&str>) -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg-test-cluster");
+        let out = Command::new(script)
+            .args(arg)
+            .env("TEKKAN_PG_DIR", self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// A new database in this cluster; its URL.
+    pub fn database(&self, name: &str) -> String {
+        let out = Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", &self.url, "-c"])
+            .arg(format!("CREATE DATABASE {name}"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let base = self.url.rsplit_once('/').map(|(b, _)| b).unwrap();
+        format!("{base}/{name}")
+    }
+
+    /// Stops the server at once (`pg_ctl -m fast`: sessions are ended, as at a restart).
+    pub fn stop(&self) {
+        self.script(Some("stop"));
+    }
+
+    /// Starts it again where it was.
+    pub fn start_again(&self) {
+        let url = self.script(None);
+        assert_eq!(url, self.url, "the cluster came back on another port");
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        self.script(Some("stop"));
+    }
+}
