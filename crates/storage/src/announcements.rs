@@ -161,11 +161,15 @@ impl WriteTx {
         .execute(&mut self.tx)
         .await?;
         for sg in &a.targets {
-            q("INSERT INTO announcement_targets (announcement_id, subgroup_id) VALUES ($1, $2)")
-                .bind(a.id.to_string())
-                .bind(sg.to_string())
-                .execute(&mut self.tx)
-                .await?;
+            q(
+                "INSERT INTO announcement_targets (club_id, announcement_id, subgroup_id) \
+               VALUES ($1, $2, $3)",
+            )
+            .bind(a.club_id.to_string())
+            .bind(a.id.to_string())
+            .bind(sg.to_string())
+            .execute(&mut self.tx)
+            .await?;
         }
         Ok(())
     }
@@ -259,9 +263,11 @@ impl WriteTx {
         now: i64,
     ) -> Result<bool> {
         let r = q(
-            "INSERT INTO announcement_reads (announcement_id, membership_id, read_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (announcement_id, membership_id) DO NOTHING",
+            "INSERT INTO announcement_reads (club_id, announcement_id, membership_id, read_at) \
+             VALUES ((SELECT club_id FROM announcements WHERE id = $1), $2, $3, $4) \
+             ON CONFLICT (club_id, announcement_id, membership_id) DO NOTHING",
         )
+        .bind(id.to_string())
         .bind(id.to_string())
         .bind(m.to_string())
         .bind(now)
@@ -296,10 +302,13 @@ impl WriteTx {
         now: i64,
     ) -> Result<()> {
         q(
-            "INSERT INTO announcement_reads (announcement_id, membership_id, read_at, confirmed_at, confirmed_hash) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (announcement_id, membership_id) DO UPDATE SET \
+            "INSERT INTO announcement_reads (club_id, announcement_id, membership_id, read_at, \
+             confirmed_at, confirmed_hash) \
+             VALUES ((SELECT club_id FROM announcements WHERE id = $1), $2, $3, $4, $5, $6) \
+             ON CONFLICT (club_id, announcement_id, membership_id) DO UPDATE SET \
              confirmed_at = excluded.confirmed_at, confirmed_hash = excluded.confirmed_hash",
         )
+        .bind(id.to_string())
         .bind(id.to_string())
         .bind(m.to_string())
         .bind(now)

@@ -218,13 +218,15 @@ impl WriteTx {
 
     pub async fn put_answer(&mut self, a: &Answer) -> Result<()> {
         q(
-            "INSERT INTO answers (occurrence_id, membership_id, status, comment, decide_by, \
-             queued_at, answered_by, answered_as, answered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (occurrence_id, membership_id) DO UPDATE SET status = excluded.status, \
+            "INSERT INTO answers (club_id, occurrence_id, membership_id, status, comment, decide_by, \
+             queued_at, answered_by, answered_as, answered_at) \
+             VALUES ((SELECT club_id FROM occurrences WHERE id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (club_id, occurrence_id, membership_id) DO UPDATE SET status = excluded.status, \
              comment = excluded.comment, decide_by = excluded.decide_by, \
              queued_at = excluded.queued_at, answered_by = excluded.answered_by, \
              answered_as = excluded.answered_as, answered_at = excluded.answered_at",
         )
+        .bind(a.occurrence_id.to_string())
         .bind(a.occurrence_id.to_string())
         .bind(a.membership_id.to_string())
         .bind(a.status.as_str())

@@ -116,9 +116,11 @@ impl WriteTx {
     /// Keeps `body` as the next version of the comment.
     pub async fn add_revision(&mut self, id: CommentId, body: &str, now: i64) -> Result<()> {
         q(
-            "INSERT INTO comment_revisions (comment_id, rev, body, created_at) VALUES ($1, \
-             (SELECT COALESCE(MAX(rev), 0) + 1 FROM comment_revisions WHERE comment_id = $2), $3, $4)",
+            "INSERT INTO comment_revisions (club_id, comment_id, rev, body, created_at) VALUES \
+             ((SELECT club_id FROM comments WHERE id = $1), $2, \
+             (SELECT COALESCE(MAX(rev), 0) + 1 FROM comment_revisions WHERE comment_id = $3), $4, $5)",
         )
+        .bind(id.to_string())
         .bind(id.to_string())
         .bind(id.to_string())
         .bind(body)

@@ -279,7 +279,8 @@ impl WriteTx {
         .execute(&mut self.tx)
         .await?;
         for sg in &e.targets {
-            q("INSERT INTO event_targets (event_id, subgroup_id) VALUES ($1, $2)")
+            q("INSERT INTO event_targets (club_id, event_id, subgroup_id) VALUES ($1, $2, $3)")
+                .bind(e.club_id.to_string())
                 .bind(e.id.to_string())
                 .bind(sg.to_string())
                 .execute(&mut self.tx)

@@ -50,6 +50,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         19,
         include_str!("../migrations/sqlite/0019_audit_queue.sql"),
     ),
+    (20, include_str!("../migrations/sqlite/0020_club_keys.sql")),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -64,6 +65,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         19,
         include_str!("../migrations/postgres/0019_audit_queue.sql"),
+    ),
+    (
+        20,
+        include_str!("../migrations/postgres/0020_club_keys.sql"),
     ),
 ];
 

@@ -199,7 +199,8 @@ impl WriteTx {
         .execute(&mut self.tx)
         .await?;
         for (i, label) in options.iter().enumerate() {
-            q("INSERT INTO poll_options (poll_id, idx, label) VALUES ($1, $2, $3)")
+            q("INSERT INTO poll_options (club_id, poll_id, idx, label) VALUES ($1, $2, $3, $4)")
+                .bind(p.club_id.to_string())
                 .bind(p.id.to_string())
                 .bind(i as i64)
                 .bind(label)
@@ -207,7 +208,8 @@ impl WriteTx {
                 .await?;
         }
         for sg in &p.targets {
-            q("INSERT INTO poll_targets (poll_id, subgroup_id) VALUES ($1, $2)")
+            q("INSERT INTO poll_targets (club_id, poll_id, subgroup_id) VALUES ($1, $2, $3)")
+                .bind(p.club_id.to_string())
                 .bind(p.id.to_string())
                 .bind(sg.to_string())
                 .execute(&mut self.tx)
@@ -236,11 +238,14 @@ impl WriteTx {
     /// Records that `m` voted; a conflict when they already had (anonymous polls).
     pub async fn add_voter(&mut self, id: PollId, m: MembershipId, replace: bool) -> Result<()> {
         let sql = if replace {
-            "INSERT INTO poll_voters (poll_id, membership_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+            "INSERT INTO poll_voters (club_id, poll_id, membership_id) \
+             VALUES ((SELECT club_id FROM polls WHERE id = $1), $2, $3) ON CONFLICT DO NOTHING"
         } else {
-            "INSERT INTO poll_voters (poll_id, membership_id) VALUES ($1, $2)"
+            "INSERT INTO poll_voters (club_id, poll_id, membership_id) \
+             VALUES ((SELECT club_id FROM polls WHERE id = $1), $2, $3)"
         };
         q(sql)
+            .bind(id.to_string())
             .bind(id.to_string())
             .bind(m.to_string())
             .execute(&mut self.tx)
@@ -262,12 +267,16 @@ impl WriteTx {
             .execute(&mut self.tx)
             .await?;
         for c in choices {
-            q("INSERT INTO poll_votes (poll_id, membership_id, idx) VALUES ($1, $2, $3)")
-                .bind(id.to_string())
-                .bind(m.to_string())
-                .bind(c)
-                .execute(&mut self.tx)
-                .await?;
+            q(
+                "INSERT INTO poll_votes (club_id, poll_id, membership_id, idx) \
+               VALUES ((SELECT club_id FROM polls WHERE id = $1), $2, $3, $4)",
+            )
+            .bind(id.to_string())
+            .bind(id.to_string())
+            .bind(m.to_string())
+            .bind(c)
+            .execute(&mut self.tx)
+            .await?;
         }
         Ok(())
     }

@@ -65,9 +65,11 @@ impl WriteTx {
                 continue;
             }
             q(
-                "INSERT INTO reminder_jobs (occurrence_id, before_min, due_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (occurrence_id, before_min) DO NOTHING",
+                "INSERT INTO reminder_jobs (club_id, occurrence_id, before_min, due_at) \
+                 VALUES ((SELECT club_id FROM occurrences WHERE id = $1), $2, $3, $4) \
+                 ON CONFLICT (club_id, occurrence_id, before_min) DO NOTHING",
             )
+            .bind(occ.to_string())
             .bind(occ.to_string())
             .bind(before)
             .bind(due)

@@ -86,12 +86,16 @@ impl WriteTx {
     }
 
     pub async fn add_to_subgroup(&mut self, sg: SubgroupId, m: MembershipId) -> Result<()> {
-        q("INSERT INTO subgroup_members (subgroup_id, membership_id) VALUES ($1, $2)")
-            .bind(sg.to_string())
-            .bind(m.to_string())
-            .execute(&mut self.tx)
-            .await
-            .map_err(conflict("already in this sub-group"))?;
+        q(
+            "INSERT INTO subgroup_members (club_id, subgroup_id, membership_id) \
+           VALUES ((SELECT club_id FROM subgroups WHERE id = $1), $2, $3)",
+        )
+        .bind(sg.to_string())
+        .bind(sg.to_string())
+        .bind(m.to_string())
+        .execute(&mut self.tx)
+        .await
+        .map_err(conflict("already in this sub-group"))?;
         Ok(())
     }
 

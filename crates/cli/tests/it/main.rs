@@ -47,6 +47,7 @@ mod receipts;
 mod recovery;
 mod redirects;
 mod rollback;
+mod schema;
 mod security;
 mod sessions;
 mod signed_actions;

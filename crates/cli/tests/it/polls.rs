@@ -152,7 +152,8 @@ async fn anonymous_ballots_leave_no_link_between_person_and_choice() {
         .unwrap();
     assert_eq!(named, 0);
     let voter_cols = crate::support::columns_of(&mut db, "poll_voters").await;
-    assert_eq!(voter_cols, vec!["poll_id", "membership_id"]);
+    // The club (for sharding) is all a voter row holds besides who and which poll.
+    assert_eq!(voter_cols, vec!["poll_id", "membership_id", "club_id"]);
     fx.app.settle_log().await;
     let digests: Vec<String> = raw::scalar(
         "SELECT change_digest FROM audit_log WHERE action = 'poll.vote' AND target = $1",
