@@ -29,6 +29,7 @@ mod files;
 mod health;
 mod instances;
 mod instances_audit;
+mod instances_jobs;
 mod invitations;
 mod key_commitments;
 mod keys;
