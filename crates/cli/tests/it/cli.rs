@@ -136,6 +136,30 @@ pub(crate) fn spawn_serve(
     (child, lines)
 }
 
+/// A `tekkan serve` process on `dir` with open sign-up and no second factor (for tests
+/// that kill processes): the child and the URL it serves on.
+pub(crate) fn serve_process(
+    dir: &std::path::Path,
+    extra_envs: &[(&str, &str)],
+) -> (std::process::Child, String) {
+    let mut envs = vec![
+        ("TEKKAN_ACCOUNTS__OPEN_SIGNUP", "true"),
+        ("TEKKAN_ACCOUNTS__ENFORCE_MFA", "false"),
+        ("TEKKAN_ACCOUNTS__CONFIRM_SIGNUP", "false"),
+    ];
+    envs.extend_from_slice(extra_envs);
+    let d = dir.to_str().unwrap();
+    let (child, lines) = spawn_serve(
+        &["serve", "--listen", "127.0.0.1:0", "--data-dir", d],
+        &envs,
+    );
+    let base = lines
+        .iter()
+        .find_map(|l| l.find("/setup?token=").map(|i| l[..i].to_owned()))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    (child, base[base.find("http").unwrap()..].to_owned())
+}
+
 fn sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -208,23 +208,7 @@ async fn requests_dropped_while_waiting_for_a_write_lock_leave_nothing_held() {
 async fn kill_9_of_one_instance_under_writes_loses_no_acknowledged_write() {
     tekkan_cli::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_str().unwrap();
-    let envs = [
-        ("TEKKAN_ACCOUNTS__OPEN_SIGNUP", "true"),
-        ("TEKKAN_ACCOUNTS__ENFORCE_MFA", "false"),
-        ("TEKKAN_ACCOUNTS__CONFIRM_SIGNUP", "false"),
-    ];
-    let serve = || {
-        let (child, lines) = crate::cli::spawn_serve(
-            &["serve", "--listen", "127.0.0.1:0", "--data-dir", d],
-            &envs,
-        );
-        let base = lines
-            .iter()
-            .find_map(|l| l.find("/setup?token=").map(|i| l[..i].to_owned()))
-            .unwrap_or_else(|| panic!("{lines:?}"));
-        (child, base[base.find("http").unwrap()..].to_owned())
-    };
+    let serve = || crate::cli::serve_process(dir.path(), &[]);
     let (mut doomed, base_a) = serve();
     let (mut survivor, base_b) = serve();
 

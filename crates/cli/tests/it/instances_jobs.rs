@@ -39,25 +39,11 @@ async fn leads_checkpoints(base: &str) -> bool {
 async fn reminders_go_out_exactly_once_when_the_leader_is_killed_midway() {
     tekkan_cli::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_str().unwrap();
-    let envs = [
-        ("TEKKAN_ACCOUNTS__OPEN_SIGNUP", "true"),
-        ("TEKKAN_ACCOUNTS__ENFORCE_MFA", "false"),
-        ("TEKKAN_ACCOUNTS__CONFIRM_SIGNUP", "false"),
+    let fast = [
         ("TEKKAN_SCHEDULER__POLL_MS", "50"),
         ("TEKKAN_SCHEDULER__CHECKPOINT_MS", "200"),
     ];
-    let serve = || {
-        let (child, lines) = crate::cli::spawn_serve(
-            &["serve", "--listen", "127.0.0.1:0", "--data-dir", d],
-            &envs,
-        );
-        let base = lines
-            .iter()
-            .find_map(|l| l.find("/setup?token=").map(|i| l[..i].to_owned()))
-            .unwrap_or_else(|| panic!("{lines:?}"));
-        (child, base[base.find("http").unwrap()..].to_owned())
-    };
+    let serve = || crate::cli::serve_process(dir.path(), &fast);
     let (first, base_a) = serve();
     let (second, base_b) = serve();
     let mut owner = sign_up(&base_a, "顧問", None).await;

@@ -23,22 +23,27 @@ pub fn url_for(dir: &Path, fresh: bool) -> Option<String> {
         (false, Ok(name)) => name,
         _ => {
             let name = format!("t_{}", crate::support::unique("db").replace('-', "_"));
-            let out = Command::new("psql")
-                .args(["-q", "-v", "ON_ERROR_STOP=1", &cluster, "-c"])
-                .arg(format!("CREATE DATABASE {name}"))
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            create_database(&cluster, &name);
             std::fs::write(&note, &name).unwrap();
             name
         }
     };
     let base = cluster.rsplit_once('/').map(|(b, _)| b).unwrap_or(&cluster);
     Some(format!("{base}/{name}"))
+}
+
+/// Creates database `name` in the cluster whose maintenance URL is `cluster`.
+fn create_database(cluster: &str, name: &str) {
+    let out = Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", cluster, "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A `tekkan` command with `--data-dir DIR`: on PostgreSQL runs, pointed at DIR's
@@ -107,16 +112,7 @@ impl OwnCluster {
 
     /// A new database in this cluster; its URL.
     pub fn database(&self, name: &str) -> String {
-        let out = Command::new("psql")
-            .args(["-q", "-v", "ON_ERROR_STOP=1", &self.url, "-c"])
-            .arg(format!("CREATE DATABASE {name}"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        create_database(&self.url, name);
         let base = self.url.rsplit_once('/').map(|(b, _)| b).unwrap();
         format!("{base}/{name}")
     }
