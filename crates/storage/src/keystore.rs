@@ -8,7 +8,8 @@
 //! journal (no WAL that would keep old pages) and `secure_delete`, so that the key is
 //! overwritten in the file. On PostgreSQL a deleted row stays in its page until
 //! overwritten, so a destruction rewrites the table (`VACUUM FULL`) and the old file,
-//! the only one that held the key, is removed. The key database's own WAL archive, if
+//! the only one that held the key, is removed (and the health check does it again, for
+//! a version some transaction could still see at the time: see [`KeyStore::compact`]). The key database's own WAL archive, if
 //! the operator keeps one, must be kept no longer than the deletion promise allows
 //! (`docs/operations/scaling.md`).
 
@@ -139,15 +140,29 @@ impl KeyStore {
 
     /// Destroys the account's key for good; returns whether there was one.
     pub async fn destroy(&self, account: AccountId) -> Result<bool> {
+        // One connection for both: the rewrite then runs after the deletion is
+        // visible to it, not on another connection racing it.
+        let mut c = self.pool.acquire().await?;
         let r = q("DELETE FROM data_keys WHERE account_id = $1")
             .bind(account.to_string())
-            .execute(&self.pool)
+            .execute(&mut c)
             .await?;
-        if self.pool.is_postgres() && r.rows_affected() > 0 {
-            // Rewrites the table without the deleted row and removes the old file.
-            q("VACUUM FULL data_keys").execute(&self.pool).await?;
+        if r.rows_affected() > 0 && self.pool.is_postgres() {
+            q("VACUUM FULL data_keys").execute(&mut c).await?;
         }
         Ok(r.rows_affected() > 0)
+    }
+
+    /// PostgreSQL: rewrites the table with its live rows only and removes the old file,
+    /// so that no destroyed key lingers as a dead row version. A version that a
+    /// transaction open at that moment could still see is copied along; the health
+    /// check compacts again (hourly), which removes it once nothing can see it.
+    /// SQLite overwrites deleted content at once (`secure_delete`): nothing to do.
+    pub async fn compact(&self) -> Result<()> {
+        if self.pool.is_postgres() {
+            q("VACUUM FULL data_keys").execute(&self.pool).await?;
+        }
+        Ok(())
     }
 
     pub async fn count(&self) -> Result<i64> {
