@@ -160,7 +160,8 @@ pub(crate) fn serve_process(
     (child, base[base.find("http").unwrap()..].to_owned())
 }
 
-fn sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {
+/// Sends SIGTERM to a `tekkan serve` process and waits for it to end.
+pub(crate) fn sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

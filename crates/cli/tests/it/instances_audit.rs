@@ -301,12 +301,7 @@ async fn kill_9_of_one_instance_under_writes_loses_no_acknowledged_write() {
         wait_until_placed(&mut db, receipt, started).await;
     }
     drop(db);
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &survivor.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    survivor.wait().unwrap();
+    crate::cli::sigterm(&mut survivor);
     let (ok, out) = tekkan_on(&["audit", "verify"], dir.path());
     assert!(ok, "{out}");
 }

@@ -10,22 +10,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tekkan_storage::sql as raw;
 
-use crate::support::Client;
 use crate::support::fixture::{invite, jst_in_secs};
+use crate::support::sign_up_at;
 
 const EVENTS: i64 = 16;
 const MEMBERS: usize = 5;
-
-async fn sign_up(base: &str, name: &str, invitation: Option<&str>) -> Client {
-    let mut c = Client::new(base);
-    let email = format!("{}@example.jp", crate::support::unique(name));
-    let body = json!({"email": email, "display_name": name,
-        "password": "a long enough passphrase", "invitation": invitation});
-    let (s, v) = c.api(Method::POST, "/api/v1/accounts", Some(body)).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    c.bearer = Some(v["token"].as_str().unwrap().to_owned());
-    c
-}
 
 async fn leads_checkpoints(base: &str) -> bool {
     let Ok(r) = reqwest::get(format!("{base}/healthz")).await else {
@@ -46,12 +35,12 @@ async fn reminders_go_out_exactly_once_when_the_leader_is_killed_midway() {
     let serve = || crate::cli::serve_process(dir.path(), &fast);
     let (first, base_a) = serve();
     let (second, base_b) = serve();
-    let mut owner = sign_up(&base_a, "顧問", None).await;
+    let mut owner = sign_up_at(&base_a, "顧問", None).await;
     let club = owner.create_club("剣道部").await;
     for i in 0..MEMBERS {
         let token = invite(&mut owner, &club, "member", false).await;
         let base = if i % 2 == 0 { &base_a } else { &base_b };
-        sign_up(base, "部員", Some(&token)).await;
+        sign_up_at(base, "部員", Some(&token)).await;
     }
 
     // Events whose reminders fall due one after another over four seconds, starting
@@ -148,12 +137,7 @@ async fn reminders_go_out_exactly_once_when_the_leader_is_killed_midway() {
         "the kill came while reminders were falling due"
     );
     drop(db);
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &survivor.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    survivor.wait().unwrap();
+    crate::cli::sigterm(&mut survivor);
     let (ok, out) = crate::support::tekkan_on(&["audit", "verify"], dir.path());
     assert!(ok, "{out}");
 }

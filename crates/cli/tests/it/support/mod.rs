@@ -206,15 +206,7 @@ impl TestApp {
     /// Signs up a user (open sign-up, or with `invitation`) and returns a client
     /// holding its bearer token.
     pub async fn sign_up(&self, name: &str, invitation: Option<&str>) -> Client {
-        let mut c = self.client();
-        let email = format!("{}@example.jp", unique(name));
-        let body = json!({"email": email, "display_name": name, "password": "a long enough passphrase", "invitation": invitation});
-        let (s, v) = c.api(Method::POST, "/api/v1/accounts", Some(body)).await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        c.bearer = Some(v["token"].as_str().unwrap().to_owned());
-        c.email = email;
-        c.joined = v.get("joined").cloned();
-        c
+        sign_up_at(&self.base, name, invitation).await
     }
 
     /// One API login from a fresh client; returns the status and body.
@@ -498,6 +490,20 @@ pub fn tekkan_on(command: &[&str], dir: &std::path::Path) -> (bool, String) {
     args.push("--data-dir".as_ref());
     args.push(dir.as_os_str());
     tekkan(args)
+}
+
+/// Signs up a user at the server on `base` (open sign-up, or with `invitation`) and
+/// returns a client holding its bearer token.
+pub async fn sign_up_at(base: &str, name: &str, invitation: Option<&str>) -> Client {
+    let mut c = Client::new(base);
+    let email = format!("{}@example.jp", unique(name));
+    let body = json!({"email": email, "display_name": name, "password": "a long enough passphrase", "invitation": invitation});
+    let (s, v) = c.api(Method::POST, "/api/v1/accounts", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    c.bearer = Some(v["token"].as_str().unwrap().to_owned());
+    c.email = email;
+    c.joined = v.get("joined").cloned();
+    c
 }
 
 /// A name no other test uses.
