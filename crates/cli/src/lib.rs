@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod backup;
 pub mod config;
+pub mod db_copy;
 pub mod keys;
 mod maintenance;
 pub mod restore;

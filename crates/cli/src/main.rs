@@ -91,6 +91,29 @@ enum Command {
         #[command(subcommand)]
         command: FilesCommand,
     },
+    /// The database as a whole.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Copy the database and the data key store to another engine or server (SQLite to
+    /// PostgreSQL, or back), then verify the copy's audit log. Stop every instance
+    /// first; afterwards set [database] url (and keys_url) to what it prints.
+    Copy {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Where to: `postgres://…` or a SQLite file's path (`sqlite://PATH`).
+        #[arg(long)]
+        to: String,
+        /// Where the data keys go (default: beside the new database; for a SQLite
+        /// destination, `<data_dir>/secrets/data-keys.sqlite3`).
+        #[arg(long)]
+        keys_to: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -291,6 +314,33 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Db {
+            command:
+                DbCommand::Copy {
+                    data_dir,
+                    to,
+                    keys_to,
+                },
+        } => {
+            let cfg = load(cli.config.as_ref(), data_dir)?;
+            init_logging(&cfg.log.level);
+            let started = std::time::Instant::now();
+            let m = tekkan_cli::db_copy::run(&cfg, &to, keys_to.as_deref()).await?;
+            println!(
+                "copied {} tables, {} rows ({} audit entries, {} queued) and {} data keys in \
+                 {:.1} s\n{}\nnow set in [database]:\n  url = \"{}\"\n  keys_url = \"{}\"",
+                m.data.tables,
+                m.data.rows,
+                m.data.audit_entries,
+                m.data.audit_queued,
+                m.keys.rows,
+                started.elapsed().as_secs_f64(),
+                m.audit,
+                m.to.redacted(),
+                m.keys_to.redacted(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Keys {
             command: KeysCommand::Rotate { data_dir },
         } => {
@@ -399,8 +449,8 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             init_logging(&cfg.log.level);
             let started = std::time::Instant::now();
             let (v, aside) = tekkan_cli::restore::restore(&cfg, &source.source(), replace).await?;
-            if let Some(a) = aside {
-                println!("the previous data directory was moved to {}", a.display());
+            for a in aside {
+                println!("{a}");
             }
             println!(
                 "restored backup {} into {} in {:.1} s ({} files; schema {}; {})",

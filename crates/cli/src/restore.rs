@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use tekkan_audit::signed::PublicKey;
 use tekkan_backup::age::Identity;
 use tekkan_backup::{BackupError, Manifest};
+use tekkan_storage::Location;
+use tekkan_storage::copy::{Schema, copy};
 
 use crate::audit::invalid;
 use crate::backup::{Work, destinations};
@@ -126,8 +128,10 @@ async fn audit_check(
         }
         None => None,
     };
+    // The unpacked copy is SQLite files in `into`, whatever engine the deployment uses.
     let mut copy = cfg.clone();
     copy.data_dir = into.to_owned();
+    copy.database = Default::default();
     let trust = crate::audit::Trust {
         pubkeys: Vec::new(),
         saved,
@@ -153,20 +157,29 @@ fn live(dir: &Path) -> bool {
     crate::db_path(dir).exists() || dir.join("secrets").exists()
 }
 
-/// `tekkan restore`: rebuilds `cfg.data_dir` from a backup. A data directory already
-/// there is refused unless `replace`; then it is moved aside (never deleted), and only
-/// a fully checked copy takes its place.
+/// `tekkan restore`: rebuilds `cfg.data_dir` from a backup, and on PostgreSQL the
+/// database and key store the configuration names (a backup of either engine restores
+/// into either). A data directory or database already there is refused unless
+/// `replace`; then it is kept aside (the directory moved, the databases renamed), never
+/// deleted, and only a fully checked copy takes its place. Returns what was kept aside.
 pub async fn restore(
     cfg: &Config,
     src: &Source,
     replace: bool,
-) -> Result<(Verified, Option<PathBuf>), CliError> {
+) -> Result<(Verified, Vec<String>), CliError> {
     let target = cfg.data_dir.clone();
-    if live(&target) && !replace {
+    let db_at = cfg.database();
+    let keys_at = cfg.keystore()?;
+    let pg = db_at.is_postgres();
+    if !replace && (live(&target) || (pg && !db_at.is_new().await?)) {
         return Err(invalid(format!(
-            "{} already holds a data directory: stop the server and pass --replace to \
-             replace it (it is kept aside, not deleted)",
-            target.display()
+            "{} already holds a deployment: stop the server and pass --replace to replace \
+             it (it is kept aside, not deleted)",
+            if pg {
+                db_at.redacted()
+            } else {
+                target.display().to_string()
+            }
         )));
     }
     let parent = match target.parent() {
@@ -178,21 +191,57 @@ pub async fn restore(
     let work = Work::new(&parent, "restore")?;
     let into = work.0.join("data");
     keys::private_dir(&into)?;
-    let verified = fetch_checked(cfg, src, &work.0, &into).await?;
+    let mut verified = fetch_checked(cfg, src, &work.0, &into).await?;
     // Restoring is the operator choosing this state: its checkpoint is the saved one
     // (the directory replaced keeps its own, aside).
     if let Some(note) = &verified.manifest.audit.checkpoint {
         crate::rollback::write(&into, note)?;
     }
-    let mut aside = None;
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
+    let mut aside = Vec::new();
+    if pg {
+        // The checked copy moves into PostgreSQL; the directory keeps keys and files.
+        if replace {
+            let suffix = format!("replaced_{stamp}").to_lowercase();
+            for at in [&db_at, &keys_at] {
+                if let Some(name) = at.set_aside(&suffix).await? {
+                    aside.push(format!("the database {} was renamed to {name}", at.redacted()));
+                }
+            }
+        }
+        let copied = into.join("tekkan.sqlite3");
+        copy(&Location::Sqlite(copied.clone()), &db_at, Schema::Data).await?;
+        std::fs::remove_file(&copied)?;
+        let keys_file = crate::keystore_path(&into);
+        if keys_at != Location::Sqlite(crate::keystore_path(&target)) {
+            copy(&Location::Sqlite(keys_file.clone()), &keys_at, Schema::Keys).await?;
+            std::fs::remove_file(&keys_file)?;
+        }
+    }
     if target.exists() {
-        let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
         let name = target.file_name().unwrap_or_default().to_string_lossy();
         let a = parent.join(format!("{name}.replaced-{stamp}"));
         std::fs::rename(&target, &a)?;
-        aside = Some(a);
+        aside.push(format!(
+            "the previous data directory was moved to {}",
+            a.display()
+        ));
     }
     std::fs::rename(&into, &target)?;
+    if pg {
+        // What is now live is checked again, where it now is.
+        let saved = target.join("secrets").join(crate::rollback::FILE);
+        let trust = crate::audit::Trust {
+            pubkeys: Vec::new(),
+            saved: saved.exists().then_some(saved),
+        };
+        verified.audit = match crate::audit::verify_data_dir(cfg, &trust).await? {
+            crate::audit::Verdict::Intact(t) => t,
+            crate::audit::Verdict::Tampered(t) => {
+                return Err(BackupError::Corrupt(format!("audit log after the move: {t}")).into());
+            }
+        };
+    }
     Ok((verified, aside))
 }
 

@@ -89,8 +89,22 @@ impl Db {
     /// otherwise return at once when one is running (the periodic run). Nothing on
     /// SQLite, whose writes link their entries at once, and nothing while writes are held.
     pub async fn integrate(&self, wait: bool) -> Result<Integrated> {
+        if !self.writer.is_postgres() {
+            return Ok(Integrated::default());
+        }
+        self.integrate_all(wait).await
+    }
+
+    /// Links what a database moved from PostgreSQL brought in its queue (entries
+    /// committed there but not yet linked when it was copied), when SQLite opens it:
+    /// their promises hold on the new engine too.
+    pub(crate) async fn integrate_moved(&self) -> Result<Integrated> {
+        self.integrate_all(true).await
+    }
+
+    async fn integrate_all(&self, wait: bool) -> Result<Integrated> {
         let mut done = Integrated::default();
-        if !self.writer.is_postgres() || self.writes_held().is_some() {
+        if self.writes_held().is_some() {
             return Ok(done);
         }
         loop {
@@ -113,9 +127,6 @@ impl Db {
 
     /// One transaction: (entries linked, forged rows, whether a full batch was taken).
     async fn integrate_batch(&self, wait: bool) -> Result<(usize, Vec<i64>, bool)> {
-        let Pool::Postgres(pool) = &self.writer else {
-            return Ok((0, Vec::new(), false));
-        };
         // Most runs find nothing: answered without a transaction.
         let any: bool = scalar("SELECT EXISTS (SELECT 1 FROM audit_queue)")
             .fetch_one(&self.writer)
@@ -123,6 +134,20 @@ impl Db {
         if !any {
             return Ok((0, Vec::new(), false));
         }
+        let pool = match &self.writer {
+            Pool::Postgres(pool) => pool,
+            Pool::Sqlite(_) => {
+                // Only when SQLite opens a moved database: nothing else writes yet.
+                let mut tx = self.writer.acquire().await?;
+                q("BEGIN IMMEDIATE").execute(&mut tx).await?;
+                let r = self.link_queued(&mut tx).await;
+                // The append commits what it links; anything else is undone.
+                if !matches!(r, Ok((n, _, _)) if n > 0) {
+                    let _ = q("ROLLBACK").execute(&mut tx).await;
+                }
+                return r;
+            }
+        };
         let mut tx = Conn::PgTx(pool.begin().await?);
         if wait {
             q("SELECT pg_advisory_xact_lock($1)")
@@ -138,12 +163,20 @@ impl Db {
                 return Ok((0, Vec::new(), false));
             }
         }
+        let r = self.link_queued(&mut tx).await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// Links a batch of queued entries inside `tx`, a write transaction (on SQLite the
+    /// append commits it; on PostgreSQL the caller does).
+    async fn link_queued(&self, tx: &mut Conn) -> Result<(usize, Vec<i64>, bool)> {
         let rows = q(
             "SELECT id, ts_ms, actor_account, actor_session, club_id, action, target, \
              change_digest, ip, user_agent, mac FROM audit_queue ORDER BY id LIMIT $1",
         )
         .bind(BATCH)
-        .fetch_all(&mut tx)
+        .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
             return Ok((0, Vec::new(), false));
@@ -164,21 +197,21 @@ impl Db {
                 items.push((ts_ms, forgery(id, &content)));
             }
         }
-        let prev = audit_log::read_head(&mut tx).await?;
-        let entries = link(prev, items);
-        audit_log::append_and_commit(&mut tx, &self.audit_key, &entries, true).await?;
+        // Taken off the queue first: on SQLite the append below commits.
         let mut b = Builder::new("DELETE FROM audit_queue WHERE id IN (");
         let mut list = b.separated(", ");
         for id in &ids {
             list.push_bind(*id);
         }
         b.push(")");
-        let deleted = b.build().execute(&mut tx).await?;
+        let deleted = b.build().execute(&mut *tx).await?;
         if deleted.rows_affected() as usize != ids.len() {
             // Another integrator took some of them: nothing of this one is kept.
             return Err(StorageError::Conflict("audit_queue"));
         }
-        tx.commit().await?;
+        let prev = audit_log::read_head(tx).await?;
+        let entries = link(prev, items);
+        audit_log::append_and_commit(tx, &self.audit_key, &entries, true).await?;
         let linked = entries.len();
         self.recent.push(entries);
         Ok((linked, forged, full))

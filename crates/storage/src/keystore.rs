@@ -37,6 +37,7 @@ const CREATE_LOCK: i64 = 0x7e6b_616e_0004;
 #[derive(Clone)]
 pub struct KeyStore {
     pool: Pool,
+    at: Location,
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -67,11 +68,19 @@ impl KeyStore {
             Location::Sqlite(path) => open_sqlite(path).await?,
             Location::Postgres(url) => open_postgres(url, db).await?,
         };
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            at: at.clone(),
+        })
     }
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// Where the store is.
+    pub fn location(&self) -> &Location {
+        &self.at
     }
 
     pub async fn get(&self, account: AccountId) -> Result<Option<Wrapped>> {

@@ -18,6 +18,7 @@ mod audit_search;
 mod backend;
 mod clubs;
 mod comments;
+pub mod copy;
 mod events;
 mod feeds;
 mod invitations;
@@ -100,6 +101,10 @@ pub enum StorageError {
     /// The operation exists on the other backend only.
     #[error("not available on this database backend: {0}")]
     Unsupported(&'static str),
+    /// A copy between databases refused to start or to finish (see [`copy`]). Nothing
+    /// was kept in the destination.
+    #[error("copy: {0}")]
+    Copy(String),
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
 }
@@ -191,7 +196,11 @@ impl Db {
         let open = Arc::new(AtomicBool::new(false));
         let (reader, writer) = match at {
             Location::Sqlite(path) => backend::sqlite::open(path, open.clone()).await?,
-            Location::Postgres(url) => backend::postgres::open(url).await?,
+            Location::Postgres(url) => {
+                // Made at first start when the user may, as the key database is.
+                backend::postgres::ensure_database(url).await?;
+                backend::postgres::open(url).await?
+            }
         };
         migrate::run(&writer).await?;
         {
@@ -211,7 +220,17 @@ impl Db {
             Location::Postgres(url) => Some(url.as_str().into()),
             Location::Sqlite(_) => None,
         };
-        Ok(Self::with_pools(reader, writer, open, audit_key, pg_url))
+        let db = Self::with_pools(reader, writer, open, audit_key, pg_url);
+        if !db.writer.is_postgres() {
+            let moved = db.integrate_moved().await?;
+            if moved.linked > 0 {
+                tracing::info!(
+                    linked = moved.linked,
+                    "audit entries queued on PostgreSQL before the move are now linked"
+                );
+            }
+        }
+        Ok(db)
     }
 
     /// A handle on pools already open and migrated.

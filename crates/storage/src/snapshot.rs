@@ -1,7 +1,8 @@
 //! Online, consistent copies for backups, and the checks a restored copy must pass.
 //! SQLite: `VACUUM INTO` writes a compact copy from one read transaction while writers
-//! go on (WAL). PostgreSQL, when it comes, takes the same place with an exported
-//! snapshot (`pg_export_snapshot` + `pg_dump --snapshot`): callers only see a file set.
+//! go on (WAL). PostgreSQL: every table copied from one REPEATABLE READ snapshot into a
+//! SQLite file of the same schema ([`crate::copy`]), so that a backup of either engine
+//! is the same sealed file set, restorable into either.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -9,7 +10,8 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{ConnectOptions, Connection, Row};
 
-use crate::{Db, KeyStore, Result, StorageError};
+use crate::copy::Schema;
+use crate::{Db, KeyStore, Location, Result, StorageError};
 
 /// What a database copy says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +31,11 @@ impl Db {
     /// Writes a consistent copy of the database to `path` (which must not exist).
     pub async fn snapshot_into(&self, path: &Path) -> Result<()> {
         let crate::sql::Pool::Sqlite(pool) = &self.reader else {
-            return Err(StorageError::Unsupported(
-                "a file snapshot is SQLite's; PostgreSQL is backed up by its own snapshot",
-            ));
+            let url = self.pg_url.as_deref().ok_or(StorageError::Unsupported(
+                "a database opened only to be examined is not copied",
+            ))?;
+            copy_into_file(&Location::Postgres(url.to_owned()), path, Schema::Data).await?;
+            return Ok(());
         };
         sqlx::query("VACUUM INTO ?")
             .bind(to_str(path)?)
@@ -45,9 +49,8 @@ impl KeyStore {
     /// Writes a consistent copy of the key store to `path` (which must not exist).
     pub async fn snapshot_into(&self, path: &Path) -> Result<()> {
         let crate::sql::Pool::Sqlite(pool) = self.pool() else {
-            return Err(StorageError::Unsupported(
-                "a file snapshot is SQLite's; PostgreSQL is backed up by its own snapshot",
-            ));
+            copy_into_file(self.location(), path, Schema::Keys).await?;
+            return Ok(());
         };
         sqlx::query("VACUUM INTO ?")
             .bind(to_str(path)?)
@@ -55,6 +58,16 @@ impl KeyStore {
             .await?;
         Ok(())
     }
+}
+
+/// A copy of `from` into the new SQLite file `path` (which must not exist, as for
+/// `VACUUM INTO`).
+async fn copy_into_file(from: &Location, path: &Path, schema: Schema) -> Result<()> {
+    if path.exists() {
+        return Err(StorageError::Copy(format!("{} already exists", path.display())));
+    }
+    crate::copy::copy(from, &Location::Sqlite(path.to_owned()), schema).await?;
+    Ok(())
 }
 
 async fn open_read_only(path: &Path) -> Result<sqlx::SqliteConnection> {

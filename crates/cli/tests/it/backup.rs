@@ -2,7 +2,6 @@
 //! destination, restore from the other, every record back), and the faults that must
 //! give a clear error and never a partial restore.
 
-use crate::support::pg::WithDatabase as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -73,7 +72,10 @@ impl Kit {
             .arg(config)
             .args(args)
             .env("TEKKAN_LOG__LEVEL", "warn")
-            .db()
+            .envs(
+                crate::support::pg::url_for(&self.data_dir, false)
+                    .map(|u| ("TEKKAN_DATABASE__URL", u)),
+            )
             .output()
             .unwrap();
         (
@@ -114,27 +116,38 @@ fn run(args: &[&str]) -> (bool, String) {
     crate::support::tekkan(args)
 }
 
-/// Every row of every table, as text (`quote()` of each column), per table.
-pub async fn dump(db: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let mut c = crate::support::raw_sqlite(db).await;
-    let tables: Vec<String> =
-        raw::q("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-            .fetch_all(&mut c)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+/// Every row of every table of the data directory `dir`'s database, as text (SQLite:
+/// `quote()` of each column; PostgreSQL: the row's text form), per table.
+pub async fn dump(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let at = crate::support::location_of(dir);
+    let mut c = raw::connect(&at).await.unwrap();
+    let pg = at.is_postgres();
+    let tables: Vec<String> = raw::q(if pg {
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    })
+    .fetch_all(&mut c)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
     let mut out = BTreeMap::new();
     for t in tables {
-        let cols: Vec<String> = raw::q_built(format!("PRAGMA table_info(\"{t}\")"))
-            .fetch_all(&mut c)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| format!("quote(\"{}\")", r.get::<String, _>(1)))
-            .collect();
-        let sql = format!("SELECT {} FROM \"{t}\"", cols.join("||','||"));
+        let sql = if pg {
+            format!("SELECT r::text FROM \"{t}\" r")
+        } else {
+            let cols: Vec<String> = raw::q_built(format!("PRAGMA table_info(\"{t}\")"))
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| format!("quote(\"{}\")", r.get::<String, _>(1)))
+                .collect();
+            format!("SELECT {} FROM \"{t}\"", cols.join("||','||"))
+        };
         let rows: BTreeSet<String> = raw::q_built(sql)
             .fetch_all(&mut c)
             .await
@@ -217,7 +230,7 @@ async fn restore_drill_every_record_back_and_the_audit_log_intact() {
     let demo = app.running().demo_logins[0].clone();
     let dir = app.stop().await;
     let data = dir.path().to_owned();
-    let before = dump(&data.join("tekkan.sqlite3")).await;
+    let before = dump(&data).await;
     let (code, out) = kit.tekkan(&cfg, &["backup", "run"]);
     assert_eq!(code, 0, "{out}");
     let id = out
@@ -226,9 +239,13 @@ async fn restore_drill_every_record_back_and_the_audit_log_intact() {
         .unwrap()
         .trim_end_matches(':')
         .to_owned();
-    let last = dump(&data.join("tekkan.sqlite3")).await;
-    // Disaster: the data directory and the first destination are gone.
+    let last = dump(&data).await;
+    // Disaster: the data directory, the database server and the first destination are
+    // gone.
     std::fs::remove_dir_all(&data).unwrap();
+    if let tekkan_storage::Location::Postgres(url) = crate::support::location_of(&data) {
+        crate::support::pg::drop_database_and_keys(&url);
+    }
     std::fs::remove_dir_all(&first).unwrap();
     assert!(second.join(format!("{id}.manifest")).exists());
     // Without the data directory, the signer must come from the operator's records.
@@ -240,9 +257,12 @@ async fn restore_drill_every_record_back_and_the_audit_log_intact() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("restored backup {id}")), "{out}");
 
-    let after = dump(&data.join("tekkan.sqlite3")).await;
+    let after = dump(&data).await;
     // `audit_head` is one row, replaced at each append: the verifier below checks it.
-    for (table, rows) in before.iter().filter(|(t, _)| *t != "audit_head") {
+    // `schema_migrations` says when each migration ran on this database: on PostgreSQL
+    // the restored database got its schema at the restore (same version, later times).
+    let bookkeeping = ["audit_head", "schema_migrations"];
+    for (table, rows) in before.iter().filter(|(t, _)| !bookkeeping.contains(&t.as_str())) {
         let back = after
             .get(table)
             .unwrap_or_else(|| panic!("table {table} is gone"));
@@ -254,11 +274,15 @@ async fn restore_drill_every_record_back_and_the_audit_log_intact() {
         );
     }
     // The restored log is the live one up to the snapshot; after it came only the
-    // record of the backup itself.
-    let later: Vec<&String> = last["audit_log"].difference(&after["audit_log"]).collect();
+    // record of the backup itself (on PostgreSQL still in the queue: the command that
+    // wrote it ended before an integrator ran).
+    let later: Vec<&String> = ["audit_log", "audit_queue"]
+        .iter()
+        .flat_map(|t| last[*t].difference(&after[*t]))
+        .collect();
     assert!(after["audit_log"].is_subset(&last["audit_log"]));
     assert_eq!(later.len(), 1, "{later:?}");
-    assert!(later[0].contains("'backup.completed'"), "{later:?}");
+    assert!(later[0].contains("backup.completed"), "{later:?}");
     assert_eq!(
         std::fs::read(data.join("files/ab/photo.jpg")).unwrap(),
         b"\xff\xd8 a photo"

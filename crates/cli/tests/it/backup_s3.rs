@@ -109,7 +109,7 @@ async fn s3_backups_are_locked_and_the_server_cannot_delete_them() {
     // The drill through S3: the data directory and the directory destination are gone;
     // the locked bucket brings everything back.
     let dir = app.stop().await;
-    let before = crate::backup::dump(&dir.path().join("tekkan.sqlite3")).await;
+    let before = crate::backup::dump(dir.path()).await;
     std::fs::remove_dir_all(dir.path()).unwrap();
     std::fs::remove_dir_all(&nas).unwrap();
     let id = kit.identity.to_str().unwrap().to_owned();
@@ -117,7 +117,7 @@ async fn s3_backups_are_locked_and_the_server_cannot_delete_them() {
     assert_eq!(code, 0, "{out}");
     let (code, out) = kit.fetch(&cfg, &["restore"], "s3-locked", &id, &signer);
     assert_eq!(code, 0, "{out}");
-    let after = crate::backup::dump(&dir.path().join("tekkan.sqlite3")).await;
+    let after = crate::backup::dump(dir.path()).await;
     for (table, rows) in before.iter().filter(|(t, _)| !t.starts_with("audit_")) {
         assert!(rows.is_subset(&after[table]), "{table}");
     }

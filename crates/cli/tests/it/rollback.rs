@@ -57,15 +57,7 @@ async fn a_database_behind_its_signed_checkpoint_gets_no_writes_until_the_operat
     let dir = app.data_dir();
     saved_at_least(&dir, size).await;
     // An older copy of the database, as it was here.
-    let old = tempfile::tempdir().unwrap();
-    let old_db = old.path().join("old.sqlite3");
-    {
-        let mut db = app.raw_db().await;
-        raw::q_built(format!("VACUUM INTO '{}'", old_db.display()))
-            .execute(&mut db)
-            .await
-            .unwrap();
-    }
+    let old = crate::support::pg::OlderCopy::of(&dir).await;
     // Acknowledged writes after it, signed and saved.
     owner.create_club("水球部").await;
     let (_, later) = signed_checkpoint(&app).await;
@@ -74,12 +66,8 @@ async fn a_database_behind_its_signed_checkpoint_gets_no_writes_until_the_operat
     let email = owner.email.clone();
     let dir = app.stop().await;
 
-    // Put back the older file: every write after it is silently gone.
-    let db_file = dir.path().join("tekkan.sqlite3");
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db_file.display()));
-    }
-    std::fs::copy(&old_db, &db_file).unwrap();
+    // Put back the older database: every write after it is silently gone.
+    old.put_back(dir.path());
 
     let app = restart(dir).await;
     let (s, v) = healthz(&app.base).await;

@@ -37,6 +37,15 @@ impl Location {
         }
     }
 
+    /// Renames a PostgreSQL database to `<name>_<suffix>`, keeping it: the new name,
+    /// or `None` when there was none. A SQLite file is the caller's to move.
+    pub async fn set_aside(&self, suffix: &str) -> crate::Result<Option<String>> {
+        match self {
+            Location::Sqlite(_) => Ok(None),
+            Location::Postgres(url) => postgres::set_aside(url, suffix).await,
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self, Location::Postgres(_))
     }

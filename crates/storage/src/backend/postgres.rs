@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::Result;
+use crate::{Result, StorageError};
 use crate::sql::Pool;
 
 /// The advisory lock every write transaction holds until it ends: exclusively for a
@@ -72,7 +72,12 @@ fn key(id: &str) -> i32 {
 /// Whether the database at `url` has no TEKKAN schema yet.
 pub(crate) async fn is_new(url: &str) -> Result<bool> {
     use sqlx::Connection as _;
-    let mut c = sqlx::PgConnection::connect_with(&PgConnectOptions::from_str(url)?).await?;
+    let mut c = match sqlx::PgConnection::connect_with(&PgConnectOptions::from_str(url)?).await {
+        Ok(c) => c,
+        // 3D000: no such database, so nothing of TEKKAN's either.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => return Ok(true),
+        Err(e) => return Err(e.into()),
+    };
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
@@ -81,6 +86,78 @@ pub(crate) async fn is_new(url: &str) -> Result<bool> {
     .await?;
     c.close().await?;
     Ok(n == 0)
+}
+
+/// Makes the database `url` names if the server has none by that name (a restore or a
+/// copy into a new server), through the server's maintenance database `postgres`; its
+/// user needs CREATEDB, or the operator creates the database beforehand.
+pub(crate) async fn ensure_database(url: &str) -> Result<()> {
+    use sqlx::Connection as _;
+    let opts = PgConnectOptions::from_str(url)?;
+    match sqlx::PgConnection::connect_with(&opts).await {
+        Ok(c) => {
+            c.close().await?;
+            return Ok(());
+        }
+        // 3D000: no such database.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {}
+        Err(e) => return Err(e.into()),
+    }
+    let name = opts.get_database().unwrap_or_default().to_owned();
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid {
+        return Err(StorageError::Unsupported(
+            "the database does not exist and its name is not one TEKKAN creates: create it",
+        ));
+    }
+    let mut c = sqlx::PgConnection::connect_with(&opts.database("postgres")).await?;
+    let made = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut c)
+        .await;
+    let _ = c.close().await;
+    match made {
+        Ok(_) => Ok(()),
+        // 42P04: made meanwhile by someone else.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Renames the database `url` names to `<name>_<suffix>` (a restore that replaces a
+/// deployment keeps the old one, as it keeps a replaced data directory): the new name,
+/// or `None` when there was no such database. Nobody may be connected to it.
+pub(crate) async fn set_aside(url: &str, suffix: &str) -> Result<Option<String>> {
+    use sqlx::Connection as _;
+    let opts = PgConnectOptions::from_str(url)?;
+    let name = opts.get_database().unwrap_or_default().to_owned();
+    let mut c = sqlx::PgConnection::connect_with(&opts.clone().database("postgres")).await?;
+    let r = async {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&name)
+                .fetch_one(&mut c)
+                .await?;
+        if !exists {
+            return Ok(None);
+        }
+        let mut aside = format!("{name}_{suffix}");
+        aside.truncate(63);
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE \"{}\" RENAME TO \"{}\"",
+            name.replace('"', "\"\""),
+            aside.replace('"', "\"\"")
+        )))
+        .execute(&mut c)
+        .await?;
+        Ok(Some(aside))
+    }
+    .await;
+    let _ = c.close().await;
+    r
 }
 
 /// Connects to the server at `url`: (readers, writers), one pool.

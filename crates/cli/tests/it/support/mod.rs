@@ -346,12 +346,17 @@ impl TestApp {
 
 /// A raw connection to the database of the app whose data directory is `dir` (stopped
 /// or running): its SQLite file, or on PostgreSQL runs the database noted in `dir`.
-pub async fn raw_db_at(dir: &std::path::Path) -> raw::Conn {
-    let at = match pg::url_for(dir, false) {
-        Some(url) => tekkan_storage::Location::parse(&url),
+/// Where the database of the data directory `dir` is: its SQLite file, or on
+/// PostgreSQL runs the database the suite made for it.
+pub fn location_of(dir: &std::path::Path) -> tekkan_storage::Location {
+    match pg::url_for(dir, false) {
+        Some(url) => tekkan_storage::Location::Postgres(url),
         None => tekkan_storage::Location::Sqlite(dir.join("tekkan.sqlite3")),
-    };
-    raw::connect(&at).await.unwrap()
+    }
+}
+
+pub async fn raw_db_at(dir: &std::path::Path) -> raw::Conn {
+    raw::connect(&location_of(dir)).await.unwrap()
 }
 
 /// What the database of the app in `dir` holds, to compare before and after: the

@@ -14,22 +14,47 @@ pub fn cluster() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
+/// The database of each data directory this process has used, by path: a directory
+/// removed (a disaster drill) and rebuilt by a restore still names the same database.
+static NAMES: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, String>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
 /// The URL of `dir`'s database: a new one for a new directory (or when `fresh`), the
-/// same one again for a directory used before. `None` on SQLite runs.
+/// same one again for a directory used before (noted in it, or remembered by its path
+/// when the directory is gone). `None` on SQLite runs.
 pub fn url_for(dir: &Path, fresh: bool) -> Option<String> {
     let cluster = cluster()?;
     let note = dir.join(".test-database");
-    let name = match (fresh, std::fs::read_to_string(&note)) {
-        (false, Ok(name)) => name,
+    let known = NAMES.lock().unwrap().get(dir).cloned();
+    let name = match (fresh, std::fs::read_to_string(&note), known) {
+        (false, Ok(name), _) => name,
+        (false, Err(_), Some(name)) => name,
         _ => {
             let name = format!("t_{}", crate::support::unique("db").replace('-', "_"));
             create_database(&cluster, &name);
-            std::fs::write(&note, &name).unwrap();
             name
         }
     };
+    if dir.exists() && std::fs::read_to_string(&note).ok().as_deref() != Some(&name) {
+        std::fs::write(&note, &name).unwrap();
+    }
+    NAMES.lock().unwrap().insert(dir.to_owned(), name.clone());
     let base = cluster.rsplit_once('/').map(|(b, _)| b).unwrap_or(&cluster);
     Some(format!("{base}/{name}"))
+}
+
+/// Drops the database at `url` and its data key database (a lost server, in a drill).
+pub fn drop_database_and_keys(url: &str) {
+    let cluster = cluster().unwrap();
+    let name = url.rsplit_once('/').unwrap().1;
+    for db in [name.to_owned(), format!("{name}_keys")] {
+        let out = Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", &cluster, "-c"])
+            .arg(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 /// Creates database `name` in the cluster whose maintenance URL is `cluster`.
@@ -132,5 +157,73 @@ impl OwnCluster {
 impl Drop for OwnCluster {
     fn drop(&mut self) {
         self.script(Some("stop"));
+    }
+}
+
+/// An older copy of a data directory's database, kept to be put back later (a careless
+/// restore, a disk rolled back): SQLite's file copied by `VACUUM INTO`; on PostgreSQL a
+/// database of its own beside the live one.
+pub struct OlderCopy {
+    at: tekkan_storage::Location,
+    _dir: tempfile::TempDir,
+}
+
+impl OlderCopy {
+    /// Copies the database of `dir` as it is now (the server may be running).
+    pub async fn of(dir: &Path) -> Self {
+        let scratch = tempfile::tempdir().unwrap();
+        let at = match crate::support::location_of(dir) {
+            tekkan_storage::Location::Sqlite(live) => {
+                let old = scratch.path().join("old.sqlite3");
+                let mut db = crate::support::raw_sqlite(&live).await;
+                tekkan_storage::sql::q_built(format!("VACUUM INTO '{}'", old.display()))
+                    .execute(&mut db)
+                    .await
+                    .unwrap();
+                tekkan_storage::Location::Sqlite(old)
+            }
+            tekkan_storage::Location::Postgres(url) => {
+                let name = format!("t_{}", crate::support::unique("old").replace('-', "_"));
+                let base = url.rsplit_once('/').unwrap().0;
+                let old = tekkan_storage::Location::Postgres(format!("{base}/{name}"));
+                tekkan_storage::copy::copy(
+                    &tekkan_storage::Location::Postgres(url),
+                    &old,
+                    tekkan_storage::copy::Schema::Data,
+                )
+                .await
+                .unwrap();
+                old
+            }
+        };
+        Self {
+            at,
+            _dir: scratch,
+        }
+    }
+
+    /// Puts the copy in place of `dir`'s database (its server stopped).
+    pub fn put_back(self, dir: &Path) {
+        match (&self.at, crate::support::location_of(dir)) {
+            (tekkan_storage::Location::Sqlite(old), tekkan_storage::Location::Sqlite(live)) => {
+                for suffix in ["-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", live.display()));
+                }
+                std::fs::copy(old, &live).unwrap();
+            }
+            (tekkan_storage::Location::Postgres(old), tekkan_storage::Location::Postgres(live)) => {
+                let name = |u: &str| u.rsplit_once('/').unwrap().1.to_owned();
+                let out = Command::new("psql")
+                    .args(["-q", "-v", "ON_ERROR_STOP=1", &cluster().unwrap()])
+                    .arg("-c")
+                    .arg(format!("DROP DATABASE {} WITH (FORCE)", name(&live)))
+                    .arg("-c")
+                    .arg(format!("ALTER DATABASE {} RENAME TO {}", name(old), name(&live)))
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            }
+            _ => unreachable!("one engine per run"),
+        }
     }
 }
