@@ -119,8 +119,12 @@ fn run(args: &[&str]) -> (bool, String) {
 /// Every row of every table of the data directory `dir`'s database, as text (SQLite:
 /// `quote()` of each column; PostgreSQL: the row's text form), per table.
 pub async fn dump(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let at = crate::support::location_of(dir);
-    let mut c = raw::connect(&at).await.unwrap();
+    dump_at(&crate::support::location_of(dir)).await
+}
+
+/// [`dump`] of the database at `at`.
+pub async fn dump_at(at: &tekkan_storage::Location) -> BTreeMap<String, BTreeSet<String>> {
+    let mut c = raw::connect(at).await.unwrap();
     let pg = at.is_postgres();
     let tables: Vec<String> = raw::q(if pg {
         "SELECT table_name::text FROM information_schema.tables \

@@ -21,6 +21,7 @@ mod browser_activities;
 mod calendar;
 mod cli;
 mod clubs;
+mod db_move;
 mod delivery;
 mod disk_full;
 mod docs;
