@@ -4,6 +4,7 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
+use tekkan_storage::Location;
 use tekkan_storage::sql as raw;
 
 use reqwest::{Method, StatusCode};
@@ -128,11 +129,12 @@ fn verify(dir: &Path) -> (bool, String) {
     ])
 }
 
-fn copy_dir(from: &Path) -> tempfile::TempDir {
+/// A copy of a stopped app's data directory and database (on PostgreSQL, a database
+/// of its own that the copy's directory names), to tamper with.
+async fn copy_dir(from: &Path) -> tempfile::TempDir {
     let to = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(to.path().join("secrets")).unwrap();
     for f in [
-        "tekkan.sqlite3",
         "secrets/audit.key",
         "secrets/csrf.key",
         "secrets/master.key",
@@ -140,15 +142,44 @@ fn copy_dir(from: &Path) -> tempfile::TempDir {
     ] {
         std::fs::copy(from.join(f), to.path().join(f)).unwrap();
     }
+    match crate::support::location_of(from) {
+        Location::Sqlite(file) => {
+            std::fs::copy(file, to.path().join("tekkan.sqlite3")).unwrap();
+        }
+        Location::Postgres(_) => {
+            let Location::Postgres(url) = crate::support::location_of(to.path()) else {
+                unreachable!()
+            };
+            // The copy's own database (new and empty), filled by the copier.
+            tekkan_storage::copy::copy(
+                &crate::support::location_of(from),
+                &Location::Postgres(url),
+                tekkan_storage::copy::Schema::Data,
+            )
+            .await
+            .unwrap();
+        }
+    }
     to
 }
 
 async fn tamper(dir: &Path, sql: &[&str]) {
     let mut db = crate::support::raw_db_at(dir).await;
-    // An attacker with the file can drop the append-only triggers; the chain still tells.
-    crate::support::exec(&mut db, "DROP TRIGGER audit_log_no_update").await;
-    crate::support::exec(&mut db, "DROP TRIGGER audit_log_no_delete").await;
-    for s in sql {
+    // An attacker with the database can drop the append-only guards; the chain and
+    // the signed checkpoints still tell.
+    let guards: &[&str] = if db.is_postgres() {
+        &[
+            "ALTER TABLE audit_log DISABLE TRIGGER USER",
+            "ALTER TABLE audit_checkpoints DISABLE TRIGGER USER",
+        ]
+    } else {
+        &[
+            "DROP TRIGGER audit_log_no_update",
+            "DROP TRIGGER audit_log_no_delete",
+            "DROP TRIGGER audit_checkpoints_no_update",
+        ]
+    };
+    for s in guards.iter().chain(sql) {
         crate::support::exec(&mut db, s).await;
     }
     db.close().await.unwrap();
@@ -174,7 +205,7 @@ async fn verify_names_the_first_altered_removed_reordered_or_truncated_entry() {
     let dir = app.stop().await;
     let base = dir.path();
 
-    let before = std::fs::read(base.join("tekkan.sqlite3")).unwrap();
+    let before = crate::support::fingerprint(base).await;
     let files_before: Vec<_> = std::fs::read_dir(base)
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -183,7 +214,7 @@ async fn verify_names_the_first_altered_removed_reordered_or_truncated_entry() {
     assert!(ok, "intact chain: {text}");
     assert!(text.contains("audit log OK"), "{text}");
     // The directory under examination is evidence: verifying leaves it byte for byte.
-    assert!(before == std::fs::read(base.join("tekkan.sqlite3")).unwrap());
+    assert!(before == crate::support::fingerprint(base).await);
     let files_after: Vec<_> = std::fs::read_dir(base)
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -230,7 +261,7 @@ async fn verify_names_the_first_altered_removed_reordered_or_truncated_entry() {
         ),
     ];
     for (what, sql, expect) in cases {
-        let copy = copy_dir(base);
+        let copy = copy_dir(base).await;
         tamper(copy.path(), sql).await;
         let (ok, text) = verify(copy.path());
         assert!(!ok, "{what} was not detected: {text}");
@@ -271,7 +302,7 @@ async fn checkpoints_catch_rollback_truncation_with_the_stolen_head_key_and_edit
     let mut owner = app.sign_up("Owner", None).await;
     owner.create_club("天文部").await;
     let dir = app.stop().await;
-    let older = copy_dir(dir.path());
+    let older = copy_dir(dir.path()).await;
     let app = TestApp::builder().data_dir(dir).start().await;
     let mut owner = app.sign_up("Owner2", None).await;
     for name in ["囲碁部", "将棋部"] {
@@ -290,7 +321,7 @@ async fn checkpoints_catch_rollback_truncation_with_the_stolen_head_key_and_edit
     assert!(!ok && text.contains("rolled back"), "{text}");
 
     // Cut the last three entries and re-MAC the head with the stolen audit.key.
-    let cut = copy_dir(dir.path());
+    let cut = copy_dir(dir.path()).await;
     let key = hex_key(&cut.path().join("secrets/audit.key"));
     let (seq, hash) = {
         let mut db = crate::support::raw_db_at(cut.path()).await;
@@ -316,11 +347,10 @@ async fn checkpoints_catch_rollback_truncation_with_the_stolen_head_key_and_edit
     );
 
     // A checkpoint edited in the database no longer carries a valid signature.
-    let edited = copy_dir(dir.path());
+    let edited = copy_dir(dir.path()).await;
     tamper(
         edited.path(),
         &[
-            "DROP TRIGGER audit_checkpoints_no_update",
             "UPDATE audit_checkpoints SET note = replace(note, 'time 1', 'time 2') WHERE size = (SELECT MIN(size) FROM audit_checkpoints)",
         ],
     )
