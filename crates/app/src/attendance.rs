@@ -2,7 +2,7 @@
 //! what each person sees of an occurrence.
 
 use serde::{Deserialize, Serialize};
-use tekkan_core::schedule::parse_date;
+use tekkan_core::schedule::{Zone, parse_date};
 use tekkan_core::{
     AccountId, AnswerComment, AnswerStatus, AnsweredAs, ClubId, MembershipId, MembershipStatus,
     OccurrenceId, Permission, Reply, Role, ValidationError, place_for,
@@ -127,18 +127,21 @@ impl App {
             (Some(d), Reply::Maybe) if !d.trim().is_empty() => Some(parse_date("decide_by", d)?),
             _ => None,
         };
-        let (zone, club_name) = self.club_zone(club).await?;
         let now = now_ms();
         let mut tx = self
             .db()
             .begin_on(&club.to_string(), &id.to_string())
             .await?;
         let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
-        let o = tx.occurrence(club, id).await?.ok_or(AppError::NotFound)?;
-        let subject = tx
-            .membership(club, member)
+        // Everything the decision needs, in one round trip (writes of answers are the
+        // busiest of all).
+        let facts = tx
+            .answer_facts(club, id, member)
             .await?
             .ok_or(AppError::NotFound)?;
+        let o = facts.occurrence;
+        let zone = Zone::parse(&facts.timezone).unwrap_or_else(|_| Zone::tokyo());
+        let subject_status = facts.member_status.ok_or(AppError::NotFound)?;
         let officer = me.role.allows(Permission::ManageAttendance);
         let as_ = if member == me.id {
             AnsweredAs::Member
@@ -161,8 +164,7 @@ impl App {
         if o.deadline_at <= now && as_ != AnsweredAs::Officer {
             return Err(AppError::Conflict("deadline_passed"));
         }
-        if subject.status != MembershipStatus::Active || !tx.is_targeted(o.event_id, member).await?
-        {
+        if subject_status != MembershipStatus::Active || !facts.targeted {
             return Err(AppError::Conflict("not_invited"));
         }
         if let Some(d) = decide_by {
@@ -176,17 +178,15 @@ impl App {
                 .into());
             }
         }
-        let prev = tx.answer(id, member).await?;
-        let prev_status = prev.as_ref().map(|a| a.status);
-        let (status, queued_at) = match (input.status, prev_status) {
+        let prev_status = facts.prev.map(|(s, _)| s);
+        let (status, queued_at) = match (input.status, facts.prev) {
             // Keeping a place, or a place in the queue, when only the comment changes.
-            (Reply::Yes, Some(AnswerStatus::Yes)) => (AnswerStatus::Yes, None),
-            (Reply::Yes, Some(AnswerStatus::Waitlisted)) => (
-                AnswerStatus::Waitlisted,
-                prev.as_ref().and_then(|a| a.queued_at),
-            ),
+            (Reply::Yes, Some((AnswerStatus::Yes, _))) => (AnswerStatus::Yes, None),
+            (Reply::Yes, Some((AnswerStatus::Waitlisted, queued_at))) => {
+                (AnswerStatus::Waitlisted, queued_at)
+            }
             (reply, _) => {
-                let s = place_for(reply, o.capacity, tx.places_taken(id).await?);
+                let s = place_for(reply, o.capacity, facts.places_taken);
                 (s, (s == AnswerStatus::Waitlisted).then_some(now))
             }
         };
@@ -210,7 +210,6 @@ impl App {
         )];
         if prev_status == Some(AnswerStatus::Yes) && status != AnswerStatus::Yes {
             let promoted = self.promote_waiting(&mut tx, &o, now).await?;
-            let _ = &club_name;
             if !promoted.is_empty() {
                 events.push(actor.event(
                     Some(club),

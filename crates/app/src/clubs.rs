@@ -202,13 +202,12 @@ pub(crate) async fn authorize_tx(
     club: ClubId,
     perm: Permission,
 ) -> Result<Membership> {
-    let m = tx
-        .membership_of(club, actor.account)
+    let (m, sealed) = tx
+        .sealed_membership_of(club, actor.account)
         .await?
-        .filter(|m| m.status == MembershipStatus::Active)
+        .filter(|(m, _)| m.status == MembershipStatus::Active)
         .ok_or(AppError::NotFound)?;
-    let bad = tx.unsealed("membership", &[m.id.to_string()]).await?;
-    if !bad.is_empty() {
+    if !sealed {
         // Logged here; `/healthz` reports it from the next read or scrub.
         crate::health::log_tampered("membership", &m.id.to_string());
         return Err(AppError::Tampered);

@@ -1,7 +1,9 @@
 //! 出欠: answers per occurrence, the waiting list, and the schedule a person sees.
 
 use crate::sql::{Row, q, scalar};
-use tekkan_core::{AccountId, AnswerStatus, AnsweredAs, ClubId, MembershipId, OccurrenceId};
+use tekkan_core::{
+    AccountId, AnswerStatus, AnsweredAs, ClubId, MembershipId, MembershipStatus, OccurrenceId,
+};
 
 use crate::events::{Occurrence, occurrence_cols, occurrence_row, targeted};
 use crate::records::id_col;
@@ -20,6 +22,22 @@ pub struct Answer {
     pub answered_by: AccountId,
     pub answered_as: AnsweredAs,
     pub answered_at: i64,
+}
+
+/// What deciding an answer needs, read inside its write in one round trip.
+#[derive(Debug, Clone)]
+pub struct AnswerFacts {
+    pub occurrence: Occurrence,
+    /// The member's status in the club; `None` when the club has no such member.
+    pub member_status: Option<MembershipStatus>,
+    /// Whether the occurrence's event is for this member.
+    pub targeted: bool,
+    /// Their answer so far: its status, and when a waiting "yes" joined the queue.
+    pub prev: Option<(AnswerStatus, Option<i64>)>,
+    /// Places held ("yes" answers) before this answer.
+    pub places_taken: i64,
+    /// The club's time zone (IANA name).
+    pub timezone: String,
 }
 
 /// Counts of answers for one occurrence.
@@ -207,6 +225,61 @@ impl Db {
 }
 
 impl WriteTx {
+    /// The facts an answer of member `m` to occurrence `occ` of `club` is decided on;
+    /// `None` when the club has no such occurrence.
+    pub async fn answer_facts(
+        &mut self,
+        club: ClubId,
+        occ: OccurrenceId,
+        m: MembershipId,
+    ) -> Result<Option<AnswerFacts>> {
+        let row = q(concat!(
+            "SELECT ",
+            occurrence_cols!(),
+            ", s.status AS s_status, \
+             EXISTS (SELECT 1 FROM events e JOIN memberships m ON m.club_id = e.club_id \
+               WHERE e.id = o.event_id AND m.id = $3 AND ",
+            targeted!(),
+            ") AS targeted, x.status AS x_status, x.queued_at AS x_queued_at, \
+             (SELECT COUNT(*) FROM answers y WHERE y.occurrence_id = o.id \
+               AND y.status = 'yes') AS places_taken \
+             , c.timezone AS c_timezone FROM occurrences o JOIN clubs c ON c.id = o.club_id \
+             LEFT JOIN memberships s ON s.club_id = $4 AND s.id = $5 \
+             LEFT JOIN answers x ON x.club_id = o.club_id AND x.occurrence_id = o.id \
+               AND x.membership_id = $6 \
+             WHERE o.club_id = $1 AND o.id = $2"
+        ))
+        .bind(club.to_string())
+        .bind(occ.to_string())
+        .bind(m.to_string())
+        .bind(club.to_string())
+        .bind(m.to_string())
+        .bind(m.to_string())
+        .fetch_optional(&mut self.tx)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let bad = |what: &str, v: &str| StorageError::Corrupt(format!("{what}: {v:?}"));
+        let member_status = match r.try_get::<Option<String>, _>("s_status")? {
+            Some(s) => Some(MembershipStatus::parse(&s).map_err(|_| bad("status", &s))?),
+            None => None,
+        };
+        let prev = match r.try_get::<Option<String>, _>("x_status")? {
+            Some(s) => Some((
+                AnswerStatus::parse(&s).map_err(|_| bad("status", &s))?,
+                r.try_get("x_queued_at")?,
+            )),
+            None => None,
+        };
+        Ok(Some(AnswerFacts {
+            occurrence: occurrence_row(&r)?,
+            member_status,
+            targeted: r.try_get("targeted")?,
+            prev,
+            places_taken: r.try_get("places_taken")?,
+            timezone: r.try_get("c_timezone")?,
+        }))
+    }
+
     pub async fn answer(&mut self, occ: OccurrenceId, m: MembershipId) -> Result<Option<Answer>> {
         let row = q("SELECT * FROM answers WHERE occurrence_id = $1 AND membership_id = $2")
             .bind(occ.to_string())
@@ -217,14 +290,27 @@ impl WriteTx {
     }
 
     pub async fn put_answer(&mut self, a: &Answer) -> Result<()> {
+        // Sealed in the same statement (the answer kind's columns, in order).
+        let seal = crate::row_seals::Canonical::default()
+            .text(Some(a.status.as_str()))
+            .text(Some(&a.comment))
+            .text(Some(&a.answered_by.to_string()))
+            .text(Some(a.answered_as.as_str()))
+            .int(Some(a.answered_at))
+            .seal(
+                &self.audit_key,
+                "answer",
+                &format!("{}:{}", a.occurrence_id, a.membership_id),
+            );
         q(
             "INSERT INTO answers (club_id, occurrence_id, membership_id, status, comment, decide_by, \
-             queued_at, answered_by, answered_as, answered_at) \
-             VALUES ((SELECT club_id FROM occurrences WHERE id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             queued_at, answered_by, answered_as, answered_at, seal) \
+             VALUES ((SELECT club_id FROM occurrences WHERE id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (club_id, occurrence_id, membership_id) DO UPDATE SET status = excluded.status, \
              comment = excluded.comment, decide_by = excluded.decide_by, \
              queued_at = excluded.queued_at, answered_by = excluded.answered_by, \
-             answered_as = excluded.answered_as, answered_at = excluded.answered_at",
+             answered_as = excluded.answered_as, answered_at = excluded.answered_at, \
+             seal = excluded.seal",
         )
         .bind(a.occurrence_id.to_string())
         .bind(a.occurrence_id.to_string())
@@ -236,6 +322,7 @@ impl WriteTx {
         .bind(a.answered_by.to_string())
         .bind(a.answered_as.as_str())
         .bind(a.answered_at)
+        .bind(seal)
         .execute(&mut self.tx)
         .await?;
         Ok(())

@@ -54,7 +54,7 @@ use sql::{Conn, Pool};
 
 pub use accounts::{NewAccount, NewSession};
 pub use announcements::{Announcement, AnnouncementLine, Receipt};
-pub use attendance::{Answer, ScheduleRow, Tally};
+pub use attendance::{Answer, AnswerFacts, ScheduleRow, Tally};
 pub use audit_log::AuditRow;
 pub use audit_search::{AuditQuery, ViewRow, search_keys};
 pub use backend::Location;

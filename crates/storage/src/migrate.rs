@@ -51,6 +51,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0019_audit_queue.sql"),
     ),
     (20, include_str!("../migrations/sqlite/0020_club_keys.sql")),
+    (
+        21,
+        include_str!("../migrations/sqlite/0021_lighter_triggers.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -69,6 +73,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         20,
         include_str!("../migrations/postgres/0020_club_keys.sql"),
+    ),
+    (
+        21,
+        include_str!("../migrations/postgres/0021_lighter_triggers.sql"),
     ),
 ];
 

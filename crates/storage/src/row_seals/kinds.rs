@@ -149,18 +149,23 @@ pub(super) fn id_expr(k: &Kind) -> String {
 /// text is built by hand, so that a seal made on one engine verifies on the other (a
 /// deployment moves between them).
 pub(super) fn content_expr(k: &Kind, postgres: bool) -> String {
+    content_expr_of(k, postgres, "t")
+}
+
+/// [`content_expr`] of the row under another alias.
+pub(super) fn content_expr_of(k: &Kind, postgres: bool, t: &str) -> String {
     k.cols
         .iter()
         .map(|c| {
             if !postgres {
-                format!("quote(t.{c})")
+                format!("quote({t}.{c})")
             } else if BOOLEANS.contains(c) {
                 // SQLite keeps booleans as 0 and 1.
-                format!("COALESCE((t.{c})::int::text, 'NULL')")
+                format!("COALESCE(({t}.{c})::int::text, 'NULL')")
             } else if is_integer(c) {
-                format!("COALESCE((t.{c})::text, 'NULL')")
+                format!("COALESCE(({t}.{c})::text, 'NULL')")
             } else {
-                format!("COALESCE('''' || replace(t.{c}, '''', '''''') || '''', 'NULL')")
+                format!("COALESCE('''' || replace({t}.{c}, '''', '''''') || '''', 'NULL')")
             }
         })
         .collect::<Vec<_>>()
