@@ -37,7 +37,10 @@ pub async fn run(cfg: &Config, to: &str, keys_to: Option<&str>) -> Result<Moved,
         Some(k) => Location::parse(k),
         None => KeyStore::default_location(&to, &keystore_path(&cfg.data_dir))?,
     };
-    for (a, b, what) in [(&from, &to, "database"), (&from_keys, &keys_to, "key store")] {
+    for (a, b, what) in [
+        (&from, &to, "database"),
+        (&from_keys, &keys_to, "key store"),
+    ] {
         if same(a, b) {
             return Err(invalid(format!(
                 "the {what} would be copied onto itself ({}): name another with --to or \
@@ -62,10 +65,7 @@ pub async fn run(cfg: &Config, to: &str, keys_to: Option<&str>) -> Result<Moved,
     let mut moved = cfg.clone();
     moved.database.url = Some(url(&to));
     moved.database.keys_url = Some(url(&keys_to));
-    let saved = cfg
-        .data_dir
-        .join("secrets")
-        .join(crate::rollback::FILE);
+    let saved = cfg.data_dir.join("secrets").join(crate::rollback::FILE);
     let trust = Trust {
         pubkeys: Vec::new(),
         saved: saved.exists().then_some(saved),
@@ -88,7 +88,9 @@ pub async fn run(cfg: &Config, to: &str, keys_to: Option<&str>) -> Result<Moved,
 /// The source's audit entries and queued entries now.
 async fn copy_counts(at: &Location) -> Result<(u64, u64), CliError> {
     use tekkan_storage::sql::{connect, scalar};
-    let mut c = connect(at).await.map_err(tekkan_storage::StorageError::from)?;
+    let mut c = connect(at)
+        .await
+        .map_err(tekkan_storage::StorageError::from)?;
     let mut count = async |sql: &'static str| {
         scalar::<i64>(sql)
             .fetch_one(&mut c)

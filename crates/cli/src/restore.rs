@@ -205,7 +205,10 @@ pub async fn restore(
             let suffix = format!("replaced_{stamp}").to_lowercase();
             for at in [&db_at, &keys_at] {
                 if let Some(name) = at.set_aside(&suffix).await? {
-                    aside.push(format!("the database {} was renamed to {name}", at.redacted()));
+                    aside.push(format!(
+                        "the database {} was renamed to {name}",
+                        at.redacted()
+                    ));
                 }
             }
         }

@@ -226,7 +226,8 @@ impl WriteTx {
             .await?;
         let Some(r) = row else { return Ok(None) };
         let m = membership(&r)?;
-        let sealed = crate::row_seals::row_sealed(&self.audit_key, "membership", &m.id.to_string(), &r)?;
+        let sealed =
+            crate::row_seals::row_sealed(&self.audit_key, "membership", &m.id.to_string(), &r)?;
         Ok(Some((m, sealed)))
     }
 

@@ -64,7 +64,10 @@ impl KeyStore {
 /// `VACUUM INTO`).
 async fn copy_into_file(from: &Location, path: &Path, schema: Schema) -> Result<()> {
     if path.exists() {
-        return Err(StorageError::Copy(format!("{} already exists", path.display())));
+        return Err(StorageError::Copy(format!(
+            "{} already exists",
+            path.display()
+        )));
     }
     crate::copy::copy(from, &Location::Sqlite(path.to_owned()), schema).await?;
     Ok(())

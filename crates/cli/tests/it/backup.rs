@@ -266,7 +266,10 @@ async fn restore_drill_every_record_back_and_the_audit_log_intact() {
     // `schema_migrations` says when each migration ran on this database: on PostgreSQL
     // the restored database got its schema at the restore (same version, later times).
     let bookkeeping = ["audit_head", "schema_migrations"];
-    for (table, rows) in before.iter().filter(|(t, _)| !bookkeeping.contains(&t.as_str())) {
+    for (table, rows) in before
+        .iter()
+        .filter(|(t, _)| !bookkeeping.contains(&t.as_str()))
+    {
         let back = after
             .get(table)
             .unwrap_or_else(|| panic!("table {table} is gone"));

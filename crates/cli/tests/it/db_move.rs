@@ -81,13 +81,20 @@ async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_lo
         &["db", "copy", "--to", &url(&db1), "--keys-to", &url(&keys1)],
     );
     assert!(ok, "{out}");
-    assert!(out.contains("audit log OK") && out.contains("1 data keys"), "{out}");
+    assert!(
+        out.contains("audit log OK") && out.contains("1 data keys"),
+        "{out}"
+    );
     let mode = |p: &Path| {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::metadata(p).unwrap().permissions().mode() & 0o777
     };
     if let (Location::Sqlite(a), Location::Sqlite(b)) = (&db1, &keys1) {
-        assert_eq!((mode(a), mode(b)), (0o600, 0o600), "only the owner reads copies");
+        assert_eq!(
+            (mode(a), mode(b)),
+            (0o600, 0o600),
+            "only the owner reads copies"
+        );
     }
     // A destination that holds data, or the source itself, is refused.
     let (ok, out) = tekkan(
@@ -97,7 +104,12 @@ async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_lo
         &["db", "copy", "--to", &url(&db1), "--keys-to", &url(&keys1)],
     );
     assert!(!ok && out.contains("already holds data"), "{out}");
-    let (ok, out) = tekkan(dir.path(), &db0, &keys0, &["db", "copy", "--to", &url(&db0)]);
+    let (ok, out) = tekkan(
+        dir.path(),
+        &db0,
+        &keys0,
+        &["db", "copy", "--to", &url(&db0)],
+    );
     assert!(!ok && out.contains("onto itself"), "{out}");
 
     // Hop 2: onto a new PostgreSQL database, made by the copy (or another file).
@@ -126,14 +138,23 @@ async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_lo
     // Every record arrived (the when-migrated bookkeeping excepted).
     let after = dump_at(&db2).await;
     for (table, rows) in before.iter().filter(|(t, _)| *t != "schema_migrations") {
-        assert_eq!(Some(rows), after.get(table), "{table} differs after the move");
+        assert_eq!(
+            Some(rows),
+            after.get(table),
+            "{table} differs after the move"
+        );
     }
     // The log published before the move still holds.
     let (ok, out) = tekkan(
         dir.path(),
         &db2,
         &keys2,
-        &["audit", "verify", "--checkpoint", checkpoint.to_str().unwrap()],
+        &[
+            "audit",
+            "verify",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+        ],
     );
     assert!(ok && out.contains("audit log OK"), "{out}");
 
@@ -166,7 +187,12 @@ async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_lo
         dir.path(),
         &db2,
         &keys2,
-        &["audit", "verify", "--checkpoint", checkpoint.to_str().unwrap()],
+        &[
+            "audit",
+            "verify",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+        ],
     );
     assert!(ok && out.contains("audit log OK"), "{out}");
     // The source was only read.

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::{Result, StorageError};
 use crate::sql::Pool;
+use crate::{Result, StorageError};
 
 /// The advisory lock every write transaction holds until it ends: exclusively for a
 /// write that may touch anything, shared for a write scoped to one club (which also
@@ -106,9 +106,7 @@ pub(crate) async fn ensure_database(url: &str) -> Result<()> {
     let name = opts.get_database().unwrap_or_default().to_owned();
     let valid = !name.is_empty()
         && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !valid {
         return Err(StorageError::Unsupported(
             "the database does not exist and its name is not one TEKKAN creates: create it",

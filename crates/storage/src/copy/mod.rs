@@ -238,13 +238,19 @@ impl Side {
             let (cols, identity, refers_to) = match self {
                 Side::Sqlite(_) => {
                     let cols = self
-                        .strings("SELECT name FROM pragma_table_info($1) ORDER BY cid", Some(&name))
+                        .strings(
+                            "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+                            Some(&name),
+                        )
                         .await?
                         .into_iter()
                         .map(|c| (c, None))
                         .collect();
                     let refs = self
-                        .strings("SELECT \"table\" FROM pragma_foreign_key_list($1)", Some(&name))
+                        .strings(
+                            "SELECT \"table\" FROM pragma_foreign_key_list($1)",
+                            Some(&name),
+                        )
                         .await?;
                     (cols, Vec::new(), refs)
                 }
@@ -332,7 +338,10 @@ async fn run(src: &mut Side, dst: &mut Side, schema: Schema) -> Result<Copied> {
             )));
         }
     }
-    let missing: Vec<&String> = theirs.iter().filter(|t| !names.contains(&t.as_str())).collect();
+    let missing: Vec<&String> = theirs
+        .iter()
+        .filter(|t| !names.contains(&t.as_str()))
+        .collect();
     let extra: Vec<&&str> = names
         .iter()
         .filter(|n| !theirs.iter().any(|t| t == *n))
@@ -451,7 +460,12 @@ async fn copy_table(src: &mut Side, dst: &mut Side, t: &Table) -> Result<u64> {
 }
 
 /// Writes (and empties) `batch`.
-async fn insert(dst: &mut Side, t: &Table, cols: &[String], batch: &mut Vec<Vec<V>>) -> Result<u64> {
+async fn insert(
+    dst: &mut Side,
+    t: &Table,
+    cols: &[String],
+    batch: &mut Vec<Vec<V>>,
+) -> Result<u64> {
     if batch.is_empty() {
         return Ok(0);
     }

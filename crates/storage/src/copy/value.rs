@@ -143,15 +143,18 @@ pub(super) fn bind_pg<'q>(q: PgQuery<'q>, v: V, kind: Kind, at: &str) -> Result<
         Kind::Text => q.bind(match v {
             V::Null => None,
             V::Text(s) if s.contains('\0') => {
-                return Err(bad(at, "text with a NUL character, which PostgreSQL refuses"));
+                return Err(bad(
+                    at,
+                    "text with a NUL character, which PostgreSQL refuses",
+                ));
             }
             V::Text(s) => Some(s),
             V::Int(n) => Some(n.to_string()),
             V::Real(f) => Some(f.to_string()),
             V::Bool(b) => Some(i64::from(b).to_string()),
-            V::Bytes(b) => Some(
-                String::from_utf8(b).map_err(|_| bad(at, "bytes that are not UTF-8 text"))?,
-            ),
+            V::Bytes(b) => {
+                Some(String::from_utf8(b).map_err(|_| bad(at, "bytes that are not UTF-8 text"))?)
+            }
         }),
         Kind::Bytes => q.bind(match v {
             V::Null => None,

@@ -53,7 +53,11 @@ pub fn drop_database_and_keys(url: &str) {
             .arg(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -196,10 +200,7 @@ impl OlderCopy {
                 old
             }
         };
-        Self {
-            at,
-            _dir: scratch,
-        }
+        Self { at, _dir: scratch }
     }
 
     /// Puts the copy in place of `dir`'s database (its server stopped).
@@ -218,10 +219,18 @@ impl OlderCopy {
                     .arg("-c")
                     .arg(format!("DROP DATABASE {} WITH (FORCE)", name(&live)))
                     .arg("-c")
-                    .arg(format!("ALTER DATABASE {} RENAME TO {}", name(old), name(&live)))
+                    .arg(format!(
+                        "ALTER DATABASE {} RENAME TO {}",
+                        name(old),
+                        name(&live)
+                    ))
                     .output()
                     .unwrap();
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             _ => unreachable!("one engine per run"),
         }
