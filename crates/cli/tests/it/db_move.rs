@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::json;
 use tekkan_storage::Location;
 
