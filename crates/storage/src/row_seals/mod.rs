@@ -546,3 +546,36 @@ impl Canonical {
         seal(key, kind, id, &self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection as _;
+
+    /// What a write seals in its own statement must be what the re-seal computes from
+    /// the stored row (SQLite's `quote()`), or every such write pays for a second update.
+    #[tokio::test]
+    async fn canonical_content_is_what_sqlite_quote_gives() {
+        let mut c = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let cases: [(&str, Option<i64>); 4] = [
+            ("yes", Some(1_733_000_000_000)),
+            ("it's \"quoted\", 遅刻します", Some(-5)),
+            ("", None),
+            ("''", Some(0)),
+        ];
+        for (text, n) in cases {
+            let want: String =
+                sqlx::query_scalar("SELECT quote($1) || ',' || quote($2) || ',' || quote($3)")
+                    .bind(text)
+                    .bind(n)
+                    .bind(None::<String>)
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap();
+            let got = Canonical::default().text(Some(text)).int(n).text(None);
+            assert_eq!(got.0, want);
+        }
+    }
+}
