@@ -44,6 +44,22 @@ fn tekkan(dir: &Path, db: &Location, keys: &Location, args: &[&str]) -> (bool, S
     )
 }
 
+/// `tekkan audit verify` passes on the database `db`, and its log extends `checkpoint`.
+fn verified_against(dir: &Path, db: &Location, keys: &Location, checkpoint: &Path) {
+    let (ok, out) = tekkan(
+        dir,
+        db,
+        keys,
+        &[
+            "audit",
+            "verify",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+        ],
+    );
+    assert!(ok && out.contains("audit log OK"), "{out}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_log() {
     let app = TestApp::builder()
@@ -145,18 +161,7 @@ async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_lo
         );
     }
     // The log published before the move still holds.
-    let (ok, out) = tekkan(
-        dir.path(),
-        &db2,
-        &keys2,
-        &[
-            "audit",
-            "verify",
-            "--checkpoint",
-            checkpoint.to_str().unwrap(),
-        ],
-    );
-    assert!(ok && out.contains("audit log OK"), "{out}");
+    verified_against(dir.path(), &db2, &keys2, &checkpoint);
 
     // The server runs on the moved database: people sign in, sealed fields open,
     // writes are audited after the old entries, and a new checkpoint extends the old.
@@ -183,18 +188,7 @@ async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_lo
     let (_, later) = signed_checkpoint(&app).await;
     assert!(later > size, "{later} > {size}");
     let dir = app.stop().await;
-    let (ok, out) = tekkan(
-        dir.path(),
-        &db2,
-        &keys2,
-        &[
-            "audit",
-            "verify",
-            "--checkpoint",
-            checkpoint.to_str().unwrap(),
-        ],
-    );
-    assert!(ok && out.contains("audit log OK"), "{out}");
+    verified_against(dir.path(), &db2, &keys2, &checkpoint);
     // The source was only read.
     assert_eq!(location_of(dir.path()), db0);
     assert_eq!(dump_at(&db0).await, before);

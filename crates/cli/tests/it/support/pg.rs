@@ -48,26 +48,26 @@ pub fn drop_database_and_keys(url: &str) {
     let cluster = cluster().unwrap();
     let name = url.rsplit_once('/').unwrap().1;
     for db in [name.to_owned(), format!("{name}_keys")] {
-        let out = Command::new("psql")
-            .args(["-q", "-v", "ON_ERROR_STOP=1", &cluster, "-c"])
-            .arg(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        psql(
+            &cluster,
+            &[&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")],
         );
     }
 }
 
 /// Creates database `name` in the cluster whose maintenance URL is `cluster`.
 fn create_database(cluster: &str, name: &str) {
-    let out = Command::new("psql")
-        .args(["-q", "-v", "ON_ERROR_STOP=1", cluster, "-c"])
-        .arg(format!("CREATE DATABASE {name}"))
-        .output()
-        .unwrap();
+    psql(cluster, &[&format!("CREATE DATABASE {name}")]);
+}
+
+/// Runs each statement with psql on `url`, stopping at the first error.
+fn psql(url: &str, statements: &[&str]) {
+    let mut cmd = Command::new("psql");
+    cmd.args(["-q", "-v", "ON_ERROR_STOP=1", url]);
+    for s in statements {
+        cmd.arg("-c").arg(s);
+    }
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -214,22 +214,12 @@ impl OlderCopy {
             }
             (tekkan_storage::Location::Postgres(old), tekkan_storage::Location::Postgres(live)) => {
                 let name = |u: &str| u.rsplit_once('/').unwrap().1.to_owned();
-                let out = Command::new("psql")
-                    .args(["-q", "-v", "ON_ERROR_STOP=1", &cluster().unwrap()])
-                    .arg("-c")
-                    .arg(format!("DROP DATABASE {} WITH (FORCE)", name(&live)))
-                    .arg("-c")
-                    .arg(format!(
-                        "ALTER DATABASE {} RENAME TO {}",
-                        name(old),
-                        name(&live)
-                    ))
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
+                psql(
+                    &cluster().unwrap(),
+                    &[
+                        &format!("DROP DATABASE {} WITH (FORCE)", name(&live)),
+                        &format!("ALTER DATABASE {} RENAME TO {}", name(old), name(&live)),
+                    ],
                 );
             }
             _ => unreachable!("one engine per run"),
