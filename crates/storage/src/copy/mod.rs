@@ -18,7 +18,10 @@ use std::sync::Arc;
 use futures_util::TryStreamExt as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{AssertSqlSafe, Connection as _, Executor as _};
+use std::time::Duration;
+
+use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, Executor as _};
+use tracing::log::LevelFilter;
 
 use value::{Kind, V};
 
@@ -125,12 +128,17 @@ impl Side {
                 let opts = SqliteConnectOptions::from_str("sqlite://")?
                     .filename(p)
                     .read_only(read_only)
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    .log_slow_statements(LevelFilter::Off, Duration::ZERO);
                 Side::Sqlite(SqliteConnection::connect_with(&opts).await?)
             }
             Location::Postgres(url) => Side::Pg(
                 PgConnection::connect_with(
-                    &PgConnectOptions::from_str(url)?.application_name("tekkan copy"),
+                    &PgConnectOptions::from_str(url)?
+                        .application_name("tekkan copy")
+                        // A table streamed while the other side writes it is slow by
+                        // design: not worth a warning per table.
+                        .log_slow_statements(LevelFilter::Off, Duration::ZERO),
                 )
                 .await?,
             ),
