@@ -328,5 +328,36 @@ async fn restore_drill_every_record_back_and_the_audit_log_intact() {
     let (code, out) = kit.fetch(&live, &["restore"], "usb", id_file, &signer);
     assert_ne!(code, 0);
     assert!(out.contains("--replace"), "{out}");
-    app.stop().await;
+
+    // With --replace (the server stopped) the live deployment is kept aside, never
+    // deleted: its directory moved, and on PostgreSQL its databases renamed.
+    let dir = app.stop().await;
+    let (code, out) = kit.fetch(&live, &["restore", "--replace"], "usb", id_file, &signer);
+    assert_eq!(code, 0, "{out}");
+    let moved = out
+        .lines()
+        .find_map(|l| l.strip_prefix("the previous data directory was moved to "))
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_owned();
+    assert!(Path::new(&moved).join("secrets").exists(), "{out}");
+    if let tekkan_storage::Location::Postgres(url) = crate::support::location_of(dir.path()) {
+        let renamed: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.split_once(" was renamed to ").map(|(_, n)| n))
+            .collect();
+        assert_eq!(renamed.len(), 2, "the database and its key database: {out}");
+        // The one set aside still holds what it held.
+        let base = url.rsplit_once('/').unwrap().0;
+        let aside = tekkan_storage::Location::Postgres(format!("{base}/{}", renamed[0]));
+        let kept = dump_at(&aside).await;
+        assert!(!kept["accounts"].is_empty());
+    }
+    let (ok, out) = crate::support::tekkan([
+        "audit",
+        "verify",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(ok && out.contains("audit log OK"), "{out}");
+    std::fs::remove_dir_all(&moved).unwrap();
 }
