@@ -280,15 +280,6 @@ impl WriteTx {
         }))
     }
 
-    pub async fn answer(&mut self, occ: OccurrenceId, m: MembershipId) -> Result<Option<Answer>> {
-        let row = q("SELECT * FROM answers WHERE occurrence_id = $1 AND membership_id = $2")
-            .bind(occ.to_string())
-            .bind(m.to_string())
-            .fetch_optional(&mut self.tx)
-            .await?;
-        row.as_ref().map(answer_row).transpose()
-    }
-
     pub async fn put_answer(&mut self, a: &Answer) -> Result<()> {
         // Sealed in the same statement (the answer kind's columns, in order).
         let seal = crate::row_seals::Canonical::default()

@@ -422,18 +422,4 @@ impl WriteTx {
             .map(|r| id_col(r, "account_id", AccountId))
             .collect()
     }
-
-    /// Whether membership `m` is among those the event is for.
-    pub async fn is_targeted(&mut self, event: EventId, m: MembershipId) -> Result<bool> {
-        let n: i64 = scalar(concat!(
-            "SELECT COUNT(*) FROM events e JOIN memberships m ON m.club_id = e.club_id \
-             WHERE e.id = $1 AND m.id = $2 AND ",
-            targeted!()
-        ))
-        .bind(event.to_string())
-        .bind(m.to_string())
-        .fetch_one(&mut self.tx)
-        .await?;
-        Ok(n > 0)
-    }
 }
