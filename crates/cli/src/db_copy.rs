@@ -63,8 +63,8 @@ pub async fn run(cfg: &Config, to: &str, keys_to: Option<&str>) -> Result<Moved,
         )));
     }
     let mut moved = cfg.clone();
-    moved.database.url = Some(url(&to));
-    moved.database.keys_url = Some(url(&keys_to));
+    moved.database.url = Some(to.url());
+    moved.database.keys_url = Some(keys_to.url());
     let saved = cfg.data_dir.join("secrets").join(crate::rollback::FILE);
     let trust = Trust {
         pubkeys: Vec::new(),
@@ -112,13 +112,5 @@ fn same(a: &Location, b: &Location) -> bool {
         }
         (Location::Postgres(x), Location::Postgres(y)) => x == y,
         _ => false,
-    }
-}
-
-/// A location as `[database] url` takes it.
-pub fn url(at: &Location) -> String {
-    match at {
-        Location::Sqlite(p) => format!("sqlite://{}", p.display()),
-        Location::Postgres(u) => u.clone(),
     }
 }

@@ -196,11 +196,7 @@ impl Db {
         let open = Arc::new(AtomicBool::new(false));
         let (reader, writer) = match at {
             Location::Sqlite(path) => backend::sqlite::open(path, open.clone()).await?,
-            Location::Postgres(url) => {
-                // Made at first start when the user may, as the key database is.
-                backend::postgres::ensure_database(url).await?;
-                backend::postgres::open(url).await?
-            }
+            Location::Postgres(url) => backend::postgres::open(url).await?,
         };
         migrate::run(&writer).await?;
         {

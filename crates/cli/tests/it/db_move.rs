@@ -17,21 +17,14 @@ use crate::transparency::signed_checkpoint;
 
 const PW: &str = "a long enough passphrase";
 
-fn url(at: &Location) -> String {
-    match at {
-        Location::Sqlite(p) => format!("sqlite://{}", p.display()),
-        Location::Postgres(u) => u.clone(),
-    }
-}
-
 /// `tekkan --data-dir DIR <args>` on the database `db` and key store `keys`.
 fn tekkan(dir: &Path, db: &Location, keys: &Location, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tekkan"))
         .args(args)
         .args(["--data-dir", dir.to_str().unwrap()])
         .env("TEKKAN_LOG__LEVEL", "warn")
-        .env("TEKKAN_DATABASE__URL", url(db))
-        .env("TEKKAN_DATABASE__KEYS_URL", url(keys))
+        .env("TEKKAN_DATABASE__URL", db.url())
+        .env("TEKKAN_DATABASE__KEYS_URL", keys.url())
         .output()
         .unwrap();
     (
@@ -94,7 +87,7 @@ async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_lo
         dir.path(),
         &db0,
         &keys0,
-        &["db", "copy", "--to", &url(&db1), "--keys-to", &url(&keys1)],
+        &["db", "copy", "--to", &db1.url(), "--keys-to", &keys1.url()],
     );
     assert!(ok, "{out}");
     assert!(
@@ -117,14 +110,14 @@ async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_lo
         dir.path(),
         &db0,
         &keys0,
-        &["db", "copy", "--to", &url(&db1), "--keys-to", &url(&keys1)],
+        &["db", "copy", "--to", &db1.url(), "--keys-to", &keys1.url()],
     );
     assert!(!ok && out.contains("already holds data"), "{out}");
     let (ok, out) = tekkan(
         dir.path(),
         &db0,
         &keys0,
-        &["db", "copy", "--to", &url(&db0)],
+        &["db", "copy", "--to", &db0.url()],
     );
     assert!(!ok && out.contains("onto itself"), "{out}");
 
@@ -147,7 +140,7 @@ async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_lo
         dir.path(),
         &db1,
         &keys1,
-        &["db", "copy", "--to", &url(&db2), "--keys-to", &url(&keys2)],
+        &["db", "copy", "--to", &db2.url(), "--keys-to", &keys2.url()],
     );
     assert!(ok, "{out}");
     assert!(out.contains("audit log OK"), "{out}");
@@ -165,7 +158,7 @@ async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_lo
 
     // The server runs on the moved database: people sign in, sealed fields open,
     // writes are audited after the old entries, and a new checkpoint extends the old.
-    let (u2, k2) = (url(&db2), url(&keys2));
+    let (u2, k2) = (db2.url(), keys2.url());
     let app = TestApp::builder()
         .configure(move |c| {
             c.database.url = Some(u2);

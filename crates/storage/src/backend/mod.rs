@@ -46,6 +46,15 @@ impl Location {
         }
     }
 
+    /// The location as `[database] url` takes it (password included: not for logs,
+    /// see [`Location::redacted`]).
+    pub fn url(&self) -> String {
+        match self {
+            Location::Sqlite(p) => format!("sqlite://{}", p.display()),
+            Location::Postgres(u) => u.clone(),
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self, Location::Postgres(_))
     }

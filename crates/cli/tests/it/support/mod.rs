@@ -76,12 +76,8 @@ impl TestAppBuilder {
                 std::fs::copy(f.path(), secrets.join(f.file_name())).unwrap();
             }
         }
-        let url = |l: tekkan_storage::Location| match l {
-            tekkan_storage::Location::Sqlite(p) => format!("sqlite://{}", p.display()),
-            tekkan_storage::Location::Postgres(u) => u,
-        };
-        self.cfg.database.url = Some(url(other.location()));
-        self.cfg.database.keys_url = Some(url(other.keystore_location()));
+        self.cfg.database.url = Some(other.location().url());
+        self.cfg.database.keys_url = Some(other.keystore_location().url());
         self.cfg.data_dir = dir.path().to_path_buf();
         self.dir = Some(dir);
         self
