@@ -25,6 +25,13 @@ pub struct AnswerInput {
     pub decide_by: Option<String>,
 }
 
+/// An answer once its text is checked, as it waits for its batch.
+struct Typed {
+    status: Reply,
+    comment: String,
+    decide_by: Option<tekkan_core::schedule::Date>,
+}
+
 /// One occurrence as a member of its club sees it.
 #[derive(Clone, Debug)]
 pub struct OccurrenceView {
@@ -113,7 +120,9 @@ impl App {
     }
 
     /// Answers for `member`: the member themselves or their guardian before the deadline;
-    /// an officer (coach) at any time.
+    /// an officer (coach) at any time. Answers are the busiest writes of all: they
+    /// commit in batches with others arriving at the same time (see
+    /// [`tekkan_storage::Db::write_batched`]), each checked and applied on its own.
     pub async fn answer(
         &self,
         actor: &Actor,
@@ -127,14 +136,38 @@ impl App {
             (Some(d), Reply::Maybe) if !d.trim().is_empty() => Some(parse_date("decide_by", d)?),
             _ => None,
         };
+        let typed = Typed {
+            status: input.status,
+            comment,
+            decide_by,
+        };
+        let (app, actor) = (self.clone(), actor.clone());
+        self.db()
+            .write_batched(&club.to_string(), &id.to_string(), move |tx| {
+                Box::pin(async move { app.answer_in(tx, &actor, club, id, member, typed).await })
+            })
+            .await
+    }
+
+    /// One answer inside its batch's transaction: the checks, the write, and the audit
+    /// events that describe it.
+    async fn answer_in(
+        &self,
+        tx: &mut WriteTx,
+        actor: &Actor,
+        club: ClubId,
+        id: OccurrenceId,
+        member: MembershipId,
+        typed: Typed,
+    ) -> Result<(Answer, Vec<tekkan_audit::Event>)> {
+        let Typed {
+            status: reply,
+            comment,
+            decide_by,
+        } = typed;
         let now = now_ms();
-        let mut tx = self
-            .db()
-            .begin_on(&club.to_string(), &id.to_string())
-            .await?;
-        let me = authorize_tx(&mut tx, actor, club, Permission::ViewClub).await?;
-        // Everything the decision needs, in one round trip (writes of answers are the
-        // busiest of all).
+        let me = authorize_tx(tx, actor, club, Permission::ViewClub).await?;
+        // Everything the decision needs, in one round trip.
         let facts = tx
             .answer_facts(club, id, member)
             .await?
@@ -179,7 +212,7 @@ impl App {
             }
         }
         let prev_status = facts.prev.map(|(s, _)| s);
-        let (status, queued_at) = match (input.status, facts.prev) {
+        let (status, queued_at) = match (reply, facts.prev) {
             // Keeping a place, or a place in the queue, when only the comment changes.
             (Reply::Yes, Some((AnswerStatus::Yes, _))) => (AnswerStatus::Yes, None),
             (Reply::Yes, Some((AnswerStatus::Waitlisted, queued_at))) => {
@@ -209,7 +242,7 @@ impl App {
             &(status, &a.comment, &a.decide_by, as_),
         )];
         if prev_status == Some(AnswerStatus::Yes) && status != AnswerStatus::Yes {
-            let promoted = self.promote_waiting(&mut tx, &o, now).await?;
+            let promoted = self.promote_waiting(tx, &o, now).await?;
             if !promoted.is_empty() {
                 events.push(actor.event(
                     Some(club),
@@ -219,8 +252,7 @@ impl App {
                 ));
             }
         }
-        tx.commit(events).await?;
-        Ok(a)
+        Ok((a, events))
     }
 
     /// Moves people from the waiting list into free places, oldest first, and tells

@@ -6,7 +6,8 @@
 
 use std::fmt;
 
-use jiff::civil::{Date, DateTime, Weekday};
+pub use jiff::civil::Date;
+use jiff::civil::{DateTime, Weekday};
 use jiff::tz::TimeZone;
 
 use crate::ValidationError;

@@ -16,6 +16,7 @@ mod audit_log;
 pub mod audit_queue;
 mod audit_search;
 mod backend;
+mod batch;
 mod clubs;
 mod comments;
 pub mod copy;
@@ -58,6 +59,7 @@ pub use attendance::{Answer, AnswerFacts, ScheduleRow, Tally};
 pub use audit_log::AuditRow;
 pub use audit_search::{AuditQuery, ViewRow, search_keys};
 pub use backend::Location;
+pub use batch::ActionFuture;
 pub use comments::Comment;
 pub use events::{Event, Occurrence};
 pub use invitations::NewInvitation;
@@ -105,6 +107,15 @@ pub enum StorageError {
     /// was kept in the destination.
     #[error("copy: {0}")]
     Copy(String),
+    /// A write shared a transaction (see [`Db::write_batched`]) that failed as a whole:
+    /// nothing of it was kept. Says whether the failure meant "unavailable" or "disk
+    /// full", as the original error (which only one action could own) did.
+    #[error("{message}")]
+    Shared {
+        message: String,
+        unavailable: bool,
+        disk_full: bool,
+    },
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
 }
@@ -125,6 +136,7 @@ impl StorageError {
             StorageError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
                 !self.is_disk_full()
             }
+            StorageError::Shared { unavailable, .. } => *unavailable,
             _ => false,
         }
     }
@@ -138,6 +150,7 @@ impl StorageError {
                     || d.message().contains("database or disk is full")
             }
             StorageError::Sqlx(sqlx::Error::Io(e)) => e.raw_os_error() == Some(ENOSPC),
+            StorageError::Shared { disk_full, .. } => *disk_full,
             _ => false,
         }
     }
@@ -178,6 +191,8 @@ pub struct Db {
     held: Arc<std::sync::RwLock<Option<String>>>,
     /// PostgreSQL's URL, for the sessions that hold a duty's lock (see [`Db::try_lead`]).
     pg_url: Option<Arc<str>>,
+    /// Members' actions waiting to commit together (see [`Db::write_batched`]).
+    lanes: Arc<batch::Lanes>,
     #[cfg(feature = "bench-unaudited")]
     unaudited: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -238,6 +253,7 @@ impl Db {
         pg_url: Option<Arc<str>>,
     ) -> Self {
         Self {
+            lanes: Arc::new(batch::Lanes::new(writer.is_postgres())),
             reader,
             writer,
             open,
@@ -316,7 +332,7 @@ impl Db {
     /// On PostgreSQL it excludes every other write, on every instance, for the same
     /// reason.
     pub async fn begin(&self) -> Result<WriteTx> {
-        self.begin_scoped(None, None).await
+        self.begin_scoped(None, None, true).await
     }
 
     /// Starts a write whose reads and changes all concern `club` (and rows no
@@ -327,7 +343,7 @@ impl Db {
     /// Writes that change who may do what in the club (roles, removals) must use this
     /// or `begin`, never `begin_on`.
     pub async fn begin_in(&self, club: &str) -> Result<WriteTx> {
-        self.begin_scoped(Some(club), None).await
+        self.begin_scoped(Some(club), None, true).await
     }
 
     /// Starts a member's action on one item of `club` (an answer to an occurrence, a
@@ -336,17 +352,25 @@ impl Db {
     /// that item and every write of the whole club (role changes, removals, closing a
     /// poll), which take the club's lock; actions on other items run side by side.
     pub async fn begin_on(&self, club: &str, item: &str) -> Result<WriteTx> {
-        self.begin_scoped(Some(club), Some(item)).await
+        self.begin_scoped(Some(club), Some(item), true).await
     }
 
-    async fn begin_scoped(&self, club: Option<&str>, item: Option<&str>) -> Result<WriteTx> {
+    /// `lock`: take the write's locks now (a batch's actions take theirs one by one).
+    async fn begin_scoped(
+        &self,
+        club: Option<&str>,
+        item: Option<&str>,
+        lock: bool,
+    ) -> Result<WriteTx> {
         if let Some(reason) = self.writes_held() {
             return Err(StorageError::WritesHeld(reason));
         }
         let tx = match &self.writer {
             Pool::Postgres(p) => {
                 let mut tx = Conn::PgTx(p.begin_with(backend::postgres::BEGIN_WRITE).await?);
-                backend::postgres::lock_write(&mut tx, club, item).await?;
+                if lock {
+                    backend::postgres::lock_write(&mut tx, club, item).await?;
+                }
                 tx
             }
             Pool::Sqlite(_) => {
@@ -364,6 +388,7 @@ impl Db {
             audit_key: self.audit_key.clone(),
             head: self.head.clone(),
             recent: self.recent.clone(),
+            in_action: false,
             #[cfg(feature = "bench-unaudited")]
             unaudited: self.unaudited.load(Ordering::Relaxed),
         })

@@ -97,6 +97,18 @@ impl Conn {
         !matches!(self, Conn::Sqlite(_))
     }
 
+    /// Runs a script of statements without parameters, in one round trip (PostgreSQL's
+    /// simple query protocol).
+    pub async fn execute_script(&mut self, sql: String) -> Result<(), sqlx::Error> {
+        use sqlx::Executor as _;
+        let sql = sqlx::raw_sql(AssertSqlSafe(sql));
+        match self {
+            Conn::Sqlite(c) => c.execute(sql).await.map(|_| ()),
+            Conn::Postgres(c) => c.execute(sql).await.map(|_| ()),
+            Conn::PgTx(t) => t.execute(sql).await.map(|_| ()),
+        }
+    }
+
     /// Closes the connection instead of returning it to its pool.
     pub async fn close(self) -> Result<(), sqlx::Error> {
         use sqlx::Connection as _;

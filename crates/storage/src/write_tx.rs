@@ -15,6 +15,8 @@ pub struct WriteTx {
     pub(crate) audit_key: Arc<[u8]>,
     pub(crate) head: Arc<std::sync::Mutex<Option<(u64, tekkan_audit::Hash)>>>,
     pub(crate) recent: recent::Recent,
+    /// Inside a batch: whether an action's savepoint is open (see [`crate::batch`]).
+    pub(crate) in_action: bool,
     #[cfg(feature = "bench-unaudited")]
     pub(crate) unaudited: bool,
 }
@@ -24,6 +26,29 @@ impl WriteTx {
         if let Ok(mut g) = self.head.lock() {
             *g = h;
         }
+    }
+
+    /// Starts the next action of a batch: its savepoint, and on PostgreSQL its item's
+    /// locks. The previous action's savepoint is released (its changes kept).
+    pub(crate) async fn enter_action(&mut self, club: &str, item: &str) -> Result<()> {
+        let release = std::mem::replace(&mut self.in_action, true);
+        let script = if self.tx.is_postgres() {
+            crate::backend::postgres::action_script(club, item, release)
+        } else if release {
+            "RELEASE SAVEPOINT action; SAVEPOINT action".to_owned()
+        } else {
+            "SAVEPOINT action".to_owned()
+        };
+        self.tx.execute_script(script).await?;
+        Ok(())
+    }
+
+    /// Undoes what the current action of a batch changed.
+    pub(crate) async fn undo_action(&mut self) -> Result<()> {
+        self.tx
+            .execute_script("ROLLBACK TO SAVEPOINT action".to_owned())
+            .await?;
+        Ok(())
     }
 
     /// Appends `events` to the audit chain and commits. Refuses an empty list: every

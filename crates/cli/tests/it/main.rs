@@ -8,6 +8,7 @@
 mod accounts;
 mod announcements;
 mod attendance;
+mod attendance_burst;
 mod audit;
 pub mod backup;
 mod backup_faults;

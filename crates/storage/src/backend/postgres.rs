@@ -61,8 +61,26 @@ pub(crate) async fn lock_write(
     Ok(())
 }
 
+/// The locks of a member's action on `item` (as [`lock_write`] takes them) inside a
+/// batch: a savepoint for the action first, in the same round trip (a script of
+/// literal integers, which is why it is not a prepared statement). `release` ends the
+/// previous action's savepoint first, keeping what it did.
+pub(crate) fn action_script(club: &str, item: &str, release: bool) -> String {
+    format!(
+        "{}SAVEPOINT action; SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}), \
+         pg_advisory_xact_lock_shared(32363, {}), pg_advisory_xact_lock(32364, {})",
+        if release {
+            "RELEASE SAVEPOINT action; "
+        } else {
+            ""
+        },
+        key(club),
+        key(item),
+    )
+}
+
 /// FNV-1a over an id: stable across instances and releases.
-fn key(id: &str) -> i32 {
+pub(crate) fn key(id: &str) -> i32 {
     let h = id.bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
