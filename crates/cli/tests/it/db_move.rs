@@ -153,6 +153,19 @@ async fn a_deployment_moves_to_another_engine_with_every_record_and_its_audit_lo
             "{table} differs after the move"
         );
     }
+    // The planner knows the copied tables at once, without waiting for autovacuum.
+    let mut c = tekkan_storage::sql::connect(&db2).await.unwrap();
+    let unplanned: i64 = tekkan_storage::sql::scalar(if db2.is_postgres() {
+        "SELECT COUNT(*) FROM pg_class WHERE relname IN ('accounts', 'audit_log') \
+         AND relkind = 'r' AND reltuples < 0"
+    } else {
+        "SELECT 2 - COUNT(DISTINCT tbl) FROM sqlite_stat1 WHERE tbl IN ('accounts', 'audit_log')"
+    })
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(unplanned, 0, "the copied tables have statistics");
+    drop(c);
     // The log published before the move still holds.
     verified_against(dir.path(), &db2, &keys2, &checkpoint);
 

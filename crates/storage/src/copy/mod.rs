@@ -63,6 +63,12 @@ pub async fn copy(from: &Location, to: &Location, schema: Schema) -> Result<Copi
     let mut dst = Side::open(to, false).await?;
     let r = run(&mut src, &mut dst, schema).await;
     src.close().await;
+    if r.is_ok() {
+        // Statistics for the planner now, not when autovacuum gets round to the new
+        // rows: until then PostgreSQL plans the first requests as if every table were
+        // empty (the schedule page ran at a seventh of its speed for minutes).
+        dst.exec("ANALYZE".to_owned()).await?;
+    }
     if let (Ok(_), Side::Sqlite(c)) = (&r, &mut dst) {
         // One self-contained file: nothing left in a WAL beside it.
         c.execute("PRAGMA journal_mode = DELETE").await?;
