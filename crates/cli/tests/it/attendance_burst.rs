@@ -13,14 +13,7 @@ use crate::support::{Client, tekkan_on};
 
 /// PUT an answer: status, body and receipts.
 async fn put(mut c: Client, path: String, body: Value) -> (StatusCode, Value, Vec<String>) {
-    let p = c.api_page(Method::PUT, &path, Some(body), &[]).await;
-    let receipts = p
-        .headers
-        .get_all("tekkan-receipt")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    (p.status, p.json(), receipts)
+    crate::receipts::call(&mut c, Method::PUT, &path, Some(body)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,7 +28,7 @@ fn verify_receipt(receipt: &str, key: &str, inclusion: Option<&Path>) -> (bool, 
 }
 
 /// The API call with its receipts.
-async fn call(
+pub(crate) async fn call(
     c: &mut crate::support::Client,
     method: Method,
     path: &str,
