@@ -9,7 +9,7 @@ use tekkan_core::{
 };
 use tekkan_storage::{Answer, Event, Membership, Occurrence, ScheduleRow, Tally, WriteTx, now_ms};
 
-use crate::clubs::authorize_tx;
+use crate::clubs::authorize_found;
 use crate::events::event_notice;
 use crate::notify::{NoticeKind, notify};
 use crate::{Actor, App, AppError, Result};
@@ -166,12 +166,10 @@ impl App {
             decide_by,
         } = typed;
         let now = now_ms();
-        let me = authorize_tx(tx, actor, club, Permission::ViewClub).await?;
-        // Everything the decision needs, in one round trip.
-        let facts = tx
-            .answer_facts(club, id, member)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        // Who is answering, and everything the decision needs, in one round trip.
+        let ctx = tx.answer_facts(club, id, member, actor.account).await?;
+        let me = authorize_found(ctx.actor, Permission::ViewClub)?;
+        let facts = ctx.facts.ok_or(AppError::NotFound)?;
         let o = facts.occurrence;
         let zone = Zone::parse(&facts.timezone).unwrap_or_else(|_| Zone::tokyo());
         let subject_status = facts.member_status.ok_or(AppError::NotFound)?;

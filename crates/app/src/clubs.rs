@@ -202,9 +202,17 @@ pub(crate) async fn authorize_tx(
     club: ClubId,
     perm: Permission,
 ) -> Result<Membership> {
-    let (m, sealed) = tx
-        .sealed_membership_of(club, actor.account)
-        .await?
+    let found = tx.sealed_membership_of(club, actor.account).await?;
+    authorize_found(found, perm)
+}
+
+/// [`authorize_tx`]'s decision on a membership read (with its seal check) by a query
+/// that reads more besides.
+pub(crate) fn authorize_found(
+    found: Option<(Membership, bool)>,
+    perm: Permission,
+) -> Result<Membership> {
+    let (m, sealed) = found
         .filter(|(m, _)| m.status == MembershipStatus::Active)
         .ok_or(AppError::NotFound)?;
     if !sealed {

@@ -6,7 +6,7 @@ use tekkan_core::{
 };
 
 use crate::events::{Occurrence, occurrence_cols, occurrence_row, targeted};
-use crate::records::id_col;
+use crate::records::{id_col, membership, membership_cols};
 use crate::{Db, Result, StorageError, WriteTx};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +38,16 @@ pub struct AnswerFacts {
     pub places_taken: i64,
     /// The club's time zone (IANA name).
     pub timezone: String,
+}
+
+/// What an answer is decided on: who is answering, and about what.
+#[derive(Debug, Clone)]
+pub struct AnswerContext {
+    /// The actor's membership in the club, and whether it matches its seal; `None`
+    /// when they are not a member.
+    pub actor: Option<(crate::Membership, bool)>,
+    /// `None` when the club has no such occurrence.
+    pub facts: Option<AnswerFacts>,
 }
 
 /// Counts of answers for one occurrence.
@@ -225,39 +235,69 @@ impl Db {
 }
 
 impl WriteTx {
-    /// The facts an answer of member `m` to occurrence `occ` of `club` is decided on;
-    /// `None` when the club has no such occurrence.
+    /// What an answer of member `m` to occurrence `occ` of `club` by `actor` is decided
+    /// on, in one round trip (answers are the busiest writes): the actor's membership
+    /// with whether it matches its seal, and the facts (`None` when the club has no
+    /// such occurrence).
     pub async fn answer_facts(
         &mut self,
         club: ClubId,
         occ: OccurrenceId,
         m: MembershipId,
-    ) -> Result<Option<AnswerFacts>> {
-        let row = q(concat!(
-            "SELECT ",
-            occurrence_cols!(),
-            ", s.status AS s_status, \
-             EXISTS (SELECT 1 FROM events e JOIN memberships m ON m.club_id = e.club_id \
-               WHERE e.id = o.event_id AND m.id = $3 AND ",
-            targeted!(),
-            ") AS targeted, x.status AS x_status, x.queued_at AS x_queued_at, \
-             (SELECT COUNT(*) FROM answers y WHERE y.occurrence_id = o.id \
-               AND y.status = 'yes') AS places_taken \
-             , c.timezone AS c_timezone FROM occurrences o JOIN clubs c ON c.id = o.club_id \
-             LEFT JOIN memberships s ON s.club_id = $4 AND s.id = $5 \
-             LEFT JOIN answers x ON x.club_id = o.club_id AND x.occurrence_id = o.id \
-               AND x.membership_id = $6 \
-             WHERE o.club_id = $1 AND o.id = $2"
-        ))
-        .bind(club.to_string())
-        .bind(occ.to_string())
-        .bind(m.to_string())
-        .bind(club.to_string())
-        .bind(m.to_string())
-        .bind(m.to_string())
-        .fetch_optional(&mut self.tx)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
+        actor: AccountId,
+    ) -> Result<AnswerContext> {
+        // The actor's row comes first, from a one-row base, so that it is read even
+        // when the occurrence is not there. `targeted!` names its own `m`, which hides
+        // the actor's inside its subquery.
+        static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+            [false, true].map(|pg| {
+                format!(
+                    concat!(
+                        "SELECT {}, {}, ",
+                        occurrence_cols!(),
+                        ", s.status AS s_status, \
+                         EXISTS (SELECT 1 FROM events e JOIN memberships m ON m.club_id = e.club_id \
+                           WHERE e.id = o.event_id AND m.id = $3 AND ",
+                        targeted!(),
+                        ") AS targeted, x.status AS x_status, x.queued_at AS x_queued_at, \
+                         (SELECT COUNT(*) FROM answers y WHERE y.occurrence_id = o.id \
+                           AND y.status = 'yes') AS places_taken, c.timezone AS c_timezone \
+                         FROM (SELECT 1 AS one) base \
+                         LEFT JOIN memberships m ON m.club_id = $7 AND m.account_id = $8 \
+                         LEFT JOIN occurrences o ON o.club_id = $1 AND o.id = $2 \
+                         LEFT JOIN clubs c ON c.id = o.club_id \
+                         LEFT JOIN memberships s ON s.club_id = $4 AND s.id = $5 \
+                         LEFT JOIN answers x ON x.club_id = o.club_id AND x.occurrence_id = o.id \
+                           AND x.membership_id = $6"
+                    ),
+                    membership_cols!(),
+                    crate::row_seals::seal_cols("membership", "m", pg)
+                )
+            })
+        });
+        let sql = SQL[usize::from(self.tx.is_postgres())].clone();
+        let r = crate::sql::q_built(sql)
+            .bind(club.to_string())
+            .bind(occ.to_string())
+            .bind(m.to_string())
+            .bind(club.to_string())
+            .bind(m.to_string())
+            .bind(m.to_string())
+            .bind(club.to_string())
+            .bind(actor.to_string())
+            .fetch_one(&mut self.tx)
+            .await?;
+        let actor = match r.try_get::<Option<String>, _>("m_id")? {
+            Some(id) => {
+                let me = membership(&r)?;
+                let sealed = crate::row_seals::row_sealed(&self.audit_key, "membership", &id, &r)?;
+                Some((me, sealed))
+            }
+            None => None,
+        };
+        if r.try_get::<Option<String>, _>("o_id")?.is_none() {
+            return Ok(AnswerContext { actor, facts: None });
+        }
         let bad = |what: &str, v: &str| StorageError::Corrupt(format!("{what}: {v:?}"));
         let member_status = match r.try_get::<Option<String>, _>("s_status")? {
             Some(s) => Some(MembershipStatus::parse(&s).map_err(|_| bad("status", &s))?),
@@ -270,14 +310,18 @@ impl WriteTx {
             )),
             None => None,
         };
-        Ok(Some(AnswerFacts {
+        let facts = AnswerFacts {
             occurrence: occurrence_row(&r)?,
             member_status,
             targeted: r.try_get("targeted")?,
             prev,
             places_taken: r.try_get("places_taken")?,
             timezone: r.try_get("c_timezone")?,
-        }))
+        };
+        Ok(AnswerContext {
+            actor,
+            facts: Some(facts),
+        })
     }
 
     pub async fn put_answer(&mut self, a: &Answer) -> Result<()> {

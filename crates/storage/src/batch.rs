@@ -182,12 +182,6 @@ impl Db {
             Err(_) => Err(batch_failed("the batch ended before it answered").into()),
         }
     }
-
-    /// A write transaction for a batch: no lock of its own yet (each action takes its
-    /// item's, see [`WriteTx::enter_action`]).
-    async fn begin_batch(&self) -> Result<WriteTx> {
-        self.begin_scoped(None, None, false).await
-    }
 }
 
 /// Marks the lane idle if the draining task ends early (a panic in an action), and
@@ -252,11 +246,20 @@ async fn run_batch(db: &Db, mut jobs: Vec<Box<dyn Job>>) {
     });
     let mut kept: Vec<(Box<dyn Job>, usize)> = Vec::with_capacity(jobs.len());
     let mut events = Vec::new();
+    let first = jobs
+        .first()
+        .map(|j| (j.club().to_owned(), j.item().to_owned()));
     let mut rest = jobs.into_iter();
     let outcome: Result<Option<WriteTx>> = async {
-        let mut tx = db.begin_batch().await?;
-        for mut job in rest.by_ref() {
-            if let Err(e) = tx.enter_action(job.club(), job.item()).await {
+        let Some((club, item)) = &first else {
+            return Ok(None);
+        };
+        // The first action's savepoint and locks come with BEGIN.
+        let mut tx = db.begin_scoped(None, None, Some((club, item))).await?;
+        for (i, mut job) in rest.by_ref().enumerate() {
+            if i > 0
+                && let Err(e) = tx.enter_action(job.club(), job.item()).await
+            {
                 job.finish(Err(e.shared()));
                 return Err(e);
             }

@@ -55,7 +55,7 @@ use sql::{Conn, Pool};
 
 pub use accounts::{NewAccount, NewSession};
 pub use announcements::{Announcement, AnnouncementLine, Receipt};
-pub use attendance::{Answer, AnswerFacts, ScheduleRow, Tally};
+pub use attendance::{Answer, AnswerContext, AnswerFacts, ScheduleRow, Tally};
 pub use audit_log::AuditRow;
 pub use audit_search::{AuditQuery, ViewRow, search_keys};
 pub use backend::Location;
@@ -332,7 +332,7 @@ impl Db {
     /// On PostgreSQL it excludes every other write, on every instance, for the same
     /// reason.
     pub async fn begin(&self) -> Result<WriteTx> {
-        self.begin_scoped(None, None, true).await
+        self.begin_scoped(None, None, None).await
     }
 
     /// Starts a write whose reads and changes all concern `club` (and rows no
@@ -343,7 +343,7 @@ impl Db {
     /// Writes that change who may do what in the club (roles, removals) must use this
     /// or `begin`, never `begin_on`.
     pub async fn begin_in(&self, club: &str) -> Result<WriteTx> {
-        self.begin_scoped(Some(club), None, true).await
+        self.begin_scoped(Some(club), None, None).await
     }
 
     /// Starts a member's action on one item of `club` (an answer to an occurrence, a
@@ -352,33 +352,49 @@ impl Db {
     /// that item and every write of the whole club (role changes, removals, closing a
     /// poll), which take the club's lock; actions on other items run side by side.
     pub async fn begin_on(&self, club: &str, item: &str) -> Result<WriteTx> {
-        self.begin_scoped(Some(club), Some(item), true).await
+        self.begin_scoped(Some(club), Some(item), None).await
     }
 
-    /// `lock`: take the write's locks now (a batch's actions take theirs one by one).
-    async fn begin_scoped(
+    /// `batch`: a batch's first action (club, item). A batch takes no lock of its own:
+    /// each action takes its item's inside a savepoint (see [`WriteTx::enter_action`]);
+    /// the first action's go with BEGIN.
+    pub(crate) async fn begin_scoped(
         &self,
         club: Option<&str>,
         item: Option<&str>,
-        lock: bool,
+        batch: Option<(&str, &str)>,
     ) -> Result<WriteTx> {
         if let Some(reason) = self.writes_held() {
             return Err(StorageError::WritesHeld(reason));
         }
         let tx = match &self.writer {
-            Pool::Postgres(p) => {
-                let mut tx = Conn::PgTx(p.begin_with(backend::postgres::BEGIN_WRITE).await?);
-                if lock {
+            Pool::Postgres(p) => match batch {
+                // One round trip fewer per batch. BEGIN may wait here for the action's
+                // locks: a batch runs in a task of its own, which no request's
+                // cancellation drops midway (see `BEGIN_WRITE`).
+                Some((club, item)) => Conn::PgTx(
+                    p.begin_with(sqlx::AssertSqlSafe(format!(
+                        "{}; {}",
+                        backend::postgres::BEGIN_WRITE,
+                        backend::postgres::action_script(club, item, false)
+                    )))
+                    .await?,
+                ),
+                None => {
+                    let mut tx = Conn::PgTx(p.begin_with(backend::postgres::BEGIN_WRITE).await?);
                     backend::postgres::lock_write(&mut tx, club, item).await?;
+                    tx
                 }
-                tx
-            }
+            },
             Pool::Sqlite(_) => {
                 let mut tx = self.writer.acquire().await?;
                 // Marked open before BEGIN is sent: if this future is dropped midway,
                 // the writer pool's release hook still ends whatever was started.
                 self.open.store(true, Ordering::Release);
                 sql::q("BEGIN IMMEDIATE").execute(&mut tx).await?;
+                if batch.is_some() {
+                    tx.execute_script("SAVEPOINT action".to_owned()).await?;
+                }
                 tx
             }
         };
@@ -388,7 +404,7 @@ impl Db {
             audit_key: self.audit_key.clone(),
             head: self.head.clone(),
             recent: self.recent.clone(),
-            in_action: false,
+            in_action: batch.is_some(),
             #[cfg(feature = "bench-unaudited")]
             unaudited: self.unaudited.load(Ordering::Relaxed),
         })

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tekkan_storage::sql as raw;
 
-use crate::support::fixture::join;
+use crate::support::fixture::{event, join};
 use crate::support::{TestApp, tekkan_on};
 
 async fn healthz(base: &str) -> (StatusCode, Value) {
@@ -41,6 +41,8 @@ async fn rows_changed_outside_tekkan_are_found_and_named() {
     let mut owner = app.sign_up("部長", None).await;
     let club = owner.create_club("吹奏楽部").await;
     let (mut member, m) = join(&app, &mut owner, &club, "member", false).await;
+    let (_, occ) = event(&mut owner, &club).await;
+    let answer = format!("/api/v1/clubs/{club}/occurrences/{occ}/answers/{m}");
     let (s, a) = owner
         .api(
             Method::POST,
@@ -91,6 +93,12 @@ async fn rows_changed_outside_tekkan_are_found_and_named() {
         .api(Method::POST, &announcements, Some(takeover))
         .await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    // Nor an answer, which reads the actor's membership with everything else it needs
+    // (a batched write: the refusal leaves the others in its batch whole).
+    let (s, _) = member
+        .api(Method::PUT, &answer, Some(json!({"status": "yes"})))
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
     sql(
         &app,
         &format!("UPDATE memberships SET role = 'member' WHERE id = '{m}'"),
@@ -98,6 +106,10 @@ async fn rows_changed_outside_tekkan_are_found_and_named() {
     .await;
     let (s, _) = member.api(Method::GET, &announcements, None).await;
     assert_eq!(s, StatusCode::OK);
+    let (s, v) = member
+        .api(Method::PUT, &answer, Some(json!({"status": "yes"})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(scrub(&app).await, None);
 
     // A row added by hand has no seal; once it is gone, every row matches again.
