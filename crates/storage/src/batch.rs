@@ -331,5 +331,47 @@ mod tests {
         assert!(!gone.shared().is_disk_full());
         let held = StorageError::WritesHeld("behind checkpoint".into());
         assert!(matches!(held.shared(), StorageError::WritesHeld(w) if w == "behind checkpoint"));
+        // PostgreSQL's disk_full (SQLSTATE 53100) as the server sends it, and SQLite's.
+        for code in ["53100", "13"] {
+            let full = StorageError::Sqlx(sqlx::Error::Database(Box::new(Refused(code))));
+            assert!(full.is_disk_full(), "{code}");
+            assert!(full.shared().is_disk_full(), "{code}");
+            assert!(!full.shared().is_unavailable(), "{code}");
+        }
+        let other = StorageError::Sqlx(sqlx::Error::Database(Box::new(Refused("23505"))));
+        assert!(!other.shared().is_disk_full());
+    }
+
+    /// A database's refusal with an error code, as a driver reports it.
+    #[derive(Debug)]
+    struct Refused(&'static str);
+
+    impl std::fmt::Display for Refused {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "refused with {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Refused {}
+
+    impl sqlx::error::DatabaseError for Refused {
+        fn message(&self) -> &str {
+            "could not extend file"
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
     }
 }

@@ -143,10 +143,12 @@ impl StorageError {
 
     pub fn is_disk_full(&self) -> bool {
         const SQLITE_FULL: &str = "13";
+        // PostgreSQL's SQLSTATE disk_full: a write that could not extend a file.
+        const PG_DISK_FULL: &str = "53100";
         const ENOSPC: i32 = 28;
         match self {
             StorageError::Sqlx(sqlx::Error::Database(d)) => {
-                d.code().as_deref() == Some(SQLITE_FULL)
+                matches!(d.code().as_deref(), Some(SQLITE_FULL | PG_DISK_FULL))
                     || d.message().contains("database or disk is full")
             }
             StorageError::Sqlx(sqlx::Error::Io(e)) => e.raw_os_error() == Some(ENOSPC),
