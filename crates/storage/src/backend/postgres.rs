@@ -39,26 +39,30 @@ pub(crate) async fn lock_write(
     club: Option<&str>,
     item: Option<&str>,
 ) -> Result<()> {
-    use crate::sql::q;
-    // Two-integer locks are a key space apart from the one-bigint whole-database lock:
-    // 0x7e6b for clubs and 0x7e6c for items, each with a hash of the id. Two ids that
-    // share a hash merely wait for each other. PostgreSQL evaluates a target list in
-    // order, so the locks are taken coarse to fine.
-    let query = match (club, item) {
-        (None, _) => q("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK),
-        (Some(club), None) => {
-            q("SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock(32363, $2::int4)")
-                .bind(WRITE_LOCK)
-                .bind(i64::from(key(club)))
-        }
-        (Some(club), Some(item)) => q("SELECT pg_advisory_xact_lock_shared($1), \
-             pg_advisory_xact_lock_shared(32363, $2::int4), pg_advisory_xact_lock(32364, $3::int4)")
-        .bind(WRITE_LOCK)
-        .bind(i64::from(key(club)))
-        .bind(i64::from(key(item))),
-    };
-    query.execute(&mut *tx).await?;
+    tx.execute_script(lock_sql(club, item)).await?;
     Ok(())
+}
+
+/// The statement [`lock_write`] runs. Two-integer locks are a key space apart from the
+/// one-bigint whole-database lock: 0x7e6b for clubs and 0x7e6c for items, each with a
+/// hash of the id. Two ids that share a hash merely wait for each other. PostgreSQL
+/// evaluates a target list in order, so the locks are taken coarse to fine. Literal
+/// integers, not parameters: it also goes into scripts of several statements (see
+/// [`action_script`]), which cannot carry parameters.
+fn lock_sql(club: Option<&str>, item: Option<&str>) -> String {
+    match (club, item) {
+        (None, _) => format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
+        (Some(club), None) => format!(
+            "SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}), pg_advisory_xact_lock(32363, {})",
+            key(club)
+        ),
+        (Some(club), Some(item)) => format!(
+            "SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}), \
+             pg_advisory_xact_lock_shared(32363, {}), pg_advisory_xact_lock(32364, {})",
+            key(club),
+            key(item)
+        ),
+    }
 }
 
 /// The locks of a member's action on `item` (as [`lock_write`] takes them) inside a
@@ -67,15 +71,13 @@ pub(crate) async fn lock_write(
 /// previous action's savepoint first, keeping what it did.
 pub(crate) fn action_script(club: &str, item: &str, release: bool) -> String {
     format!(
-        "{}SAVEPOINT action; SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}), \
-         pg_advisory_xact_lock_shared(32363, {}), pg_advisory_xact_lock(32364, {})",
+        "{}SAVEPOINT action; {}",
         if release {
             "RELEASE SAVEPOINT action; "
         } else {
             ""
         },
-        key(club),
-        key(item),
+        lock_sql(Some(club), Some(item)),
     )
 }
 
