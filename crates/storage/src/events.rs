@@ -121,12 +121,13 @@ macro_rules! occurrence_cols {
 pub(crate) use occurrence_cols;
 
 /// The condition "membership `m` is among those event `e` is for": the whole club, or
-/// a member of one of its target sub-groups. Guardians are never attendees.
+/// a member of one of its target sub-groups. Guardians are never attendees. A scalar
+/// subquery rather than EXISTS, for the reason given at [`crate::Db::schedule`].
 macro_rules! targeted {
     () => {
-        "m.status = 'active' AND m.role <> 'guardian' AND (e.all_members OR EXISTS ( \
+        "m.status = 'active' AND m.role <> 'guardian' AND (e.all_members OR ( \
            SELECT 1 FROM event_targets t JOIN subgroup_members sm ON sm.subgroup_id = t.subgroup_id \
-           WHERE t.event_id = e.id AND sm.membership_id = m.id))"
+           WHERE t.event_id = e.id AND sm.membership_id = m.id LIMIT 1) IS NOT NULL)"
     };
 }
 pub(crate) use targeted;
