@@ -6,7 +6,7 @@ use tekkan_core::{
 };
 
 use crate::events::{Occurrence, occurrence_cols, occurrence_row, targeted};
-use crate::records::{id_col, membership, membership_cols};
+use crate::records::{id_col, membership_cols, sealed_membership};
 use crate::{Db, Result, StorageError, WriteTx};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -293,11 +293,7 @@ impl WriteTx {
             .fetch_one(&mut self.tx)
             .await?;
         let actor = match r.try_get::<Option<String>, _>("m_id")? {
-            Some(id) => {
-                let me = membership(&r)?;
-                let sealed = crate::row_seals::row_sealed(&self.audit_key, "membership", &id, &r)?;
-                Some((me, sealed))
-            }
+            Some(_) => Some(sealed_membership(&self.audit_key, &r)?),
             None => None,
         };
         if r.try_get::<Option<String>, _>("o_id")?.is_none() {

@@ -3,7 +3,7 @@
 use crate::sql::{q, scalar};
 use tekkan_core::{AccountId, ClubId, MembershipId, MembershipStatus, Role};
 
-use crate::records::{club, id_col, membership, membership_cols};
+use crate::records::{club, id_col, membership, membership_cols, sealed_membership};
 use crate::{Club, Db, GuardianLink, Member, Membership, Result, WriteTx, conflict};
 
 /// A membership of `club` looked up by account, or by membership id.
@@ -224,11 +224,8 @@ impl WriteTx {
             .bind(account.to_string())
             .fetch_optional(&mut self.tx)
             .await?;
-        let Some(r) = row else { return Ok(None) };
-        let m = membership(&r)?;
-        let sealed =
-            crate::row_seals::row_sealed(&self.audit_key, "membership", &m.id.to_string(), &r)?;
-        Ok(Some((m, sealed)))
+        row.map(|r| sealed_membership(&self.audit_key, &r))
+            .transpose()
     }
 
     pub async fn active_owner_count(&mut self, club: ClubId) -> Result<i64> {

@@ -156,6 +156,14 @@ pub(crate) fn membership(row: &Row) -> Result<Membership> {
     })
 }
 
+/// A membership read with [`membership_cols`] and `row_seals::seal_cols("membership",
+/// "m", …)`: the row, and whether it matches its seal (or is this write's own change).
+pub(crate) fn sealed_membership(key: &[u8], row: &Row) -> Result<(Membership, bool)> {
+    let m = membership(row)?;
+    let sealed = crate::row_seals::row_sealed(key, "membership", &m.id.to_string(), row)?;
+    Ok((m, sealed))
+}
+
 /// The select list matching [`membership`], as a macro so that queries stay `&'static str`.
 macro_rules! membership_cols {
     () => {
