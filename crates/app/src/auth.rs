@@ -179,6 +179,23 @@ impl App {
         password: &str,
         origin: &Origin,
     ) -> Result<LoginOutcome> {
+        let outcome = self.log_in_checked(email, password, origin).await;
+        crate::metrics::login(match &outcome {
+            Ok(LoginOutcome::Session(_)) => "session",
+            Ok(LoginOutcome::SecondStep { .. }) => "second_step",
+            Err(AppError::BadCredentials) => "refused",
+            Err(AppError::RateLimited { .. }) => "throttled",
+            Err(_) => "error",
+        });
+        outcome
+    }
+
+    async fn log_in_checked(
+        &self,
+        email: &str,
+        password: &str,
+        origin: &Origin,
+    ) -> Result<LoginOutcome> {
         let (account, new_hash, key) = self
             .check_password(&login_key(email), email, password, origin)
             .await?;

@@ -309,8 +309,16 @@ pub async fn schedule(app: App, cfg: Config, mut stop: watch::Receiver<bool>) {
         );
         return;
     }
+    let names: Vec<String> = cfg
+        .backup
+        .destinations
+        .iter()
+        .map(|d| d.name.clone())
+        .collect();
+    tekkan_app::metrics::backup_destinations(&names);
     let mut wait = match newest(&cfg).await {
         Some(t) => {
+            tekkan_app::metrics::backup_seen(t.as_second());
             let age = jiff::Timestamp::now().duration_since(t);
             interval.saturating_sub(Duration::try_from(age).unwrap_or_default())
         }

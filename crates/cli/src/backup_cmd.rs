@@ -74,7 +74,7 @@ pub async fn run(config: Option<&PathBuf>, command: BackupCommand) -> Result<Exi
     match command {
         BackupCommand::Run { data_dir } => {
             let cfg = load(config, data_dir)?;
-            init_logging(&cfg.log.level);
+            init_logging(&cfg.log);
             let (app, _, _) = tekkan_cli::open_app(&cfg).await?;
             let r = tekkan_cli::backup::run(&app, &cfg).await;
             app.db().close().await;
@@ -154,7 +154,7 @@ pub async fn run(config: Option<&PathBuf>, command: BackupCommand) -> Result<Exi
             dry_run,
         } => {
             let cfg = load(config, None)?;
-            init_logging(&cfg.log.level);
+            init_logging(&cfg.log);
             let mut failed = false;
             for (id, keep, error) in tekkan_cli::backup::prune(&cfg, &destination, dry_run).await? {
                 match (keep, error) {

@@ -302,6 +302,17 @@ pub struct Keys {
 pub struct Log {
     /// `error`, `warn`, `info`, `debug`, or per-target (`info,tekkan_web=debug`).
     pub level: String,
+    /// `text` for people at a terminal, `json` (one object per line) for a log
+    /// collector.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for Config {
@@ -329,6 +340,7 @@ impl Default for Log {
     fn default() -> Self {
         Self {
             level: "info".into(),
+            format: LogFormat::Text,
         }
     }
 }

@@ -198,18 +198,29 @@ pub(crate) fn load(
     Ok(cfg)
 }
 
-pub(crate) fn init_logging(level: &str) {
+pub(crate) fn init_logging(log: &config::Log) {
+    let level = &log.level;
     let filter: tracing_subscriber::filter::Targets = level.parse().unwrap_or_else(|_| {
         eprintln!("log.level {level:?} is not valid; using info");
         tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
     });
     use tracing_subscriber::prelude::*;
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let layer = match log.format {
+        config::LogFormat::Text => layer
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .boxed(),
+        // The request's span (id, method, path) goes along with each line, flattened
+        // beside the event's own fields, so a collector can group one request's lines.
+        config::LogFormat::Json => layer
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
+    };
     tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-        )
+        .with(layer)
         .with(filter)
         .init();
 }
@@ -240,7 +251,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             if let Some(l) = listen {
                 cfg.server.listen = l;
             }
-            init_logging(&cfg.log.level);
+            init_logging(&cfg.log);
             tracing::debug!(config = ?cfg, "configuration");
             let running =
                 tekkan_cli::start(&cfg, &ServeOptions { demo }, shutdown_signal()?).await?;
@@ -301,7 +312,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             command: FilesCommand::Check { data_dir },
         } => {
             let cfg = load(cli.config.as_ref(), data_dir)?;
-            init_logging(&cfg.log.level);
+            init_logging(&cfg.log);
             let settings = cfg
                 .files
                 .settings(&cfg.data_dir)
@@ -323,7 +334,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 },
         } => {
             let cfg = load(cli.config.as_ref(), data_dir)?;
-            init_logging(&cfg.log.level);
+            init_logging(&cfg.log);
             let started = std::time::Instant::now();
             let m = tekkan_cli::db_copy::run(&cfg, &to, keys_to.as_deref()).await?;
             println!(
@@ -345,7 +356,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             command: KeysCommand::Rotate { data_dir },
         } => {
             let cfg = load(cli.config.as_ref(), data_dir)?;
-            init_logging(&cfg.log.level);
+            init_logging(&cfg.log);
             let (id, moved) = tekkan_cli::rotate_master_key(&cfg).await?;
             println!("master key {id} is now current; {moved} data keys re-sealed under it");
             Ok(ExitCode::SUCCESS)
@@ -354,7 +365,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             command: KeysCommand::RotateLog { data_dir },
         } => {
             let cfg = load(cli.config.as_ref(), data_dir)?;
-            init_logging(&cfg.log.level);
+            init_logging(&cfg.log);
             let key = tekkan_cli::rotate_log_key(&cfg).await?;
             println!("audit log key rotated; the new public key is {key}");
             Ok(ExitCode::SUCCESS)
@@ -446,7 +457,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             replace,
         } => {
             let cfg = load(cli.config.as_ref(), data_dir)?;
-            init_logging(&cfg.log.level);
+            init_logging(&cfg.log);
             let started = std::time::Instant::now();
             let (v, aside) = tekkan_cli::restore::restore(&cfg, &source.source(), replace).await?;
             for a in aside {

@@ -178,3 +178,30 @@ pub async fn health(app: App, every: Duration, mut stop: watch::Receiver<bool>) 
         }
     }
 }
+
+/// Samples the data directory's file system every `every`: bytes free and in all, for
+/// `/metrics` (and the operator's disk alert). The command line does it, since only it
+/// touches files.
+pub async fn disk_space(dir: std::path::PathBuf, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        match nix::sys::statvfs::statvfs(&dir) {
+            Ok(s) => {
+                let unit = s.fragment_size();
+                tekkan_app::metrics::disk_space(
+                    s.blocks_available().saturating_mul(unit),
+                    s.blocks().saturating_mul(unit),
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the data directory's free space could not be read")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}

@@ -434,6 +434,11 @@ pub async fn start(
         Duration::from_secs(cfg.scheduler.health_check_minutes.max(1) * 60),
         sched_stop.subscribe(),
     ));
+    let disk = tokio::spawn(crate::scheduler::disk_space(
+        cfg.data_dir.clone(),
+        Duration::from_secs(30),
+        sched_stop.subscribe(),
+    ));
     let serve = tekkan_web::serve(listener, tls, state, stop);
     let handle = tokio::spawn(async move {
         let r = serve.await;
@@ -446,6 +451,8 @@ pub async fn start(
         let _ = backups.await;
         health.abort();
         let _ = health.await;
+        disk.abort();
+        let _ = disk.await;
         let _ = reads.await;
         let _ = cp_stop.send(true);
         let _ = integrator.await;

@@ -44,6 +44,10 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
     } else {
         lang_of(req.headers())
     };
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
     req.extensions_mut().insert(rid.clone());
     req.extensions_mut().insert(nonce.clone());
     let span = tracing::info_span!("request", id = %rid.0, %method, path = %loggable_path(&path));
@@ -58,10 +62,17 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
     if let Ok(v) = HeaderValue::from_str(&rid.0) {
         res.headers_mut().insert("x-request-id", v);
     }
+    let elapsed = started.elapsed();
+    tekkan_app::metrics::request(
+        method.as_str(),
+        route.as_deref(),
+        res.status().as_u16(),
+        elapsed.as_secs_f64(),
+    );
     span.in_scope(|| {
         tracing::info!(
             status = res.status().as_u16(),
-            ms = started.elapsed().as_millis() as u64,
+            ms = elapsed.as_millis() as u64,
             "served"
         );
     });

@@ -492,3 +492,59 @@ async fn generated_clubs_have_schedules_and_answerable_practice() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// With `[log] format = "json"` every line on stderr is one JSON object, and a request's
+/// line carries the same id as its `x-request-id` header, so a collector can find the
+/// request a user quotes.
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_with_the_request_id() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    tekkan_cli::install_crypto_provider();
+    let mut child = tekkan()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", d])
+        .env("TEKKAN_LOG__FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .db()
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut url = String::new();
+    while !url.contains("/setup?token=") {
+        url.clear();
+        assert!(reader.read_line(&mut url).unwrap() > 0, "no setup link");
+    }
+    let url = url.trim();
+    let url = &url[url.find("http").unwrap()..];
+    let page = reqwest::get(url).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let rid = page.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(sigterm(&mut child).code(), Some(0));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{err}");
+    for l in &lines {
+        assert!(l["timestamp"].is_string() && l["level"].is_string(), "{l}");
+    }
+    let served = lines
+        .iter()
+        .find(|l| l["message"] == "served" && l["span"]["id"] == rid.as_str())
+        .unwrap_or_else(|| panic!("no line for request {rid}: {err}"));
+    assert_eq!(served["status"], 200);
+    assert_eq!(served["span"]["path"], "/setup");
+    assert_eq!(served["span"]["method"], "GET");
+    // The setup token is in the query, never in a log line.
+    let token = &url[url.find("token=").unwrap() + 6..];
+    assert!(!err.contains(token), "the setup token was logged");
+}

@@ -37,6 +37,7 @@ mod key_commitments;
 mod keys;
 mod lockout;
 mod matrix;
+mod metrics;
 pub mod mfa;
 mod newcomer;
 mod passkeys;

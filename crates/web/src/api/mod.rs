@@ -29,6 +29,7 @@ fn from_this_machine(peer: &crate::Peer, headers: &axum::http::HeaderMap) -> boo
 /// to loopback peers only, and never through a reverse proxy (which would make every
 /// client look local).
 async fn metrics(
+    State(st): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<crate::Peer>,
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
@@ -39,7 +40,7 @@ async fn metrics(
                 axum::http::header::CONTENT_TYPE,
                 "text/plain; version=0.0.4",
             )],
-            tekkan_app::metrics::render(),
+            st.app.metrics_text(),
         )
             .into_response(),
         false => axum::http::StatusCode::NOT_FOUND.into_response(),
