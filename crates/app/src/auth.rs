@@ -119,6 +119,7 @@ impl App {
         if invitation.is_none() && !self.settings().open_signup {
             return Err(AppError::Forbidden);
         }
+        self.refuse_if(crate::containment::Switch::SignupsPaused)?;
         self.limit(IpPolicy::SignUp, origin).await?;
         if let Some(token) = invitation {
             // Fail before the expensive hash when the link is already dead.

@@ -68,6 +68,10 @@ pub enum AppError {
     /// refused until the operator decides.
     #[error("writes are held: {0}")]
     WritesHeld(String),
+    /// A containment switch the operator turned on refuses this (`read_only`,
+    /// `signups_paused`): nothing was written.
+    #[error("refused while {0} is on")]
+    Contained(&'static str),
     #[error(transparent)]
     Storage(StorageError),
     #[error("internal error: {0}")]

@@ -62,6 +62,7 @@ impl App {
         club: ClubId,
         spec: InvitationSpec,
     ) -> Result<(Invitation, String)> {
+        self.refuse_if(crate::containment::Switch::SignupsPaused)?;
         if !(1..=720).contains(&spec.expires_in_hours) {
             return Err(tekkan_core::ValidationError::Invalid {
                 field: "expires_in_hours",
@@ -183,6 +184,7 @@ impl App {
 
     /// A logged-in person uses a link.
     pub async fn accept_invitation(&self, actor: &Actor, token: &str) -> Result<JoinOutcome> {
+        self.refuse_if(crate::containment::Switch::SignupsPaused)?;
         self.limit(IpPolicy::Invitation, &actor.origin).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;

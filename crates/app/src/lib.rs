@@ -12,6 +12,7 @@ mod auth;
 mod backup;
 mod clubs;
 mod comments;
+pub mod containment;
 mod delivery;
 mod demo;
 mod error;
@@ -150,6 +151,8 @@ struct Inner {
     health: health::Health,
     /// The duties this instance holds (see [`tekkan_storage::Db::try_lead`]).
     leading: std::sync::Mutex<std::collections::BTreeSet<&'static str>>,
+    /// The containment switches as last read (see [`containment`]).
+    containment: containment::Watched,
 }
 
 impl App {
@@ -205,6 +208,7 @@ impl App {
                 reads: reads::ReadLog::default(),
                 health: health::Health::default(),
                 leading: Default::default(),
+                containment: Default::default(),
             }),
         })
     }

@@ -115,6 +115,7 @@ impl App {
         token: &str,
         origin: &Origin,
     ) -> Result<(NewSession, Option<JoinOutcome>)> {
+        self.refuse_if(crate::containment::Switch::SignupsPaused)?;
         self.limit(crate::limits::IpPolicy::SignUp, origin).await?;
         let now = now_ms();
         let mut tx = self.db().begin().await?;

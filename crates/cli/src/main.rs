@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod backup_cmd;
+mod contain_cmd;
 
 use clap::{Parser, Subcommand};
 use tekkan_cli::config::{self, Config};
@@ -72,6 +73,13 @@ enum Command {
     Backup {
         #[command(subcommand)]
         command: backup_cmd::BackupCommand,
+    },
+    /// Containment during an incident: read-only mode, sign-ups paused, sessions
+    /// ended, or everything locked down at once. Audited; every instance follows
+    /// within seconds.
+    Contain {
+        #[command(subcommand)]
+        command: contain_cmd::ContainCommand,
     },
     /// Rebuild a data directory from a backup (every check of `backup verify` first).
     Restore {
@@ -451,6 +459,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { command } => backup_cmd::run(cli.config.as_ref(), command).await,
+        Command::Contain { command } => contain_cmd::run(cli.config.as_ref(), command).await,
         Command::Restore {
             source,
             data_dir,

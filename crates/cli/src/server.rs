@@ -60,6 +60,9 @@ pub enum CliError {
     BackupConfig(String),
     #[error(transparent)]
     Files(#[from] tekkan_files::FilesError),
+    /// A command used wrongly (an unknown switch, a malformed id).
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// The database file inside a data directory.
@@ -434,6 +437,14 @@ pub async fn start(
         Duration::from_secs(cfg.scheduler.health_check_minutes.max(1) * 60),
         sched_stop.subscribe(),
     ));
+    // Read once before serving, so a switch that is on applies from the first request.
+    if let Err(e) = app.refresh_containment().await {
+        tracing::warn!(error = %e, "containment switches could not be read");
+    }
+    let contain = tokio::spawn({
+        let (app, stop) = (app.clone(), sched_stop.subscribe());
+        async move { app.watch_containment(stop).await }
+    });
     let disk = tokio::spawn(crate::scheduler::disk_space(
         cfg.data_dir.clone(),
         Duration::from_secs(30),
@@ -453,6 +464,7 @@ pub async fn start(
         let _ = health.await;
         disk.abort();
         let _ = disk.await;
+        let _ = contain.await;
         let _ = reads.await;
         let _ = cp_stop.send(true);
         let _ = integrator.await;

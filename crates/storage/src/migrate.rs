@@ -55,6 +55,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         21,
         include_str!("../migrations/sqlite/0021_lighter_triggers.sql"),
     ),
+    (
+        22,
+        include_str!("../migrations/sqlite/0022_containment.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -77,6 +81,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         21,
         include_str!("../migrations/postgres/0021_lighter_triggers.sql"),
+    ),
+    (
+        22,
+        include_str!("../migrations/postgres/0022_containment.sql"),
     ),
 ];
 

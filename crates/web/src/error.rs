@@ -46,7 +46,7 @@ impl WebError {
             }) => Some(((*ms).max(0) as u64).div_ceil(1000)),
             WebError::App(AppError::Overloaded | AppError::Unavailable) => Some(5),
             WebError::App(AppError::DiskFull) => Some(60),
-            WebError::App(AppError::WritesHeld(_)) => Some(300),
+            WebError::App(AppError::WritesHeld(_) | AppError::Contained(_)) => Some(300),
             _ => None,
         };
         let (status, code, field, detail) = match self {
@@ -91,6 +91,9 @@ impl WebError {
                 AppError::DiskFull => (StatusCode::INSUFFICIENT_STORAGE, "disk_full", None, None),
                 AppError::WritesHeld(_) => {
                     (StatusCode::SERVICE_UNAVAILABLE, "writes_held", None, None)
+                }
+                AppError::Contained(switch) => {
+                    (StatusCode::SERVICE_UNAVAILABLE, *switch, None, None)
                 }
                 AppError::Storage(e) => (
                     StatusCode::INTERNAL_SERVER_ERROR,

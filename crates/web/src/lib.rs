@@ -4,6 +4,7 @@
 //! Each domain module exports `routes()`; handlers extract, call `tekkan-app`, render.
 
 mod api;
+mod contain;
 mod error;
 mod extract;
 mod frame;

@@ -202,6 +202,9 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
                 };
                 return res;
             }
+            if crate::contain::refused(&st, req.method(), path) {
+                return WebError::App(AppError::Contained("read_only")).into_response();
+            }
             req.extensions_mut().insert(caller);
             let mut res = next.run(req).await;
             for c in set_cookies {

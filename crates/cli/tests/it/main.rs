@@ -22,6 +22,7 @@ mod browser_activities;
 mod calendar;
 mod cli;
 mod clubs;
+mod containment;
 mod db_move;
 mod delivery;
 mod disk_full;

@@ -87,6 +87,10 @@ const CASES: &[(&str, &str, Rule)] = &[
         "/api/v1/admin/accounts/{account}/sessions",
         Operator,
     ),
+    ("GET", "/api/v1/admin/containment", Operator),
+    ("PUT", "/api/v1/admin/containment/{switch}", Operator),
+    ("POST", "/api/v1/admin/sessions/end", Operator),
+    ("POST", "/api/v1/admin/lockdown", Operator),
     ("POST", "/api/v1/admin/accounts/{account}/disable", Operator),
     ("POST", "/api/v1/admin/accounts/{account}/enable", Operator),
     ("GET", "/password-reset", Public),
@@ -537,6 +541,7 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         .replace("{club}", &club.id)
         .replace("{student}", &club.student);
     let guardian_link = path.contains("/students/") || path.ends_with("/guardian-links");
+    p = p.replace("{switch}", "signups_paused");
     if p.contains("{event}") || p.contains("{occurrence}") {
         let (e, o) = event(&mut owner, &club.id).await;
         p = p.replace("{event}", &e).replace("{occurrence}", &o);
@@ -705,6 +710,22 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             "password": "a long enough passphrase"
         })),
         ("PUT", "/api/v1/me/email") => Body::Json(json!({ "email": email })),
+        ("PUT", "/api/v1/admin/containment/{switch}") => {
+            Body::Json(json!({"on": true, "reason": "access matrix"}))
+        }
+        // One person's sessions (club B's owner, whom no caller here is): ending
+        // everyone's would log the callers after the operator out mid-matrix.
+        ("POST", "/api/v1/admin/sessions/end") => {
+            let (_, me) =
+                fx.b.owner
+                    .clone()
+                    .api(Method::GET, "/api/v1/me", None)
+                    .await;
+            Body::Json(json!({"scope": "account", "account": me["account_id"]}))
+        }
+        // Refused for want of a reason (400, after the operator check): a lock-down would
+        // end every other caller's session mid-matrix. it::containment locks down.
+        ("POST", "/api/v1/admin/lockdown") => Body::Json(json!({"reason": ""})),
         ("PATCH", "/api/v1/me") => Body::Json(json!({"display_name": "訂正後の名前"})),
         ("POST", "/api/v1/me/passkeys") => Body::Json(json!({"name": "key", "credential": {}})),
         ("POST", "/api/v1/session/passkey") | ("POST", "/api/v1/me/reauth/passkey") => {

@@ -363,6 +363,26 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "The server's storage is full, so nothing was saved (nothing changed). The operator has been alerted. Please try again later.",
     ),
     (
+        "error.reason_required",
+        "理由を入力してください(監査ログに残ります)。",
+        "Say why (it is kept in the audit log).",
+    ),
+    (
+        "error.session_scope",
+        "範囲は all(全員)、club(クラブの全員、club を指定)、account(一人、account を指定)のいずれかです。",
+        "The scope is all; club (with club); or account (with account).",
+    ),
+    (
+        "error.read_only",
+        "運営者が安全のため一時的に閲覧専用にしています。変更は保存されませんでした。お知らせとステータスページをご確認ください。",
+        "The operator has made the service read-only for safety for now. Your change was not saved; see the notice and the status page.",
+    ),
+    (
+        "error.signups_paused",
+        "運営者が安全のため新規登録と招待を一時停止しています。しばらくしてからもう一度お試しください。",
+        "The operator has paused sign-ups and invitations for safety for now. Please try again later.",
+    ),
+    (
         "error.writes_held",
         "データが最後に署名された記録より古い状態に戻っていることが見つかったため、運営者が確認するまで変更を受け付けていません(閲覧はできます)。",
         "The data was found older than its last signed record, so changes are paused until the operator has checked (you can still read).",
@@ -709,6 +729,14 @@ mod coverage {
                 .map(|f| format!("field.{}", f.as_str())),
         );
         let known_not_errors = [
+            // Metric label values (log-in outcomes, request kinds).
+            "session",
+            "second_step",
+            "refused",
+            "throttled",
+            "error",
+            "read",
+            "write",
             // Per-address limit policies, as named in the database.
             "login",
             "login_failure",

@@ -6,6 +6,7 @@ mod announcements;
 pub mod audit;
 mod auth;
 mod clubs;
+mod containment;
 pub mod events;
 pub mod feeds;
 pub mod invitations;
@@ -47,6 +48,7 @@ pub fn routes() -> Routes {
         .merge(transparency::routes())
         .merge(audit::routes())
         .merge(signing::routes())
+        .merge(containment::routes())
 }
 
 /// A member named in a list.

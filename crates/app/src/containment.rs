@@ -1,0 +1,265 @@
+//! Containment: the switches an operator throws to stop the damage during an incident
+//! (read-only mode, sign-ups and invitations paused, every session ended, all at once
+//! as a lock-down). Each is one call, audited and reversible, and takes effect on every
+//! instance within seconds: the switches live in the database and each instance reads
+//! them every second (see [`App::watch_containment`]).
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use tekkan_core::{AccountId, ClubId};
+use tekkan_storage::{SwitchOn, now_ms};
+use tokio::sync::watch;
+
+use crate::actor::{Actor, system_event};
+use crate::{App, AppError, Result};
+
+/// How often each instance reads the switches.
+pub const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// A containment switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Switch {
+    /// Every change is refused with 503, except signing in and out and the operator's
+    /// own containment tools. Reads, the status page and exports keep working.
+    ReadOnly,
+    /// No new accounts, no new invitations, no joining by invitation.
+    SignupsPaused,
+}
+
+impl Switch {
+    pub const ALL: [Switch; 2] = [Switch::ReadOnly, Switch::SignupsPaused];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Switch::ReadOnly => "read_only",
+            Switch::SignupsPaused => "signups_paused",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.name() == s)
+    }
+}
+
+/// Whose sessions to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionScope {
+    /// Everyone's (the caller's own excepted).
+    All,
+    /// Everyone with a membership in the club.
+    Club(ClubId),
+    /// One person's.
+    Account(AccountId),
+}
+
+/// The switches as this instance last read them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Containment {
+    pub read_only: Option<SwitchState>,
+    pub signups_paused: Option<SwitchState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SwitchState {
+    pub since_ms: i64,
+    pub reason: String,
+}
+
+impl Containment {
+    fn from_rows(rows: Vec<SwitchOn>) -> Self {
+        let mut c = Self::default();
+        for r in rows {
+            let state = Some(SwitchState {
+                since_ms: r.since_ms,
+                reason: r.reason,
+            });
+            match Switch::parse(&r.switch) {
+                Some(Switch::ReadOnly) => c.read_only = state,
+                Some(Switch::SignupsPaused) => c.signups_paused = state,
+                None => tracing::warn!(switch = %r.switch, "unknown containment switch ignored"),
+            }
+        }
+        c
+    }
+
+    pub fn is_on(&self, s: Switch) -> bool {
+        match s {
+            Switch::ReadOnly => self.read_only.is_some(),
+            Switch::SignupsPaused => self.signups_paused.is_some(),
+        }
+    }
+}
+
+/// This instance's copy of the switches.
+#[derive(Default)]
+pub(crate) struct Watched(RwLock<Arc<Containment>>);
+
+/// What a lock-down did.
+#[derive(Debug, Clone, Serialize)]
+pub struct LockDown {
+    pub switched_on: Vec<&'static str>,
+    pub sessions_ended: u64,
+}
+
+impl App {
+    /// The switches as this instance last read them (at most a second old).
+    pub fn containment(&self) -> Arc<Containment> {
+        self.inner
+            .containment
+            .0
+            .read()
+            .map(|c| Arc::clone(&c))
+            .unwrap_or_default()
+    }
+
+    /// Reads the switches from the database now; logs each change this instance sees.
+    pub async fn refresh_containment(&self) -> Result<()> {
+        let now = Containment::from_rows(self.db().switches_on().await?);
+        let mut held = self
+            .inner
+            .containment
+            .0
+            .write()
+            .map_err(|_| AppError::Internal("containment state poisoned".into()))?;
+        for s in Switch::ALL {
+            match (held.is_on(s), now.is_on(s)) {
+                (false, true) => tracing::warn!(switch = s.name(), "CONTAINMENT ON"),
+                (true, false) => tracing::warn!(switch = s.name(), "containment off"),
+                _ => {}
+            }
+        }
+        *held = Arc::new(now);
+        Ok(())
+    }
+
+    /// The switches as the database holds them now, for the operator.
+    pub async fn switches(&self, actor: Option<&Actor>) -> Result<Containment> {
+        operator_or_cli(actor)?;
+        Ok(Containment::from_rows(self.db().switches_on().await?))
+    }
+
+    /// Reads the switches every [`WATCH_EVERY`] until `stop`.
+    pub async fn watch_containment(&self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.refresh_containment().await {
+                tracing::warn!(error = %e, "containment switches could not be read");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(WATCH_EVERY) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+
+    /// Refuses with 503 while `switch` is on (checked where the change is made).
+    pub(crate) fn refuse_if(&self, switch: Switch) -> Result<()> {
+        match self.containment().is_on(switch) {
+            true => Err(AppError::Contained(switch.name())),
+            false => Ok(()),
+        }
+    }
+
+    /// Turns a switch on or off. `actor` is the operator (from a page or the API), or
+    /// `None` from the command line. Returns false when it already was so.
+    pub async fn set_switch(
+        &self,
+        actor: Option<&Actor>,
+        switch: Switch,
+        on: bool,
+        reason: &str,
+    ) -> Result<bool> {
+        operator_or_cli(actor)?;
+        let reason: String = reason.trim().chars().take(500).collect();
+        let mut tx = self.db().begin().await?;
+        let by = actor.map(|a| a.account.to_string());
+        let changed = tx
+            .set_switch(switch.name(), on, &reason, by.as_deref(), now_ms())
+            .await?;
+        if !changed {
+            return Ok(false);
+        }
+        let action = match on {
+            true => "containment.switch_on",
+            false => "containment.switch_off",
+        };
+        let target = format!("switch:{}", switch.name());
+        let change = serde_json::json!({ "reason": reason });
+        let ev = match actor {
+            Some(a) => a.event(None, action, target, &change),
+            None => system_event(action, target, &change),
+        };
+        tx.commit(vec![ev]).await?;
+        self.refresh_containment().await?;
+        Ok(true)
+    }
+
+    /// Ends sessions in `scope`, the caller's own excepted; returns how many.
+    pub async fn end_sessions(&self, actor: Option<&Actor>, scope: SessionScope) -> Result<u64> {
+        operator_or_cli(actor)?;
+        let keep = actor.map(|a| a.session.to_string());
+        let mut tx = self.db().begin().await?;
+        let (n, target) = match scope {
+            SessionScope::All => (
+                tx.delete_all_sessions(keep.as_deref()).await?,
+                "sessions:all".to_owned(),
+            ),
+            SessionScope::Club(club) => {
+                if self.db().club(club).await?.is_none() {
+                    return Err(AppError::NotFound);
+                }
+                (
+                    tx.delete_club_sessions(&club.to_string(), keep.as_deref())
+                        .await?,
+                    format!("club:{club}"),
+                )
+            }
+            SessionScope::Account(account) => {
+                if self.db().account(account).await?.is_none() {
+                    return Err(AppError::NotFound);
+                }
+                (
+                    tx.delete_sessions(account, actor.map(|a| a.session))
+                        .await?,
+                    format!("account:{account}"),
+                )
+            }
+        };
+        let action = "containment.sessions_ended";
+        let ev = match actor {
+            Some(a) => a.event(None, action, target, &n),
+            None => system_event(action, target, &n),
+        };
+        tx.commit(vec![ev]).await?;
+        Ok(n)
+    }
+
+    /// Locks everything down at once: read-only, sign-ups paused, every other session
+    /// ended. Each step is audited on its own; lifting it is turning the switches off.
+    pub async fn lock_down(&self, actor: Option<&Actor>, reason: &str) -> Result<LockDown> {
+        operator_or_cli(actor)?;
+        let mut switched_on = Vec::new();
+        for s in Switch::ALL {
+            if self.set_switch(actor, s, true, reason).await? {
+                switched_on.push(s.name());
+            }
+        }
+        let sessions_ended = self.end_sessions(actor, SessionScope::All).await?;
+        Ok(LockDown {
+            switched_on,
+            sessions_ended,
+        })
+    }
+}
+
+fn operator_or_cli(actor: Option<&Actor>) -> Result<()> {
+    match actor {
+        Some(a) if !a.is_operator => Err(AppError::Forbidden),
+        _ => Ok(()),
+    }
+}
