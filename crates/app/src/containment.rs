@@ -141,11 +141,16 @@ impl App {
         Ok(Containment::from_rows(self.db().switches_on().await?))
     }
 
-    /// Reads the switches every [`WATCH_EVERY`] until `stop`.
+    /// Reads the switches (and the open published incidents) every [`WATCH_EVERY`]
+    /// until `stop`.
     pub async fn watch_containment(&self, mut stop: watch::Receiver<bool>) {
         loop {
             if let Err(e) = self.refresh_containment().await {
                 tracing::warn!(error = %e, "containment switches could not be read");
+            }
+            // Incidents published on another instance reach this one's banner too.
+            if let Err(e) = self.refresh_open_incidents().await {
+                tracing::warn!(error = %e, "open incidents could not be read");
             }
             tokio::select! {
                 _ = tokio::time::sleep(WATCH_EVERY) => {}

@@ -60,7 +60,7 @@ const TEXTS: [(&str, &str, &str); 6] = [
 ];
 
 /// Security notices by what happened: (what, 日本語, English).
-const SECURITY_TEXTS: [(&str, &str, &str); 11] = [
+const SECURITY_TEXTS: [(&str, &str, &str); 12] = [
     (
         "signup_waiting",
         "{email} の登録が確認待ちです。このサーバーはメールを送らないため、次のリンクを本人に渡してください(24時間有効・1回限り): {link}",
@@ -116,6 +116,19 @@ const SECURITY_TEXTS: [(&str, &str, &str); 11] = [
         "あなたのアカウントのログインが終了されました",
         "Sessions on your account were ended",
     ),
+    (
+        "incident",
+        "運営からのお知らせ({state}): {title}。詳しくはステータスページをご覧ください: {link}",
+        "Notice from the operator ({state}): {title}. Details on the status page: {link}",
+    ),
+];
+
+/// An incident's state as people read it: (state, 日本語, English).
+const INCIDENT_STATES: [(&str, &str, &str); 4] = [
+    ("investigating", "調査中", "investigating"),
+    ("identified", "原因を特定", "cause identified"),
+    ("monitoring", "経過観察中", "monitoring"),
+    ("resolved", "解決", "resolved"),
 ];
 
 /// A notification's message in Japanese (`ja`) or English.
@@ -125,9 +138,21 @@ pub fn notice_text(kind: &str, params: &str, ja: bool) -> String {
         let what = v["what"].as_str().unwrap_or_default();
         let t = SECURITY_TEXTS.iter().find(|t| t.0 == what);
         let text = t.map(|t| if ja { t.1 } else { t.2 }).unwrap_or_default();
+        let state = v["state"].as_str().unwrap_or_default();
+        let state = INCIDENT_STATES
+            .iter()
+            .find(|s| s.0 == state)
+            .map(|s| if ja { s.1 } else { s.2 })
+            .unwrap_or(state);
+        let title = match ja {
+            true => v["title"].as_str(),
+            false => v["title_en"].as_str().or(v["title"].as_str()),
+        };
         let text = text
             .replace("{email}", v["email"].as_str().unwrap_or_default())
-            .replace("{link}", v["link"].as_str().unwrap_or_default());
+            .replace("{link}", v["link"].as_str().unwrap_or_default())
+            .replace("{state}", state)
+            .replace("{title}", title.unwrap_or_default());
         return format!("TEKKAN: {text}");
     }
     let text = TEXTS

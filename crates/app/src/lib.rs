@@ -21,6 +21,7 @@ mod feeds;
 mod health;
 mod ical;
 mod inbox;
+pub mod incidents;
 mod invitations;
 mod limits;
 mod login_guard;
@@ -153,6 +154,8 @@ struct Inner {
     leading: std::sync::Mutex<std::collections::BTreeSet<&'static str>>,
     /// The containment switches as last read (see [`containment`]).
     containment: containment::Watched,
+    /// Open published incidents as last read (see [`incidents`]).
+    incidents: incidents::OpenIncidents,
 }
 
 impl App {
@@ -209,6 +212,7 @@ impl App {
                 health: health::Health::default(),
                 leading: Default::default(),
                 containment: Default::default(),
+                incidents: Default::default(),
             }),
         })
     }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod backup_cmd;
 mod contain_cmd;
+mod incident_cmd;
 
 use clap::{Parser, Subcommand};
 use tekkan_cli::config::{self, Config};
@@ -80,6 +81,11 @@ enum Command {
     Contain {
         #[command(subcommand)]
         command: contain_cmd::ContainCommand,
+    },
+    /// Incidents: open, update, resolve, list; export the status page as static files.
+    Incident {
+        #[command(subcommand)]
+        command: incident_cmd::IncidentCommand,
     },
     /// Rebuild a data directory from a backup (every check of `backup verify` first).
     Restore {
@@ -460,6 +466,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Backup { command } => backup_cmd::run(cli.config.as_ref(), command).await,
         Command::Contain { command } => contain_cmd::run(cli.config.as_ref(), command).await,
+        Command::Incident { command } => incident_cmd::run(cli.config.as_ref(), command).await,
         Command::Restore {
             source,
             data_dir,

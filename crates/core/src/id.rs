@@ -119,6 +119,8 @@ typed_id!(
     NotificationId,
     /// A browser's Web Push subscription.
     PushSubscriptionId,
+    /// A security incident (or outage) the operator handles and may publish.
+    IncidentId,
 );
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod content;
 pub mod device;
 mod error;
 mod id;
+pub mod incident;
 mod password;
 pub mod personal;
 pub mod region;
@@ -23,8 +24,8 @@ pub use content::{
 };
 pub use error::ValidationError;
 pub use id::{
-    AccountId, AnnouncementId, ClubId, CommentId, EventId, Id, InvitationId, MembershipId,
-    NotificationId, OccurrenceId, PollId, PushSubscriptionId, SessionId, SubgroupId,
+    AccountId, AnnouncementId, ClubId, CommentId, EventId, Id, IncidentId, InvitationId,
+    MembershipId, NotificationId, OccurrenceId, PollId, PushSubscriptionId, SessionId, SubgroupId,
 };
 pub use jiff;
 pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password};

@@ -59,6 +59,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         22,
         include_str!("../migrations/sqlite/0022_containment.sql"),
     ),
+    (23, include_str!("../migrations/sqlite/0023_incidents.sql")),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -85,6 +86,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         22,
         include_str!("../migrations/postgres/0022_containment.sql"),
+    ),
+    (
+        23,
+        include_str!("../migrations/postgres/0023_incidents.sql"),
     ),
 ];
 

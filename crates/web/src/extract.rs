@@ -46,6 +46,9 @@ pub struct PageCtx {
     /// Logged in without a second factor: invited to add one.
     pub suggest_mfa: bool,
     pub msg: Option<&'static str>,
+    /// A published incident that concerns this person: (title, state), in their
+    /// language.
+    pub banner: Option<(String, &'static str)>,
 }
 
 #[derive(Deserialize)]
@@ -71,7 +74,15 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
             .map(|m| format!("msg.{m}"))
             .filter(|k| Tr::has(k))
             .map(|k| t.s(&k));
+        let banner = caller.banner.as_ref().map(|b| {
+            let title = match lang {
+                Lang::Ja => b.title.clone(),
+                Lang::En => b.title_en.clone(),
+            };
+            (title, t.s(&format!("incident.state.{}", b.state)))
+        });
         Ok(Self {
+            banner,
             t,
             lang: lang.code(),
             other_lang: lang.other().code(),

@@ -3,6 +3,7 @@
 mod activities;
 mod audit;
 pub mod catalog;
+mod incidents;
 mod privacy;
 mod security;
 

@@ -10,7 +10,7 @@ mod extract;
 mod frame;
 pub mod i18n;
 mod oversize;
-mod pages;
+pub(crate) mod pages;
 mod receipts;
 mod routes;
 mod session;
@@ -30,6 +30,7 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::{ErrorInfo, WebError};
+pub use pages::status::status_files;
 pub use routes::{Endpoint, Routes};
 pub use tls::{TlsError, load_tls_config};
 

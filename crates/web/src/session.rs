@@ -39,6 +39,9 @@ pub struct Caller {
     /// The CSRF token forms on this response must carry.
     pub csrf: String,
     pub origin: Origin,
+    /// A published incident that concerns this caller: shown at the top of every page
+    /// and named in every API response's `tekkan-incident` header.
+    pub banner: Option<tekkan_app::incidents::Banner>,
 }
 
 pub const LANG_COOKIE: &str = "tekkan_lang";
@@ -190,7 +193,25 @@ fn allowed_before_mfa(path: &str) -> bool {
 
 pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     match resolve(&st, &mut req).await {
-        Ok((caller, set_cookies)) => {
+        Ok((mut caller, set_cookies)) => {
+            caller.banner = match st
+                .app
+                .banner(caller.actor.as_ref().map(|a| a.account))
+                .await
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    // A banner that cannot be read never stops the request.
+                    tracing::warn!(error = %e, "the incident banner could not be read");
+                    None
+                }
+            };
+            let incident = match req.uri().path().starts_with("/api/") {
+                true => caller.banner.as_ref().and_then(|b| {
+                    HeaderValue::from_str(&format!("{}; state={}; url=/status", b.id, b.state)).ok()
+                }),
+                false => None,
+            };
             let path = req.uri().path();
             if caller.actor.as_ref().is_some_and(|a| a.must_enrol_mfa())
                 && !allowed_before_mfa(path)
@@ -207,6 +228,9 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
             }
             req.extensions_mut().insert(caller);
             let mut res = next.run(req).await;
+            if let Some(v) = incident {
+                res.headers_mut().insert("tekkan-incident", v);
+            }
             for c in set_cookies {
                 if let Ok(v) = HeaderValue::from_str(&c) {
                     res.headers_mut().append(header::SET_COOKIE, v);
@@ -270,6 +294,7 @@ async fn resolve(st: &AppState, req: &mut Request) -> Result<(Caller, Vec<String
             actor,
             csrf,
             origin,
+            banner: None,
         },
         set_cookies,
     ))

@@ -30,6 +30,7 @@ mod docs;
 mod events;
 mod files;
 mod health;
+mod incidents;
 mod instances;
 mod instances_audit;
 mod instances_jobs;

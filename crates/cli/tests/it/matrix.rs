@@ -87,6 +87,16 @@ const CASES: &[(&str, &str, Rule)] = &[
         "/api/v1/admin/accounts/{account}/sessions",
         Operator,
     ),
+    ("GET", "/status", Public),
+    ("GET", "/status.atom", Public),
+    ("GET", "/status.json", Public),
+    ("GET", "/api/v1/admin/incidents", Operator),
+    ("POST", "/api/v1/admin/incidents", Operator),
+    (
+        "POST",
+        "/api/v1/admin/incidents/{incident}/updates",
+        Operator,
+    ),
     ("GET", "/api/v1/admin/containment", Operator),
     ("PUT", "/api/v1/admin/containment/{switch}", Operator),
     ("POST", "/api/v1/admin/sessions/end", Operator),
@@ -542,6 +552,18 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         .replace("{student}", &club.student);
     let guardian_link = path.contains("/students/") || path.ends_with("/guardian-links");
     p = p.replace("{switch}", "signups_paused");
+    if p.contains("{incident}") {
+        let mut op = fx.operator.clone();
+        let (s, v) = op
+            .api(
+                Method::POST,
+                "/api/v1/admin/incidents",
+                Some(json!({"category": "outage", "title": "matrix"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        p = p.replace("{incident}", v["id"].as_str().unwrap());
+    }
     if p.contains("{event}") || p.contains("{occurrence}") {
         let (e, o) = event(&mut owner, &club.id).await;
         p = p.replace("{event}", &e).replace("{occurrence}", &o);
@@ -710,6 +732,12 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             "password": "a long enough passphrase"
         })),
         ("PUT", "/api/v1/me/email") => Body::Json(json!({ "email": email })),
+        ("POST", "/api/v1/admin/incidents") => {
+            Body::Json(json!({"category": "outage", "title": "障害", "message": "調査中です"}))
+        }
+        ("POST", "/api/v1/admin/incidents/{incident}/updates") => {
+            Body::Json(json!({"state": "identified", "message": "原因を特定しました"}))
+        }
         ("PUT", "/api/v1/admin/containment/{switch}") => {
             Body::Json(json!({"on": true, "reason": "access matrix"}))
         }

@@ -525,6 +525,7 @@ static TABLE: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> = La
         .chain(super::security::MESSAGES)
         .chain(super::privacy::MESSAGES)
         .chain(super::audit::MESSAGES)
+        .chain(super::incidents::MESSAGES)
         .map(|(k, ja, en)| (*k, (*ja, *en)))
         .collect()
 });
@@ -549,6 +550,7 @@ pub fn keys() -> impl Iterator<Item = &'static str> {
         .chain(super::security::MESSAGES)
         .chain(super::privacy::MESSAGES)
         .chain(super::audit::MESSAGES)
+        .chain(super::incidents::MESSAGES)
         .map(|(k, _, _)| *k)
 }
 
@@ -565,6 +567,7 @@ mod tests {
             .chain(super::super::security::MESSAGES)
             .chain(super::super::privacy::MESSAGES)
             .chain(super::super::audit::MESSAGES)
+            .chain(super::super::incidents::MESSAGES)
         {
             assert!(!ja.is_empty() && !en.is_empty(), "{k}");
         }
@@ -729,6 +732,18 @@ mod coverage {
                 .map(|f| format!("field.{}", f.as_str())),
         );
         let known_not_errors = [
+            // Incident categories and states (core::incident), shown through
+            // incident.category.* and incident.state.*.
+            "unauthorized_access",
+            "data_leak",
+            "data_loss",
+            "ransomware",
+            "outage",
+            "vulnerability",
+            "investigating",
+            "identified",
+            "monitoring",
+            "resolved",
             // Metric label values (log-in outcomes, request kinds).
             "session",
             "second_step",

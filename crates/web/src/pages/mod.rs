@@ -16,6 +16,7 @@ mod privacy;
 mod recovery;
 mod security;
 mod settings;
+pub mod status;
 mod subgroups;
 mod transparency;
 
@@ -44,6 +45,7 @@ pub fn routes() -> Routes {
         .merge(passkeys::routes())
         .merge(audit::routes())
         .merge(transparency::routes())
+        .merge(status::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
         .get("/sw.js", service_worker)

@@ -9,6 +9,7 @@ mod clubs;
 mod containment;
 pub mod events;
 pub mod feeds;
+mod incidents;
 pub mod invitations;
 mod members;
 mod notifications;
@@ -49,6 +50,7 @@ pub fn routes() -> Routes {
         .merge(audit::routes())
         .merge(signing::routes())
         .merge(containment::routes())
+        .merge(incidents::routes())
 }
 
 /// A member named in a list.

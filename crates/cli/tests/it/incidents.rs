@@ -1,0 +1,368 @@
+//! Incidents: opened, updated, published and resolved by the operator, each step
+//! audited; a published incident shown as a banner on pages and in API headers to the
+//! people it concerns only, told to them in-app (guardians included), and listed on the
+//! public status page (HTML, Atom, JSON) without its internal steps; the status page
+//! works in read-only mode and exports as static files; the command line does the same.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::fixture::{Fixture, Who};
+use crate::support::{Client, tekkan_on};
+
+async fn step(op: &mut Client, id: &str, body: Value) -> (StatusCode, Value) {
+    op.api(
+        Method::POST,
+        &format!("/api/v1/admin/incidents/{id}/updates"),
+        Some(body),
+    )
+    .await
+}
+
+async fn incident_notices(c: &Client) -> usize {
+    let (s, v) = c
+        .clone()
+        .api(Method::GET, "/api/v1/me/notifications", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "security" && n["params"]["what"] == "incident")
+        .count()
+}
+
+fn well_formed_xml(text: &str) {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom; xml.dom.minidom.parseString(sys.stdin.buffer.read())",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(text.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_published_incident_reaches_its_clubs_people_and_the_status_page() {
+    let fx = Fixture::new().await;
+    let mut op = fx.client(Who::Operator);
+    let member = fx.client(Who::Member);
+    let guardian = fx.client(Who::Guardian);
+    let outsider = fx.outsider.clone();
+
+    // Opened, not yet published: nobody but the operator knows.
+    let (s, v) = op
+        .api(
+            Method::POST,
+            "/api/v1/admin/incidents",
+            Some(json!({
+                "category": "unauthorized_access",
+                "title": "不正ログインの疑い",
+                "title_en": "Suspected account takeover",
+                "clubs": [fx.a.id],
+                "message": "一部のアカウントへの不審なログインを調査しています。",
+                "message_en": "We are investigating suspicious sign-ins to some accounts."
+            })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let page = member
+        .clone()
+        .raw(
+            Method::GET,
+            "/api/v1/me",
+            &[(
+                "authorization",
+                &format!("Bearer {}", member.bearer.clone().unwrap()),
+            )],
+            Vec::new(),
+        )
+        .await;
+    assert!(!page.headers.contains_key("tekkan-incident"));
+    let (_, status) = fx.app.client().api(Method::GET, "/status.json", None).await;
+    assert_eq!(status["incidents"], json!([]), "{status}");
+
+    // An internal step (what was done), then published.
+    let (s, v) = step(
+        &mut op,
+        &id,
+        json!({"actions": "該当IP帯を遮断し、セッションを終了", "internal": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, v) = step(
+        &mut op,
+        &id,
+        json!({"state": "identified", "publish": true,
+               "message": "原因を特定し、対策を進めています。",
+               "message_en": "The cause is identified; we are fixing it."}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+
+    // Club A's people see it: a header on every API answer, a banner on every page.
+    let bearer = format!("Bearer {}", member.bearer.clone().unwrap());
+    let page = member
+        .clone()
+        .raw(
+            Method::GET,
+            "/api/v1/me",
+            &[("authorization", &bearer)],
+            Vec::new(),
+        )
+        .await;
+    let header = page.headers["tekkan-incident"].to_str().unwrap().to_owned();
+    assert!(
+        header.starts_with(&id) && header.contains("state=identified"),
+        "{header}"
+    );
+    let html = member.as_browser().get("/clubs").await.body;
+    assert!(html.contains("id=\"incident-banner\""), "{html}");
+    assert!(
+        html.contains("不正ログインの疑い") && html.contains("原因を特定"),
+        "{html}"
+    );
+    // Club B's member and someone signed out do not: it is not theirs.
+    let html = outsider.as_browser().get("/clubs").await.body;
+    assert!(!html.contains("incident-banner"));
+    let html = fx.app.client().get("/login").await.body;
+    assert!(!html.contains("incident-banner"));
+    // Told in-app (and by push and e-mail where set up), guardians included.
+    assert_eq!(incident_notices(&member).await, 1);
+    assert_eq!(incident_notices(&guardian).await, 1);
+    assert_eq!(incident_notices(&outsider).await, 0);
+
+    // The status page: public steps only, no clubs named, in every format.
+    let (s, status) = fx.app.client().api(Method::GET, "/status.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(status["open"], 1, "{status}");
+    let text = status.to_string();
+    assert!(
+        text.contains("原因を特定し、対策を進めています。"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("該当IP帯"),
+        "an internal step leaked: {text}"
+    );
+    assert!(!text.contains(&fx.a.id), "a club was named: {text}");
+    let html = fx.app.client().get("/status").await.body;
+    assert!(
+        html.contains("不正ログインの疑い") && !html.contains("該当IP帯"),
+        "{html}"
+    );
+    let atom = fx.app.client().get("/status.atom").await;
+    assert_eq!(
+        atom.headers["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    well_formed_xml(&atom.body);
+    assert!(
+        atom.body.contains(&format!("/status#{id}</id>")),
+        "{}",
+        atom.body
+    );
+    // The operator sees every step, actions included.
+    let (_, all) = op.api(Method::GET, "/api/v1/admin/incidents", None).await;
+    assert!(all.to_string().contains("該当IP帯を遮断"), "{all}");
+    assert_eq!(all[0]["updates"].as_array().unwrap().len(), 3);
+
+    // In read-only mode the status page still answers.
+    let (s, _) = op
+        .api(
+            Method::PUT,
+            "/api/v1/admin/containment/read_only",
+            Some(json!({"on": true, "reason": "調査"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(fx.app.client().get("/status").await.status, StatusCode::OK);
+    let (s, _) = step(
+        &mut op,
+        &id,
+        json!({"state": "monitoring", "message": "監視中"}),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::NO_CONTENT,
+        "the operator's tools work in read-only mode"
+    );
+
+    // States go forward only; resolving needs a cause and a prevention.
+    let (s, v) = step(&mut op, &id, json!({"state": "investigating"})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = step(&mut op, &id, json!({"state": "resolved"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = step(
+        &mut op,
+        &id,
+        json!({"state": "resolved", "cause": "使い回されたパスワード",
+               "prevention": "役員に二段階認証を必須化", "message": "解決しました"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let html = member.as_browser().get("/clubs").await.body;
+    assert!(!html.contains("incident-banner"), "resolved: no banner");
+    let (_, status) = fx.app.client().api(Method::GET, "/status.json", None).await;
+    assert_eq!(status["open"], 0);
+    assert_eq!(status["incidents"][0]["cause"], "使い回されたパスワード");
+    // Told again when resolved.
+    assert_eq!(incident_notices(&member).await, 2);
+    let (s, _) = step(&mut op, &id, json!({"message": "追記"})).await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "a resolved incident takes no more steps"
+    );
+    // Every step is in the audit log.
+    for (action, n) in [
+        ("incident.opened", 1),
+        ("incident.updated", 1),
+        ("incident.published", 1),
+        ("incident.state_changed", 2),
+        ("incident.resolved", 1),
+    ] {
+        assert_eq!(fx.app.audit_count(action).await, n, "{action}");
+    }
+    // Only the operator.
+    for who in [Who::Owner, Who::Officer, Who::Member] {
+        let (s, _) = fx
+            .client(who)
+            .api(Method::GET, "/api/v1/admin/incidents", None)
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    fx.app.stop().await;
+}
+
+#[tokio::test]
+async fn the_command_line_opens_a_service_wide_incident_and_exports_the_status_page() {
+    let fx = Fixture::new().await;
+    let dir = fx.app.data_dir();
+    let (ok, out) = tekkan_on(
+        &[
+            "incident",
+            "open",
+            "--category",
+            "outage",
+            "--title",
+            "サービス停止",
+            "--title-en",
+            "Service outage",
+            "--aware-at",
+            "2026-12-07T01:00:00Z",
+            "--message",
+            "復旧作業中です。",
+            "--publish",
+        ],
+        &dir,
+    );
+    assert!(ok, "{out}");
+    // The id is the one line of stdout (logs go to stderr, mixed in here).
+    let id = out
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 32 && l.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_owned();
+    // The server (another process) shows the banner within seconds, to everyone.
+    let started = Instant::now();
+    loop {
+        let html = fx.app.client().get("/login").await.body;
+        if html.contains("incident-banner") {
+            assert!(html.contains("サービス停止"));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no banner: {html}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let outsider = fx.outsider.clone();
+    let bearer = format!("Bearer {}", outsider.bearer.clone().unwrap());
+    let page = outsider
+        .clone()
+        .raw(
+            Method::GET,
+            "/api/v1/me",
+            &[("authorization", &bearer)],
+            Vec::new(),
+        )
+        .await;
+    assert!(page.headers.contains_key("tekkan-incident"));
+    assert_eq!(incident_notices(&outsider).await, 1, "everyone is told");
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let (ok, out) = tekkan_on(
+        &[
+            "incident",
+            "export-status",
+            "--out",
+            out_dir.path().to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert!(ok, "{out}");
+    let index = std::fs::read_to_string(out_dir.path().join("index.html")).unwrap();
+    assert!(
+        index.contains("サービス停止") && index.contains("href=\"app.css\""),
+        "{index}"
+    );
+    let en = std::fs::read_to_string(out_dir.path().join("en.html")).unwrap();
+    assert!(en.contains("Service outage"), "{en}");
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.path().join("status.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["incidents"][0]["id"], id.as_str());
+    assert_eq!(
+        json["incidents"][0]["aware_at"], 1_796_605_200_000_i64,
+        "{json}"
+    );
+    well_formed_xml(&std::fs::read_to_string(out_dir.path().join("status.atom")).unwrap());
+    assert!(out_dir.path().join("app.css").exists());
+
+    let (ok, out) = tekkan_on(
+        &[
+            "incident",
+            "resolve",
+            &id,
+            "--cause",
+            "ディスク故障",
+            "--prevention",
+            "監視を追加",
+        ],
+        &dir,
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = tekkan_on(&["incident", "list"], &dir);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("\"state\": \"resolved\"") && out.contains("ディスク故障"),
+        "{out}"
+    );
+    let (ok, out) = tekkan_on(
+        &["incident", "open", "--category", "meteor", "--title", "x"],
+        &dir,
+    );
+    assert!(!ok, "{out}");
+    fx.app.stop().await;
+}
