@@ -60,7 +60,7 @@ const TEXTS: [(&str, &str, &str); 6] = [
 ];
 
 /// Security notices by what happened: (what, 日本語, English).
-const SECURITY_TEXTS: [(&str, &str, &str); 12] = [
+const SECURITY_TEXTS: [(&str, &str, &str); 14] = [
     (
         "signup_waiting",
         "{email} の登録が確認待ちです。このサーバーはメールを送らないため、次のリンクを本人に渡してください(24時間有効・1回限り): {link}",
@@ -117,6 +117,16 @@ const SECURITY_TEXTS: [(&str, &str, &str); 12] = [
         "Sessions on your account were ended",
     ),
     (
+        "detection",
+        "検知: {rule}({subject})。対応: {response}",
+        "Detection: {rule} ({subject}). Response: {response}",
+    ),
+    (
+        "test",
+        "テスト通知です。届いていれば、この経路は使えます",
+        "A test alert: if it arrived, this channel works",
+    ),
+    (
         "incident",
         "運営からのお知らせ({state}): {title}。詳しくはステータスページをご覧ください: {link}",
         "Notice from the operator ({state}): {title}. Details on the status page: {link}",
@@ -152,6 +162,16 @@ pub fn notice_text(kind: &str, params: &str, ja: bool) -> String {
             .replace("{email}", v["email"].as_str().unwrap_or_default())
             .replace("{link}", v["link"].as_str().unwrap_or_default())
             .replace("{state}", state)
+            .replace("{rule}", v["rule"].as_str().unwrap_or_default())
+            .replace("{subject}", v["subject"].as_str().unwrap_or_default())
+            .replace(
+                "{response}",
+                v["response"].as_str().unwrap_or(if v["kind"] == "update" {
+                    "継続中 / ongoing"
+                } else {
+                    "-"
+                }),
+            )
             .replace("{title}", title.unwrap_or_default());
         return format!("TEKKAN: {text}");
     }

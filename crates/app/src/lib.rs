@@ -15,6 +15,7 @@ mod comments;
 pub mod containment;
 mod delivery;
 mod demo;
+pub mod detect;
 mod error;
 mod events;
 mod feeds;
@@ -109,6 +110,10 @@ pub struct AppSettings {
     pub passkeys: PasskeySettings,
     /// New accounts wait for their address to be confirmed (when e-mail is on).
     pub confirm_signup: bool,
+    /// Detection rules' thresholds and modes (`[detect]`).
+    pub detect: detect::Thresholds,
+    /// Where alerts to the operator go (`[alerts]`).
+    pub alerts: detect::AlertSettings,
 }
 
 impl Default for AppSettings {
@@ -128,6 +133,8 @@ impl Default for AppSettings {
             minor_age: 16,
             passkeys: PasskeySettings::default(),
             confirm_signup: true,
+            detect: detect::Thresholds::default(),
+            alerts: detect::AlertSettings::default(),
         }
     }
 }
@@ -156,6 +163,7 @@ struct Inner {
     containment: containment::Watched,
     /// Open published incidents as last read (see [`incidents`]).
     incidents: incidents::OpenIncidents,
+    detector: detect::Detector,
 }
 
 impl App {
@@ -198,6 +206,7 @@ impl App {
         }
         let hasher = password::Hasher::new(&settings.hashing)?;
         let log = transparency::LogKey::open(&db, log_key, &settings.base_url).await?;
+        let settings_detect = settings.detect.clone();
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -213,6 +222,7 @@ impl App {
                 leading: Default::default(),
                 containment: Default::default(),
                 incidents: Default::default(),
+                detector: detect::Detector::new(settings_detect),
             }),
         })
     }

@@ -56,6 +56,16 @@ impl App {
             _ => account_key.to_owned(),
         };
         let key = key.as_str();
+        // A prefix blocked by an automatic response asks for more proof: a device this
+        // account signed in on before (or a passkey, which takes another way in).
+        if key == account_key
+            && let Some(until) = self.prefix_blocked(origin).await?
+        {
+            return Err(AppError::RateLimited {
+                code: "address_blocked",
+                retry_after_ms: Some(until - now_ms()),
+            });
+        }
         let policy = self.settings().limits.login.clone();
         let now = now_ms();
         self.db()
@@ -76,6 +86,7 @@ impl App {
         let (account, pw, verified) = match (account, pw, verified) {
             (Some(a), Some(pw), Some(v)) if v.ok => (a, pw, v),
             (a, _, _) => {
+                self.observe_failed_login(account_key, origin, password);
                 let mut tx = self.db().begin().await?;
                 let counter = tx.login_counter(key).await?;
                 let mut events = Vec::new();

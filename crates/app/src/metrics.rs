@@ -34,6 +34,13 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DetectionLabels {
+    rule: &'static str,
+    /// `enforce` when the rule's response applies, `notify` when it only tells.
+    mode: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CheckLabels {
     check: String,
 }
@@ -54,6 +61,7 @@ struct Metrics {
     server_errors: Counter,
     duration: Family<KindLabels, Histogram>,
     logins: Family<OutcomeLabels, Counter>,
+    detections: Family<DetectionLabels, Counter>,
     backup_success: Family<DestinationLabels, Gauge>,
     backup_failure: Family<DestinationLabels, Gauge>,
     /// No labels: a family only so that the series is absent until a backup is known.
@@ -102,6 +110,23 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "tekkan_logins",
         "Password log-in attempts by outcome: session, second_step, refused, throttled, error",
         logins.clone(),
+    );
+    let detections = Family::<DetectionLabels, Counter>::default();
+    // Every rule in both modes from 0, so that a first firing is an increase.
+    for rule in crate::detect::Rule::ALL {
+        for mode in ["enforce", "notify"] {
+            detections
+                .get_or_create(&DetectionLabels {
+                    rule: rule.name(),
+                    mode,
+                })
+                .inc_by(0);
+        }
+    }
+    registry.register(
+        "tekkan_detections",
+        "Detection rules that fired, by rule and mode (enforce or notify)",
+        detections.clone(),
     );
     let backup_success = Family::<DestinationLabels, Gauge>::default();
     registry.register(
@@ -178,6 +203,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         server_errors,
         duration,
         logins,
+        detections,
         backup_success,
         backup_failure,
         backup_age,
@@ -247,6 +273,15 @@ pub(crate) fn login(outcome: &'static str) {
     METRICS
         .logins
         .get_or_create(&OutcomeLabels { outcome })
+        .inc();
+}
+
+/// Records a detection rule firing.
+pub(crate) fn detection(rule: &'static str, enforced: bool) {
+    let mode = if enforced { "enforce" } else { "notify" };
+    METRICS
+        .detections
+        .get_or_create(&DetectionLabels { rule, mode })
         .inc();
 }
 

@@ -11,8 +11,10 @@ use serde::Deserialize;
 
 mod backup;
 mod files;
+mod monitoring;
 pub use backup::{Backup, Destination, Retention};
 pub use files::Files;
+pub use monitoring::{Alerts, Detect, Webhook};
 
 /// A value that must not be logged: its `Debug` shows nothing of it.
 #[derive(Clone, Deserialize, PartialEq, Eq, Default)]
@@ -48,6 +50,8 @@ pub struct Config {
     pub limits: Limits,
     pub backup: Backup,
     pub files: Files,
+    pub detect: Detect,
+    pub alerts: Alerts,
 }
 
 /// Where the data lives. Without a URL, a SQLite file in the data directory (the
@@ -332,6 +336,8 @@ impl Default for Config {
             limits: Limits::default(),
             backup: Backup::default(),
             files: Files::default(),
+            detect: Detect::default(),
+            alerts: Alerts::default(),
         }
     }
 }

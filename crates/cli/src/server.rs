@@ -127,6 +127,10 @@ fn settings(cfg: &Config, base_url: &str) -> AppSettings {
         minor_age: cfg.accounts.minor_age,
         confirm_signup: cfg.accounts.confirm_signup,
         passkeys: passkey_settings(base_url),
+        // Checked when the server starts (`start`); a command that does not serve
+        // runs no detection.
+        detect: cfg.detect.thresholds().unwrap_or_default(),
+        alerts: cfg.alerts.settings().unwrap_or_default(),
     }
 }
 
@@ -326,6 +330,9 @@ pub async fn start(
         (None, None) => None,
         _ => return Err(CliError::HalfTls),
     };
+    // A detection or alert configuration that cannot work is refused now.
+    cfg.detect.thresholds().map_err(CliError::Usage)?;
+    cfg.alerts.settings().map_err(CliError::Usage)?;
     // A backup configuration that cannot work is refused now, not at the first run.
     crate::backup::destinations(cfg)?;
     if !cfg.backup.destinations.is_empty() {
@@ -441,6 +448,16 @@ pub async fn start(
     if let Err(e) = app.refresh_containment().await {
         tracing::warn!(error = %e, "containment switches could not be read");
     }
+    let detections = tokio::spawn({
+        let (app, stop) = (app.clone(), sched_stop.subscribe());
+        async move { app.run_detections(stop).await }
+    });
+    if !app.alerting_ok().await.unwrap_or(false) {
+        tracing::error!(
+            "NO ALERT CHANNEL: detections reach no one. Configure [alerts] webhooks, or \
+             e-mail or Web Push for the operator (see docs/operations/incident-response.md)"
+        );
+    }
     let contain = tokio::spawn({
         let (app, stop) = (app.clone(), sched_stop.subscribe());
         async move { app.watch_containment(stop).await }
@@ -465,6 +482,7 @@ pub async fn start(
         disk.abort();
         let _ = disk.await;
         let _ = contain.await;
+        let _ = detections.await;
         let _ = reads.await;
         let _ = cp_stop.send(true);
         let _ = integrator.await;

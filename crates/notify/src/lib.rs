@@ -1,10 +1,12 @@
-//! Sending notifications out of TEKKAN: e-mail over SMTP, and Web Push to browsers.
+//! Sending notifications out of TEKKAN: e-mail over SMTP, Web Push to browsers, and
+//! alerts to the operator's webhooks.
 //!
 //! No OpenSSL anywhere: TLS is rustls (with the process's ring provider), the push
 //! cryptography is RustCrypto (P-256, HKDF, AES-128-GCM).
 
 pub mod mail;
 pub mod resolve;
+pub mod webhook;
 pub mod webpush;
 
 /// How one attempt to send went wrong.

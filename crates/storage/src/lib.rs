@@ -17,6 +17,7 @@ pub mod audit_queue;
 mod audit_search;
 mod backend;
 mod batch;
+mod blocks;
 mod clubs;
 mod comments;
 mod containment;

@@ -60,6 +60,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0022_containment.sql"),
     ),
     (23, include_str!("../migrations/sqlite/0023_incidents.sql")),
+    (
+        24,
+        include_str!("../migrations/sqlite/0024_address_blocks.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -90,6 +94,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         23,
         include_str!("../migrations/postgres/0023_incidents.sql"),
+    ),
+    (
+        24,
+        include_str!("../migrations/postgres/0024_address_blocks.sql"),
     ),
 ];
 

@@ -70,6 +70,23 @@ fn push_row(r: &Row) -> Result<PushSubscription> {
 }
 
 impl Db {
+    /// How many operators could be reached: (operators in use, push subscriptions of
+    /// theirs), for the "no alert channel" warning.
+    pub async fn operator_reach(&self) -> Result<(i64, i64)> {
+        let ops: i64 = crate::sql::scalar(
+            "SELECT COUNT(*) FROM accounts WHERE is_operator AND disabled_at IS NULL",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        let subs: i64 = crate::sql::scalar(
+            "SELECT COUNT(*) FROM push_subscriptions WHERE account_id IN \
+             (SELECT id FROM accounts WHERE is_operator AND disabled_at IS NULL)",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        Ok((ops, subs))
+    }
+
     /// The newest notifications of an account.
     pub async fn notifications(&self, account: AccountId, limit: i64) -> Result<Vec<Notification>> {
         let rows = q(

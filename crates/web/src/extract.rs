@@ -49,6 +49,8 @@ pub struct PageCtx {
     /// A published incident that concerns this person: (title, state), in their
     /// language.
     pub banner: Option<(String, &'static str)>,
+    /// The operator is reached by no alert channel.
+    pub alerting_down: bool,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
             (title, t.s(&format!("incident.state.{}", b.state)))
         });
         Ok(Self {
+            alerting_down: caller.alerting_down,
             banner,
             t,
             lang: lang.code(),

@@ -62,6 +62,9 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
     if let Ok(v) = HeaderValue::from_str(&rid.0) {
         res.headers_mut().insert("x-request-id", v);
     }
+    if res.status().is_server_error() {
+        st.app.observe_server_error();
+    }
     let elapsed = started.elapsed();
     tekkan_app::metrics::request(
         method.as_str(),

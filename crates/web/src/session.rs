@@ -42,6 +42,8 @@ pub struct Caller {
     /// A published incident that concerns this caller: shown at the top of every page
     /// and named in every API response's `tekkan-incident` header.
     pub banner: Option<tekkan_app::incidents::Banner>,
+    /// For the operator: no alert channel reaches them (a red warning on their pages).
+    pub alerting_down: bool,
 }
 
 pub const LANG_COOKIE: &str = "tekkan_lang";
@@ -212,6 +214,25 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
                 }),
                 false => None,
             };
+            let is_page = !req.uri().path().starts_with("/api/");
+            if is_page && caller.actor.as_ref().is_some_and(|a| a.is_operator) {
+                caller.alerting_down = !st.app.alerting_ok().await.unwrap_or(false);
+            }
+            // Who is refused what, for the forced-browsing rule: objects only (clubs and
+            // their contents, operator tools), not static files or unknown pages.
+            let watched = {
+                let p = req.uri().path();
+                ["/api/v1/clubs/", "/clubs/", "/api/v1/admin/", "/admin/"]
+                    .iter()
+                    .any(|w| p.starts_with(w))
+                    .then(|| {
+                        (
+                            p.to_owned(),
+                            caller.actor.as_ref().map(|a| a.account.to_string()),
+                            caller.origin.ip.clone(),
+                        )
+                    })
+            };
             let path = req.uri().path();
             if caller.actor.as_ref().is_some_and(|a| a.must_enrol_mfa())
                 && !allowed_before_mfa(path)
@@ -230,6 +251,10 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
             let mut res = next.run(req).await;
             if let Some(v) = incident {
                 res.headers_mut().insert("tekkan-incident", v);
+            }
+            if let (Some((path, account, ip)), 403 | 404) = (watched, res.status().as_u16()) {
+                st.app
+                    .observe_denial(account.as_deref(), ip.as_deref(), &path);
             }
             for c in set_cookies {
                 if let Ok(v) = HeaderValue::from_str(&c) {
@@ -295,6 +320,7 @@ async fn resolve(st: &AppState, req: &mut Request) -> Result<(Caller, Vec<String
             csrf,
             origin,
             banner: None,
+            alerting_down: false,
         },
         set_cookies,
     ))

@@ -18,13 +18,13 @@ use crate::support::peers::{PushRequest, PushService, SmtpServer};
 use crate::support::{TestApp, code};
 
 /// A browser's side of a subscription.
-struct Browser {
+pub(crate) struct Browser {
     secret: p256::SecretKey,
-    auth: [u8; 16],
+    pub(crate) auth: [u8; 16],
 }
 
 impl Browser {
-    fn new() -> Browser {
+    pub(crate) fn new() -> Browser {
         use rand_core::RngCore;
         let mut auth = [0u8; 16];
         rand_core::OsRng.fill_bytes(&mut auth);
@@ -34,7 +34,7 @@ impl Browser {
         }
     }
 
-    fn public(&self) -> Vec<u8> {
+    pub(crate) fn public(&self) -> Vec<u8> {
         self.secret
             .public_key()
             .to_encoded_point(false)
@@ -43,7 +43,7 @@ impl Browser {
     }
 
     /// RFC 8291 §3.4 and RFC 8188, from the receiving side.
-    fn decrypt(&self, body: &[u8]) -> Vec<u8> {
+    pub(crate) fn decrypt(&self, body: &[u8]) -> Vec<u8> {
         let salt = &body[..16];
         let rs = u32::from_be_bytes(body[16..20].try_into().unwrap());
         assert_eq!(rs, 4096);

@@ -25,6 +25,7 @@ mod clubs;
 mod containment;
 mod db_move;
 mod delivery;
+mod detection;
 mod disk_full;
 mod docs;
 mod events;

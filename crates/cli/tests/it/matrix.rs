@@ -97,6 +97,8 @@ const CASES: &[(&str, &str, Rule)] = &[
         "/api/v1/admin/incidents/{incident}/updates",
         Operator,
     ),
+    ("GET", "/api/v1/admin/alerts", Operator),
+    ("POST", "/api/v1/admin/alerts/test", Operator),
     ("GET", "/api/v1/admin/containment", Operator),
     ("PUT", "/api/v1/admin/containment/{switch}", Operator),
     ("POST", "/api/v1/admin/sessions/end", Operator),

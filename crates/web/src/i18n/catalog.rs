@@ -744,6 +744,16 @@ mod coverage {
             "identified",
             "monitoring",
             "resolved",
+            // Detection rules and alert severities (app::detect), named in alerts.
+            "credential_stuffing",
+            "password_spraying",
+            "failed_logins_account",
+            "failed_logins_prefix",
+            "forced_browsing",
+            "server_errors",
+            "critical",
+            "warning",
+            "unknown",
             // Metric label values (log-in outcomes, request kinds).
             "session",
             "second_step",

@@ -3,6 +3,16 @@
 /// (key, 日本語, English)
 pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     (
+        "alerts.down",
+        "警告: 運営者に届く通知経路がありません。検知があっても誰にも届きません。[alerts] の Webhook、メール、またはプッシュ通知を設定し、テスト送信してください。",
+        "Warning: no alert channel reaches the operator. Detections reach no one. Set up an [alerts] webhook, e-mail or push, and send a test.",
+    ),
+    (
+        "error.address_blocked",
+        "このネットワークからのパスワードでのログインは、不審なアクセスが続いたため一時的に止めています。以前ログインした端末かパスキーでログインするか、時間をおいてお試しください。",
+        "Password sign-in from this network is paused for now after suspicious attempts. Use a device you signed in on before, or a passkey, or try again later.",
+    ),
+    (
         "incident.banner",
         "運営からのお知らせ:",
         "Notice from the operator:",

@@ -2,6 +2,7 @@
 //! `{"error": {"status", "code", "message", "field", "request_id"}}`.
 
 mod account;
+mod alerts;
 mod announcements;
 pub mod audit;
 mod auth;
@@ -51,6 +52,7 @@ pub fn routes() -> Routes {
         .merge(signing::routes())
         .merge(containment::routes())
         .merge(incidents::routes())
+        .merge(alerts::routes())
 }
 
 /// A member named in a list.

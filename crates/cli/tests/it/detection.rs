@@ -1,0 +1,252 @@
+//! Detection end to end: a credential-stuffing run from one network is detected
+//! (audited as AppSensor AE1), answered by a block of its /24 that a known device still
+//! passes, and alerted within 60 seconds to a JSON webhook, an ntfy webhook and the
+//! operator's phone (the push decrypted with the subscription's keys); the attack's
+//! continuation is grouped, not alerted again; "test every channel" reaches them all.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tekkan_cli::config::Webhook;
+
+use crate::delivery::Browser;
+use crate::support::peers::{PushRequest, PushService};
+use crate::support::{Client, TestApp, unique};
+
+async fn log_in_from(app: &TestApp, ip: &str, body: Value) -> (StatusCode, Value) {
+    let page = app
+        .client()
+        .raw(
+            Method::POST,
+            "/api/v1/session",
+            &[
+                ("content-type", "application/json"),
+                ("x-forwarded-for", ip),
+            ],
+            serde_json::to_vec(&body).unwrap(),
+        )
+        .await;
+    let v = page.json();
+    (page.status, v)
+}
+
+fn requests(push: &PushService, path: &str) -> Vec<PushRequest> {
+    push.requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.path == path)
+        .cloned()
+        .collect()
+}
+
+fn detections(push: &PushService, rule: &str) -> usize {
+    requests(push, "/hook")
+        .iter()
+        .filter(|r| {
+            let v: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            v["kind"] == "detection" && v["rule"] == rule
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_stuffing_is_detected_blocked_and_alerted_within_60_seconds() {
+    tekkan_cli::install_crypto_provider();
+    let push = PushService::start().await;
+    let hooks = push.base.clone();
+    let app = TestApp::builder()
+        .open_signup(true)
+        .configure(move |c| {
+            c.scheduler.poll_ms = 100;
+            c.push.allow_insecure_endpoints = true;
+            c.server.behind_tls_proxy = true;
+            c.alerts.webhooks = vec![
+                Webhook {
+                    url: format!("{hooks}/hook"),
+                    format: "json".into(),
+                    min_severity: "warning".into(),
+                },
+                Webhook {
+                    url: format!("{hooks}/ntfy"),
+                    format: "ntfy".into(),
+                    min_severity: "critical".into(),
+                },
+            ];
+        })
+        .start()
+        .await;
+    // The operator's phone.
+    let mut op = crate::support::fixture::operator(&app).await;
+    let phone = Browser::new();
+    let sub = json!({"endpoint": format!("{}/push/operator", push.base),
+        "keys": {"p256dh": B64.encode(phone.public()), "auth": B64.encode(phone.auth)}});
+    let (s, v) = op
+        .api(Method::POST, "/api/v1/me/push-subscriptions", Some(sub))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // A member who signs in from the network the attack will come from: a known device.
+    let owner = app.sign_up("持ち主", None).await;
+    let (s, v) = log_in_from(
+        &app,
+        "203.0.113.50",
+        json!({"email": owner.email, "password": "a long enough passphrase"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let device = v["device_token"].as_str().unwrap().to_owned();
+
+    // The attack: 25 addresses of one /24, each trying one leaked pair (its own
+    // password), in seconds.
+    let started = Instant::now();
+    for i in 0..25 {
+        let (s, v) = log_in_from(
+            &app,
+            &format!("203.0.113.{}", i + 1),
+            json!({"email": format!("{}@example.jp", unique("victim")), "password": format!("leaked-{i}")}),
+        )
+        .await;
+        assert!(
+            s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS,
+            "{s} {v}"
+        );
+    }
+    // Alerted within 60 s: the JSON webhook, ntfy, and the operator's phone.
+    loop {
+        let phone_told = requests(&push, "/push/operator").iter().any(|r| {
+            String::from_utf8_lossy(&phone.decrypt(&r.body)).contains("credential_stuffing")
+        });
+        if detections(&push, "credential_stuffing") > 0
+            && !requests(&push, "/ntfy").is_empty()
+            && phone_told
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not alerted within 60 s: {:?}",
+            push.requests
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|r| &r.path)
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("alerted {:?} after the attack began", started.elapsed());
+    let hook: Value = requests(&push, "/hook")
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .find(|v| v["rule"] == "credential_stuffing")
+        .unwrap();
+    assert_eq!(hook["appsensor"], "AE1");
+    assert_eq!(hook["severity"], "critical");
+    assert_eq!(hook["subject"], "203.0.113.0/24");
+    assert!(
+        hook["response"]
+            .as_str()
+            .unwrap()
+            .contains("blocked for 60 s"),
+        "{hook}"
+    );
+    let ntfy = &requests(&push, "/ntfy")[0];
+    assert_eq!(ntfy.header("priority"), Some("5"));
+    assert!(ntfy.header("title").unwrap().starts_with("=?UTF-8?B?"));
+    assert!(String::from_utf8_lossy(&ntfy.body).contains("credential_stuffing"));
+    assert_eq!(app.audit_count("detection.AE1").await, 1);
+    assert!(app.audit_count("response.prefix_blocked").await >= 1);
+
+    // The network is blocked for password sign-in from unknown devices ...
+    let (s, v) = log_in_from(
+        &app,
+        "203.0.113.99",
+        json!({"email": owner.email, "password": "a long enough passphrase"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["error"]["code"], "address_blocked");
+    // ... but its rightful owner on a known device is asked for no more.
+    let (s, v) = log_in_from(
+        &app,
+        "203.0.113.50",
+        json!({"email": owner.email, "password": "a long enough passphrase", "device_token": device}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // Other networks are not blocked.
+    let (s, _) = log_in_from(
+        &app,
+        "192.0.2.10",
+        json!({"email": owner.email, "password": "a long enough passphrase"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    // The attack moves to another network: detected and blocked again, not alerted
+    // again (one alert, then updates).
+    let blocks = app.audit_count("response.prefix_blocked").await;
+    for i in 0..25 {
+        log_in_from(
+            &app,
+            &format!("198.51.100.{}", i + 1),
+            json!({"email": format!("{}@example.jp", unique("victim")), "password": format!("other-{i}")}),
+        )
+        .await;
+    }
+    let until = Instant::now() + Duration::from_secs(20);
+    while app.audit_count("response.prefix_blocked").await == blocks {
+        assert!(Instant::now() < until, "the second network was not blocked");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        detections(&push, "credential_stuffing"),
+        1,
+        "grouped: one alert"
+    );
+    let text = app
+        .client()
+        .raw(Method::GET, "/metrics", &[], Vec::new())
+        .await
+        .body;
+    assert!(
+        text.lines().any(|l| l.starts_with(
+            "tekkan_detections_total{rule=\"credential_stuffing\",mode=\"enforce\"} "
+        ) && !l.ends_with(" 0")),
+        "{text}"
+    );
+
+    // "Test every channel": each webhook and the operator's phone.
+    let before = requests(&push, "/hook").len();
+    let (s, v) = op
+        .api(Method::POST, "/api/v1/admin/alerts/test", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let results = v.as_array().unwrap();
+    assert_eq!(results.len(), 3, "{v}");
+    assert!(results.iter().all(|r| r["ok"] == true), "{v}");
+    assert_eq!(requests(&push, "/hook").len(), before + 1);
+    let (s, v) = op.api(Method::GET, "/api/v1/admin/alerts", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(app.audit_count("alerts.tested").await, 1);
+    app.stop().await;
+}
+
+/// With no channel but the app, the operator sees a red warning on every page.
+#[tokio::test]
+async fn without_an_alert_channel_the_operator_is_warned_on_every_page() {
+    let app = TestApp::start().await;
+    let op: Client = crate::support::fixture::operator(&app).await;
+    let html = op.as_browser().get("/clubs").await.body;
+    assert!(html.contains("id=\"alerting-down\""), "{html}");
+    // Not shown to anyone else.
+    let member = app.sign_up("部員", None).await;
+    let html = member.as_browser().get("/clubs").await.body;
+    assert!(!html.contains("alerting-down"));
+    app.stop().await;
+}
