@@ -2,7 +2,8 @@
 //! (audited as AppSensor AE1), answered by a block of its /24 that a known device still
 //! passes, and alerted within 60 seconds to a JSON webhook, an ntfy webhook and the
 //! operator's phone (the push decrypted with the subscription's keys); the attack's
-//! continuation is grouped, not alerted again; "test every channel" reaches them all.
+//! continuation is grouped, not alerted again; a heartbeat reaches the dead man's
+//! switch; "test every channel" reaches them all.
 
 use std::time::{Duration, Instant};
 
@@ -64,6 +65,7 @@ async fn credential_stuffing_is_detected_blocked_and_alerted_within_60_seconds()
             c.scheduler.poll_ms = 100;
             c.push.allow_insecure_endpoints = true;
             c.server.behind_tls_proxy = true;
+            c.alerts.heartbeat_url = format!("{hooks}/beat");
             c.alerts.webhooks = vec![
                 Webhook {
                     url: format!("{hooks}/hook"),
@@ -88,6 +90,14 @@ async fn credential_stuffing_is_detected_blocked_and_alerted_within_60_seconds()
         .api(Method::POST, "/api/v1/me/push-subscriptions", Some(sub))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
+    // The dead man's switch hears from the server as soon as it runs.
+    let beat = Instant::now();
+    while requests(&push, "/beat").is_empty() {
+        assert!(beat.elapsed() < Duration::from_secs(10), "no heartbeat");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let hb: Value = serde_json::from_slice(&requests(&push, "/beat")[0].body).unwrap();
+    assert_eq!(hb["kind"], "heartbeat");
     // A member who signs in from the network the attack will come from: a known device.
     let owner = app.sign_up("持ち主", None).await;
     let (s, v) = log_in_from(
@@ -227,7 +237,7 @@ async fn credential_stuffing_is_detected_blocked_and_alerted_within_60_seconds()
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let results = v.as_array().unwrap();
-    assert_eq!(results.len(), 3, "{v}");
+    assert_eq!(results.len(), 4, "two webhooks, the heartbeat, the operators: {v}");
     assert!(results.iter().all(|r| r["ok"] == true), "{v}");
     assert_eq!(requests(&push, "/hook").len(), before + 1);
     let (s, v) = op.api(Method::GET, "/api/v1/admin/alerts", None).await;
