@@ -60,7 +60,7 @@ const TEXTS: [(&str, &str, &str); 6] = [
 ];
 
 /// Security notices by what happened: (what, 日本語, English).
-const SECURITY_TEXTS: [(&str, &str, &str); 14] = [
+const SECURITY_TEXTS: [(&str, &str, &str); 16] = [
     (
         "signup_waiting",
         "{email} の登録が確認待ちです。このサーバーはメールを送らないため、次のリンクを本人に渡してください(24時間有効・1回限り): {link}",
@@ -117,6 +117,16 @@ const SECURITY_TEXTS: [(&str, &str, &str); 14] = [
         "Sessions on your account were ended",
     ),
     (
+        "new_device",
+        "新しい端末からログインがありました({device}、{network})。心当たりがない場合は、すぐにパスワードを変更し、ログイン中の端末を確認してください",
+        "Someone signed in to your account on a new device ({device}, {network}). If it was not you, change your password now and check your signed-in devices",
+    ),
+    (
+        "new_device_guardian",
+        "{name} さんのアカウントに新しい端末からログインがありました({device}、{network})。お子さまに心当たりを確認してください",
+        "{name}'s account was signed in to on a new device ({device}, {network}). Please check with your child that it was them",
+    ),
+    (
         "detection",
         "検知: {rule}({subject})。対応: {response}",
         "Detection: {rule} ({subject}). Response: {response}",
@@ -162,6 +172,9 @@ pub fn notice_text(kind: &str, params: &str, ja: bool) -> String {
             .replace("{email}", v["email"].as_str().unwrap_or_default())
             .replace("{link}", v["link"].as_str().unwrap_or_default())
             .replace("{state}", state)
+            .replace("{device}", v["device"].as_str().unwrap_or_default())
+            .replace("{network}", v["network"].as_str().unwrap_or_default())
+            .replace("{name}", v["name"].as_str().unwrap_or_default())
             .replace("{rule}", v["rule"].as_str().unwrap_or_default())
             .replace("{subject}", v["subject"].as_str().unwrap_or_default())
             .replace(

@@ -131,10 +131,68 @@ impl App {
         {
             return Ok(None);
         }
+        // A sign-in from a device this account never used, when it has used others (the
+        // very first sign-in is the sign-up itself): its owner, and the guardians of a
+        // minor, are told at once. Only the account's own people hear of it, so it says
+        // nothing to whoever typed the address.
+        if tx.trusted_device_count(account).await? > 0 {
+            self.new_device_notice(tx, account, origin, now).await?;
+        }
         let token = random_token();
         tx.insert_trusted_device(&device_hash(&token), account, now, DEVICES_KEPT)
             .await?;
         Ok(Some(token))
+    }
+
+    /// Tells `account` (and its guardians) of a sign-in from a new device: which
+    /// browser, from which network, as far as the request says.
+    async fn new_device_notice(
+        &self,
+        tx: &mut WriteTx,
+        account: AccountId,
+        origin: &Origin,
+        now: i64,
+    ) -> Result<()> {
+        let device: String = origin
+            .user_agent
+            .as_deref()
+            .and_then(tekkan_core::device::describe_agent)
+            .unwrap_or_else(|| "?".into());
+        let network = crate::detect::prefix(origin.ip.as_deref());
+        let name = self
+            .db()
+            .account(account)
+            .await?
+            .map(|a| a.display_name)
+            .unwrap_or_default();
+        let notice = |what: &str| crate::notify::Notice {
+            kind: crate::notify::NoticeKind::Security,
+            club: None,
+            params: serde_json::json!({
+                "what": what, "device": device, "network": network, "name": name,
+            }),
+            url: "/settings/sessions".into(),
+        };
+        crate::notify::notify(
+            tx,
+            self.channels(),
+            [account],
+            None,
+            &notice("new_device"),
+            now,
+        )
+        .await?;
+        let guardians = tx.guardian_accounts_of(account).await?;
+        crate::notify::notify(
+            tx,
+            self.channels(),
+            guardians,
+            Some(account),
+            &notice("new_device_guardian"),
+            now,
+        )
+        .await?;
+        Ok(())
     }
 
     /// Records, inside `tx`, a failed attempt that `counter` already counts (as admitted):

@@ -164,6 +164,31 @@ impl WriteTx {
         Ok(r.rows_affected() == 1)
     }
 
+    /// How many devices `account` has signed in on (and still trusted).
+    pub async fn trusted_device_count(&mut self, account: AccountId) -> Result<i64> {
+        let n: i64 =
+            crate::sql::scalar("SELECT COUNT(*) FROM trusted_devices WHERE account_id = $1")
+                .bind(account.to_string())
+                .fetch_one(&mut self.tx)
+                .await?;
+        Ok(n)
+    }
+
+    /// The accounts of the active guardians linked to any of `account`'s memberships
+    /// (a minor's parents), to be told of what happens to the minor's account.
+    pub async fn guardian_accounts_of(&mut self, account: AccountId) -> Result<Vec<AccountId>> {
+        let rows = q("SELECT DISTINCT g.account_id FROM guardian_links l \
+             JOIN memberships s ON s.id = l.student_id \
+             JOIN memberships g ON g.id = l.guardian_id \
+             WHERE s.account_id = $1 AND g.status = 'active'")
+        .bind(account.to_string())
+        .fetch_all(&mut self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| crate::records::id_col(r, "account_id", AccountId))
+            .collect()
+    }
+
     /// Trusts a new device of `account`, keeping only its `keep` most recently used
     /// devices: a client that never sends its token back (a script logging in again
     /// and again) must not grow the table without end.

@@ -237,7 +237,11 @@ async fn credential_stuffing_is_detected_blocked_and_alerted_within_60_seconds()
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let results = v.as_array().unwrap();
-    assert_eq!(results.len(), 4, "two webhooks, the heartbeat, the operators: {v}");
+    assert_eq!(
+        results.len(),
+        4,
+        "two webhooks, the heartbeat, the operators: {v}"
+    );
     assert!(results.iter().all(|r| r["ok"] == true), "{v}");
     assert_eq!(requests(&push, "/hook").len(), before + 1);
     let (s, v) = op.api(Method::GET, "/api/v1/admin/alerts", None).await;
@@ -258,5 +262,109 @@ async fn without_an_alert_channel_the_operator_is_warned_on_every_page() {
     let member = app.sign_up("部員", None).await;
     let html = member.as_browser().get("/clubs").await.body;
     assert!(!html.contains("alerting-down"));
+    app.stop().await;
+}
+
+fn inbox_whats(v: &Value) -> Vec<String> {
+    v["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["params"]["what"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// A sign-in from a new device reaches its owner and a minor's guardian by push (and
+/// in-app) within a minute; the same device again is nothing new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_from_a_new_device_is_told_to_its_owner_and_a_minors_guardian() {
+    tekkan_cli::install_crypto_provider();
+    let push = PushService::start().await;
+    let app = TestApp::builder()
+        .configure(|c| {
+            c.scheduler.poll_ms = 100;
+            c.push.allow_insecure_endpoints = true;
+        })
+        .start()
+        .await;
+    let mut owner = app.sign_up("顧問", None).await;
+    let club = owner.create_club("吹奏楽部").await;
+    let (mut student, sm) =
+        crate::support::fixture::join(&app, &mut owner, &club, "member", false).await;
+    let (mut guardian, gm) =
+        crate::support::fixture::join(&app, &mut owner, &club, "guardian", false).await;
+    let (s, v) = owner
+        .api(
+            Method::PUT,
+            &format!("/api/v1/clubs/{club}/members/{gm}/students/{sm}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let phones = [Browser::new(), Browser::new()];
+    for (c, (phone, name)) in [&mut student, &mut guardian]
+        .into_iter()
+        .zip(phones.iter().zip(["student", "guardian"]))
+    {
+        let sub = json!({"endpoint": format!("{}/push/{name}", push.base),
+            "keys": {"p256dh": B64.encode(phone.public()), "auth": B64.encode(phone.auth)}});
+        let (s, v) = c
+            .api(Method::POST, "/api/v1/me/push-subscriptions", Some(sub))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    // The student signs in on another phone (no device token from before).
+    let started = Instant::now();
+    let (s, v) = app.log_in(&student.email, "a long enough passphrase").await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let device = v["device_token"].as_str().unwrap().to_owned();
+    let told = |path: &str, phone: &Browser, text: &str| {
+        requests(&push, path)
+            .iter()
+            .any(|r| String::from_utf8_lossy(&phone.decrypt(&r.body)).contains(text))
+    };
+    while !(told("/push/student", &phones[0], "新しい端末")
+        && told("/push/guardian", &phones[1], "新しい端末"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not told within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, inbox) = student
+        .api(Method::GET, "/api/v1/me/notifications", None)
+        .await;
+    assert_eq!(inbox_whats(&inbox), vec!["new_device"]);
+    let (_, inbox) = guardian
+        .api(Method::GET, "/api/v1/me/notifications", None)
+        .await;
+    assert_eq!(inbox_whats(&inbox), vec!["new_device_guardian"]);
+    assert!(
+        inbox.to_string().contains("member-member"),
+        "names the student: {inbox}"
+    );
+    let (_, inbox) = owner
+        .api(Method::GET, "/api/v1/me/notifications", None)
+        .await;
+    assert!(
+        !inbox_whats(&inbox)
+            .iter()
+            .any(|w| w.starts_with("new_device"))
+    );
+    // The same phone again: nothing new.
+    let (s, _) = app
+        .client()
+        .api(
+            Method::POST,
+            "/api/v1/session",
+            Some(json!({"email": student.email, "password": "a long enough passphrase", "device_token": device})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, inbox) = student
+        .api(Method::GET, "/api/v1/me/notifications", None)
+        .await;
+    assert_eq!(inbox_whats(&inbox).len(), 1);
     app.stop().await;
 }

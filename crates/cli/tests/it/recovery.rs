@@ -435,13 +435,21 @@ async fn password_and_email_changes_need_a_recent_check_and_tell_the_owner() {
     let (_, n) = user
         .api(Method::GET, "/api/v1/me/notifications", None)
         .await;
-    let kinds: Vec<&str> = n["notifications"]
+    let whats: Vec<&str> = n["notifications"]
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|x| x["kind"].as_str())
+        .filter(|x| x["kind"] == "security")
+        .filter_map(|x| x["params"]["what"].as_str())
         .collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "security").count(), 2, "{n}");
+    // The two changes; and the sign-in above from a fresh client is a new device.
+    let mut whats = whats;
+    whats.sort();
+    assert_eq!(
+        whats,
+        ["email_changed", "new_device", "password_changed"],
+        "{n}"
+    );
 }
 
 /// A page flow: the reset request and the new-password form, through forms.
