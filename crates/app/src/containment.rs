@@ -262,7 +262,8 @@ impl App {
     }
 }
 
-fn operator_or_cli(actor: Option<&Actor>) -> Result<()> {
+/// The operator (from a page or the API), or the command line (no actor).
+pub(crate) fn operator_or_cli(actor: Option<&Actor>) -> Result<()> {
     match actor {
         Some(a) if !a.is_operator => Err(AppError::Forbidden),
         _ => Ok(()),

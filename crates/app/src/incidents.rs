@@ -11,6 +11,7 @@ use tekkan_core::{AccountId, ClubId, IncidentId};
 use tekkan_storage::{IncidentRow, IncidentUpdateRow, WriteTx, now_ms};
 
 use crate::actor::{Actor, system_event};
+use crate::containment::operator_or_cli;
 use crate::notify::{Notice, NoticeKind, notify};
 use crate::token::new_id;
 use crate::{App, AppError, Result};
@@ -105,13 +106,6 @@ fn text(field: &'static str, raw: &str) -> Result<String> {
             }
             _ => tekkan_core::ValidationError::BadCharacters { field }.into(),
         })
-}
-
-fn operator_or_cli(actor: Option<&Actor>) -> Result<()> {
-    match actor {
-        Some(a) if !a.is_operator => Err(AppError::Forbidden),
-        _ => Ok(()),
-    }
 }
 
 impl App {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use tekkan_app::detect::ChannelResult;
 
 use crate::AppState;
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
 use crate::routes::Routes;
 use crate::session::Auth;
 
@@ -15,13 +15,6 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/api/v1/admin/alerts", status)
         .post("/api/v1/admin/alerts/test", test)
-}
-
-fn operator(a: &tekkan_app::Actor) -> Result<(), WebError> {
-    match a.is_operator {
-        true => Ok(()),
-        false => Err(tekkan_app::AppError::Forbidden.into()),
-    }
 }
 
 #[derive(Serialize)]
@@ -33,7 +26,7 @@ struct Status {
 }
 
 async fn status(State(st): State<AppState>, Auth(a): Auth) -> WebResult<Json<Status>> {
-    operator(&a)?;
+    super::operator(&a)?;
     let s = &st.app.settings().alerts;
     Ok(Json(Status {
         ok: st.app.alerting_ok().await?,
@@ -43,6 +36,6 @@ async fn status(State(st): State<AppState>, Auth(a): Auth) -> WebResult<Json<Sta
 }
 
 async fn test(State(st): State<AppState>, Auth(a): Auth) -> WebResult<Json<Vec<ChannelResult>>> {
-    operator(&a)?;
+    super::operator(&a)?;
     Ok(Json(st.app.test_alert_channels(Some(&a)).await?))
 }

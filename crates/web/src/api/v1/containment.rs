@@ -48,7 +48,7 @@ async fn set(
     Ids(switch): Ids<String>,
     ApiJson(req): ApiJson<SetReq>,
 ) -> WebResult<Json<SetRes>> {
-    operator(&a)?;
+    super::operator(&a)?;
     let Some(s) = Switch::parse(&switch) else {
         return Err(WebError::NotFound);
     };
@@ -89,7 +89,7 @@ async fn end_sessions(
     Auth(a): Auth,
     ApiJson(req): ApiJson<EndReq>,
 ) -> WebResult<Json<EndRes>> {
-    operator(&a)?;
+    super::operator(&a)?;
     let scope = match (req.scope, req.club, req.account) {
         (Scope::All, None, None) => SessionScope::All,
         (Scope::Club, Some(c), None) => SessionScope::Club(c),
@@ -113,18 +113,9 @@ async fn lock_down(
     Auth(a): Auth,
     ApiJson(req): ApiJson<LockReq>,
 ) -> WebResult<Json<LockDown>> {
-    operator(&a)?;
+    super::operator(&a)?;
     if req.reason.trim().is_empty() {
         return Err(WebError::BadRequest("reason_required"));
     }
     Ok(Json(st.app.lock_down(Some(&a), &req.reason).await?))
-}
-
-/// Only the operator, checked before anything in the request is looked at, so that
-/// everyone else learns nothing (not even which switches exist).
-fn operator(a: &tekkan_app::Actor) -> Result<(), WebError> {
-    match a.is_operator {
-        true => Ok(()),
-        false => Err(tekkan_app::AppError::Forbidden.into()),
-    }
 }

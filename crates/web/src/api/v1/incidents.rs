@@ -10,7 +10,7 @@ use tekkan_app::incidents::{IncidentStep, IncidentView, NewIncident};
 use tekkan_core::{ClubId, IncidentId};
 
 use crate::AppState;
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
 use crate::extract::{ApiJson, Ids};
 use crate::routes::Routes;
 use crate::session::Auth;
@@ -22,16 +22,8 @@ pub fn routes() -> Routes {
         .post("/api/v1/admin/incidents/{incident}/updates", step)
 }
 
-/// Only the operator, before anything in the request is looked at.
-fn operator(a: &tekkan_app::Actor) -> Result<(), WebError> {
-    match a.is_operator {
-        true => Ok(()),
-        false => Err(tekkan_app::AppError::Forbidden.into()),
-    }
-}
-
 async fn list(State(st): State<AppState>, Auth(a): Auth) -> WebResult<Json<Vec<IncidentView>>> {
-    operator(&a)?;
+    super::operator(&a)?;
     Ok(Json(st.app.incidents(Some(&a)).await?))
 }
 
@@ -64,7 +56,7 @@ async fn open(
     Auth(a): Auth,
     ApiJson(r): ApiJson<OpenReq>,
 ) -> WebResult<(StatusCode, Json<Opened>)> {
-    operator(&a)?;
+    super::operator(&a)?;
     let id = st
         .app
         .open_incident(
@@ -109,7 +101,7 @@ async fn step(
     Ids(id): Ids<IncidentId>,
     ApiJson(r): ApiJson<StepReq>,
 ) -> WebResult<StatusCode> {
-    operator(&a)?;
+    super::operator(&a)?;
     st.app
         .update_incident(
             Some(&a),

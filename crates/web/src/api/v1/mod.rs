@@ -70,3 +70,12 @@ pub fn named(v: Vec<(MembershipId, String)>) -> Vec<Named> {
         })
         .collect()
 }
+
+/// The operator only, checked before anything in the request is looked at, so that
+/// everyone else learns nothing (not even which switches or incidents exist).
+pub(crate) fn operator(a: &tekkan_app::Actor) -> Result<(), crate::error::WebError> {
+    match a.is_operator {
+        true => Ok(()),
+        false => Err(tekkan_app::AppError::Forbidden.into()),
+    }
+}
