@@ -366,3 +366,96 @@ async fn the_command_line_opens_a_service_wide_incident_and_exports_the_status_p
     assert!(!ok, "{out}");
     fx.app.stop().await;
 }
+
+/// Published, an incident is a banner in a real browser on a phone-sized screen, and
+/// a push the member's phone decrypts, within a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_incident_is_a_banner_in_the_browser_and_a_decrypted_push() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    tekkan_cli::install_crypto_provider();
+    let push = crate::support::peers::PushService::start().await;
+    let app = crate::support::TestApp::builder()
+        .configure(|c| {
+            c.scheduler.poll_ms = 100;
+            c.push.allow_insecure_endpoints = true;
+        })
+        .start()
+        .await;
+    let mut op = crate::support::fixture::operator(&app).await;
+    let mut member = app.sign_up("部員", None).await;
+    let phone = crate::delivery::Browser::new();
+    let sub = json!({"endpoint": format!("{}/push/member", push.base),
+        "keys": {"p256dh": B64.encode(phone.public()), "auth": B64.encode(phone.auth)}});
+    let (s, _) = member
+        .api(Method::POST, "/api/v1/me/push-subscriptions", Some(sub))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    let mut b = crate::support::cdp::Browser::launch().await;
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": true}),
+    )
+    .await;
+    b.log_in(&app.base, &member.email, "a long enough passphrase")
+        .await;
+    b.goto(&format!("{}/clubs", app.base)).await;
+    assert!(!b.text().await.contains("運営からのお知らせ"));
+
+    let started = Instant::now();
+    let (s, v) = op
+        .api(
+            Method::POST,
+            "/api/v1/admin/incidents",
+            Some(
+                json!({"category": "outage", "title": "一部の通知が遅れています",
+                "title_en": "Some notifications are late", "publish": true,
+                "message": "復旧作業中です。"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    b.goto(&format!("{}/clubs", app.base)).await;
+    b.wait_for("document.getElementById('incident-banner') !== null")
+        .await;
+    let banner = b
+        .eval("document.getElementById('incident-banner').innerText")
+        .await;
+    let banner = banner.as_str().unwrap();
+    assert!(
+        banner.contains("一部の通知が遅れています") && banner.contains("調査中"),
+        "{banner}"
+    );
+    // It fits the phone's width, and its link leads to the status page.
+    let wide = b
+        .eval("document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    assert_eq!(wide, json!(true), "the page is wider than the phone");
+    b.click_and_wait("#incident-banner a").await;
+    assert!(b.url().await.ends_with("/status"));
+    assert!(b.text().await.contains("復旧作業中です。"));
+
+    // The member's phone: the push decrypts with its keys and says what happened.
+    loop {
+        let got = push
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == "/push/member")
+            .map(|r| String::from_utf8_lossy(&phone.decrypt(&r.body)).into_owned())
+            .find(|p| p.contains("一部の通知が遅れています"));
+        if let Some(p) = got {
+            let v: Value = serde_json::from_str(&p).unwrap();
+            assert!(v["url"].as_str().unwrap().starts_with("/status#"), "{v}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no push within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}
