@@ -459,3 +459,67 @@ async fn a_published_incident_is_a_banner_in_the_browser_and_a_decrypted_push() 
     }
     app.stop().await;
 }
+
+/// The operator's pages: open an incident by form, add steps, see internal ones.
+#[tokio::test]
+async fn the_operator_handles_an_incident_from_the_pages() {
+    let app = crate::support::TestApp::start().await;
+    let op = crate::support::fixture::operator(&app).await;
+    let mut b = op.as_browser();
+    let page = b.get("/admin/incidents").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"no-incidents\""));
+    let csrf = page.csrf();
+    let res = b
+        .post_form(
+            "/admin/incidents",
+            &csrf,
+            &[
+                ("category", "data_leak"),
+                ("title", "名簿の誤送信"),
+                ("message", "確認中です"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let at = res.location.unwrap();
+    let page = b.get(&at).await;
+    assert!(
+        page.body.contains("名簿の誤送信") && page.body.contains("非公開"),
+        "{}",
+        page.body
+    );
+    let res = b
+        .post_form(
+            &format!("{at}/updates"),
+            &page.csrf(),
+            &[
+                ("state", "identified"),
+                ("actions", "送信先に削除を依頼"),
+                ("internal", "on"),
+                ("publish", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = b.get(&at).await;
+    assert!(page.body.contains("送信先に削除を依頼") && page.body.contains("内部のみ"));
+    assert!(page.body.contains("原因を特定"));
+    // Published: on the status page, without the internal step.
+    let status = app.client().get("/status").await.body;
+    assert!(status.contains("名簿の誤送信") && !status.contains("送信先に削除を依頼"));
+    // Resolving without a cause is refused, as a page.
+    let res = b
+        .post_form(
+            &format!("{at}/updates"),
+            &page.csrf(),
+            &[("state", "resolved")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Nobody else.
+    let member = app.sign_up("部員", None).await;
+    let page = member.as_browser().get("/admin/incidents").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}

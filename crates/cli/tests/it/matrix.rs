@@ -90,6 +90,10 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("GET", "/status", Public),
     ("GET", "/status.atom", Public),
     ("GET", "/status.json", Public),
+    ("GET", "/admin/incidents", Operator),
+    ("POST", "/admin/incidents", Operator),
+    ("GET", "/admin/incidents/{incident}", Operator),
+    ("POST", "/admin/incidents/{incident}/updates", Operator),
     ("GET", "/api/v1/admin/incidents", Operator),
     ("POST", "/api/v1/admin/incidents", Operator),
     (
@@ -838,6 +842,10 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             form(&[("name", "クラブ"), ("description", "")])
         }
         ("POST", "/clubs/{club}/members/{member}/role") => form(&[("role", "treasurer")]),
+        ("POST", "/admin/incidents") => form(&[("category", "outage"), ("title", "障害")]),
+        ("POST", "/admin/incidents/{incident}/updates") => {
+            form(&[("state", "identified"), ("message", "原因を特定しました")])
+        }
         ("POST", "/clubs/{club}/guardian-links") => {
             let g = fresh_guardian.clone().unwrap_or_default();
             Body::Form(vec![

@@ -2,6 +2,38 @@
 
 /// (key, 日本語, English)
 pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
+    ("admin.incidents", "インシデント", "Incidents"),
+    (
+        "admin.no_incidents",
+        "記録されたインシデントはありません。",
+        "No incident recorded.",
+    ),
+    (
+        "admin.open_incident",
+        "インシデントを記録する",
+        "Open an incident",
+    ),
+    ("admin.not_published", "非公開", "not published"),
+    ("admin.category", "種類", "Category"),
+    ("admin.title_ja", "件名(日本語)", "Title (Japanese)"),
+    ("admin.title_en", "件名(英語)", "Title (English)"),
+    ("admin.message", "説明(日本語)", "Message (Japanese)"),
+    ("admin.message_en", "説明(英語)", "Message (English)"),
+    (
+        "admin.publish",
+        "公開する(バナー、ステータスページ、関係者への通知)",
+        "Publish (banner, status page, notices to the people concerned)",
+    ),
+    ("admin.detected", "発生・検知", "Detected"),
+    (
+        "admin.aware",
+        "認知(期限の起算点)",
+        "Became aware (deadlines count from here)",
+    ),
+    ("admin.internal", "内部のみ", "internal only"),
+    ("admin.actions", "実施した対応", "Actions taken"),
+    ("admin.add_step", "経過を記録する", "Add a step"),
+    ("admin.state", "状態", "State"),
     (
         "alerts.down",
         "警告: 運営者に届く通知経路がありません。検知があっても誰にも届きません。[alerts] の Webhook、メール、またはプッシュ通知を設定し、テスト送信してください。",

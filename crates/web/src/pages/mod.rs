@@ -7,6 +7,7 @@ mod auth;
 mod clubs;
 mod events;
 mod form;
+mod incidents;
 mod invitations;
 mod members;
 mod passkeys;
@@ -46,6 +47,7 @@ pub fn routes() -> Routes {
         .merge(audit::routes())
         .merge(transparency::routes())
         .merge(status::routes())
+        .merge(incidents::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
         .get("/sw.js", service_worker)
