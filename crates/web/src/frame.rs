@@ -44,10 +44,11 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
     } else {
         lang_of(req.headers())
     };
+    // A clone shares the pattern (no allocation per request).
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+        .cloned();
     req.extensions_mut().insert(rid.clone());
     req.extensions_mut().insert(nonce.clone());
     let span = tracing::info_span!("request", id = %rid.0, %method, path = %loggable_path(&path));
@@ -68,7 +69,7 @@ pub async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> 
     let elapsed = started.elapsed();
     tekkan_app::metrics::request(
         method.as_str(),
-        route.as_deref(),
+        route.as_ref().map(axum::extract::MatchedPath::as_str),
         res.status().as_u16(),
         elapsed.as_secs_f64(),
     );

@@ -220,19 +220,12 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
             }
             // Who is refused what, for the forced-browsing rule: objects only (clubs and
             // their contents, operator tools), not static files or unknown pages.
-            let watched = {
-                let p = req.uri().path();
-                ["/api/v1/clubs/", "/clubs/", "/api/v1/admin/", "/admin/"]
-                    .iter()
-                    .any(|w| p.starts_with(w))
-                    .then(|| {
-                        (
-                            p.to_owned(),
-                            caller.actor.as_ref().map(|a| a.account.to_string()),
-                            caller.origin.ip.clone(),
-                        )
-                    })
-            };
+            // Kept without allocating (a URI clone shares its bytes): every answer on
+            // the hot path passes here, and only a refusal is looked at.
+            let watched = ["/api/v1/clubs/", "/clubs/", "/api/v1/admin/", "/admin/"]
+                .iter()
+                .any(|w| req.uri().path().starts_with(w))
+                .then(|| (req.uri().clone(), caller.actor.as_ref().map(|a| a.account)));
             let path = req.uri().path();
             if caller.actor.as_ref().is_some_and(|a| a.must_enrol_mfa())
                 && !allowed_before_mfa(path)
@@ -247,14 +240,18 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
             if crate::contain::refused(&st, req.method(), path) {
                 return WebError::App(AppError::Contained("read_only")).into_response();
             }
+            // Only someone signed out is counted by address, so only then is it kept.
+            let origin_ip = match caller.actor {
+                None => caller.origin.ip.clone(),
+                Some(_) => None,
+            };
             req.extensions_mut().insert(caller);
             let mut res = next.run(req).await;
             if let Some(v) = incident {
                 res.headers_mut().insert("tekkan-incident", v);
             }
-            if let (Some((path, account, ip)), 403 | 404) = (watched, res.status().as_u16()) {
-                st.app
-                    .observe_denial(account.as_deref(), ip.as_deref(), &path);
+            if let (Some((uri, account)), 403 | 404) = (watched, res.status().as_u16()) {
+                st.app.observe_denial(account, &origin_ip, uri.path());
             }
             for c in set_cookies {
                 if let Ok(v) = HeaderValue::from_str(&c) {

@@ -112,10 +112,15 @@ impl App {
     }
 
     /// A request refused with 403 or 404: by an account, or by whoever is at `ip`.
-    pub fn observe_denial(&self, account: Option<&str>, ip: Option<&str>, object: &str) {
+    pub fn observe_denial(
+        &self,
+        account: Option<tekkan_core::AccountId>,
+        ip: &Option<String>,
+        object: &str,
+    ) {
         let actor = match account {
             Some(a) => format!("account:{a}"),
-            None => prefix(ip),
+            None => prefix(ip.as_deref()),
         };
         let fired = self.rules().denied(&actor, object, now_ms());
         self.emit(fired);
