@@ -523,3 +523,102 @@ async fn the_operator_handles_an_incident_from_the_pages() {
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     app.stop().await;
 }
+
+/// Hostile input to the operator's incident and containment tools: a clear 4xx, never a
+/// 500, nothing written; HTML in a title is text on the status page.
+#[tokio::test]
+async fn hostile_input_to_the_operator_tools_is_a_clear_4xx_and_writes_nothing() {
+    let fx = Fixture::new().await;
+    let mut op = fx.client(Who::Operator);
+    let bearer = format!("Bearer {}", op.bearer.clone().unwrap());
+    let as_op = op.clone();
+    let raw = |path: &'static str, body: Vec<u8>| {
+        let (op, bearer) = (as_op.clone(), bearer.clone());
+        async move {
+            op.clone()
+                .raw(
+                    Method::POST,
+                    path,
+                    &[
+                        ("content-type", "application/json"),
+                        ("authorization", &bearer),
+                    ],
+                    body,
+                )
+                .await
+                .status
+        }
+    };
+    for body in [
+        b"{\"category\": \"outage\", \"title\": ".to_vec(),
+        vec![0xff, 0xfe, b'{', b'}'],
+        br#"{"category": "outage", "title": "x", "severity": 9}"#.to_vec(),
+        br#"{"category": "meteor", "title": "x"}"#.to_vec(),
+        br#"{"category": "outage", "title": "bell\u0007"}"#.to_vec(),
+        format!(
+            r#"{{"category": "outage", "title": "{}"}}"#,
+            "長".repeat(10_000)
+        )
+        .into_bytes(),
+        br#"{"category": "outage", "title": "x", "clubs": ["' OR 1=1 --"]}"#.to_vec(),
+        br#"{"category": "outage", "title": "x", "aware_at": 1, "detected_at": 2}"#.to_vec(),
+    ] {
+        let s = raw("/api/v1/admin/incidents", body.clone()).await;
+        assert!(
+            s.is_client_error(),
+            "{s} for {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let (s, v) = op
+        .api(
+            Method::POST,
+            "/api/v1/admin/incidents",
+            Some(json!({"category": "outage", "title": "x", "clubs": [fx.b.id.clone() + "0"]})),
+        )
+        .await;
+    assert!(s.is_client_error(), "{s} {v}");
+    let (_, all) = op.api(Method::GET, "/api/v1/admin/incidents", None).await;
+    assert_eq!(all, json!([]), "nothing was written");
+    // A step for an incident that does not exist, a malformed id, a bad scope.
+    let (s, _) = step(
+        &mut op,
+        "00000000000000000000000000000000",
+        json!({"message": "x"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = step(&mut op, "not-an-id", json!({"message": "x"})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = op
+        .api(
+            Method::POST,
+            "/api/v1/admin/sessions/end",
+            Some(json!({"scope": "club", "club": "00000000000000000000000000000000"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let s = raw("/api/v1/admin/lockdown", b"not json".to_vec()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, c) = op.api(Method::GET, "/api/v1/admin/containment", None).await;
+    assert_eq!(c, json!({"read_only": null, "signups_paused": null}));
+    // HTML and SQL in a title are kept as text and escaped where shown.
+    let (s, _) = op
+        .api(
+            Method::POST,
+            "/api/v1/admin/incidents",
+            Some(json!({"category": "other", "title": "<script>alert(1)</script>'; DROP TABLE incidents; --",
+                "publish": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let html = fx.app.client().get("/status").await.body;
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+    assert!(
+        html.contains("&#60;script&#62;alert(1)") || html.contains("&lt;script&gt;alert(1)"),
+        "{html}"
+    );
+    let (_, all) = op.api(Method::GET, "/api/v1/admin/incidents", None).await;
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    fx.app.stop().await;
+}
