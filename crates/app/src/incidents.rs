@@ -263,69 +263,88 @@ impl App {
     /// Every incident with all its steps, newest first: the operator's view.
     pub async fn incidents(&self, actor: Option<&Actor>) -> Result<Vec<IncidentView>> {
         operator_or_cli(actor)?;
-        let mut out = Vec::new();
-        for row in self.db().incidents(false, 500).await? {
-            out.push(self.view(row, true).await?);
-        }
-        Ok(out)
+        self.views(self.db().incidents(false, 500).await?, true)
+            .await
+    }
+
+    /// One incident with all its steps, for the operator.
+    pub async fn incident(&self, actor: Option<&Actor>, id: IncidentId) -> Result<IncidentView> {
+        operator_or_cli(actor)?;
+        let row = self.db().incident(id).await?.ok_or(AppError::NotFound)?;
+        let mut views = self.views(vec![row], true).await?;
+        views.pop().ok_or(AppError::NotFound)
     }
 
     /// Published incidents with their public steps, newest first: the status page.
     pub async fn public_incidents(&self) -> Result<Vec<IncidentView>> {
-        let mut out = Vec::new();
-        for row in self.db().incidents(true, 100).await? {
-            out.push(self.view(row, false).await?);
+        self.views(self.db().incidents(true, 100).await?, false)
+            .await
+    }
+
+    /// The incidents `rows` with their steps (all of them when `internal`, else the
+    /// public ones), the steps read in one query.
+    async fn views(&self, rows: Vec<IncidentRow>, internal: bool) -> Result<Vec<IncidentView>> {
+        let ids: Vec<IncidentId> = rows.iter().map(|r| r.id).collect();
+        let mut steps: std::collections::HashMap<IncidentId, Vec<IncidentUpdateRow>> =
+            std::collections::HashMap::new();
+        for u in self.db().incident_updates(&ids).await? {
+            steps.entry(u.incident_id).or_default().push(u);
         }
-        Ok(out)
-    }
-
-    async fn view(&self, row: IncidentRow, internal: bool) -> Result<IncidentView> {
-        let updates = self
-            .db()
-            .incident_updates(row.id)
-            .await?
+        Ok(rows
             .into_iter()
-            .filter(|u| internal || u.visibility == "public")
-            .map(|u| UpdateView {
-                at: u.at,
-                state: u.state,
-                public: u.visibility == "public",
-                message: u.message,
-                message_en: u.message_en,
-                actions: if internal { u.actions } else { String::new() },
+            .map(|row| {
+                let updates = steps.remove(&row.id).unwrap_or_default();
+                view(row, updates, internal)
             })
-            .collect();
-        Ok(IncidentView {
-            id: row.id,
-            category: row.category,
-            title: row.title,
-            title_en: row.title_en,
-            // The status page names no clubs: which clubs were hit is not public.
-            clubs: if internal {
-                row.scope_clubs
-            } else {
-                Vec::new()
-            },
-            state: row.state,
-            detected_at: row.detected_at,
-            aware_at: row.aware_at,
-            opened_at: row.opened_at,
-            published_at: row.published_at,
-            resolved_at: row.resolved_at,
-            cause: if internal || row.resolved_at.is_some() {
-                row.cause
-            } else {
-                String::new()
-            },
-            prevention: if internal || row.resolved_at.is_some() {
-                row.prevention
-            } else {
-                String::new()
-            },
-            updates,
-        })
+            .collect())
     }
+}
 
+fn view(row: IncidentRow, updates: Vec<IncidentUpdateRow>, internal: bool) -> IncidentView {
+    let updates = updates
+        .into_iter()
+        .filter(|u| internal || u.visibility == "public")
+        .map(|u| UpdateView {
+            at: u.at,
+            state: u.state,
+            public: u.visibility == "public",
+            message: u.message,
+            message_en: u.message_en,
+            actions: if internal { u.actions } else { String::new() },
+        })
+        .collect();
+    IncidentView {
+        id: row.id,
+        category: row.category,
+        title: row.title,
+        title_en: row.title_en,
+        // The status page names no clubs: which clubs were hit is not public.
+        clubs: if internal {
+            row.scope_clubs
+        } else {
+            Vec::new()
+        },
+        state: row.state,
+        detected_at: row.detected_at,
+        aware_at: row.aware_at,
+        opened_at: row.opened_at,
+        published_at: row.published_at,
+        resolved_at: row.resolved_at,
+        cause: if internal || row.resolved_at.is_some() {
+            row.cause
+        } else {
+            String::new()
+        },
+        prevention: if internal || row.resolved_at.is_some() {
+            row.prevention
+        } else {
+            String::new()
+        },
+        updates,
+    }
+}
+
+impl App {
     /// Reads the open published incidents into this instance's copy.
     pub async fn refresh_open_incidents(&self) -> Result<()> {
         let open = self.db().open_published_incidents().await?;

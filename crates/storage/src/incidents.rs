@@ -105,12 +105,20 @@ impl Db {
         row.as_ref().map(incident).transpose()
     }
 
-    /// An incident's updates, oldest first.
-    pub async fn incident_updates(&self, id: IncidentId) -> Result<Vec<IncidentUpdateRow>> {
-        let rows = q("SELECT * FROM incident_updates WHERE incident_id = $1 ORDER BY at, id")
-            .bind(id.to_string())
-            .fetch_all(&self.reader)
-            .await?;
+    /// The updates of the incidents `ids`, oldest first, in one query (a page lists
+    /// up to a hundred incidents: never a query per incident).
+    pub async fn incident_updates(&self, ids: &[IncidentId]) -> Result<Vec<IncidentUpdateRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut b =
+            crate::sql::Builder::new("SELECT * FROM incident_updates WHERE incident_id IN (");
+        let mut list = b.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_string());
+        }
+        b.push(") ORDER BY at, id");
+        let rows = b.build().fetch_all(&self.reader).await?;
         rows.iter().map(update).collect()
     }
 

@@ -124,15 +124,7 @@ async fn show(
     p: PageCtx,
 ) -> WebResult<Response> {
     operator(&a)?;
-    let Some(i) = st
-        .app
-        .incidents(Some(&a))
-        .await?
-        .into_iter()
-        .find(|i| i.id == id)
-    else {
-        return Err(WebError::NotFound);
-    };
+    let i = st.app.incident(Some(&a), id).await?;
     let states = IncidentState::ALL.iter().map(|s| s.as_str()).collect();
     Ok(render(&ShowPage { p, i, states })?.into_response())
 }
