@@ -55,6 +55,19 @@ impl Category {
             .find(|c| c.as_str() == s)
             .ok_or(ValidationError::Invalid { field: "category" })
     }
+
+    /// The category in words (Japanese, English).
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Self::UnauthorizedAccess => ("不正アクセス", "unauthorized access"),
+            Self::DataLeak => ("個人データの漏えい", "personal data leak"),
+            Self::DataLoss => ("データの滅失・毀損", "data lost or damaged"),
+            Self::Ransomware => ("ランサムウェア", "ransomware"),
+            Self::Outage => ("サービス停止", "outage"),
+            Self::Vulnerability => ("脆弱性", "vulnerability"),
+            Self::Other => ("その他", "other"),
+        }
+    }
 }
 
 /// Where an incident stands. It moves forward only: investigating → identified →

@@ -4,6 +4,7 @@
 //! above can hold a `ClubName` or an `Email` without checking it again.
 
 mod attendance;
+pub mod breach;
 mod content;
 pub mod device;
 mod error;

@@ -64,6 +64,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         24,
         include_str!("../migrations/sqlite/0024_address_blocks.sql"),
     ),
+    (
+        25,
+        include_str!("../migrations/sqlite/0025_incident_breaches.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -98,6 +102,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         24,
         include_str!("../migrations/postgres/0024_address_blocks.sql"),
+    ),
+    (
+        25,
+        include_str!("../migrations/postgres/0025_incident_breaches.sql"),
     ),
 ];
 

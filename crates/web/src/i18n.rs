@@ -2,6 +2,7 @@
 
 mod activities;
 mod audit;
+mod breach;
 pub mod catalog;
 mod incidents;
 mod privacy;

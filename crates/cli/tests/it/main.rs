@@ -17,6 +17,7 @@ mod backup_s3;
 mod bad_input;
 pub mod bad_input_activities;
 mod bad_input_security;
+mod breach;
 mod browser;
 mod browser_activities;
 mod calendar;

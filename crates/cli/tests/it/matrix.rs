@@ -101,6 +101,15 @@ const CASES: &[(&str, &str, Rule)] = &[
         "/api/v1/admin/incidents/{incident}/updates",
         Operator,
     ),
+    ("GET", "/api/v1/admin/incidents/{incident}/breach", Operator),
+    ("PUT", "/api/v1/admin/incidents/{incident}/breach", Operator),
+    ("GET", "/admin/incidents/{incident}/breach", Operator),
+    ("POST", "/admin/incidents/{incident}/breach", Operator),
+    (
+        "GET",
+        "/admin/incidents/{incident}/breach/notices",
+        Operator,
+    ),
     ("GET", "/api/v1/admin/alerts", Operator),
     ("POST", "/api/v1/admin/alerts/test", Operator),
     ("GET", "/api/v1/admin/containment", Operator),
@@ -550,6 +559,12 @@ enum Body {
     Form(Vec<(String, String)>),
 }
 
+/// A breach statement for the matrix: the day before, anyone's reads.
+fn breach_statement() -> Value {
+    let now = tekkan_storage::now_ms();
+    json!({"from": now - 86_400_000, "to": now, "exposure": "access"})
+}
+
 /// Fills the path and body of `path` with fresh targets in `club`, made by its owner.
 async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (String, Body) {
     let mut owner = club.owner.clone();
@@ -559,16 +574,32 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
     let guardian_link = path.contains("/students/") || path.ends_with("/guardian-links");
     p = p.replace("{switch}", "signups_paused");
     if p.contains("{incident}") {
+        let breach = p.contains("/breach");
         let mut op = fx.operator.clone();
         let (s, v) = op
             .api(
                 Method::POST,
                 "/api/v1/admin/incidents",
-                Some(json!({"category": "outage", "title": "matrix"})),
+                Some(
+                    json!({"category": if breach { "data_leak" } else { "outage" },
+                    "title": "matrix"}),
+                ),
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        p = p.replace("{incident}", v["id"].as_str().unwrap());
+        let id = v["id"].as_str().unwrap();
+        p = p.replace("{incident}", id);
+        if breach && method == "GET" {
+            // A breach is read once the operator has stated its window.
+            let (s, v) = op
+                .api(
+                    Method::PUT,
+                    &format!("/api/v1/admin/incidents/{id}/breach"),
+                    Some(breach_statement()),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
     }
     if p.contains("{event}") || p.contains("{occurrence}") {
         let (e, o) = event(&mut owner, &club.id).await;
@@ -744,6 +775,7 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         ("POST", "/api/v1/admin/incidents/{incident}/updates") => {
             Body::Json(json!({"state": "identified", "message": "原因を特定しました"}))
         }
+        ("PUT", "/api/v1/admin/incidents/{incident}/breach") => Body::Json(breach_statement()),
         ("PUT", "/api/v1/admin/containment/{switch}") => {
             Body::Json(json!({"on": true, "reason": "access matrix"}))
         }
@@ -846,6 +878,11 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         ("POST", "/admin/incidents/{incident}/updates") => {
             form(&[("state", "identified"), ("message", "原因を特定しました")])
         }
+        ("POST", "/admin/incidents/{incident}/breach") => form(&[
+            ("from", "2026-01-01T00:00"),
+            ("to", "2026-01-02T00:00"),
+            ("exposure", "access"),
+        ]),
         ("POST", "/clubs/{club}/guardian-links") => {
             let g = fresh_guardian.clone().unwrap_or_default();
             Body::Form(vec![

@@ -526,6 +526,7 @@ static TABLE: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> = La
         .chain(super::privacy::MESSAGES)
         .chain(super::audit::MESSAGES)
         .chain(super::incidents::MESSAGES)
+        .chain(super::breach::MESSAGES)
         .map(|(k, ja, en)| (*k, (*ja, *en)))
         .collect()
 });
@@ -551,6 +552,7 @@ pub fn keys() -> impl Iterator<Item = &'static str> {
         .chain(super::privacy::MESSAGES)
         .chain(super::audit::MESSAGES)
         .chain(super::incidents::MESSAGES)
+        .chain(super::breach::MESSAGES)
         .map(|(k, _, _)| *k)
 }
 
@@ -568,6 +570,7 @@ mod tests {
             .chain(super::super::privacy::MESSAGES)
             .chain(super::super::audit::MESSAGES)
             .chain(super::super::incidents::MESSAGES)
+            .chain(super::super::breach::MESSAGES)
         {
             assert!(!ja.is_empty() && !en.is_empty(), "{k}");
         }
@@ -825,6 +828,17 @@ mod coverage {
                     !tekkan_core::personal::PersonalField::ALL
                         .iter()
                         .any(|f| f.as_str() == c)
+                })
+                // Breach data items and exposures (core::breach): report vocabulary.
+                .filter(|c| {
+                    !tekkan_core::breach::DataItem::ALL
+                        .iter()
+                        .any(|i| i.as_str() == c)
+                })
+                .filter(|c| {
+                    !tekkan_core::breach::Exposure::ALL
+                        .iter()
+                        .any(|e| e.as_str() == c)
                 })
                 .map(|c| format!("error.{c}")),
         );

@@ -50,6 +50,13 @@ impl ShowPage {
     fn category(&self, c: &str) -> &'static str {
         self.p.t.s(&format!("incident.category.{c}"))
     }
+    /// Personal data may be involved: the APPI breach workflow applies.
+    fn breach_kind(&self) -> bool {
+        !matches!(
+            Category::parse(&self.i.category),
+            Ok(Category::Outage | Category::Vulnerability)
+        )
+    }
 }
 
 impl ListPage {

@@ -4,6 +4,7 @@
 mod announcements;
 mod audit;
 mod auth;
+mod breach;
 mod clubs;
 mod events;
 mod form;
@@ -48,6 +49,7 @@ pub fn routes() -> Routes {
         .merge(transparency::routes())
         .merge(status::routes())
         .merge(incidents::routes())
+        .merge(breach::routes())
         .get("/static/app.css", css)
         .get("/static/app.js", js)
         .get("/sw.js", service_worker)

@@ -6,6 +6,7 @@ mod alerts;
 mod announcements;
 pub mod audit;
 mod auth;
+mod breach;
 mod clubs;
 mod containment;
 pub mod events;
@@ -52,6 +53,7 @@ pub fn routes() -> Routes {
         .merge(signing::routes())
         .merge(containment::routes())
         .merge(incidents::routes())
+        .merge(breach::routes())
         .merge(alerts::routes())
 }
 

@@ -3,6 +3,9 @@
 //! they concern and on the public status page, and told to those people by push,
 //! e-mail and in-app (guardians included, since they are members of the club).
 
+mod breach;
+mod draft;
+
 use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
@@ -15,6 +18,9 @@ use crate::containment::operator_or_cli;
 use crate::notify::{Notice, NoticeKind, notify};
 use crate::token::new_id;
 use crate::{App, AppError, Result};
+
+pub use breach::{AffectedPerson, Breach, BreachInput, ItemCount};
+pub use draft::{BreachDraft, PersonNotice, Section, jst};
 
 /// What the operator gives to open an incident.
 #[derive(Debug, Clone, Default)]
