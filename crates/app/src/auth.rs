@@ -202,6 +202,22 @@ impl App {
             .await?;
         let policy = self.settings().limits.login.clone();
         let now = now_ms();
+        if account.password_reset_required {
+            // A containment step: the password alone no longer opens the account. Its
+            // owner resets it through the e-mailed link, or signs in with a passkey.
+            let tx = self.db().begin().await?;
+            tx.commit(vec![event(
+                Some(account.id),
+                None,
+                origin,
+                None,
+                "auth.password_reset_required",
+                format!("account:{}", account.id),
+                &now,
+            )])
+            .await?;
+            return Err(AppError::PasswordResetRequired);
+        }
         let mut tx = self.db().begin().await?;
         let mut events = Vec::new();
         if let Some(h) = new_hash {

@@ -97,6 +97,25 @@ impl Containment {
 #[derive(Default)]
 pub(crate) struct Watched(RwLock<Arc<Containment>>);
 
+/// What a key rotation did.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyRotation {
+    pub sessions_ended: u64,
+    /// Passkey ceremonies and actions waiting for a signature, voided.
+    pub pending_dropped: u64,
+}
+
+/// What a forced password reset did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResetRequired {
+    pub accounts: u64,
+    pub sessions_ended: u64,
+}
+
+/// The key epochs as this instance last read them.
+#[derive(Default)]
+pub(crate) struct Epochs(RwLock<Arc<Vec<u8>>>);
+
 /// What a lock-down did.
 #[derive(Debug, Clone, Serialize)]
 pub struct LockDown {
@@ -147,6 +166,9 @@ impl App {
         loop {
             if let Err(e) = self.refresh_containment().await {
                 tracing::warn!(error = %e, "containment switches could not be read");
+            }
+            if let Err(e) = self.refresh_key_epochs().await {
+                tracing::warn!(error = %e, "key epochs could not be read");
             }
             // Incidents published on another instance reach this one's banner too.
             if let Err(e) = self.refresh_open_incidents().await {
@@ -242,6 +264,131 @@ impl App {
         };
         tx.commit(vec![ev]).await?;
         Ok(n)
+    }
+
+    /// The salt of the CSRF key's current epoch (empty until the first rotation): CSRF
+    /// tokens are bound to it, so a rotation voids every token issued before.
+    pub fn csrf_epoch(&self) -> Arc<Vec<u8>> {
+        self.inner
+            .epochs
+            .0
+            .read()
+            .map(|e| Arc::clone(&e))
+            .unwrap_or_default()
+    }
+
+    async fn refresh_key_epochs(&self) -> Result<()> {
+        let salt = self
+            .db()
+            .key_epochs()
+            .await?
+            .into_iter()
+            .find(|(name, _)| name == "csrf")
+            .and_then(|(_, salt)| hex::decode(salt).ok())
+            .unwrap_or_default();
+        let mut held = self
+            .inner
+            .epochs
+            .0
+            .write()
+            .map_err(|_| AppError::Internal("key epochs poisoned".into()))?;
+        if **held != salt {
+            if !held.is_empty() || !salt.is_empty() {
+                tracing::warn!("CSRF key rotated");
+            }
+            *held = Arc::new(salt);
+        }
+        Ok(())
+    }
+
+    /// Rotates what authenticates requests, on every instance within seconds: a new
+    /// CSRF key epoch (every form token issued before is refused), every session but
+    /// the caller's ended (their tokens are the session keys: new ones are issued at the
+    /// next sign-in), and every single-use value in flight (passkey ceremonies, actions
+    /// waiting for a signature) voided. Audited.
+    pub async fn rotate_keys(&self, actor: Option<&Actor>, reason: &str) -> Result<KeyRotation> {
+        operator_or_cli(actor)?;
+        let reason: String = reason.trim().chars().take(500).collect();
+        let mut salt = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
+        let now = now_ms();
+        let keep = actor.map(|a| a.session.to_string());
+        let by = actor.map(|a| a.account.to_string());
+        let mut tx = self.db().begin().await?;
+        tx.rotate_key_epoch("csrf", &hex::encode(salt), now, by.as_deref())
+            .await?;
+        let done = KeyRotation {
+            sessions_ended: tx.delete_all_sessions(keep.as_deref()).await?,
+            pending_dropped: tx.drop_pending_tokens().await?,
+        };
+        let change = serde_json::json!({
+            "reason": reason,
+            "sessions_ended": done.sessions_ended,
+            "pending_dropped": done.pending_dropped,
+        });
+        let (action, target) = (
+            "containment.keys_rotated",
+            "keys:csrf,sessions,pending".to_owned(),
+        );
+        let ev = match actor {
+            Some(a) => a.event(None, action, target, &change),
+            None => system_event(action, target, &change),
+        };
+        tx.commit(vec![ev]).await?;
+        self.refresh_key_epochs().await?;
+        Ok(done)
+    }
+
+    /// Requires a new password of the people in `scope` (operators only by name) and
+    /// ends their sessions: their password alone no longer signs them in until they
+    /// reset it by e-mail or sign in with a passkey and change it. Never locks anyone
+    /// out: it asks for more proof. Audited.
+    pub async fn require_password_reset(
+        &self,
+        actor: Option<&Actor>,
+        scope: SessionScope,
+    ) -> Result<ResetRequired> {
+        operator_or_cli(actor)?;
+        let keep = actor.map(|a| a.account.to_string());
+        let (club, account, target) = match scope {
+            SessionScope::All => (None, None, "accounts:all".to_owned()),
+            SessionScope::Club(c) => {
+                if self.db().club(c).await?.is_none() {
+                    return Err(AppError::NotFound);
+                }
+                (Some(c.to_string()), None, format!("club:{c}"))
+            }
+            SessionScope::Account(a) => {
+                if self.db().account(a).await?.is_none() {
+                    return Err(AppError::NotFound);
+                }
+                (None, Some(a.to_string()), format!("account:{a}"))
+            }
+        };
+        let mut tx = self.db().begin().await?;
+        let accounts = tx
+            .require_password_reset(club.as_deref(), account.as_deref(), keep.as_deref())
+            .await?;
+        let keep_session = actor.map(|a| a.session.to_string());
+        let sessions_ended = match scope {
+            SessionScope::All => tx.delete_all_sessions(keep_session.as_deref()).await?,
+            SessionScope::Club(c) => {
+                tx.delete_club_sessions(&c.to_string(), keep_session.as_deref())
+                    .await?
+            }
+            SessionScope::Account(a) => tx.delete_sessions(a, actor.map(|x| x.session)).await?,
+        };
+        let done = ResetRequired {
+            accounts,
+            sessions_ended,
+        };
+        let action = "containment.password_reset_required";
+        let ev = match actor {
+            Some(a) => a.event(None, action, target, &done.accounts),
+            None => system_event(action, target, &done.accounts),
+        };
+        tx.commit(vec![ev]).await?;
+        Ok(done)
     }
 
     /// Locks everything down at once: read-only, sign-ups paused, every other session

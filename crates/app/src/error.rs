@@ -45,6 +45,10 @@ pub enum AppError {
     /// The operator disabled this account (told only after a right password).
     #[error("account disabled")]
     AccountDisabled,
+    /// The operator required a new password: the current one alone no longer signs in
+    /// (told only after a right password).
+    #[error("password reset required")]
+    PasswordResetRequired,
     /// The account must add a second factor before anything else.
     #[error("two-step verification required")]
     MfaSetupRequired,

@@ -161,6 +161,7 @@ struct Inner {
     leading: std::sync::Mutex<std::collections::BTreeSet<&'static str>>,
     /// The containment switches as last read (see [`containment`]).
     containment: containment::Watched,
+    epochs: containment::Epochs,
     /// Open published incidents as last read (see [`incidents`]).
     incidents: incidents::OpenIncidents,
     detector: detect::Detector,
@@ -221,6 +222,7 @@ impl App {
                 health: health::Health::default(),
                 leading: Default::default(),
                 containment: Default::default(),
+                epochs: Default::default(),
                 incidents: Default::default(),
                 detector: detect::Detector::new(settings_detect),
             }),

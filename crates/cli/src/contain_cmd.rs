@@ -47,6 +47,28 @@ pub enum ContainCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Require new passwords: everyone's (--all, operators excepted), a club's members'
+    /// (--club ID) or one person's (--account ID). Their sessions end, and their
+    /// password alone no longer signs them in until they reset it by e-mail (or sign in
+    /// with a passkey and change it).
+    RequirePasswordReset {
+        #[arg(long, conflicts_with_all = ["club", "account"])]
+        all: bool,
+        #[arg(long, conflicts_with = "account")]
+        club: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Rotate what authenticates requests on every instance: a new CSRF key epoch,
+    /// every session ended, every passkey ceremony and pending signature voided.
+    RotateKeys {
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Lock everything down at once: read-only, sign-ups paused, every session ended.
     /// Lift it with `contain off read_only` and `contain off signups_paused`.
     Lockdown {
@@ -70,12 +92,34 @@ fn malformed(what: &str, v: &str) -> CliError {
     CliError::Usage(format!("{v:?} is not a {what} id"))
 }
 
+/// Whose sessions or passwords: exactly one of the three.
+fn scope(
+    all: bool,
+    club: Option<String>,
+    account: Option<String>,
+) -> Result<SessionScope, CliError> {
+    match (all, club, account) {
+        (true, None, None) => Ok(SessionScope::All),
+        (false, Some(c), None) => Ok(SessionScope::Club(
+            ClubId::parse(&c).ok_or_else(|| malformed("club", &c))?,
+        )),
+        (false, None, Some(a)) => Ok(SessionScope::Account(
+            AccountId::parse(&a).ok_or_else(|| malformed("account", &a))?,
+        )),
+        _ => Err(CliError::Usage(
+            "say whose: --all, --club ID or --account ID".into(),
+        )),
+    }
+}
+
 pub async fn run(config: Option<&PathBuf>, command: ContainCommand) -> Result<ExitCode, CliError> {
     let data_dir = match &command {
         ContainCommand::Status { data_dir }
         | ContainCommand::On { data_dir, .. }
         | ContainCommand::Off { data_dir, .. }
         | ContainCommand::EndSessions { data_dir, .. }
+        | ContainCommand::RequirePasswordReset { data_dir, .. }
+        | ContainCommand::RotateKeys { data_dir, .. }
         | ContainCommand::Lockdown { data_dir, .. } => data_dir.clone(),
     };
     let cfg = load(config, data_dir)?;
@@ -128,22 +172,30 @@ async fn act(app: &tekkan_app::App, command: ContainCommand) -> Result<ExitCode,
         ContainCommand::EndSessions {
             all, club, account, ..
         } => {
-            let scope = match (all, club, account) {
-                (true, None, None) => SessionScope::All,
-                (false, Some(c), None) => {
-                    SessionScope::Club(ClubId::parse(&c).ok_or_else(|| malformed("club", &c))?)
-                }
-                (false, None, Some(a)) => SessionScope::Account(
-                    AccountId::parse(&a).ok_or_else(|| malformed("account", &a))?,
-                ),
-                _ => {
-                    return Err(CliError::Usage(
-                        "say whose sessions: --all, --club ID or --account ID".into(),
-                    ));
-                }
-            };
-            let n = app.end_sessions(None, scope).await?;
+            let n = app.end_sessions(None, scope(all, club, account)?).await?;
             println!("{n} sessions ended");
+        }
+        ContainCommand::RequirePasswordReset {
+            all, club, account, ..
+        } => {
+            let r = app
+                .require_password_reset(None, scope(all, club, account)?)
+                .await?;
+            println!(
+                "{} accounts must set a new password; {} sessions ended",
+                r.accounts, r.sessions_ended
+            );
+        }
+        ContainCommand::RotateKeys { reason, .. } => {
+            if reason.trim().is_empty() {
+                return Err(CliError::Usage("--reason must say why".into()));
+            }
+            let r = app.rotate_keys(None, &reason).await?;
+            println!(
+                "keys rotated (every instance within seconds): {} sessions ended, {} pending \
+                 ceremonies voided",
+                r.sessions_ended, r.pending_dropped
+            );
         }
         ContainCommand::Lockdown { reason, .. } => {
             if reason.trim().is_empty() {

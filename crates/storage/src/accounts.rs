@@ -146,7 +146,8 @@ impl WriteTx {
     }
 
     pub async fn set_password_hash(&mut self, id: AccountId, hash: &str) -> Result<()> {
-        q("UPDATE accounts SET password_hash = $1 WHERE id = $2")
+        // A new password is the reset a containment step asked for.
+        q("UPDATE accounts SET password_hash = $1, password_reset_required = 0 WHERE id = $2")
             .bind(hash)
             .bind(id.to_string())
             .execute(&mut self.tx)

@@ -33,7 +33,71 @@ impl Db {
     }
 }
 
+impl Db {
+    /// The current salt of each rotated key: (name, hex salt).
+    pub async fn key_epochs(&self) -> Result<Vec<(String, String)>> {
+        let rows = q("SELECT name, salt FROM key_epochs ORDER BY name")
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("name")?, r.try_get("salt")?)))
+            .collect()
+    }
+}
+
 impl WriteTx {
+    /// Starts a new epoch of the key `name`.
+    pub async fn rotate_key_epoch(
+        &mut self,
+        name: &str,
+        salt: &str,
+        now: i64,
+        by: Option<&str>,
+    ) -> Result<()> {
+        q(
+            "INSERT INTO key_epochs (name, salt, since_ms, by_account) VALUES ($1, $2, $3, $4) \
+           ON CONFLICT (name) DO UPDATE SET salt = $2, since_ms = $3, by_account = $4",
+        )
+        .bind(name)
+        .bind(salt)
+        .bind(now)
+        .bind(by)
+        .execute(&mut self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Drops every single-use value handed out and not yet used (passkey ceremonies,
+    /// actions waiting for a signature): after a key rotation nothing issued before it
+    /// completes. Returns how many.
+    pub async fn drop_pending_tokens(&mut self) -> Result<u64> {
+        let r = q("DELETE FROM pending_tokens")
+            .execute(&mut self.tx)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Requires a password reset of the accounts in scope that have a password: all
+    /// (`club` and `account` `None`), a club's members, or one account; never `keep`.
+    /// Returns how many accounts.
+    pub async fn require_password_reset(
+        &mut self,
+        club: Option<&str>,
+        account: Option<&str>,
+        keep: Option<&str>,
+    ) -> Result<u64> {
+        let r = q("UPDATE accounts SET password_reset_required = 1 \
+                   WHERE password_hash IS NOT NULL AND id <> $1 \
+                   AND ($2 IS NULL OR id = $2) AND ($2 IS NOT NULL OR NOT is_operator) \
+                   AND ($3 IS NULL OR id IN (SELECT account_id FROM memberships WHERE club_id = $3))")
+        .bind(keep.unwrap_or_default())
+        .bind(account)
+        .bind(club)
+        .execute(&mut self.tx)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Turns `switch` on (with `reason`) or off; false when it already was.
     pub async fn set_switch(
         &mut self,

@@ -68,6 +68,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         25,
         include_str!("../migrations/sqlite/0025_incident_breaches.sql"),
     ),
+    (
+        26,
+        include_str!("../migrations/sqlite/0026_reset_and_key_epochs.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -106,6 +110,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         25,
         include_str!("../migrations/postgres/0025_incident_breaches.sql"),
+    ),
+    (
+        26,
+        include_str!("../migrations/postgres/0026_reset_and_key_epochs.sql"),
     ),
 ];
 

@@ -19,6 +19,8 @@ pub struct Account {
     pub created_at: i64,
     /// Set while the operator has disabled the account: it cannot log in.
     pub disabled_at: Option<i64>,
+    /// A containment step: the password alone no longer signs in until it is reset.
+    pub password_reset_required: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +130,7 @@ pub(crate) fn account(row: &Row) -> Result<Account> {
         is_operator: row.try_get("is_operator")?,
         created_at: row.try_get("created_at")?,
         disabled_at: row.try_get("disabled_at")?,
+        password_reset_required: row.try_get::<i64, _>("password_reset_required")? != 0,
     })
 }
 

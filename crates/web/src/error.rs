@@ -75,6 +75,9 @@ impl WebError {
                 AppError::AccountDisabled => {
                     (StatusCode::FORBIDDEN, "account_disabled", None, None)
                 }
+                AppError::PasswordResetRequired => {
+                    (StatusCode::FORBIDDEN, "password_reset_required", None, None)
+                }
                 AppError::MfaSetupRequired => {
                     (StatusCode::FORBIDDEN, "mfa_setup_required", None, None)
                 }

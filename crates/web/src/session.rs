@@ -127,10 +127,16 @@ pub fn api_lang(headers: &HeaderMap) -> Lang {
     }
 }
 
-fn csrf_token(key: &[u8], binding: &str) -> String {
+/// A form's token: bound to the session (or the anonymous cookie) and to the key's
+/// current epoch, so a rotation (shared through the database) voids every earlier one.
+fn csrf_token(key: &[u8], epoch: &[u8], binding: &str) -> String {
     #[allow(clippy::expect_used)] // HMAC takes keys of any length.
     let mut m = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
     m.update(b"tekkan-csrf-v1\0");
+    if !epoch.is_empty() {
+        m.update(b"epoch\0");
+        m.update(epoch);
+    }
     m.update(binding.as_bytes());
     URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())
 }
@@ -306,7 +312,7 @@ async fn resolve(st: &AppState, req: &mut Request) -> Result<(Caller, Vec<String
             }
         },
     };
-    let csrf = csrf_token(&st.keys.csrf, &binding);
+    let csrf = csrf_token(&st.keys.csrf, &st.app.csrf_epoch(), &binding);
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if unsafe_method {
         check_csrf(st, req, is_api, via, &csrf).await?;

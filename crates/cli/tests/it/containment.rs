@@ -228,7 +228,7 @@ async fn paused_sign_ups_stop_invitations_and_ended_sessions_are_dead() {
 }
 
 /// Polls `f` until it is true; returns how long it took (panics after `limit`).
-async fn within<F, Fut>(limit: Duration, mut f: F) -> Duration
+pub async fn within<F, Fut>(limit: Duration, mut f: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -24,6 +24,7 @@ mod calendar;
 mod cli;
 mod clubs;
 mod containment;
+mod containment_keys;
 mod db_move;
 mod delivery;
 mod detection;

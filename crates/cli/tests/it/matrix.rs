@@ -116,6 +116,8 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("PUT", "/api/v1/admin/containment/{switch}", Operator),
     ("POST", "/api/v1/admin/sessions/end", Operator),
     ("POST", "/api/v1/admin/lockdown", Operator),
+    ("POST", "/api/v1/admin/keys/rotate", Operator),
+    ("POST", "/api/v1/admin/password-reset", Operator),
     ("POST", "/api/v1/admin/accounts/{account}/disable", Operator),
     ("POST", "/api/v1/admin/accounts/{account}/enable", Operator),
     ("GET", "/password-reset", Public),
@@ -792,6 +794,10 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
         // Refused for want of a reason (400, after the operator check): a lock-down would
         // end every other caller's session mid-matrix. it::containment locks down.
         ("POST", "/api/v1/admin/lockdown") => Body::Json(json!({"reason": ""})),
+        // Rotating keys ends every session, and a forced reset would stop club B's
+        // owner signing in: both refused after the operator check (400), as above.
+        ("POST", "/api/v1/admin/keys/rotate") => Body::Json(json!({"reason": ""})),
+        ("POST", "/api/v1/admin/password-reset") => Body::Json(json!({"scope": "account"})),
         ("PATCH", "/api/v1/me") => Body::Json(json!({"display_name": "訂正後の名前"})),
         ("POST", "/api/v1/me/passkeys") => Body::Json(json!({"name": "key", "credential": {}})),
         ("POST", "/api/v1/session/passkey") | ("POST", "/api/v1/me/reauth/passkey") => {

@@ -63,7 +63,12 @@ pub fn link_token(mail: &str, path: &str) -> String {
         .collect()
 }
 
-async fn complete(app: &TestApp, token: &str, pw: &str, code: Option<&str>) -> (StatusCode, Value) {
+pub async fn complete(
+    app: &TestApp,
+    token: &str,
+    pw: &str,
+    code: Option<&str>,
+) -> (StatusCode, Value) {
     app.client()
         .api(
             Method::POST,
@@ -73,7 +78,7 @@ async fn complete(app: &TestApp, token: &str, pw: &str, code: Option<&str>) -> (
         .await
 }
 
-async fn ask_reset(app: &TestApp, email: &str) -> StatusCode {
+pub async fn ask_reset(app: &TestApp, email: &str) -> StatusCode {
     app.client()
         .api(
             Method::POST,
@@ -84,7 +89,7 @@ async fn ask_reset(app: &TestApp, email: &str) -> StatusCode {
         .0
 }
 
-async fn mail_app(smtp: &SmtpServer) -> TestApp {
+pub async fn mail_app(smtp: &SmtpServer) -> TestApp {
     TestApp::builder()
         .mail_to(smtp.port)
         .configure(|c| c.scheduler.poll_ms = 100)

@@ -154,6 +154,11 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
         "That is already your address.",
     ),
     (
+        "error.password_reset_required",
+        "パスワードの再設定が必要です。運営者が安全のためにすべての対象者へ再設定をお願いしています。「パスワードを忘れた場合」からメールで新しいパスワードを設定するか、パスキーでログインしてください。",
+        "A new password is needed: the operator asked for one as a safety measure. Set one through the e-mailed reset link (\"Forgot your password\"), or sign in with a passkey.",
+    ),
+    (
         "error.account_disabled",
         "このアカウントは運営者によって停止されています。",
         "This account was disabled by the operator.",

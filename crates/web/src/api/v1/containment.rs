@@ -1,11 +1,14 @@
 //! The operator's containment switches over the API: read-only mode, sign-ups paused,
-//! ending sessions by scope, and locking everything down at once. Each call is audited
+//! ending sessions by scope, requiring new passwords by scope, rotating the keys that
+//! authenticate requests, and locking everything down at once. Each call is audited
 //! and takes effect on every instance within seconds.
 
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use tekkan_app::containment::{Containment, LockDown, SessionScope, Switch};
+use tekkan_app::containment::{
+    Containment, KeyRotation, LockDown, ResetRequired, SessionScope, Switch,
+};
 use tekkan_core::{AccountId, ClubId};
 
 use crate::AppState;
@@ -20,6 +23,8 @@ pub fn routes() -> Routes {
         .put("/api/v1/admin/containment/{switch}", set)
         .post("/api/v1/admin/sessions/end", end_sessions)
         .post("/api/v1/admin/lockdown", lock_down)
+        .post("/api/v1/admin/keys/rotate", rotate_keys)
+        .post("/api/v1/admin/password-reset", require_reset)
 }
 
 async fn status(State(st): State<AppState>, Auth(a): Auth) -> WebResult<Json<Containment>> {
@@ -79,6 +84,17 @@ struct EndReq {
     account: Option<AccountId>,
 }
 
+impl EndReq {
+    fn scope(self) -> Result<SessionScope, WebError> {
+        match (self.scope, self.club, self.account) {
+            (Scope::All, None, None) => Ok(SessionScope::All),
+            (Scope::Club, Some(c), None) => Ok(SessionScope::Club(c)),
+            (Scope::Account, None, Some(p)) => Ok(SessionScope::Account(p)),
+            _ => Err(WebError::BadRequest("session_scope")),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct EndRes {
     sessions_ended: u64,
@@ -90,15 +106,7 @@ async fn end_sessions(
     ApiJson(req): ApiJson<EndReq>,
 ) -> WebResult<Json<EndRes>> {
     super::operator(&a)?;
-    let scope = match (req.scope, req.club, req.account) {
-        (Scope::All, None, None) => SessionScope::All,
-        (Scope::Club, Some(c), None) => SessionScope::Club(c),
-        (Scope::Account, None, Some(p)) => SessionScope::Account(p),
-        _ => {
-            return Err(WebError::BadRequest("session_scope"));
-        }
-    };
-    let n = st.app.end_sessions(Some(&a), scope).await?;
+    let n = st.app.end_sessions(Some(&a), req.scope()?).await?;
     Ok(Json(EndRes { sessions_ended: n }))
 }
 
@@ -118,4 +126,27 @@ async fn lock_down(
         return Err(WebError::BadRequest("reason_required"));
     }
     Ok(Json(st.app.lock_down(Some(&a), &req.reason).await?))
+}
+
+async fn rotate_keys(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    ApiJson(req): ApiJson<LockReq>,
+) -> WebResult<Json<KeyRotation>> {
+    super::operator(&a)?;
+    if req.reason.trim().is_empty() {
+        return Err(WebError::BadRequest("reason_required"));
+    }
+    Ok(Json(st.app.rotate_keys(Some(&a), &req.reason).await?))
+}
+
+/// Whose password to reset: the same scopes as ending sessions.
+async fn require_reset(
+    State(st): State<AppState>,
+    Auth(a): Auth,
+    ApiJson(req): ApiJson<EndReq>,
+) -> WebResult<Json<ResetRequired>> {
+    super::operator(&a)?;
+    let scope = req.scope()?;
+    Ok(Json(st.app.require_password_reset(Some(&a), scope).await?))
 }
