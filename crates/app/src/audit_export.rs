@@ -100,7 +100,9 @@ impl App {
                 &mut out,
             )?;
         }
+        self.check_step_up(actor).await?;
         let tx = self.db().begin().await?;
+        self.observe_sensitive_read(actor, "audit.exported", &format!("club:{club}"));
         let ev = actor.event(
             Some(club),
             "audit.exported",

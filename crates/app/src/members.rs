@@ -99,6 +99,8 @@ impl App {
             )
             .collect::<Vec<_>>();
         if can_manage {
+            // After a bulk-reads detection, more proof first.
+            self.check_step_up(actor).await?;
             // Officers see every e-mail address and guardian link: a read of contact
             // details, recorded (the count, never the data).
             self.audit_read(

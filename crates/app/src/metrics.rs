@@ -343,6 +343,19 @@ pub fn backup_seen(at: i64) {
     *newest = Some(newest.map_or(at, |n| n.max(at)));
 }
 
+/// What the system detections read: whether backups are scheduled, when the newest
+/// known backup was taken (Unix seconds), and the disk's free and total bytes.
+pub(crate) fn system_state() -> (bool, Option<i64>, i64, i64) {
+    let m = &*METRICS;
+    let newest = *m.newest_backup.lock().unwrap_or_else(|p| p.into_inner());
+    (
+        m.backup_configured.get() == 1,
+        newest,
+        m.disk_free.get(),
+        m.disk_total.get(),
+    )
+}
+
 impl crate::App {
     /// Every metric, as Prometheus reads them (text format 0.0.4), with this
     /// instance's health faults and duties as of now.

@@ -76,6 +76,8 @@ impl App {
         target: String,
         what: &impl Serialize,
     ) -> Result<()> {
+        self.check_step_up(actor).await?;
+        self.observe_sensitive_read(actor, action, &target);
         let tx = self.db().begin().await?;
         tx.commit(vec![actor.event(club, action, target, what)])
             .await?;
@@ -92,6 +94,7 @@ impl App {
         target: String,
         what: &impl Serialize,
     ) {
+        self.observe_sensitive_read(actor, action, &target);
         let ev = actor.event(club, action, target, what);
         if self.inner.reads.tx.send(ev).await.is_err() {
             tracing::error!(action, "read log closed: a read went unrecorded");

@@ -1,5 +1,6 @@
-//! Address prefixes blocked by an automatic response, shared by every instance: one
-//! row per prefix, kept after it ends so the next block of the same prefix escalates.
+//! The automatic responses' state, shared by every instance: address prefixes blocked
+//! (one row per prefix, kept after it ends so the next block of the same prefix
+//! escalates), and accounts asked to re-authenticate before reading more.
 
 use crate::sql::{q, scalar};
 use crate::{Db, Result, WriteTx};
@@ -74,5 +75,33 @@ impl WriteTx {
             .execute(&mut self.tx)
             .await?;
         Ok(r.rows_affected() > 0)
+    }
+}
+
+impl Db {
+    /// Since when `account` must re-authenticate before reading more people's data.
+    pub async fn step_up_since(&self, account: &str) -> Result<Option<i64>> {
+        Ok(
+            scalar::<i64>("SELECT since_ms FROM step_ups WHERE account_id = $1")
+                .bind(account)
+                .fetch_optional(&self.reader)
+                .await?,
+        )
+    }
+}
+
+impl WriteTx {
+    /// Asks `account` to re-authenticate before reading more (from `now` on).
+    pub async fn require_step_up(&mut self, account: &str, now: i64, rule: &str) -> Result<()> {
+        q(
+            "INSERT INTO step_ups (account_id, since_ms, rule) VALUES ($1, $2, $3) \
+           ON CONFLICT (account_id) DO UPDATE SET since_ms = $2, rule = $3",
+        )
+        .bind(account)
+        .bind(now)
+        .bind(rule)
+        .execute(&mut self.tx)
+        .await?;
+        Ok(())
     }
 }

@@ -72,6 +72,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         26,
         include_str!("../migrations/sqlite/0026_reset_and_key_epochs.sql"),
     ),
+    (27, include_str!("../migrations/sqlite/0027_step_ups.sql")),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -115,6 +116,7 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
         26,
         include_str!("../migrations/postgres/0026_reset_and_key_epochs.sql"),
     ),
+    (27, include_str!("../migrations/postgres/0027_step_ups.sql")),
 ];
 
 fn migrations(pool: &Pool) -> &'static [(i64, &'static str)] {

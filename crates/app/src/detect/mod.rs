@@ -126,6 +126,43 @@ impl App {
         self.emit(fired);
     }
 
+    /// `actor` read people's data (`action` on `target`): counted for the bulk-reads
+    /// rule.
+    pub(crate) fn observe_sensitive_read(&self, actor: &Actor, action: &str, target: &str) {
+        let fired = self.rules().sensitive_read(
+            &format!("account:{}", actor.account),
+            &format!("{action} {target}"),
+            now_ms(),
+        );
+        self.emit(fired);
+    }
+
+    /// Asks for re-authentication (passkey, or password and second factor) while a
+    /// bulk-reads response stands for the actor's account and this session has not
+    /// proved itself since: more proof, never a refusal of the rightful owner.
+    pub(crate) async fn check_step_up(&self, actor: &Actor) -> Result<()> {
+        match self.db().step_up_since(&actor.account.to_string()).await? {
+            Some(since) if actor.reauth_at < since => Err(AppError::ReauthRequired),
+            _ => Ok(()),
+        }
+    }
+
+    /// Looks at the server's own state: failing integrity checks, the newest backup's
+    /// age while backups are scheduled, the disk's free space.
+    fn observe_system(&self, now: i64, started: i64) {
+        let faults: Vec<String> = self.health_faults().into_iter().map(|(c, _)| c).collect();
+        let (configured, newest, free, total) = crate::metrics::system_state();
+        let backup_age_s = match (configured, newest) {
+            (true, Some(at)) => Some(now / 1000 - at),
+            // None known yet: stale once the server has run that long without one.
+            (true, None) => Some((now - started) / 1000),
+            (false, _) => None,
+        };
+        let disk = (total > 0).then_some((free, total));
+        let fired = self.rules().system(&faults, backup_age_s, disk, now);
+        self.emit(fired);
+    }
+
     /// A request answered with a 5xx.
     pub fn observe_server_error(&self) {
         let fired = self.rules().server_error(now_ms());
@@ -152,6 +189,7 @@ impl App {
             return;
         };
         let mut groups = group::Groups::default();
+        let started = now_ms();
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let beat_every = self.settings().alerts.heartbeat_secs.max(10) as i64 * 1000;
         let mut last_beat = 0;
@@ -172,6 +210,7 @@ impl App {
                 }
                 _ = tick.tick() => {
                     let now = now_ms();
+                    self.observe_system(now, started);
                     for out in groups.tick(now) {
                         self.alert(&out, None).await;
                     }
@@ -215,6 +254,20 @@ impl App {
                 "{} blocked for {secs} s (step {})",
                 f.subject,
                 level + 1
+            ));
+        }
+        if let (true, Rule::BulkReads, Some(account)) =
+            (f.enforce, f.rule, f.subject.strip_prefix("account:"))
+        {
+            tx.require_step_up(account, now, f.rule.name()).await?;
+            events.push(system_event(
+                "response.step_up_required",
+                format!("account:{account}"),
+                &serde_json::json!({"rule": f.rule.name(), "since": now}),
+            ));
+            response = Some(format!(
+                "{} must re-authenticate before reading more",
+                f.subject
             ));
         }
         tx.commit(events).await?;

@@ -26,16 +26,32 @@ pub enum Rule {
     ForcedBrowsing,
     /// STE3-like burst: many requests answered with 5xx.
     ServerErrors,
+    /// UT2, speed of application use: one account reading many people's data (distinct
+    /// rosters, personal fields, attendance reports, audit exports) faster than people
+    /// do.
+    BulkReads,
+    /// The audit chain, a checkpoint, the database's integrity or a sealed row failed
+    /// its check. AppSensor has no detection point for the server's own state: these
+    /// three carry TEKKAN's own ids in the same form (SYS1–SYS3).
+    IntegrityFailure,
+    /// Backups are scheduled daily, yet none is known from the last 26 hours.
+    BackupStale,
+    /// Less than 10% of the data directory's disk is free.
+    DiskLow,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 6] = [
+    pub const ALL: [Rule; 10] = [
         Self::FailedLoginsAccount,
         Self::FailedLoginsPrefix,
         Self::CredentialStuffing,
         Self::PasswordSpraying,
         Self::ForcedBrowsing,
         Self::ServerErrors,
+        Self::BulkReads,
+        Self::IntegrityFailure,
+        Self::BackupStale,
+        Self::DiskLow,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +62,10 @@ impl Rule {
             Self::PasswordSpraying => "password_spraying",
             Self::ForcedBrowsing => "forced_browsing",
             Self::ServerErrors => "server_errors",
+            Self::BulkReads => "bulk_reads",
+            Self::IntegrityFailure => "integrity_failure",
+            Self::BackupStale => "backup_stale",
+            Self::DiskLow => "disk_low",
         }
     }
 
@@ -57,13 +77,21 @@ impl Rule {
             Self::CredentialStuffing | Self::PasswordSpraying => "AE1",
             Self::ForcedBrowsing => "ACE3",
             Self::ServerErrors => "STE3",
+            Self::BulkReads => "UT2",
+            Self::IntegrityFailure => "SYS1",
+            Self::BackupStale => "SYS2",
+            Self::DiskLow => "SYS3",
         }
     }
 
     /// How loud the alert is.
     pub fn severity(self) -> Severity {
         match self {
-            Self::CredentialStuffing | Self::PasswordSpraying => Severity::Critical,
+            Self::CredentialStuffing
+            | Self::PasswordSpraying
+            | Self::BulkReads
+            | Self::IntegrityFailure
+            | Self::BackupStale => Severity::Critical,
             _ => Severity::Warning,
         }
     }
@@ -115,6 +143,8 @@ pub struct Thresholds {
     pub denials: usize,
     pub denial_objects: usize,
     pub server_errors: usize,
+    /// Distinct reads of people's data by one account in 10 minutes.
+    pub bulk_reads: usize,
     /// Rules that only notify (no automatic response).
     pub notify_only: BTreeSet<Rule>,
     /// Rules that are off.
@@ -131,6 +161,7 @@ impl Default for Thresholds {
             denials: 10,
             denial_objects: 5,
             server_errors: 10,
+            bulk_reads: 30,
             notify_only: BTreeSet::new(),
             off: BTreeSet::new(),
         }
@@ -138,6 +169,16 @@ impl Default for Thresholds {
 }
 
 const MINUTE: i64 = 60_000;
+
+/// The health checks whose failure is an integrity detection.
+pub const INTEGRITY_CHECKS: [&str; 6] = [
+    "integrity",
+    "audit_chain",
+    "row_seals",
+    "checkpoint",
+    "rollback",
+    "audit_queue",
+];
 
 /// A rule that fired: what, about whom, how many in its window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -324,6 +365,71 @@ impl Rules {
                 .collect(),
             false => Vec::new(),
         }
+    }
+
+    /// `account` read people's data: `what` names the read and its target (a roster,
+    /// someone's fields, a report, an export). Distinct reads are counted: looking at
+    /// the same roster again is not scraping.
+    pub fn sensitive_read(&mut self, account: &str, what: &str, now: i64) -> Vec<Fired> {
+        let t = self.thresholds.clone();
+        let w = self.windows.get(Rule::BulkReads, account, now);
+        w.push(now, 10 * MINUTE, item(what));
+        let n = w.distinct();
+        match w.crossed(n >= t.bulk_reads) {
+            true => self
+                .fired(Rule::BulkReads, account, n, now)
+                .into_iter()
+                .collect(),
+            false => Vec::new(),
+        }
+    }
+
+    /// The server's own state, looked at every few seconds: `faults` names the health
+    /// checks failing now; `backup_age_s` is the age of the newest known backup when
+    /// backups are scheduled (`None` when they are not, or none is known yet and the
+    /// server has not run 26 hours); `disk` is (free, total) bytes once sampled. Each
+    /// rule fires once when its condition begins.
+    pub fn system(
+        &mut self,
+        faults: &[String],
+        backup_age_s: Option<i64>,
+        disk: Option<(i64, i64)>,
+        now: i64,
+    ) -> Vec<Fired> {
+        let integrity: Vec<&str> = faults
+            .iter()
+            .map(String::as_str)
+            .filter(|f| INTEGRITY_CHECKS.contains(f))
+            .collect();
+        let stale = backup_age_s.is_some_and(|a| a > 26 * 3_600);
+        let low = disk.is_some_and(|(free, total)| total > 0 && free * 10 < total);
+        let mut out = Vec::new();
+        for (rule, over, subject, count) in [
+            (
+                Rule::IntegrityFailure,
+                !integrity.is_empty(),
+                integrity.join(","),
+                integrity.len(),
+            ),
+            (
+                Rule::BackupStale,
+                stale,
+                "backups".to_owned(),
+                usize::try_from(backup_age_s.unwrap_or(0) / 3_600).unwrap_or(0),
+            ),
+            (
+                Rule::DiskLow,
+                low,
+                "data_dir".to_owned(),
+                disk.map_or(0, |(f, t)| usize::try_from(f * 100 / t.max(1)).unwrap_or(0)),
+            ),
+        ] {
+            let w = self.windows.get(rule, "system", now);
+            if w.crossed(over) {
+                out.extend(self.fired(rule, &subject, count, now));
+            }
+        }
+        out
     }
 
     /// A request answered with a 5xx.

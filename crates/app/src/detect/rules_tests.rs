@@ -225,3 +225,82 @@ fn prefixes_are_24_and_64() {
     assert_eq!(prefix(Some("nonsense")), "unknown");
     assert_eq!(prefix(None), "unknown");
 }
+
+#[test]
+fn bulk_reads_are_30_distinct_reads_of_peoples_data_by_one_account_in_10_minutes() {
+    let mut r = rules();
+    // Looking at the same roster again and again is not scraping.
+    for i in 0..100 {
+        assert!(
+            r.sensitive_read("account:a", "roster.read club:x", T0 + i * S)
+                .is_empty()
+        );
+    }
+    // An officer's normal day: 29 people's fields over an hour never fire.
+    for i in 0..29 {
+        let what = format!("personal.read account:{i}");
+        assert!(
+            r.sensitive_read("account:a", &what, T0 + i * 120 * S)
+                .is_empty()
+        );
+    }
+    // Scraping: 30 people within ten minutes fires once, for that account only.
+    let mut fired = Vec::new();
+    for i in 0..40 {
+        let what = format!("personal.read account:{i}");
+        fired.extend(r.sensitive_read("account:b", &what, T0 + i * 10 * S));
+    }
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        (fired[0].rule, fired[0].subject.as_str(), fired[0].count),
+        (Rule::BulkReads, "account:b", 30)
+    );
+    assert_eq!(fired[0].rule.appsensor(), "UT2");
+    // After a quiet spell, scraping again fires again.
+    let later = T0 + 3 * 3_600 * S;
+    let again: Vec<_> = (0..30)
+        .flat_map(|i| r.sensitive_read("account:b", &format!("p {i}"), later + i * S))
+        .collect();
+    assert_eq!(again.len(), 1);
+}
+
+#[test]
+fn the_servers_own_state_fires_once_when_it_goes_wrong() {
+    let mut r = rules();
+    let none: Vec<String> = Vec::new();
+    let day = 24 * 3_600;
+    // Healthy: a backup 25 h old, 50% of the disk free.
+    assert!(
+        r.system(&none, Some(25 * 3_600), Some((50, 100)), T0)
+            .is_empty()
+    );
+    // A file probe failing is no integrity matter; the audit chain is.
+    let files = vec!["files".to_owned()];
+    assert!(r.system(&files, None, None, T0 + S).is_empty());
+    let chain = vec!["audit_chain".to_owned(), "files".to_owned()];
+    let f = r.system(&chain, None, None, T0 + 2 * S);
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        (f[0].rule, f[0].subject.as_str()),
+        (Rule::IntegrityFailure, "audit_chain")
+    );
+    assert_eq!(f[0].rule.appsensor(), "SYS1");
+    // Still failing: not again. Passing, then failing again: again.
+    assert!(r.system(&chain, None, None, T0 + 3 * S).is_empty());
+    assert!(r.system(&none, None, None, T0 + 4 * S).is_empty());
+    assert_eq!(r.system(&chain, None, None, T0 + 5 * S).len(), 1);
+    // No backup for 26 hours and a minute; 9% of the disk free.
+    let f = r.system(
+        &none,
+        Some(day + 2 * 3_600 + 60),
+        Some((9, 100)),
+        T0 + 6 * S,
+    );
+    let which: Vec<Rule> = f.iter().map(|f| f.rule).collect();
+    assert_eq!(which, [Rule::BackupStale, Rule::DiskLow]);
+    assert_eq!(f[0].count, 26, "hours");
+    assert_eq!(f[1].count, 9, "per cent free");
+    // Backups not scheduled, or the disk not yet sampled: nothing to say.
+    let mut r = rules();
+    assert!(r.system(&none, None, None, T0).is_empty());
+}

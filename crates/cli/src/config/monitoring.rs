@@ -15,6 +15,7 @@ pub struct Detect {
     pub denials: usize,
     pub denial_objects: usize,
     pub server_errors: usize,
+    pub bulk_reads: usize,
     pub notify_only: Vec<String>,
     pub off: Vec<String>,
 }
@@ -30,6 +31,7 @@ impl Default for Detect {
             denials: t.denials,
             denial_objects: t.denial_objects,
             server_errors: t.server_errors,
+            bulk_reads: t.bulk_reads,
             notify_only: Vec::new(),
             off: Vec::new(),
         }
@@ -60,6 +62,7 @@ impl Detect {
             self.denials,
             self.denial_objects,
             self.server_errors,
+            self.bulk_reads,
         ];
         if all.contains(&0) {
             return Err("detection thresholds must be at least 1 (use off = [...] instead)".into());
@@ -72,6 +75,7 @@ impl Detect {
             denials: self.denials,
             denial_objects: self.denial_objects,
             server_errors: self.server_errors,
+            bulk_reads: self.bulk_reads,
             notify_only: rules(&self.notify_only)?,
             off: rules(&self.off)?,
         })

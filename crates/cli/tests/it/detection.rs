@@ -15,7 +15,7 @@ use tekkan_cli::config::Webhook;
 
 use crate::delivery::Browser;
 use crate::support::peers::{PushRequest, PushService};
-use crate::support::{Client, TestApp, unique};
+use crate::support::{Client, TestApp, code, unique};
 
 async fn log_in_from(app: &TestApp, ip: &str, body: Value) -> (StatusCode, Value) {
     let page = app
@@ -367,4 +367,103 @@ async fn a_sign_in_from_a_new_device_is_told_to_its_owner_and_a_minors_guardian(
         .await;
     assert_eq!(inbox_whats(&inbox).len(), 1);
     app.stop().await;
+}
+
+/// An officer reading people's data faster than people do (bulk reads, AppSensor UT2)
+/// is detected, alerted, and asked to re-authenticate before reading more; proving
+/// themselves again lets the rightful officer go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_reads_by_an_officer_ask_for_more_proof_and_are_alerted() {
+    tekkan_cli::install_crypto_provider();
+    let push = PushService::start().await;
+    let hooks = push.base.clone();
+    let app = TestApp::builder()
+        .configure(move |c| {
+            c.detect.bulk_reads = 3;
+            c.alerts.webhooks = vec![Webhook {
+                url: format!("{hooks}/hook"),
+                format: "json".into(),
+                min_severity: "warning".into(),
+            }];
+        })
+        .start()
+        .await;
+    let mut owner = app.sign_up("部長", None).await;
+    let club = owner.create_club("名簿部").await;
+    let mut paths = Vec::new();
+    let mut members = Vec::new();
+    for i in 0..3 {
+        let (member, m) =
+            crate::support::fixture::join(&app, &mut owner, &club, "member", false).await;
+        let (s, v) = member
+            .clone()
+            .api(
+                Method::PUT,
+                "/api/v1/me/personal",
+                Some(json!({"fields": {"phone": format!("090-1234-000{i}")}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        paths.push(format!("/api/v1/clubs/{club}/members/{m}/personal"));
+        members.push(member);
+    }
+    // The same person's fields again and again is no scraping.
+    for _ in 0..5 {
+        let (s, v) = owner.api(Method::GET, &paths[0], None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    // Three people's in a row is (with a threshold of 3 here).
+    for p in &paths[1..] {
+        let (s, v) = owner.api(Method::GET, p, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let path = paths[0].clone();
+    let member = members[0].clone();
+    // The response lands within seconds: further reads ask for re-authentication.
+    let started = Instant::now();
+    loop {
+        let (s, v) = owner.api(Method::GET, &path, None).await;
+        if s == StatusCode::FORBIDDEN {
+            assert_eq!(code(&v), "reauth_required");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no step-up: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (s, v) = owner
+        .api(Method::GET, &format!("/api/v1/clubs/{club}/members"), None)
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::FORBIDDEN, "reauth_required"),
+        "the roster too"
+    );
+    // The member's own data is theirs to read.
+    let (s, _) = member
+        .clone()
+        .api(Method::GET, "/api/v1/me/personal", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // Proving it again lets the officer go on.
+    let (s, v) = owner
+        .api(
+            Method::POST,
+            "/api/v1/me/reauth",
+            Some(json!({"password": "a long enough passphrase"})),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let (s, v) = owner.api(Method::GET, &path, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Alerted, and audited under its AppSensor name with its response.
+    let started = Instant::now();
+    while detections(&push, "bulk_reads") == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no alert");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.audit_count("detection.UT2").await, 1);
+    assert_eq!(app.audit_count("response.step_up_required").await, 1);
 }

@@ -56,6 +56,19 @@ async fn healthz_reports_a_broken_chain_and_a_corrupt_btree() {
         reasons.contains("audit_chain") && reasons.contains("entry 2"),
         "{v}"
     );
+    // It is a detection too (SYS1), audited within the detector's next look.
+    let started = std::time::Instant::now();
+    loop {
+        app.settle_log().await;
+        if app.audit_count("detection.SYS1").await == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "no SYS1 detection"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     // Another person's client (not this machine's agent, not an operator) sees only
     // that it is degraded.
     let mut other = owner.clone();
