@@ -60,7 +60,7 @@ const TEXTS: [(&str, &str, &str); 6] = [
 ];
 
 /// Security notices by what happened: (what, 日本語, English).
-const SECURITY_TEXTS: [(&str, &str, &str); 16] = [
+const SECURITY_TEXTS: [(&str, &str, &str); 17] = [
     (
         "signup_waiting",
         "{email} の登録が確認待ちです。このサーバーはメールを送らないため、次のリンクを本人に渡してください(24時間有効・1回限り): {link}",
@@ -120,6 +120,11 @@ const SECURITY_TEXTS: [(&str, &str, &str); 16] = [
         "new_device",
         "新しい端末からログインがありました({device}、{network})。心当たりがない場合は、すぐにパスワードを変更し、ログイン中の端末を確認してください",
         "Someone signed in to your account on a new device ({device}, {network}). If it was not you, change your password now and check your signed-in devices",
+    ),
+    (
+        "second_step_abandoned",
+        "あなたのアカウントに正しいパスワードでログインが試みられましたが、2段階目の確認が完了しませんでした。心当たりがない場合は、パスワードを知られています。すぐにパスワードを変更してください",
+        "Someone entered your correct password but did not complete the second step. If it was not you, your password is known to someone: change it now",
     ),
     (
         "new_device_guardian",

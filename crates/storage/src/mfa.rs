@@ -38,6 +38,26 @@ macro_rules! totp_sql {
 }
 
 impl Db {
+    /// Takes the sign-in challenges that expired by `now`: one statement that deletes
+    /// them, so of any number of instances sweeping at once, one sees each. Returns
+    /// the accounts whose second step was abandoned (a right password, no second step),
+    /// with the codes tried. Bookkeeping: what it finds is audited as a detection.
+    pub async fn take_expired_challenges(&self, now: i64) -> Result<Vec<(AccountId, i64)>> {
+        let rows = q("DELETE FROM mfa_challenges WHERE expires_at <= $1 \
+                      RETURNING account_id, attempts, used_at")
+        .bind(now)
+        .fetch_all(&self.writer)
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let used: Option<i64> = r.try_get("used_at")?;
+            if used.is_none() {
+                out.push((id_col(r, "account_id", AccountId)?, r.try_get("attempts")?));
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn master_key_check(&self) -> Result<Option<(String, String)>> {
         let r = q("SELECT key_id, sealed FROM master_key_check WHERE id = 1")
             .fetch_optional(&self.reader)

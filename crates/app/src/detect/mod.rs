@@ -147,6 +147,25 @@ impl App {
         }
     }
 
+    /// Finds sign-ins whose right password was never followed by the second step.
+    async fn sweep_abandoned_second_steps(&self, now: i64) {
+        match self.db().take_expired_challenges(now).await {
+            Ok(found) => {
+                let fired: Vec<Fired> = {
+                    let mut r = self.rules();
+                    found
+                        .iter()
+                        .flat_map(|(a, n)| {
+                            r.abandoned_second_step(&format!("account:{a}"), *n, now)
+                        })
+                        .collect()
+                };
+                self.emit(fired);
+            }
+            Err(e) => tracing::warn!(error = %e, "expired sign-in challenges could not be read"),
+        }
+    }
+
     /// Looks at the server's own state: failing integrity checks, the newest backup's
     /// age while backups are scheduled, the disk's free space.
     fn observe_system(&self, now: i64, started: i64) {
@@ -211,6 +230,7 @@ impl App {
                 _ = tick.tick() => {
                     let now = now_ms();
                     self.observe_system(now, started);
+                    self.sweep_abandoned_second_steps(now).await;
                     for out in groups.tick(now) {
                         self.alert(&out, None).await;
                     }
@@ -255,6 +275,23 @@ impl App {
                 f.subject,
                 level + 1
             ));
+        }
+        if let (true, Rule::AbandonedSecondStep, Some(account)) = (
+            f.enforce,
+            f.rule,
+            f.subject
+                .strip_prefix("account:")
+                .and_then(tekkan_core::AccountId::parse),
+        ) {
+            // Its owner is told: whoever it was knows the password.
+            self.security_notice(&mut tx, account, "second_step_abandoned", now)
+                .await?;
+            events.push(system_event(
+                "response.owner_told",
+                format!("account:{account}"),
+                &serde_json::json!({"rule": f.rule.name()}),
+            ));
+            response = Some(format!("{} was told to change the password", f.subject));
         }
         if let (true, Rule::BulkReads, Some(account)) =
             (f.enforce, f.rule, f.subject.strip_prefix("account:"))

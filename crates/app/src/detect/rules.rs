@@ -30,6 +30,9 @@ pub enum Rule {
     /// rosters, personal fields, attendance reports, audit exports) faster than people
     /// do.
     BulkReads,
+    /// UT1, irregular use: a right password whose second step was never completed
+    /// (someone may hold the password).
+    AbandonedSecondStep,
     /// The audit chain, a checkpoint, the database's integrity or a sealed row failed
     /// its check. AppSensor has no detection point for the server's own state: these
     /// three carry TEKKAN's own ids in the same form (SYS1–SYS3).
@@ -41,7 +44,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 11] = [
         Self::FailedLoginsAccount,
         Self::FailedLoginsPrefix,
         Self::CredentialStuffing,
@@ -49,6 +52,7 @@ impl Rule {
         Self::ForcedBrowsing,
         Self::ServerErrors,
         Self::BulkReads,
+        Self::AbandonedSecondStep,
         Self::IntegrityFailure,
         Self::BackupStale,
         Self::DiskLow,
@@ -63,6 +67,7 @@ impl Rule {
             Self::ForcedBrowsing => "forced_browsing",
             Self::ServerErrors => "server_errors",
             Self::BulkReads => "bulk_reads",
+            Self::AbandonedSecondStep => "abandoned_second_step",
             Self::IntegrityFailure => "integrity_failure",
             Self::BackupStale => "backup_stale",
             Self::DiskLow => "disk_low",
@@ -78,6 +83,7 @@ impl Rule {
             Self::ForcedBrowsing => "ACE3",
             Self::ServerErrors => "STE3",
             Self::BulkReads => "UT2",
+            Self::AbandonedSecondStep => "UT1",
             Self::IntegrityFailure => "SYS1",
             Self::BackupStale => "SYS2",
             Self::DiskLow => "SYS3",
@@ -378,6 +384,26 @@ impl Rules {
         match w.crossed(n >= t.bulk_reads) {
             true => self
                 .fired(Rule::BulkReads, account, n, now)
+                .into_iter()
+                .collect(),
+            false => Vec::new(),
+        }
+    }
+
+    /// A right password for `account` whose second step was abandoned: fires once per
+    /// account in ten minutes (several abandoned tries are one alert).
+    pub fn abandoned_second_step(&mut self, account: &str, attempts: i64, now: i64) -> Vec<Fired> {
+        let w = self.windows.get(Rule::AbandonedSecondStep, account, now);
+        w.push(now, 10 * MINUTE, 0);
+        // The first in the window (older ones were dropped by the push).
+        match w.count() == 1 {
+            true => self
+                .fired(
+                    Rule::AbandonedSecondStep,
+                    account,
+                    usize::try_from(attempts).unwrap_or(0),
+                    now,
+                )
                 .into_iter()
                 .collect(),
             false => Vec::new(),

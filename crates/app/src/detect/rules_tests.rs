@@ -304,3 +304,27 @@ fn the_servers_own_state_fires_once_when_it_goes_wrong() {
     let mut r = rules();
     assert!(r.system(&none, None, None, T0).is_empty());
 }
+
+#[test]
+fn an_abandoned_second_step_fires_once_per_account_in_10_minutes() {
+    let mut r = rules();
+    let f = r.abandoned_second_step("account:a", 2, T0);
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].rule.appsensor(), f[0].count), ("UT1", 2));
+    // More abandoned tries of the same account within ten minutes: the same alert.
+    assert!(
+        r.abandoned_second_step("account:a", 0, T0 + 5 * 60 * S)
+            .is_empty()
+    );
+    assert_eq!(
+        r.abandoned_second_step("account:b", 0, T0 + 5 * 60 * S)
+            .len(),
+        1
+    );
+    // After ten quiet minutes, again.
+    assert_eq!(
+        r.abandoned_second_step("account:a", 0, T0 + 16 * 60 * S)
+            .len(),
+        1
+    );
+}

@@ -467,3 +467,68 @@ async fn bulk_reads_by_an_officer_ask_for_more_proof_and_are_alerted() {
     assert_eq!(app.audit_count("detection.UT2").await, 1);
     assert_eq!(app.audit_count("response.step_up_required").await, 1);
 }
+
+/// Makes every sign-in challenge of `account` expired (the clock, moved for them).
+async fn expire_challenges(app: &TestApp, account: &str) {
+    let mut db = app.raw_db().await;
+    tekkan_storage::sql::q("UPDATE mfa_challenges SET expires_at = 0 WHERE account_id = $1")
+        .bind(account.to_owned())
+        .execute(&mut db)
+        .await
+        .unwrap();
+}
+
+/// A right password whose second step is never completed (AppSensor UT1) is detected
+/// once the challenge expires, and its owner is told to change the password; a
+/// completed second step is nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_second_step_is_told_to_the_owner() {
+    let app = TestApp::start().await;
+    let mut user = app.sign_up("二段階", None).await;
+    let (secret, _, _) = crate::mfa::enrol_at(&mut user).await;
+    let (_, me) = user.clone().api(Method::GET, "/api/v1/me", None).await;
+    let account = me["account_id"].as_str().unwrap().to_owned();
+    // Completed: not abandoned.
+    let (s, v) = app.log_in(&user.email, "a long enough passphrase").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let (s, v) = app
+        .client()
+        .api(
+            Method::POST,
+            "/api/v1/session/second-step",
+            Some(json!({"token": v["second_step"],
+                "code": crate::mfa::totp(&secret, crate::mfa::now_step() + 1)})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    expire_challenges(&app, &account).await;
+    // Abandoned: the password was right, the code never came.
+    let (s, v) = app.log_in(&user.email, "a long enough passphrase").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    expire_challenges(&app, &account).await;
+    let started = Instant::now();
+    loop {
+        app.settle_log().await;
+        if app.audit_count("response.owner_told").await == 1 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no detection");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        app.audit_count("detection.UT1").await,
+        1,
+        "only the abandoned one"
+    );
+    let (s, v) = user
+        .api(Method::GET, "/api/v1/me/notifications", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let told = v["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["params"]["what"] == "second_step_abandoned")
+        .count();
+    assert_eq!(told, 1, "{v}");
+}

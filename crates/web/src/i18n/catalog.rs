@@ -755,6 +755,7 @@ mod coverage {
             "forced_browsing",
             "server_errors",
             "bulk_reads",
+            "abandoned_second_step",
             "integrity_failure",
             "backup_stale",
             "disk_low",
