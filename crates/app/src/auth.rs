@@ -294,6 +294,7 @@ impl App {
             .live_session(&hash_token(token), now, now - s.idle_ms)
             .await?
         else {
+            self.observe_dead_token(&hash_token(token)).await;
             return Ok(None);
         };
         if now - session.last_seen_at > s.touch_interval_ms {
@@ -341,6 +342,14 @@ impl App {
             .user_agent
             .as_ref()
             .map(|u| u.chars().take(256).collect());
+        // The device first: the session remembers which device token it was opened
+        // with (kept, or issued now), so that it and its device's sessions can be
+        // ended together.
+        let device = self.trust_device(tx, account, origin, now).await?;
+        let family = device
+            .as_deref()
+            .or(origin.device.as_deref())
+            .map(crate::login_guard::device_hash);
         tx.insert_session(&StoredSession {
             id,
             token_hash: &hash_token(&token),
@@ -349,6 +358,7 @@ impl App {
             expires_at,
             ip: origin.ip.as_deref(),
             user_agent: ua.as_deref(),
+            device_hash: family.as_deref(),
         })
         .await?;
         events.push(event(
@@ -360,7 +370,6 @@ impl App {
             format!("session:{id}"),
             &expires_at,
         ));
-        let device = self.trust_device(tx, account, origin, now).await?;
         Ok(NewSession {
             token,
             account,

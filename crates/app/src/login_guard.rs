@@ -137,6 +137,7 @@ impl App {
         // nothing to whoever typed the address.
         if tx.trusted_device_count(account).await? > 0 {
             self.new_device_notice(tx, account, origin, now).await?;
+            self.observe_new_device(account);
         }
         let token = random_token();
         tx.insert_trusted_device(&device_hash(&token), account, now, DEVICES_KEPT)
@@ -297,6 +298,6 @@ impl App {
 const DEVICES_KEPT: i64 = 20;
 
 /// How a device token is stored, looked up, and keys its own throttle counter.
-fn device_hash(token: &str) -> String {
+pub(crate) fn device_hash(token: &str) -> String {
     hash_token(&format!("trusted-device\0{token}"))
 }

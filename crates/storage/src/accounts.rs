@@ -25,6 +25,8 @@ pub struct NewSession<'a> {
     pub expires_at: i64,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    /// The hash of the device token the session was opened with.
+    pub device_hash: Option<&'a str>,
 }
 
 impl Db {
@@ -158,7 +160,8 @@ impl WriteTx {
     pub async fn insert_session(&mut self, s: &NewSession<'_>) -> Result<()> {
         q(
             "INSERT INTO sessions (id, token_hash, account_id, created_at, last_seen_at, \
-             reauth_at, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             reauth_at, expires_at, ip, user_agent, device_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(s.id.to_string())
         .bind(s.token_hash)
@@ -169,6 +172,7 @@ impl WriteTx {
         .bind(s.expires_at)
         .bind(s.ip)
         .bind(s.user_agent)
+        .bind(s.device_hash)
         .execute(&mut self.tx)
         .await?;
         Ok(())

@@ -73,6 +73,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0026_reset_and_key_epochs.sql"),
     ),
     (27, include_str!("../migrations/sqlite/0027_step_ups.sql")),
+    (
+        28,
+        include_str!("../migrations/sqlite/0028_revoked_sessions.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -117,6 +121,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0026_reset_and_key_epochs.sql"),
     ),
     (27, include_str!("../migrations/postgres/0027_step_ups.sql")),
+    (
+        28,
+        include_str!("../migrations/postgres/0028_revoked_sessions.sql"),
+    ),
 ];
 
 fn migrations(pool: &Pool) -> &'static [(i64, &'static str)] {

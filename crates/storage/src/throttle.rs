@@ -52,6 +52,46 @@ async fn put<'c>(conn: impl Into<Target<'c>>, t: &Counter) -> Result<()> {
 }
 
 impl Db {
+    /// Takes the record of a session revoked before its end whose token hashes to
+    /// `token_hash`: (account, device hash). One statement that deletes it, so a
+    /// replayed token is answered once, on whichever instance saw it. A read first,
+    /// so that the common case (an expired or unknown token) writes nothing.
+    /// Only tokens revoked before `revoked_before` count: requests already on their way
+    /// when a session ended are no replay.
+    pub async fn take_revoked_session(
+        &self,
+        token_hash: &str,
+        revoked_before: i64,
+    ) -> Result<Option<(String, Option<String>)>> {
+        let known: Option<i64> =
+            scalar("SELECT revoked_at FROM revoked_sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.reader)
+                .await?;
+        if known.is_none_or(|at| at >= revoked_before) {
+            return Ok(None);
+        }
+        let row = q("DELETE FROM revoked_sessions WHERE token_hash = $1 \
+                     RETURNING account_id, device_hash")
+        .bind(token_hash)
+        .fetch_optional(&self.writer)
+        .await?;
+        row.map(|r| Ok((r.try_get("account_id")?, r.try_get("device_hash")?)))
+            .transpose()
+    }
+
+    /// Forgets revoked tokens older than `before`: past every session's lifetime they
+    /// could not have been used anyway. Returns how many.
+    pub async fn prune_revoked_sessions(&self, before: i64) -> Result<u64> {
+        let r = q("DELETE FROM revoked_sessions WHERE revoked_at < $1")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
+        Ok(r.rows_affected())
+    }
+}
+
+impl Db {
     /// Reads the counter for `key_hash`, lets `f` decide, and stores what it returns,
     /// all in one write transaction, so that two attempts at once both count.
     /// Bookkeeping, like a session's last-seen time: the outcome of the attempt is what
@@ -225,6 +265,23 @@ impl WriteTx {
 
     /// Forgets every device of the account (a password reset: whoever signed in before
     /// must prove themselves again); returns how many.
+    /// Ends `account`'s sessions opened with the device `device_hash`, and forgets that
+    /// device: the family of a session whose token was replayed after it was revoked.
+    /// Returns how many sessions.
+    pub async fn end_device_family(&mut self, account: &str, device_hash: &str) -> Result<u64> {
+        let r = q("DELETE FROM sessions WHERE account_id = $1 AND device_hash = $2")
+            .bind(account)
+            .bind(device_hash)
+            .execute(&mut self.tx)
+            .await?;
+        q("DELETE FROM trusted_devices WHERE account_id = $1 AND token_hash = $2")
+            .bind(account)
+            .bind(device_hash)
+            .execute(&mut self.tx)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     pub async fn forget_trusted_devices(&mut self, account: AccountId) -> Result<u64> {
         let r = q("DELETE FROM trusted_devices WHERE account_id = $1")
             .bind(account.to_string())

@@ -374,6 +374,7 @@ impl App {
                     expires_at: now + 30 * 86_400_000,
                     ip: None,
                     user_agent: Some("tekkan demo --clubs"),
+                    device_hash: None,
                 })
                 .await?;
                 if let Some(o) = future.get(rng.below(future.len().max(1))) {

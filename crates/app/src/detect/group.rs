@@ -96,6 +96,7 @@ mod tests {
             count: 20,
             enforce: true,
             at,
+            device: None,
         }
     }
 

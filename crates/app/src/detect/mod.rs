@@ -27,6 +27,9 @@ use crate::actor::system_event;
 use crate::notify::{Notice, NoticeKind, notify};
 use crate::{Actor, App, AppError, Origin, Result};
 
+/// Requests already on their way when a session ended are no replay.
+pub const REPLAY_GRACE_MS: i64 = 30_000;
+
 /// Blocks of one prefix escalate: 1 min, 10 min, 1 h, 1 day.
 pub const BLOCK_STEPS_MS: [i64; 4] = [60_000, 600_000, 3_600_000, 86_400_000];
 /// A block begun within this time before makes the next one longer.
@@ -147,6 +150,32 @@ impl App {
         }
     }
 
+    /// A session token matched no live session: if it was revoked before its end, a
+    /// stolen token is being replayed.
+    pub(crate) async fn observe_dead_token(&self, token_hash: &str) {
+        let grace = now_ms() - REPLAY_GRACE_MS;
+        match self.db().take_revoked_session(token_hash, grace).await {
+            Ok(Some((account, device))) => {
+                let fired = self.rules().revoked_session(
+                    &format!("account:{account}"),
+                    device.as_deref(),
+                    now_ms(),
+                );
+                self.emit(fired);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "revoked sessions could not be read"),
+        }
+    }
+
+    /// A sign-in of `account` from a new device (its owner is told elsewhere).
+    pub(crate) fn observe_new_device(&self, account: tekkan_core::AccountId) {
+        let fired = self
+            .rules()
+            .new_device(&format!("account:{account}"), now_ms());
+        self.emit(fired);
+    }
+
     /// Finds sign-ins whose right password was never followed by the second step.
     async fn sweep_abandoned_second_steps(&self, now: i64) {
         match self.db().take_expired_challenges(now).await {
@@ -209,6 +238,7 @@ impl App {
         };
         let mut groups = group::Groups::default();
         let started = now_ms();
+        let mut last_prune = 0;
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let beat_every = self.settings().alerts.heartbeat_secs.max(10) as i64 * 1000;
         let mut last_beat = 0;
@@ -223,6 +253,11 @@ impl App {
                             None
                         }
                     };
+                    // Info rules (a new device) are audited, not alerted: they are
+                    // common and their person is told directly.
+                    if f.rule.severity() == Severity::Info {
+                        continue;
+                    }
                     if let Some(out) = groups.observe(&f, now_ms()) {
                         self.alert(&out, response.as_deref()).await;
                     }
@@ -231,6 +266,14 @@ impl App {
                     let now = now_ms();
                     self.observe_system(now, started);
                     self.sweep_abandoned_second_steps(now).await;
+                    // Revoked tokens past every session's lifetime are no use to keep.
+                    if now - last_prune >= 600_000 {
+                        last_prune = now;
+                        let before = now - self.settings().sessions.absolute_ms;
+                        if let Err(e) = self.db().prune_revoked_sessions(before).await {
+                            tracing::warn!(error = %e, "old revoked sessions could not be dropped");
+                        }
+                    }
                     for out in groups.tick(now) {
                         self.alert(&out, None).await;
                     }
@@ -274,6 +317,30 @@ impl App {
                 "{} blocked for {secs} s (step {})",
                 f.subject,
                 level + 1
+            ));
+        }
+        if let (true, Rule::RevokedSessionReuse, Some(account), Some(device)) = (
+            f.enforce,
+            f.rule,
+            f.subject
+                .strip_prefix("account:")
+                .and_then(tekkan_core::AccountId::parse),
+            f.device.as_deref(),
+        ) {
+            // The replayed token's family: every session opened on that device, and the
+            // device itself. Its owner signs in again (a new device to the account, so
+            // told) and is told now.
+            let ended = tx.end_device_family(&account.to_string(), device).await?;
+            self.security_notice(&mut tx, account, "sessions_ended", now)
+                .await?;
+            events.push(system_event(
+                "response.session_family_ended",
+                format!("account:{account}"),
+                &serde_json::json!({"rule": f.rule.name(), "sessions": ended}),
+            ));
+            response = Some(format!(
+                "{ended} sessions on that device ended for {}",
+                f.subject
             ));
         }
         if let (true, Rule::AbandonedSecondStep, Some(account)) = (

@@ -30,6 +30,13 @@ pub enum Rule {
     /// rosters, personal fields, attendance reports, audit exports) faster than people
     /// do.
     BulkReads,
+    /// SE4-like: a session token presented after it was revoked (signed out, ended by
+    /// its owner or the operator): a stolen token replayed.
+    RevokedSessionReuse,
+    /// AE13-like, deviation from the usual place: a sign-in from a device (and network)
+    /// the account never used. Its response is the notice to the person (and a minor's
+    /// guardians); it is audited, and not alerted to the operator (it is common).
+    NewDevice,
     /// UT1, irregular use: a right password whose second step was never completed
     /// (someone may hold the password).
     AbandonedSecondStep,
@@ -44,7 +51,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 13] = [
         Self::FailedLoginsAccount,
         Self::FailedLoginsPrefix,
         Self::CredentialStuffing,
@@ -53,6 +60,8 @@ impl Rule {
         Self::ServerErrors,
         Self::BulkReads,
         Self::AbandonedSecondStep,
+        Self::RevokedSessionReuse,
+        Self::NewDevice,
         Self::IntegrityFailure,
         Self::BackupStale,
         Self::DiskLow,
@@ -68,6 +77,8 @@ impl Rule {
             Self::ServerErrors => "server_errors",
             Self::BulkReads => "bulk_reads",
             Self::AbandonedSecondStep => "abandoned_second_step",
+            Self::RevokedSessionReuse => "revoked_session_reuse",
+            Self::NewDevice => "new_device",
             Self::IntegrityFailure => "integrity_failure",
             Self::BackupStale => "backup_stale",
             Self::DiskLow => "disk_low",
@@ -84,6 +95,8 @@ impl Rule {
             Self::ServerErrors => "STE3",
             Self::BulkReads => "UT2",
             Self::AbandonedSecondStep => "UT1",
+            Self::RevokedSessionReuse => "SE4",
+            Self::NewDevice => "AE13",
             Self::IntegrityFailure => "SYS1",
             Self::BackupStale => "SYS2",
             Self::DiskLow => "SYS3",
@@ -97,7 +110,9 @@ impl Rule {
             | Self::PasswordSpraying
             | Self::BulkReads
             | Self::IntegrityFailure
-            | Self::BackupStale => Severity::Critical,
+            | Self::BackupStale
+            | Self::RevokedSessionReuse => Severity::Critical,
+            Self::NewDevice => Severity::Info,
             _ => Severity::Warning,
         }
     }
@@ -195,6 +210,9 @@ pub struct Fired {
     pub count: usize,
     /// Whether the automatic response applies (not notify-only).
     pub enforce: bool,
+    /// The device family a revoked-session replay belongs to (its response ends it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
     pub at: i64,
 }
 
@@ -306,6 +324,7 @@ impl Rules {
             count,
             enforce: !self.thresholds.notify_only.contains(&rule),
             at,
+            device: None,
         })
     }
 
@@ -388,6 +407,26 @@ impl Rules {
                 .collect(),
             false => Vec::new(),
         }
+    }
+
+    /// A revoked session token of `account` presented again; `device` is the hash of
+    /// the device token it was opened with (its family). Every replay fires.
+    pub fn revoked_session(&mut self, account: &str, device: Option<&str>, now: i64) -> Vec<Fired> {
+        let mut f: Vec<Fired> = self
+            .fired(Rule::RevokedSessionReuse, account, 1, now)
+            .into_iter()
+            .collect();
+        for x in &mut f {
+            x.device = device.map(str::to_owned);
+        }
+        f
+    }
+
+    /// A sign-in of `account` from a new device.
+    pub fn new_device(&mut self, account: &str, now: i64) -> Vec<Fired> {
+        self.fired(Rule::NewDevice, account, 1, now)
+            .into_iter()
+            .collect()
     }
 
     /// A right password for `account` whose second step was abandoned: fires once per

@@ -328,3 +328,24 @@ fn an_abandoned_second_step_fires_once_per_account_in_10_minutes() {
         1
     );
 }
+
+#[test]
+fn a_replayed_revoked_token_and_a_new_device_fire_each_time() {
+    let mut r = rules();
+    let f = r.revoked_session("account:a", Some("dev"), T0);
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        (f[0].rule.appsensor(), f[0].device.as_deref()),
+        ("SE4", Some("dev"))
+    );
+    assert_eq!(f[0].rule.severity(), Severity::Critical);
+    assert_eq!(r.revoked_session("account:a", None, T0 + S).len(), 1);
+    let f = r.new_device("account:a", T0);
+    assert_eq!(
+        (f[0].rule.appsensor(), f[0].rule.severity()),
+        ("AE13", Severity::Info)
+    );
+    let mut quiet = Thresholds::default();
+    quiet.off.insert(Rule::NewDevice);
+    assert!(Rules::new(quiet).new_device("account:a", T0).is_empty());
+}

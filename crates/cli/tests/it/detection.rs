@@ -532,3 +532,85 @@ async fn an_abandoned_second_step_is_told_to_the_owner() {
         .count();
     assert_eq!(told, 1, "{v}");
 }
+
+/// A session token presented after it was revoked (AppSensor SE4: a stolen token
+/// replayed) ends the sessions opened on that token's device, not the owner's others;
+/// requests already on their way when it ended are no replay; a sign-in from a new
+/// device is audited (AE13).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_revoked_token_ends_its_device_family() {
+    let app = TestApp::start().await;
+    let user = app.sign_up("端末の家族", None).await;
+    let pw = "a long enough passphrase";
+    let log_in = |device: Option<String>| {
+        let app_client = app.client();
+        let email = user.email.clone();
+        async move {
+            let (s, v) = app_client
+                .clone()
+                .api(
+                    Method::POST,
+                    "/api/v1/session",
+                    Some(json!({"email": email, "password": pw, "device_token": device})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            v
+        }
+    };
+    let me = |token: String| {
+        let mut c = app.client();
+        c.bearer = Some(token);
+        async move { c.api(Method::GET, "/api/v1/me", None).await.0 }
+    };
+    let a = log_in(None).await;
+    let device = a["device_token"].as_str().unwrap().to_owned();
+    let b = log_in(Some(device)).await;
+    assert!(b["device_token"].is_null(), "the same device: {b}");
+    let other = log_in(None).await;
+    let token = |v: &Value| v["token"].as_str().unwrap().to_owned();
+    // A signs out; a request already on its way with A's token is no replay.
+    let mut a_client = app.client();
+    a_client.bearer = Some(token(&a));
+    let (s, _) = a_client.api(Method::DELETE, "/api/v1/session", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(me(token(&a)).await, StatusCode::UNAUTHORIZED);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        me(token(&b)).await,
+        StatusCode::OK,
+        "within the grace, nothing ends"
+    );
+    // Later, someone presents A's token again.
+    let mut db = app.raw_db().await;
+    tekkan_storage::sql::q("UPDATE revoked_sessions SET revoked_at = revoked_at - 60000")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(me(token(&a)).await, StatusCode::UNAUTHORIZED);
+    let started = Instant::now();
+    while me(token(&b)).await != StatusCode::UNAUTHORIZED {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "B's session lives on"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        me(token(&other)).await,
+        StatusCode::OK,
+        "another device's session"
+    );
+    // Once answered, the same replay is no new detection.
+    assert_eq!(me(token(&a)).await, StatusCode::UNAUTHORIZED);
+    app.settle_log().await;
+    assert_eq!(app.audit_count("detection.SE4").await, 1);
+    assert_eq!(app.audit_count("response.session_family_ended").await, 1);
+    // The sign-ins after the first device were new devices: audited as AE13.
+    let started = Instant::now();
+    while app.audit_count("detection.AE13").await < 2 {
+        assert!(started.elapsed() < Duration::from_secs(5), "no AE13");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        app.settle_log().await;
+    }
+}

@@ -756,6 +756,8 @@ mod coverage {
             "server_errors",
             "bulk_reads",
             "abandoned_second_step",
+            "revoked_session_reuse",
+            "new_device",
             "integrity_failure",
             "backup_stale",
             "disk_low",
