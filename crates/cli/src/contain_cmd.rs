@@ -38,12 +38,8 @@ pub enum ContainCommand {
     /// End sessions: everyone's (--all), a club's members' (--club ID) or one
     /// person's (--account ID). They must sign in again.
     EndSessions {
-        #[arg(long, conflicts_with_all = ["club", "account"])]
-        all: bool,
-        #[arg(long, conflicts_with = "account")]
-        club: Option<String>,
-        #[arg(long)]
-        account: Option<String>,
+        #[command(flatten)]
+        whose: Whose,
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -52,12 +48,8 @@ pub enum ContainCommand {
     /// password alone no longer signs them in until they reset it by e-mail (or sign in
     /// with a passkey and change it).
     RequirePasswordReset {
-        #[arg(long, conflicts_with_all = ["club", "account"])]
-        all: bool,
-        #[arg(long, conflicts_with = "account")]
-        club: Option<String>,
-        #[arg(long)]
-        account: Option<String>,
+        #[command(flatten)]
+        whose: Whose,
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -79,6 +71,18 @@ pub enum ContainCommand {
     },
 }
 
+/// Whose sessions or passwords: everyone (--all), a club's members (--club ID) or one
+/// person (--account ID).
+#[derive(clap::Args)]
+pub struct Whose {
+    #[arg(long, conflicts_with_all = ["club", "account"])]
+    all: bool,
+    #[arg(long, conflicts_with = "account")]
+    club: Option<String>,
+    #[arg(long)]
+    account: Option<String>,
+}
+
 fn switch(name: &str) -> Result<Switch, CliError> {
     Switch::parse(name).ok_or_else(|| {
         CliError::Usage(format!(
@@ -92,13 +96,9 @@ fn malformed(what: &str, v: &str) -> CliError {
     CliError::Usage(format!("{v:?} is not a {what} id"))
 }
 
-/// Whose sessions or passwords: exactly one of the three.
-fn scope(
-    all: bool,
-    club: Option<String>,
-    account: Option<String>,
-) -> Result<SessionScope, CliError> {
-    match (all, club, account) {
+/// Exactly one of the three.
+fn scope(w: Whose) -> Result<SessionScope, CliError> {
+    match (w.all, w.club, w.account) {
         (true, None, None) => Ok(SessionScope::All),
         (false, Some(c), None) => Ok(SessionScope::Club(
             ClubId::parse(&c).ok_or_else(|| malformed("club", &c))?,
@@ -169,18 +169,12 @@ async fn act(app: &tekkan_app::App, command: ContainCommand) -> Result<ExitCode,
             let changed = app.set_switch(None, s, false, "").await?;
             println!("{}: off{}", s.name(), if changed { "" } else { " already" });
         }
-        ContainCommand::EndSessions {
-            all, club, account, ..
-        } => {
-            let n = app.end_sessions(None, scope(all, club, account)?).await?;
+        ContainCommand::EndSessions { whose, .. } => {
+            let n = app.end_sessions(None, scope(whose)?).await?;
             println!("{n} sessions ended");
         }
-        ContainCommand::RequirePasswordReset {
-            all, club, account, ..
-        } => {
-            let r = app
-                .require_password_reset(None, scope(all, club, account)?)
-                .await?;
+        ContainCommand::RequirePasswordReset { whose, .. } => {
+            let r = app.require_password_reset(None, scope(whose)?).await?;
             println!(
                 "{} accounts must set a new password; {} sessions ended",
                 r.accounts, r.sessions_ended

@@ -262,6 +262,12 @@ impl App {
         self.integrate_log(true).await?;
         let clubs = &incident.scope_clubs;
         let people = self.db().people_in_clubs(clubs).await?;
+        // Looked up per person below: a set, not a scan of everyone for each.
+        let linked: std::collections::HashSet<&str> = people
+            .iter()
+            .filter(|p| p.linked)
+            .map(|p| p.account_id.as_str())
+            .collect();
         let mut reached: HashMap<String, Reached> = HashMap::new();
         let mut by_action: BTreeMap<String, usize> = BTreeMap::new();
         let mut entries = 0;
@@ -356,7 +362,7 @@ impl App {
                     DataItem::Attendance,
                     DataItem::ActivityLog,
                 ]);
-                if people.iter().any(|p| &p.account_id == id && p.linked) {
+                if linked.contains(id.as_str()) {
                     r.items.insert(DataItem::GuardianLink);
                 }
             }

@@ -17,6 +17,9 @@ use crate::extract::{Ids, PageCtx, PageForm};
 use crate::routes::Routes;
 use crate::session::Auth;
 
+/// Legal deadlines and the Commission's forms are on Japan's clock.
+const JAPAN: &str = "Asia/Tokyo";
+
 pub fn routes() -> Routes {
     Routes::new()
         .get("/admin/incidents/{incident}/breach", show)
@@ -60,18 +63,10 @@ fn operator(a: &tekkan_app::Actor) -> Result<(), WebError> {
     crate::api::v1::operator(a)
 }
 
-fn input_value(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .ok()
-        .and_then(|t| Some(t.to_zoned(jiff::tz::TimeZone::get("Asia/Tokyo").ok()?)))
-        .map(|z| z.strftime("%Y-%m-%dT%H:%M").to_string())
-        .unwrap_or_default()
-}
-
 /// A `datetime-local` value on Japan's clock, to milliseconds.
 fn parse_time(field: &'static str, s: &str) -> Result<i64, WebError> {
     let dt = tekkan_core::schedule::parse_local(field, s).map_err(tekkan_app::AppError::from)?;
-    jiff::tz::TimeZone::get("Asia/Tokyo")
+    jiff::tz::TimeZone::get(JAPAN)
         .ok()
         .and_then(|tz| dt.to_zoned(tz).ok())
         .map(|z| z.timestamp().as_millisecond())
@@ -95,11 +90,12 @@ async fn show(
         Some(d) => (d.breach.from_ms, d.breach.to_ms),
         None => (i.detected_at, tekkan_storage::now_ms()),
     };
+    let (from, to) = (p.t.input_value(from, JAPAN), p.t.input_value(to, JAPAN));
     Ok(render(&BreachPage {
         p,
         exposures: Exposure::ALL.iter().map(|e| e.as_str()).collect(),
-        from: input_value(from),
-        to: input_value(to),
+        from,
+        to,
         i,
         d,
     })?
