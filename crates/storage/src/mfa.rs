@@ -45,8 +45,9 @@ impl Db {
     pub async fn take_expired_challenges(&self, now: i64) -> Result<Vec<(AccountId, i64)>> {
         // A read first: every instance sweeps every few seconds, and nearly always
         // finds nothing, which should not take the writer.
+        // (The column, not a literal: PostgreSQL reads `1` as a 4-byte integer.)
         let any: Option<i64> =
-            scalar("SELECT 1 FROM mfa_challenges WHERE expires_at <= $1 LIMIT 1")
+            scalar("SELECT expires_at FROM mfa_challenges WHERE expires_at <= $1 LIMIT 1")
                 .bind(now)
                 .fetch_optional(&self.reader)
                 .await?;
