@@ -103,6 +103,8 @@ pub struct KeyRotation {
     pub sessions_ended: u64,
     /// Passkey ceremonies and actions waiting for a signature, voided.
     pub pending_dropped: u64,
+    /// The audit log's new checkpoint key (its public half, as published).
+    pub log_key: String,
 }
 
 /// What a forced password reset did.
@@ -278,13 +280,21 @@ impl App {
     }
 
     async fn refresh_key_epochs(&self) -> Result<()> {
-        let salt = self
-            .db()
-            .key_epochs()
-            .await?
-            .into_iter()
-            .find(|(name, _)| name == "csrf")
-            .and_then(|(_, salt)| hex::decode(salt).ok())
+        let epochs = self.db().key_epochs().await?;
+        let epoch = |name: &str| {
+            epochs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        // The log key's epoch is its public half: a different one was rotated elsewhere.
+        if let Some(public) = epoch(crate::transparency::key::EPOCH)
+            && public != self.log_public_key().encode()
+        {
+            self.reload_log_key().await?;
+        }
+        let salt = epoch("csrf")
+            .and_then(|salt| hex::decode(salt).ok())
             .unwrap_or_default();
         let mut held = self
             .inner
@@ -304,8 +314,9 @@ impl App {
     /// Rotates what authenticates requests, on every instance within seconds: a new
     /// CSRF key epoch (every form token issued before is refused), every session but
     /// the caller's ended (their tokens are the session keys: new ones are issued at the
-    /// next sign-in), and every single-use value in flight (passkey ceremonies, actions
-    /// waiting for a signature) voided. Audited.
+    /// next sign-in), every single-use value in flight (passkey ceremonies, actions
+    /// waiting for a signature) voided, and the audit log's checkpoint key replaced
+    /// (see [`crate::transparency::key`]). Audited.
     pub async fn rotate_keys(&self, actor: Option<&Actor>, reason: &str) -> Result<KeyRotation> {
         operator_or_cli(actor)?;
         let reason: String = reason.trim().chars().take(500).collect();
@@ -317,18 +328,21 @@ impl App {
         let mut tx = self.db().begin().await?;
         tx.rotate_key_epoch("csrf", &hex::encode(salt), now, by.as_deref())
             .await?;
+        let log_key = self.rotate_log_key_in(&mut tx, now, by.as_deref()).await?;
         let done = KeyRotation {
             sessions_ended: tx.delete_all_sessions(keep.as_deref()).await?,
             pending_dropped: tx.drop_pending_tokens().await?,
+            log_key: log_key.encode(),
         };
         let change = serde_json::json!({
             "reason": reason,
             "sessions_ended": done.sessions_ended,
             "pending_dropped": done.pending_dropped,
+            "log_key": hex::encode(log_key.id()),
         });
         let (action, target) = (
             "containment.keys_rotated",
-            "keys:csrf,sessions,pending".to_owned(),
+            "keys:csrf,log,sessions,pending".to_owned(),
         );
         let ev = match actor {
             Some(a) => a.event(None, action, target, &change),

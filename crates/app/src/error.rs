@@ -90,6 +90,9 @@ impl From<StorageError> for AppError {
             StorageError::Conflict("already in this sub-group") => {
                 Self::Conflict("already_in_subgroup")
             }
+            StorageError::Conflict("log key rotated concurrently") => {
+                Self::Conflict("rotation_in_progress")
+            }
             StorageError::WritesHeld(why) => Self::WritesHeld(why),
             other if other.is_disk_full() => Self::DiskFull,
             other if other.is_unavailable() => {

@@ -206,7 +206,7 @@ impl App {
             tracing::info!(moved, "data keys moved from the database to the key store");
         }
         let hasher = password::Hasher::new(&settings.hashing)?;
-        let log = transparency::LogKey::open(&db, log_key, &settings.base_url).await?;
+        let log = transparency::LogKey::open(&db, &vault, log_key, &settings.base_url).await?;
         let settings_detect = settings.detect.clone();
         Ok(Self {
             inner: Arc::new(Inner {

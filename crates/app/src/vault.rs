@@ -162,6 +162,18 @@ impl Vault {
         }
     }
 
+    /// Seals a secret of the server's own (not a person's) under the current master
+    /// key, bound to `aad`: (key id, sealed).
+    pub(crate) fn seal_secret(&self, aad: &[u8], plain: &[u8]) -> Result<(String, String)> {
+        let cur = self.current()?;
+        Ok((cur.id.clone(), seal_with(&cur.cipher, aad, plain)?))
+    }
+
+    /// Opens what [`Vault::seal_secret`] sealed under the master key `key_id`.
+    pub(crate) fn open_secret(&self, key_id: &str, aad: &[u8], sealed: &str) -> Result<Vec<u8>> {
+        open_with(&self.by_id(key_id)?.cipher, aad, sealed)
+    }
+
     /// Unwraps a stored data key.
     fn unwrap(&self, account: AccountId, key_id: &str, wrapped: &str) -> Result<Aes256Gcm> {
         let k = self.by_id(key_id)?;
@@ -248,6 +260,7 @@ impl App {
                 let mut tx = self.db().begin().await?;
                 let (id, check) = vault.check_value()?;
                 tx.set_master_key_check(&id, &check).await?;
+                self.reseal_log_seed(&mut tx).await?;
                 let ev =
                     crate::actor::system_event("keys.rotated", format!("master_key:{id}"), &moved);
                 tx.commit(vec![ev]).await?;

@@ -124,8 +124,12 @@ pub async fn run(config: Option<&PathBuf>, command: ContainCommand) -> Result<Ex
     };
     let cfg = load(config, data_dir)?;
     init_logging(&cfg.log);
-    let (app, _, _) = tekkan_cli::open_app(&cfg).await?;
-    let r = act(&app, command).await;
+    let (app, k, _) = tekkan_cli::open_app(&cfg).await?;
+    // Rotating the keys replaces the audit log's key: this machine's file gets it too.
+    let r = match act(&app, command).await {
+        Ok(code) => tekkan_cli::keep_log_key_file(&app, &cfg.data_dir, &k.log).map(|_| code),
+        Err(e) => Err(e),
+    };
     app.db().close().await;
     r
 }
@@ -187,8 +191,8 @@ async fn act(app: &tekkan_app::App, command: ContainCommand) -> Result<ExitCode,
             let r = app.rotate_keys(None, &reason).await?;
             println!(
                 "keys rotated (every instance within seconds): {} sessions ended, {} pending \
-                 ceremonies voided",
-                r.sessions_ended, r.pending_dropped
+                 ceremonies voided; the audit log's new key is {}",
+                r.sessions_ended, r.pending_dropped, r.log_key
             );
         }
         ContainCommand::Lockdown { reason, .. } => {

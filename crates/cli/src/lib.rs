@@ -14,7 +14,9 @@ mod server;
 mod vault;
 
 pub use maintenance::{rotate_log_key, run_demo, run_scale_demo};
-pub use server::{CliError, Running, ServeOptions, db_path, keystore_path, open_app, start};
+pub use server::{
+    CliError, Running, ServeOptions, db_path, keep_log_key_file, keystore_path, open_app, start,
+};
 pub use vault::rotate_master_key;
 
 /// rustls needs one process-wide crypto provider when more than one could link in.

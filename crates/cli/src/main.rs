@@ -150,7 +150,7 @@ enum KeysCommand {
     },
     /// Replace the audit log's checkpoint key. Old and new key both sign the succession,
     /// so checkpoints signed before stay verifiable; the old private key is destroyed.
-    /// Run it with the server stopped.
+    /// Running instances sign with the new key within seconds.
     RotateLog {
         #[arg(long)]
         data_dir: Option<PathBuf>,

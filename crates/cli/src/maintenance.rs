@@ -4,10 +4,9 @@
 use std::path::Path;
 
 use tekkan_app::{DemoLogin, DemoOptions};
-use tekkan_storage::Db;
 
 use crate::config::Config;
-use crate::{CliError, keys, open_app};
+use crate::{CliError, open_app};
 
 /// `tekkan demo`: writes the demo dataset and returns its logins.
 pub async fn run_demo(cfg: &Config) -> Result<Vec<DemoLogin>, CliError> {
@@ -44,19 +43,16 @@ pub async fn run_scale_demo(
     Ok(r)
 }
 
-/// `tekkan keys rotate-log`: a new checkpoint key; both keys sign the succession, then
-/// the new seed replaces the old one in `secrets/log.key`.
+/// `tekkan keys rotate-log`: a new checkpoint key, whose succession both keys sign;
+/// running instances load it from the database, and `secrets/log.key` gets it here.
 pub async fn rotate_log_key(cfg: &Config) -> Result<String, CliError> {
-    use rand_core::{OsRng, RngCore};
-    let at = cfg.database();
-    let k = keys::load(&cfg.data_dir, &cfg.keys, at.is_new().await?)?;
-    let db = Db::connect(&at, k.audit.clone()).await?;
-    let mut new = [0u8; 32];
-    OsRng.fill_bytes(&mut new);
-    let base = cfg.server.public_url.trim().trim_end_matches('/');
-    let r = tekkan_app::LogKey::rotate(&db, &k.log, &new, base).await;
-    db.close().await;
-    let public = r?;
-    keys::replace_log_key(&cfg.data_dir, &new)?;
-    Ok(public)
+    let (app, k, _) = open_app(cfg).await?;
+    let rotate = async {
+        let public = app.rotate_log_key().await?;
+        crate::server::keep_log_key_file(&app, &cfg.data_dir, &k.log)?;
+        Ok(public.encode())
+    };
+    let r = rotate.await;
+    app.db().close().await;
+    r
 }

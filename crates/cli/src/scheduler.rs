@@ -57,8 +57,14 @@ pub async fn checkpoints(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut lead: Option<Leadership> = None;
+    let mut key_on_disk = app.log_seed_for_key_file();
     loop {
         lead = keep_or_take(&app, lead, Duty::Checkpoints, "checkpoints").await;
+        // A key rotated on any instance replaces the retired one on this one's disk.
+        match crate::server::keep_log_key_file(&app, &data_dir, &key_on_disk) {
+            Ok(k) => key_on_disk = k,
+            Err(e) => tracing::error!(error = %e, "could not write secrets/log.key"),
+        }
         // Held writes (a rollback found at start) leave nothing new to sign; another
         // instance holding the duty signs instead.
         let r = match (app.db().writes_held(), &lead) {

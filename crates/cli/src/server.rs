@@ -205,7 +205,25 @@ async fn open_app_at(
             return Err(e.into());
         }
     };
+    keep_log_key_file(&app, &cfg.data_dir, &k.log)?;
     Ok((app, k, fresh))
+}
+
+/// Writes the audit log's current key to `secrets/log.key` when the file holds an
+/// older one (the key was rotated while this instance was away, or by another
+/// instance): a retired key does not stay on disk, and the next start reads the
+/// current key first. Returns the key the file now holds.
+pub fn keep_log_key_file(
+    app: &App,
+    data_dir: &Path,
+    on_disk: &[u8; 32],
+) -> Result<[u8; 32], CliError> {
+    let current = app.log_seed_for_key_file();
+    if current != *on_disk {
+        keys::replace_log_key(data_dir, &current)?;
+        tracing::info!("secrets/log.key now holds the audit log's current key");
+    }
+    Ok(current)
 }
 
 /// The database holds personal data: readable by the server's user only, like the keys.

@@ -77,6 +77,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         28,
         include_str!("../migrations/sqlite/0028_revoked_sessions.sql"),
     ),
+    (
+        29,
+        include_str!("../migrations/sqlite/0029_log_key_seed.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -124,6 +128,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         28,
         include_str!("../migrations/postgres/0028_revoked_sessions.sql"),
+    ),
+    (
+        29,
+        include_str!("../migrations/postgres/0029_log_key_seed.sql"),
     ),
 ];
 

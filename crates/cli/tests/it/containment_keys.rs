@@ -1,6 +1,8 @@
 //! The containment steps that renew credentials: rotating the keys that authenticate
 //! requests (a form token from before is refused on a second instance within 5 s,
-//! every other session ends, the operator's stays), and requiring new passwords (a
+//! every other session ends, the operator's stays) and the audit log's signing key
+//! (the second instance signs with the new one within 5 s, and every instance's key
+//! file follows), and requiring new passwords (a
 //! correct password alone no longer signs in, a wrong one says nothing more, and the
 //! e-mailed reset lets the owner back in). Both from the API and the command line,
 //! both audited.
@@ -10,11 +12,14 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use tekkan_audit::signed::{AnyReceipt, PublicKey, Signer, accepted_keys, open_checkpoint};
+
 use crate::containment::within;
 use crate::recovery::{ask_reset, complete, link_token, mail_app, wait_mail_to};
 use crate::support::fixture::operator;
 use crate::support::peers::SmtpServer;
-use crate::support::{TestApp, code, tekkan_on};
+use crate::support::{Client, TestApp, code, tekkan_on};
+use crate::transparency::{published_key, signed_checkpoint};
 
 const PW: &str = "a long enough passphrase";
 
@@ -88,6 +93,133 @@ async fn rotated_keys_void_form_tokens_on_every_instance_within_5_seconds() {
     );
     assert!(ok && out.contains("keys rotated"), "{out}");
     assert_eq!(first.audit_count("containment.keys_rotated").await, 2);
+    second.stop_instance().await;
+    first.stop().await;
+}
+
+/// Writes through `c` and returns the receipt the write came back with.
+async fn receipt_of_a_write(c: &mut Client, name: &str) -> AnyReceipt {
+    let p = c
+        .api_page(
+            Method::POST,
+            "/api/v1/clubs",
+            Some(json!({ "name": name })),
+            &[],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED);
+    AnyReceipt::parse(p.headers["tekkan-receipt"].to_str().unwrap()).unwrap()
+}
+
+fn verifies(r: &AnyReceipt, key: &PublicKey) -> bool {
+    let keys = std::slice::from_ref(key);
+    match r {
+        AnyReceipt::Placed(r) => r.verify(keys).is_ok(),
+        AnyReceipt::Promised(p) => p.verify(keys).is_ok(),
+    }
+}
+
+/// The public half of the key in `dir`'s `secrets/log.key`.
+fn key_file(dir: &std::path::Path, name: &str) -> PublicKey {
+    let text = std::fs::read_to_string(dir.join("secrets/log.key")).unwrap();
+    let seed: [u8; 32] = hex::decode(text.trim()).unwrap().try_into().unwrap();
+    Signer::new(name, &seed).public()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_log_key_signs_on_every_instance_within_5_seconds() {
+    let fast = |c: &mut tekkan_cli::config::Config| c.scheduler.checkpoint_ms = 100;
+    let first = TestApp::builder().configure(fast).start().await;
+    let mut op = operator(&first).await;
+    // Another machine with copies of the key files, and one that is away during the
+    // rotation (its copies taken now, started later).
+    let second = TestApp::builder()
+        .configure(fast)
+        .instance_elsewhere(&first)
+        .start()
+        .await;
+    let away = TestApp::builder()
+        .configure(fast)
+        .instance_elsewhere(&first);
+    let old = published_key(&first).await;
+    let mut op_second = op.clone();
+    op_second.base = second.own_url();
+    assert!(verifies(
+        &receipt_of_a_write(&mut op_second, "前の鍵").await,
+        &old
+    ));
+
+    let (s, v) = op
+        .api(
+            Method::POST,
+            "/api/v1/admin/keys/rotate",
+            Some(json!({"reason": "署名鍵の漏えいの疑い"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let new = PublicKey::parse(v["log_key"].as_str().unwrap()).unwrap();
+    assert_ne!(new, old);
+    assert!(verifies(
+        &receipt_of_a_write(&mut op, "新しい鍵").await,
+        &new
+    ));
+    let took = within(Duration::from_secs(5), || {
+        let mut c = op_second.clone();
+        let new = new.clone();
+        async move { verifies(&receipt_of_a_write(&mut c, "二台目").await, &new) }
+    })
+    .await;
+    eprintln!("the new log key signed on the second instance after {took:?}");
+    // Both instances' key files hold the new key within the same 5 s: the retired
+    // one is not left on disk.
+    within(Duration::from_secs(5), || {
+        let ok = [first.data_dir(), second.data_dir()]
+            .iter()
+            .all(|d| key_file(d, &new.name) == new);
+        async move { ok }
+    })
+    .await;
+
+    // The history is published with the succession both keys signed: trusting only
+    // the old key accepts the new one, and the next checkpoint is by the new key.
+    let (_, history) = second
+        .client()
+        .api(Method::GET, "/transparency/keys", None)
+        .await;
+    assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
+    let records = first.running().app.log_key_history().await.unwrap();
+    assert!(accepted_keys(std::slice::from_ref(&old), &records).contains(&new));
+    let (note, _) = signed_checkpoint(&second).await;
+    assert!(open_checkpoint(&note, std::slice::from_ref(&new)).is_ok());
+    assert!(open_checkpoint(&note, std::slice::from_ref(&old)).is_err());
+
+    // A rotation right after, from the second instance, follows the first one.
+    let (s, v) = op_second
+        .api(
+            Method::POST,
+            "/api/v1/admin/keys/rotate",
+            Some(json!({"reason": "続けて更新"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let newer = PublicKey::parse(v["log_key"].as_str().unwrap()).unwrap();
+    let records = first.running().app.log_key_history().await.unwrap();
+    assert_eq!(records.len(), 3);
+    assert!(accepted_keys(std::slice::from_ref(&old), &records).contains(&newer));
+
+    // The machine that was away starts with its old key file: it signs with the
+    // newest key (from the database, sealed under the master key), and its file is
+    // brought up to date.
+    let away = away.start().await;
+    assert_eq!(key_file(&away.data_dir(), &old.name), newer);
+    let mut op_away = op.clone();
+    op_away.base = away.own_url();
+    assert!(verifies(
+        &receipt_of_a_write(&mut op_away, "戻ってきた").await,
+        &newer
+    ));
+    assert_eq!(first.audit_count("containment.keys_rotated").await, 2);
+    away.stop_instance().await;
     second.stop_instance().await;
     first.stop().await;
 }

@@ -48,6 +48,10 @@ async fn rotation_rewraps_every_data_key_while_the_server_runs() {
     let before = key_ids(&app).await;
     assert_eq!(before.len(), 3);
     let old_ring = std::fs::read_to_string(app.data_dir().join("secrets/master.key")).unwrap();
+    // The audit log's key, rotated online, is sealed under the master key in the
+    // database: it moves with the data keys.
+    let old_log = std::fs::read_to_string(app.data_dir().join("secrets/log.key")).unwrap();
+    app.running().app.rotate_log_key().await.unwrap();
 
     let cfg = tekkan_cli::config::Config {
         data_dir: app.data_dir(),
@@ -76,6 +80,11 @@ async fn rotation_rewraps_every_data_key_while_the_server_runs() {
         .await
         .unwrap();
     assert_eq!(check, new_id);
+    let log_seed_under: String = raw::scalar("SELECT master_key_id FROM log_key_seed")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(log_seed_under, new_id);
 
     // The running server, which started with the old key only, still opens every
     // secret: it reads the keys again when it meets the new one.
@@ -92,8 +101,13 @@ async fn rotation_rewraps_every_data_key_while_the_server_runs() {
     assert!(key_ids(&app).await.iter().all(|k| *k == new_id));
 
     // After a restart, with the ring from the file, all still opens; the chain verifies.
+    // With the log key file of before its rotation, the sealed current key is used and
+    // the file brought up to date.
     let dir = app.stop().await;
+    std::fs::write(dir.path().join("secrets/log.key"), &old_log).unwrap();
     let app = TestApp::builder().data_dir(dir).start().await;
+    let log_file = std::fs::read_to_string(app.data_dir().join("secrets/log.key")).unwrap();
+    assert_ne!(log_file, old_log);
     let (c, secret) = &people[0];
     let (s, v) = app
         .client()

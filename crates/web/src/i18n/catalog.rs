@@ -368,6 +368,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Say why (it is kept in the audit log).",
     ),
     (
+        "error.rotation_in_progress",
+        "鍵の更新が別の場所でちょうど行われました。数秒待ってからもう一度お試しください。",
+        "The keys were just rotated elsewhere. Wait a few seconds and try again.",
+    ),
+    (
         "error.session_scope",
         "範囲は all(全員)、club(クラブの全員、club を指定)、account(一人、account を指定)のいずれかです。",
         "The scope is all; club (with club); or account (with account).",

@@ -7,20 +7,17 @@
 //! is never built over a chain that does not hold.
 
 use tekkan_audit::merkle::{self, Frontier, NodeRecorder};
-use tekkan_audit::signed::{AnyReceipt, Checkpoint, KeyRecord, PublicKey, Signer};
+use tekkan_audit::signed::{AnyReceipt, Checkpoint, KeyRecord, PublicKey};
 use tekkan_audit::{Hash, from_hex, to_hex};
-use tekkan_storage::{Db, StoredCheckpoint, Written, now_ms};
+use tekkan_storage::{StoredCheckpoint, Written, now_ms};
 
 use crate::{App, AppError, Result};
 
+pub(crate) mod key;
+pub use key::LogKey;
+
 /// Entries read per step while growing the tree.
 const BATCH: i64 = 20_000;
-
-/// The log's signer and the lock that keeps checkpoints one at a time.
-pub struct LogKey {
-    signer: Signer,
-    lock: tokio::sync::Mutex<()>,
-}
 
 /// What an inclusion proof answers with.
 #[derive(Debug, Clone)]
@@ -35,69 +32,9 @@ fn corrupt(what: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("audit log: {what}"))
 }
 
-/// The origin a new log is named by: the public URL's host, without port.
-fn origin_for(base_url: &str) -> String {
-    let rest = base_url.split_once("://").map_or(base_url, |(_, r)| r);
-    let host = rest.split(['/', ':']).next().unwrap_or_default();
-    let host = if host.is_empty() { "localhost" } else { host };
-    format!("{host}/tekkan-audit")
-}
-
-impl LogKey {
-    /// The signer for `seed`, checked against the database's key history: the first
-    /// start records the key; later starts refuse a key that is not the newest one
-    /// (a lost or substituted key file), pointing to `tekkan keys rotate-log`.
-    pub(crate) async fn open(db: &Db, seed: &[u8; 32], base_url: &str) -> Result<Self> {
-        let keys = db.audit_keys().await?;
-        let name = match keys.last() {
-            Some(k) => {
-                PublicKey::parse(&k.public_key)
-                    .map_err(|_| corrupt("a stored key is malformed"))?
-                    .name
-            }
-            None => origin_for(base_url),
-        };
-        let signer = Signer::new(&name, seed);
-        let public = signer.public().encode();
-        match keys.last() {
-            None => db.add_audit_key(&public, None, None).await?,
-            Some(k) if k.public_key == public => {}
-            Some(_) => {
-                return Err(AppError::Internal(
-                    "secrets/log.key is not the newest key of the audit log's key history: \
-                     restore it from backup (a new key is added only by `tekkan keys rotate-log`)"
-                        .into(),
-                ));
-            }
-        }
-        Ok(Self {
-            signer,
-            lock: tokio::sync::Mutex::new(()),
-        })
-    }
-
-    /// Replaces the key `old` by `new` in the history: both sign the succession.
-    /// Returns the new public key.
-    pub async fn rotate(db: &Db, old: &[u8; 32], new: &[u8; 32], base_url: &str) -> Result<String> {
-        let current = Self::open(db, old, base_url).await?;
-        let next = Signer::new(&current.signer.public().name, new);
-        let (a, b) = (current.signer.public(), next.public());
-        let by_previous = current.signer.sign_succession(&a, &b);
-        let by_this = next.sign_succession(&a, &b);
-        db.add_audit_key(&b.encode(), Some(&by_previous), Some(&by_this))
-            .await?;
-        Ok(b.encode())
-    }
-}
-
 impl App {
     fn log(&self) -> &LogKey {
         &self.inner.log
-    }
-
-    /// This server's current checkpoint key.
-    pub fn log_public_key(&self) -> PublicKey {
-        self.log().signer.public()
     }
 
     /// The published key history, each key with its succession signatures.
@@ -120,7 +57,8 @@ impl App {
     /// The signed receipt for an entry a write committed: its leaf when it was linked at
     /// commit, else a promise of its position within the maximum merge delay.
     pub fn receipt(&self, written: &Written) -> Option<AnyReceipt> {
-        let signer = &self.log().signer;
+        let held = self.log().held();
+        let signer = &held.signer;
         Some(match *written {
             Written::Placed { seq, hash } => {
                 let index = u64::try_from(seq).ok()?.checked_sub(1)?;
@@ -196,6 +134,9 @@ impl App {
             if batch.is_empty() {
                 break;
             }
+            if checkpoint.is_none() {
+                self.ensure_newest_log_key().await?;
+            }
             let mut nodes = Vec::with_capacity(batch.len() * 2);
             let mut search = Vec::with_capacity(batch.len() * 3);
             for e in &batch {
@@ -230,7 +171,8 @@ impl App {
             root: f.root(),
             ts_ms: now_ms(),
         };
-        let signer = &self.log().signer;
+        let held = self.log().held();
+        let signer = &held.signer;
         StoredCheckpoint {
             size: c.size as i64,
             root: to_hex(&c.root),
