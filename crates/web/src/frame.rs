@@ -273,6 +273,33 @@ pub fn message(t: Tr, code: &str) -> &'static str {
 mod tests {
     use super::loggable_path;
 
+    /// The Content-Security-Policy refuses inline handlers, inline styles and scripts
+    /// without the nonce: a template holding one would work nowhere but in a test
+    /// that reads HTML.
+    #[test]
+    fn templates_hold_nothing_the_policy_refuses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut checked = 0;
+        for f in std::fs::read_dir(&dir).unwrap().flatten() {
+            let text = std::fs::read_to_string(f.path()).unwrap();
+            let name = f.file_name();
+            for (i, line) in text.lines().enumerate() {
+                let lower = line.to_ascii_lowercase();
+                let handler = lower.split_whitespace().any(|w| {
+                    w.starts_with("on")
+                        && w.split_once('=').is_some_and(|(k, _)| {
+                            k.len() > 2 && k[2..].bytes().all(|b| b.is_ascii_lowercase())
+                        })
+                });
+                let script = lower.contains("<script") && !lower.contains("nonce=");
+                let style = lower.contains(" style=") || lower.contains("<style");
+                assert!(!(handler || script || style), "{name:?}:{}: {line}", i + 1);
+            }
+            checked += 1;
+        }
+        assert!(checked > 10, "{checked} templates");
+    }
+
     #[test]
     fn invitation_tokens_never_reach_the_log() {
         assert_eq!(loggable_path("/join/SECRETtoken"), "/join/<redacted>");

@@ -1,5 +1,10 @@
-// Progressive enhancement only: every page works without script.
+// Progressive enhancement only: every page works without script. (Inline handlers
+// are refused by the Content-Security-Policy: buttons say what they do in data-*.)
 document.addEventListener("click", (ev) => {
+  if (ev.target.closest("[data-print]")) {
+    window.print();
+    return;
+  }
   const btn = ev.target.closest("[data-copy]");
   if (!btn) return;
   const input = document.getElementById(btn.dataset.copy);

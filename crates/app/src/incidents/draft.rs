@@ -54,6 +54,23 @@ pub fn jst(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The same time for English readers: 7 Dec 2026, 23:30 JST.
+pub fn jst_en(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .ok()
+        .and_then(|t| Some(t.to_zoned(jiff::tz::TimeZone::get("Asia/Tokyo").ok()?)))
+        .map(|z| z.strftime("%-d %b %Y, %H:%M JST").to_string())
+        .unwrap_or_default()
+}
+
+/// "1 person", "2 people".
+fn people(n: usize) -> String {
+    match n {
+        1 => "1 person".into(),
+        n => format!("{n} people"),
+    }
+}
+
 fn or_pending(s: &str) -> (String, String) {
     match s.trim() {
         "" => ("調査中".into(), "Under investigation.".into()),
@@ -140,15 +157,20 @@ fn overview(d: &BreachDraft) -> (String, String) {
             b.entries
         ),
         format!(
-            "On {} we became aware of \"{}\" ({}; detected {}). Between {} and {}, personal data was or may have been seen by others through {}. The audit log shows {} such operations.",
-            jst(d.aware_at),
+            "On {} we became aware of \"{}\" ({}; detected {}). Between {} and {}, personal data was or may have been seen by others through {}. The audit log shows {} such {}.",
+            jst_en(d.aware_at),
             d.title,
             d.category_label.1,
-            jst(d.detected_at),
-            jst(b.from_ms),
-            jst(b.to_ms),
+            jst_en(d.detected_at),
+            jst_en(b.from_ms),
+            jst_en(b.to_ms),
             via_en,
-            b.entries
+            b.entries,
+            if b.entries == 1 {
+                "operation"
+            } else {
+                "operations"
+            }
         ),
     )
 }
@@ -165,11 +187,11 @@ fn items_text(b: &Breach) -> (String, String) {
                     i.exposed + p,
                     p
                 ),
-                (false, 0) => format!("{} ({} people)", i.label_en, i.exposed),
+                (false, 0) => format!("{} ({})", i.label_en, people(i.exposed)),
                 (false, p) => format!(
-                    "{} ({} people, {p} of them protected by encryption)",
+                    "{} ({}, {p} of them protected by encryption)",
                     i.label_en,
-                    i.exposed + p
+                    people(i.exposed + p)
                 ),
             })
             .collect::<Vec<_>>()
@@ -214,9 +236,9 @@ fn other(d: &BreachDraft) -> (String, String) {
     ));
     en.push(format!(
         "Preliminary report due around {} to {}; final report by {} ({} days from awareness).",
-        jst(dl.preliminary_soon),
-        jst(dl.preliminary_by),
-        jst(dl.final_by),
+        jst_en(dl.preliminary_soon),
+        jst_en(dl.preliminary_by),
+        jst_en(dl.final_by),
         dl.final_days
     ));
     if let o @ [_, ..] = b.statement.other.trim().as_bytes() {
@@ -246,8 +268,9 @@ fn report(d: &BreachDraft, cause: &str, prevention: &str) -> Vec<Section> {
                     b.people_exposed, b.people
                 ),
                 format!(
-                    "{} people (of {} whose data was reached, those with an unprotected item)",
-                    b.people_exposed, b.people
+                    "{} (of {} whose data was reached, those with an unprotected item)",
+                    people(b.people_exposed),
+                    b.people
                 ),
             ),
         ),
@@ -299,7 +322,7 @@ fn notice(d: &BreachDraft, p: &AffectedPerson, cause: &str) -> PersonNotice {
                 "What happened",
                 (
                     format!("{}様の個人データが、{}から{}までの間に{}により第三者に閲覧された、又はそのおそれがあります（{}）。", p.name, jst(b.from_ms), jst(b.to_ms), via, d.title),
-                    format!("Your personal data may have been seen by others between {} and {} through {} ({}).", jst(b.from_ms), jst(b.to_ms), via_en, d.title),
+                    format!("Your personal data may have been seen by others between {} and {} through {} ({}).", jst_en(b.from_ms), jst_en(b.to_ms), via_en, d.title),
                 ),
             ),
             section("対象となった個人データの項目", "Your data concerned", (it, it_en)),

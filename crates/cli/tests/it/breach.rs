@@ -399,3 +399,122 @@ async fn a_breach_statement_is_checked() {
     assert_eq!(v["breach"]["people"], 0, "nobody read anything: {v}");
     assert_eq!(v["breach"]["mandatory"], false);
 }
+
+/// The operator states a breach in Chromium on a phone-sized screen: the summary and
+/// the items fit the width, the form changes the classification, the print buttons
+/// print (the Content-Security-Policy refuses inline handlers), and printing the
+/// notices shows the notices alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_breach_pages_work_in_a_phone_sized_browser() {
+    let fx = Fixture::new().await;
+    let a = fx.a.id.clone();
+    let mut op = fx.operator.clone();
+    let officer = fx.client(Who::Officer);
+    set_fields(
+        &fx.client(Who::Member),
+        json!({"health_notes": "食物アレルギー(卵)"}),
+    )
+    .await;
+    let from = now_ms().await;
+    read_personal(&officer, &a, &fx.membership(Who::Member)).await;
+    let to = now_ms().await;
+    let (s, v) = op
+        .api(
+            Method::POST,
+            "/api/v1/admin/incidents",
+            Some(json!({"category": "data_leak", "title": "名簿の持ち出し", "clubs": [a]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let statement = json!({"from": from, "to": to, "exposure": "access",
+        "actors": [officer.email], "secondary_harm": "不審な連絡の報告はない。",
+        "publication": "12月8日に公表予定。"});
+    let (s, d) = op
+        .api(
+            Method::PUT,
+            &format!("/api/v1/admin/incidents/{id}/breach"),
+            Some(statement),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["breach"]["cases"]["financial"], false);
+
+    let mut b = crate::support::cdp::Browser::launch().await;
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": true}),
+    )
+    .await;
+    b.log_in(&fx.app.base, &op.email, "a long enough passphrase")
+        .await;
+    let page = format!("{}/admin/incidents/{id}/breach", fx.app.base);
+    b.goto(&page).await;
+    let exposed = b
+        .eval("document.getElementById('breach-people-exposed').innerText")
+        .await;
+    // The member read, and the taken-over account itself.
+    assert_eq!(exposed, json!("2"));
+    assert!(
+        b.text().await.contains("健康"),
+        "the sensitive item is named"
+    );
+    let fits = "document.documentElement.scrollWidth <= window.innerWidth";
+    assert_eq!(b.eval(fits).await, json!(true), "wider than the phone");
+
+    // The print button prints.
+    b.eval("window.print = () => { window.__printed = true; }; true")
+        .await;
+    b.click("button[data-print]").await;
+    assert_eq!(b.eval("window.__printed === true").await, json!(true));
+
+    // Possible financial harm, stated through the form sent back otherwise as shown
+    // (a window inside one minute, the texts stated before), makes the case; nothing
+    // stated before is lost.
+    b.click("#breach-form input[name=financial_harm]").await;
+    b.click_and_wait("#breach-form button").await;
+    assert!(
+        b.url()
+            .await
+            .ends_with(&format!("/admin/incidents/{id}/breach?msg=saved"))
+    );
+    let (_, d) = op
+        .api(
+            Method::GET,
+            &format!("/api/v1/admin/incidents/{id}/breach"),
+            None,
+        )
+        .await;
+    assert_eq!(d["breach"]["cases"]["financial"], true, "{d}");
+    assert_eq!(d["breach"]["entries"], 1, "{d}");
+    let report = d["report"].as_array().unwrap();
+    assert_eq!(report[4]["body"], "不審な連絡の報告はない。", "kept");
+    assert_eq!(report[6]["body"], "12月8日に公表予定。", "kept");
+    assert!(
+        report[0]["body_en"].as_str().unwrap().contains(" JST"),
+        "{}",
+        report[0]
+    );
+    assert_eq!(b.eval(fits).await, json!(true));
+
+    // The notices: one a person; printed, the page's frame is gone.
+    b.click_and_wait("#breach-notices").await;
+    let notices = b
+        .eval("document.querySelectorAll('article.notice').length")
+        .await;
+    assert_eq!(notices, json!(2));
+    assert_eq!(b.eval(fits).await, json!(true));
+    b.call("Emulation.setEmulatedMedia", json!({"media": "print"}))
+        .await;
+    let hidden = b
+        .eval(
+            "[...document.querySelectorAll('nav, .no-print')]\
+             .every(e => getComputedStyle(e).display === 'none')",
+        )
+        .await;
+    assert_eq!(hidden, json!(true));
+    let shown = b
+        .eval("getComputedStyle(document.querySelector('article.notice')).display !== 'none'")
+        .await;
+    assert_eq!(shown, json!(true));
+}

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tekkan_app::incidents::{BreachDraft, BreachInput, IncidentView, jst};
+use tekkan_app::incidents::{BreachDraft, BreachInput, IncidentView};
 use tekkan_core::breach::Exposure;
 use tekkan_core::{IncidentId, ValidationError, jiff};
 
@@ -40,7 +40,7 @@ struct BreachPage {
 
 impl BreachPage {
     fn when(&self, ms: &i64) -> String {
-        jst(*ms)
+        self.p.t.datetime(*ms)
     }
     fn exposure(&self, e: &str) -> &'static str {
         self.p.t.s(&format!("breach.exposure.{e}"))
@@ -63,7 +63,8 @@ fn operator(a: &tekkan_app::Actor) -> Result<(), WebError> {
     crate::api::v1::operator(a)
 }
 
-/// A `datetime-local` value on Japan's clock, to milliseconds.
+/// A `datetime-local` value on Japan's clock (whole minutes), to milliseconds: its
+/// first millisecond.
 fn parse_time(field: &'static str, s: &str) -> Result<i64, WebError> {
     let dt = tekkan_core::schedule::parse_local(field, s).map_err(tekkan_app::AppError::from)?;
     jiff::tz::TimeZone::get(JAPAN)
@@ -71,6 +72,14 @@ fn parse_time(field: &'static str, s: &str) -> Result<i64, WebError> {
         .and_then(|tz| dt.to_zoned(tz).ok())
         .map(|z| z.timestamp().as_millisecond())
         .ok_or_else(|| tekkan_app::AppError::from(ValidationError::Invalid { field }).into())
+}
+
+/// The window's end from the form: the last millisecond of its minute, and never later
+/// than now. The page shows a stored window in whole minutes (the start rounded down,
+/// the end too), so a form sent back unchanged covers at least what it showed: the
+/// window never shrinks, and a window inside the current minute stays valid.
+fn parse_end(s: &str, now: i64) -> Result<i64, WebError> {
+    Ok((parse_time("to", s)? + 59_999).min(now))
 }
 
 async fn show(
@@ -143,7 +152,7 @@ async fn assess(
     operator(&a)?;
     let input = BreachInput {
         from_ms: parse_time("from", &f.from)?,
-        to_ms: parse_time("to", &f.to)?,
+        to_ms: parse_end(&f.to, tekkan_storage::now_ms())?,
         exposure: f.exposure,
         actors: lines(&f.actors),
         address_prefixes: lines(&f.address_prefixes),
