@@ -119,6 +119,31 @@ impl App {
             .collect())
     }
 
+    /// The line of the actor's schedule for `id` and `member`, as the schedule shows it
+    /// (after an answer made in place). Not found unless the actor answers for `member`
+    /// (themselves, or their child) and the occurrence is for them.
+    pub async fn schedule_line(
+        &self,
+        actor: &Actor,
+        club: ClubId,
+        id: OccurrenceId,
+        member: MembershipId,
+    ) -> Result<ScheduleRow> {
+        let (o, _) = self
+            .db()
+            .occurrence(club, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        // Only the lines starting at that moment are read (by club and start time).
+        let rows = self
+            .db()
+            .schedule(actor.account, o.starts_at, o.starts_at + 1, 200)
+            .await?;
+        rows.into_iter()
+            .find(|r| r.occurrence.id == id && r.member == member)
+            .ok_or(AppError::NotFound)
+    }
+
     /// Answers for `member`: the member themselves or their guardian before the deadline;
     /// an officer (coach) at any time. Answers are the busiest writes of all: they
     /// commit in batches with others arriving at the same time (see

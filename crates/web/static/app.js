@@ -13,6 +13,40 @@ document.addEventListener("click", (ev) => {
   if (navigator.clipboard) navigator.clipboard.writeText(input.value);
 });
 
+// 出欠 in one tap: the answer goes in the background and the server's card for it
+// takes the old card's place, so the page neither reloads nor jumps; the pressed
+// button (or, after 欠席, the reason field) keeps the focus. Any failure falls back to
+// the plain form post, whose page says what went wrong.
+document.addEventListener("submit", async (ev) => {
+  const form = ev.target.closest("form[data-answer]");
+  const card = form && form.closest("[data-occurrence]");
+  if (!card || !window.fetch || form.dataset.sending) return;
+  ev.preventDefault();
+  form.dataset.sending = "1";
+  const body = new URLSearchParams(new FormData(form));
+  try {
+    const res = await fetch(form.action, {
+      method: "POST",
+      body,
+      credentials: "same-origin",
+      headers: { "x-tekkan-fragment": "1" },
+    });
+    if (!res.ok || res.redirected) throw new Error(String(res.status));
+    const t = document.createElement("template");
+    t.innerHTML = (await res.text()).trim();
+    const fresh = t.content.firstElementChild;
+    if (!fresh || fresh.id !== card.id) throw new Error("not this card");
+    card.replaceWith(fresh);
+    const reason = fresh.querySelector("form.reason input[name=comment]");
+    const target = body.get("status") === "no" && reason && !body.get("comment")
+      ? reason
+      : fresh.querySelector(".reply.selected");
+    if (target) target.focus({ preventScroll: true });
+  } catch (e) {
+    form.submit();
+  }
+});
+
 // Web Push: offered where the browser supports it; the server gives its VAPID key.
 (function () {
   const btn = document.getElementById("push-subscribe");

@@ -20,6 +20,7 @@ mod bad_input_security;
 mod breach;
 mod browser;
 mod browser_activities;
+mod browser_schedule;
 mod calendar;
 mod cli;
 mod clubs;

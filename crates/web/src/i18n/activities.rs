@@ -36,6 +36,13 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ("answer.waitlisted", "キャンセル待ち", "Waiting list"),
     ("answer.none", "未回答", "No answer"),
     ("answer.mine", "自分の出欠", "My answer"),
+    ("answer.child", "お子さまの出欠", "Your child's answer"),
+    (
+        "answer.reason",
+        "欠席の理由(任意)",
+        "Reason for absence (optional)",
+    ),
+    ("answer.reason_save", "理由を送る", "Send the reason"),
     ("answer.current", "現在の回答", "Current answer"),
     ("answer.send", "回答する", "Answer"),
     (

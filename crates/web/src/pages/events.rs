@@ -1,14 +1,13 @@
-//! Schedule pages: my schedule, the club calendar, creating events, an occurrence with
-//! its answers (出欠), the attendance report, and the notification list.
+//! Club calendar pages: the calendar, creating events, an occurrence with its answers
+//! (出欠), the attendance report, and the notification list. My schedule, and answering,
+//! are in [`super::schedule`].
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use tekkan_app::{AnswerInput, Details, EventInput, OccurrenceView, RepeatInput, TimesInput};
-use tekkan_core::{
-    ClubId, EventId, MembershipId, OccurrenceId, Permission, Reply, ValidationError,
-};
-use tekkan_storage::{Notification, Occurrence, ScheduleRow, Subgroup};
+use tekkan_app::{Details, EventInput, OccurrenceView, RepeatInput, TimesInput};
+use tekkan_core::{ClubId, EventId, OccurrenceId, Permission, Reply, ValidationError};
+use tekkan_storage::{Notification, Occurrence, Subgroup};
 
 use super::form::{Pairs, all, get, refusal, subgroups, with_status};
 use super::{render, see_other};
@@ -20,7 +19,6 @@ use crate::session::Auth;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .get("/schedule", schedule)
         .get("/notifications", notifications)
         .post("/notifications/read", read_all)
         .get("/clubs/{club}/events", calendar)
@@ -31,10 +29,6 @@ pub fn routes() -> Routes {
         .post("/clubs/{club}/occurrences/{occurrence}/edit", edit)
         .post("/clubs/{club}/occurrences/{occurrence}/cancel", cancel)
         .post("/clubs/{club}/occurrences/{occurrence}/remind", remind)
-        .post(
-            "/clubs/{club}/occurrences/{occurrence}/answers/{member}",
-            answer,
-        )
         .get("/clubs/{club}/attendance", attendance)
 }
 
@@ -47,27 +41,6 @@ fn opt_num(f: &Pairs, k: &'static str) -> Result<Option<i64>, WebError> {
             .map(Some)
             .map_err(|_| tekkan_app::AppError::from(ValidationError::Invalid { field: k }).into()),
     }
-}
-
-#[derive(Template)]
-#[template(path = "schedule.html")]
-struct SchedulePage {
-    p: PageCtx,
-    rows: Vec<ScheduleRow>,
-    replies: [Reply; 3],
-    now: i64,
-}
-
-async fn schedule(State(st): State<AppState>, Auth(a): Auth, p: PageCtx) -> WebResult<Response> {
-    // The next four weeks; the club calendars go further.
-    let rows = st.app.schedule(&a, 28, 40).await?;
-    Ok(render(&SchedulePage {
-        p,
-        rows,
-        replies: [Reply::Yes, Reply::No, Reply::Maybe],
-        now: tekkan_storage::now_ms(),
-    })?
-    .into_response())
 }
 
 #[derive(Template)]
@@ -341,26 +314,6 @@ async fn remind(
     Ok(see_other(&format!(
         "/clubs/{club}/occurrences/{id}?msg=reminded"
     )))
-}
-
-async fn answer(
-    State(st): State<AppState>,
-    Auth(a): Auth,
-    Ids((club, id, member)): Ids<(ClubId, OccurrenceId, MembershipId)>,
-    PageForm(f): PageForm<Pairs>,
-) -> WebResult<Response> {
-    let status = Reply::parse(get(&f, "status")).map_err(tekkan_app::AppError::from)?;
-    let input = AnswerInput {
-        status,
-        comment: get(&f, "comment").into(),
-        decide_by: Some(get(&f, "decide_by").to_owned()).filter(|s| !s.is_empty()),
-    };
-    st.app.answer(&a, club, id, member, &input).await?;
-    let to = match get(&f, "back") {
-        "schedule" => "/schedule?msg=answered".to_owned(),
-        _ => format!("/clubs/{club}/occurrences/{id}?msg=answered"),
-    };
-    Ok(see_other(&to))
 }
 
 #[derive(Template)]

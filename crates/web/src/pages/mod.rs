@@ -16,6 +16,7 @@ mod personal;
 mod polls;
 mod privacy;
 mod recovery;
+mod schedule;
 mod security;
 mod settings;
 pub mod status;
@@ -37,6 +38,7 @@ pub fn routes() -> Routes {
         .merge(subgroups::routes())
         .merge(invitations::routes())
         .merge(events::routes())
+        .merge(schedule::routes())
         .merge(announcements::routes())
         .merge(polls::routes())
         .merge(settings::routes())
