@@ -58,7 +58,7 @@ use tekkan_storage::{Db, KeyStore};
 
 pub use actor::{Actor, Origin};
 pub use announcements::{AnnouncementInput, AnnouncementView, ConfirmationReceipt};
-pub use attendance::{AnswerInput, OccurrenceView};
+pub use attendance::{AnswerInput, OPENS_BEFORE_MS, OccurrenceView, RollCall, RollCallLine};
 pub use auth::{NewSession, SessionSettings};
 pub use clubs::ClubOverview;
 pub use comments::Parent;

@@ -23,7 +23,13 @@ pub struct MemberRate {
     pub no: i64,
     pub maybe: i64,
     pub unanswered: i64,
-    /// yes / targeted, as a percentage with one decimal; `None` when nothing was targeted.
+    /// Occurrences they came to: at the roll call where one was taken, else by their
+    /// answer 出席.
+    pub attended: i64,
+    /// Of their occurrences, how many had a roll call.
+    pub checked: i64,
+    /// attended / targeted, as a percentage with one decimal; `None` when nothing was
+    /// targeted.
     pub rate: Option<f64>,
 }
 
@@ -105,6 +111,12 @@ impl App {
             .into_iter()
             .map(|(o, m, s)| ((o, m), s))
             .collect();
+        // Who came, where a roll call was taken: it decides over the answers there.
+        let mut checks: HashMap<tekkan_core::OccurrenceId, HashMap<MembershipId, bool>> =
+            HashMap::new();
+        for (o, m, present) in self.db().club_roll_calls(club, start, end).await? {
+            checks.entry(o).or_default().insert(m, present);
+        }
         let mut members = Vec::new();
         for m in self.db().members(club).await? {
             let ms = &m.membership;
@@ -125,6 +137,8 @@ impl App {
                 no: 0,
                 maybe: 0,
                 unanswered: 0,
+                attended: 0,
+                checked: 0,
                 rate: None,
             };
             for o in &occs {
@@ -139,15 +153,25 @@ impl App {
                     continue;
                 }
                 r.targeted += 1;
-                match answers.get(&(o.id, ms.id)) {
+                let answer = answers.get(&(o.id, ms.id));
+                match answer {
                     Some(AnswerStatus::Yes) => r.yes += 1,
                     Some(AnswerStatus::No) => r.no += 1,
                     Some(AnswerStatus::Maybe | AnswerStatus::Waitlisted) => r.maybe += 1,
                     None => r.unanswered += 1,
                 }
+                // At a roll call, someone not marked did not come.
+                let came = match checks.get(&o.id) {
+                    Some(c) => {
+                        r.checked += 1;
+                        c.get(&ms.id).copied().unwrap_or(false)
+                    }
+                    None => answer == Some(&AnswerStatus::Yes),
+                };
+                r.attended += i64::from(came);
             }
             if r.targeted > 0 {
-                r.rate = Some((r.yes as f64 * 1000.0 / r.targeted as f64).round() / 10.0);
+                r.rate = Some((r.attended as f64 * 1000.0 / r.targeted as f64).round() / 10.0);
             }
             if r.targeted > 0 || ms.status == MembershipStatus::Active {
                 members.push(r);
@@ -166,7 +190,7 @@ impl App {
 /// The report as CSV: UTF-8 with a byte-order mark, so that Excel reads Japanese names
 /// correctly; CRLF line ends (RFC 4180); cells that a spreadsheet would run as a formula
 /// are prefixed with `'` (CSV injection).
-pub fn report_csv(r: &Report, header: &[&str; 7]) -> String {
+pub fn report_csv(r: &Report, header: &[&str; 8]) -> String {
     let mut out = String::from("\u{feff}");
     let line = |cells: Vec<String>| -> String {
         let quoted: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
@@ -181,6 +205,7 @@ pub fn report_csv(r: &Report, header: &[&str; 7]) -> String {
             m.no.to_string(),
             m.maybe.to_string(),
             m.unanswered.to_string(),
+            m.attended.to_string(),
             m.rate.map(|x| format!("{x:.1}")).unwrap_or_default(),
         ]));
     }

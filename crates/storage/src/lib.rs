@@ -43,6 +43,7 @@ mod recent;
 mod records;
 mod recovery;
 mod reminders;
+mod roll_call;
 mod row_seals;
 mod shared_state;
 pub mod snapshot;

@@ -81,6 +81,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         29,
         include_str!("../migrations/sqlite/0029_log_key_seed.sql"),
     ),
+    (30, include_str!("../migrations/sqlite/0030_roll_calls.sql")),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -132,6 +133,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         29,
         include_str!("../migrations/postgres/0029_log_key_seed.sql"),
+    ),
+    (
+        30,
+        include_str!("../migrations/postgres/0030_roll_calls.sql"),
     ),
 ];
 

@@ -29,6 +29,13 @@ const EXPORT: &[(&str, &str)] = &[
          WHERE m.account_id = $1 ORDER BY o.starts_at LIMIT 100000",
     ),
     (
+        "roll_calls",
+        "SELECT c.name AS club, e.title AS event, o.starts_at, r.present, r.checked_at \
+         FROM roll_calls r JOIN memberships m ON m.id = r.membership_id \
+         JOIN occurrences o ON o.id = r.occurrence_id JOIN events e ON e.id = o.event_id \
+         JOIN clubs c ON c.id = m.club_id WHERE m.account_id = $1 ORDER BY o.starts_at LIMIT 100000",
+    ),
+    (
         "comments",
         "SELECT c.id, c.parent_kind, c.parent_id, c.body, c.created_at, c.edited_at, \
          c.deleted_at FROM comments c JOIN memberships m ON m.id = c.author_id \

@@ -13,16 +13,18 @@ document.addEventListener("click", (ev) => {
   if (navigator.clipboard) navigator.clipboard.writeText(input.value);
 });
 
-// 出欠 in one tap: the answer goes in the background and the server's card for it
-// takes the old card's place, so the page neither reloads nor jumps; the pressed
-// button (or, after 欠席, the reason field) keeps the focus. Any failure falls back to
-// the plain form post, whose page says what went wrong.
+// In place (出欠 in one tap, the roll call): a form with data-inplace is sent in the
+// background and the server's fresh copy of the element around it (data-swap, same id)
+// takes its place, so the page neither reloads nor jumps; the same control keeps the
+// focus (after 欠席, the reason field). Any failure falls back to the plain form post,
+// whose page says what went wrong.
 document.addEventListener("submit", async (ev) => {
-  const form = ev.target.closest("form[data-answer]");
-  const card = form && form.closest("[data-occurrence]");
-  if (!card || !window.fetch || form.dataset.sending) return;
+  const form = ev.target.closest("form[data-inplace]");
+  const box = form && form.closest("[data-swap]");
+  if (!box || !box.id || !window.fetch || form.dataset.sending) return;
   ev.preventDefault();
   form.dataset.sending = "1";
+  const index = [...box.querySelectorAll("form")].indexOf(form);
   const body = new URLSearchParams(new FormData(form));
   try {
     const res = await fetch(form.action, {
@@ -35,12 +37,13 @@ document.addEventListener("submit", async (ev) => {
     const t = document.createElement("template");
     t.innerHTML = (await res.text()).trim();
     const fresh = t.content.firstElementChild;
-    if (!fresh || fresh.id !== card.id) throw new Error("not this card");
-    card.replaceWith(fresh);
+    if (!fresh || fresh.id !== box.id) throw new Error("not this element");
+    box.replaceWith(fresh);
     const reason = fresh.querySelector("form.reason input[name=comment]");
+    const same = fresh.querySelectorAll("form")[index];
     const target = body.get("status") === "no" && reason && !body.get("comment")
       ? reason
-      : fresh.querySelector(".reply.selected");
+      : same && same.querySelector("button");
     if (target) target.focus({ preventScroll: true });
   } catch (e) {
     form.submit();

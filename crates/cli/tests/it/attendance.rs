@@ -491,11 +491,14 @@ async fn attendance_rates_and_csv_for_excel() {
     assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 BOM");
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
-    assert_eq!(lines[0], "氏名,対象回数,出席,欠席,未定,未回答,出席率(%)");
+    assert_eq!(
+        lines[0],
+        "氏名,対象回数,出席,欠席,未定,未回答,出席(実績),出席率(%)"
+    );
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("member-member,2,1,1,0,0,50.0")),
+            .any(|l| l.starts_with("member-member,2,1,1,0,0,1,50.0")),
         "{text}"
     );
     assert_eq!(lines.len(), 1 + r["members"].as_array().unwrap().len());

@@ -56,6 +56,7 @@ mod reads_durable;
 mod receipts;
 mod recovery;
 mod redirects;
+mod roll_call;
 mod rollback;
 mod schema;
 mod security;

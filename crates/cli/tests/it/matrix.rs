@@ -363,6 +363,16 @@ const CASES: &[(&str, &str, Rule)] = &[
         "/api/v1/clubs/{club}/occurrences/{occurrence}/remind",
         Club(GROUPS),
     ),
+    (
+        "GET",
+        "/api/v1/clubs/{club}/occurrences/{occurrence}/roll-call",
+        Club(GROUPS),
+    ),
+    (
+        "PUT",
+        "/api/v1/clubs/{club}/occurrences/{occurrence}/roll-call/{member}",
+        Club(GROUPS),
+    ),
     ("GET", "/api/v1/clubs/{club}/attendance", Club(GROUPS)),
     ("GET", "/api/v1/clubs/{club}/attendance.csv", Club(GROUPS)),
     ("GET", "/schedule", AnyUser),
@@ -392,6 +402,11 @@ const CASES: &[(&str, &str, Rule)] = &[
         "POST",
         "/clubs/{club}/occurrences/{occurrence}/answers/{member}",
         Club(ANSWER_FOR_STUDENT),
+    ),
+    (
+        "POST",
+        "/clubs/{club}/occurrences/{occurrence}/roll-call/{member}",
+        Club(GROUPS),
     ),
     ("GET", "/clubs/{club}/attendance", Club(GROUPS)),
     ("GET", "/api/v1/clubs/{club}/announcements", Club(ALL)),
@@ -842,6 +857,7 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             "starts_at": jst_in_days(2, 16, 0), "ends_at": jst_in_days(2, 18, 0), "deadline_before_min": 60}))
         }
         ("PUT", p) if p.ends_with("/answers/{member}") => Body::Json(json!({"status": "yes"})),
+        ("PUT", p) if p.contains("/roll-call/") => Body::Json(json!({"present": true})),
         ("POST", "/api/v1/me/notifications/read") => Body::Json(json!({})),
         ("POST", "/api/v1/me/push-subscriptions") => Body::Json(push_subscription()),
         ("POST", "/api/v1/clubs/{club}/polls") => Body::Json(json!({"question": "集合場所は？",
@@ -920,6 +936,7 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             ("deadline_before_min", "60"),
         ]),
         ("POST", p) if p.ends_with("/answers/{member}") => form(&[("status", "yes")]),
+        ("POST", p) if p.contains("/roll-call/") => form(&[("present", "1")]),
         ("POST", "/clubs/{club}/announcements") => form(&[("title", "連絡"), ("body", "本文")]),
         ("POST", "/clubs/{club}/polls") => form(&[
             ("question", "集合場所は？"),

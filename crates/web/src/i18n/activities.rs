@@ -74,6 +74,21 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
     ("attendance.col_no", "欠席", "Absent"),
     ("attendance.col_maybe", "未定", "Undecided"),
     ("attendance.col_unanswered", "未回答", "No answer"),
+    ("attendance.col_attended", "出席(実績)", "Attended"),
+    ("roll.title", "出欠の管理・点呼", "Answers and roll call"),
+    (
+        "roll.how",
+        "来た人の「来た」を押してください。一人でも押した回は、押していない人を欠席として出席率に数えます。下のボタンで本人に代わって回答できます(代理回答)。",
+        "Tap 「来た」 for each person who came. Once anyone is marked, those not marked count as absent in the attendance rate. The buttons below answer for the person.",
+    ),
+    (
+        "roll.not_yet",
+        "点呼は開始の2時間前からできます。下のボタンで本人に代わって回答できます(代理回答)。",
+        "The roll call opens two hours before the start. The buttons below answer for the person.",
+    ),
+    ("roll.came", "来た", "Came"),
+    ("roll.answer_for", "代理回答", "Answer for them"),
+    ("attendance.checked", "点呼", "roll calls"),
     ("attendance.col_rate", "出席率(%)", "Attendance rate (%)"),
     ("field.title", "タイトル", "Title"),
     ("field.starts_at", "開始", "Starts"),
@@ -188,6 +203,11 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
         "error.deadline_passed",
         "回答の締め切りを過ぎています。",
         "The answer deadline has passed.",
+    ),
+    (
+        "error.roll_call_not_open",
+        "点呼は開始の2時間前からできます。",
+        "The roll call opens two hours before the start.",
     ),
     (
         "error.decide_by_out_of_range",

@@ -253,6 +253,17 @@ struct OccurrencePage {
     replies: [Reply; 3],
     today: String,
     now: i64,
+    /// For those who manage attendance: the list with the roll call.
+    roll: Option<tekkan_app::RollCall>,
+}
+
+impl OccurrencePage {
+    fn came(&self, l: &tekkan_app::RollCallLine) -> bool {
+        super::roll_call::came(l)
+    }
+    fn answered(&self, l: &tekkan_app::RollCallLine, rep: &Reply) -> bool {
+        super::roll_call::answered(l, rep)
+    }
 }
 
 async fn show(
@@ -267,6 +278,10 @@ async fn show(
         .comments(&a, club, tekkan_app::Parent::Occurrence(id))
         .await?;
     let today = p.t.input_value(tekkan_storage::now_ms(), &v.event.timezone);
+    let roll = match v.can_manage_attendance {
+        true => Some(st.app.roll_call(&a, club, id).await?),
+        false => None,
+    };
     Ok(render(&OccurrencePage {
         p,
         club,
@@ -276,6 +291,7 @@ async fn show(
         replies: [Reply::Yes, Reply::No, Reply::Maybe],
         today: today.get(..10).unwrap_or_default().to_owned(),
         now: tekkan_storage::now_ms(),
+        roll,
     })?
     .into_response())
 }

@@ -16,6 +16,7 @@ mod personal;
 mod polls;
 mod privacy;
 mod recovery;
+mod roll_call;
 mod schedule;
 mod security;
 mod settings;
@@ -39,6 +40,7 @@ pub fn routes() -> Routes {
         .merge(invitations::routes())
         .merge(events::routes())
         .merge(schedule::routes())
+        .merge(roll_call::routes())
         .merge(announcements::routes())
         .merge(polls::routes())
         .merge(settings::routes())

@@ -28,7 +28,7 @@ pub fn routes() -> Routes {
 const REPLIES: [Reply; 3] = [Reply::Yes, Reply::No, Reply::Maybe];
 
 /// The header app.js sends when it wants the answered card, not a redirect.
-const FRAGMENT: &str = "x-tekkan-fragment";
+pub const FRAGMENT: &str = "x-tekkan-fragment";
 
 /// Whether `r`'s answer is `rep` (a "yes" on the waiting list is still a "yes").
 fn chosen(r: &ScheduleRow, rep: &Reply) -> bool {
@@ -111,10 +111,25 @@ async fn answer(
         decide_by: Some(get(&f, "decide_by").to_owned()).filter(|s| !s.is_empty()),
     };
     st.app.answer(&a, club, id, member, &input).await?;
-    if get(&f, "back") != "schedule" {
-        return Ok(see_other(&format!(
-            "/clubs/{club}/occurrences/{id}?msg=answered"
-        )));
+    match get(&f, "back") {
+        "schedule" => {}
+        // An officer answering for someone from the occurrence's list (代理回答).
+        "roll" => {
+            return super::roll_call::row_or_back(
+                &st,
+                &a,
+                p,
+                &headers,
+                (club, id, member),
+                "answered",
+            )
+            .await;
+        }
+        _ => {
+            return Ok(see_other(&format!(
+                "/clubs/{club}/occurrences/{id}?msg=answered"
+            )));
+        }
     }
     if headers.contains_key(FRAGMENT) {
         let r = st.app.schedule_line(&a, club, id, member).await?;

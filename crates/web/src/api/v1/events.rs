@@ -440,6 +440,7 @@ async fn report_csv_file(
             t.s("attendance.col_no"),
             t.s("attendance.col_maybe"),
             t.s("attendance.col_unanswered"),
+            t.s("attendance.col_attended"),
             t.s("attendance.col_rate"),
         ],
     );

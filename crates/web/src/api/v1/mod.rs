@@ -20,6 +20,7 @@ mod personal;
 mod polls;
 pub mod privacy;
 mod roles;
+mod roll_call;
 mod security;
 pub mod signing;
 mod subgroups;
@@ -39,6 +40,7 @@ pub fn routes() -> Routes {
         .merge(invitations::routes())
         .merge(roles::routes())
         .merge(events::routes())
+        .merge(roll_call::routes())
         .merge(notifications::routes())
         .merge(announcements::routes())
         .merge(polls::routes())

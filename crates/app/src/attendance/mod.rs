@@ -14,6 +14,9 @@ use crate::events::event_notice;
 use crate::notify::{NoticeKind, notify};
 use crate::{Actor, App, AppError, Result};
 
+mod roll_call;
+pub use roll_call::{OPENS_BEFORE_MS, RollCall, RollCallLine};
+
 /// An answer as typed.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct AnswerInput {
