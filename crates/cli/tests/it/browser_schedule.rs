@@ -178,3 +178,117 @@ async fn a_month_of_practices_is_answered_in_place_one_tap_each() {
         .await;
     assert_eq!(label, json!("✓ 未定"));
 }
+
+/// A guardian answers for their child from the schedule, and on the day the officer
+/// takes the roll call on the practice's page, one tap a person, in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guardian_answers_for_a_child_and_the_officer_takes_the_roll_call() {
+    use crate::support::fixture::jst_in_secs;
+    let app = TestApp::start().await;
+    let mut owner = app.sign_up("部長", None).await;
+    let club = owner.create_club("陸上部").await;
+    let (_, student) = join(&app, &mut owner, &club, "member", false).await;
+    let (_, other) = join(&app, &mut owner, &club, "member", false).await;
+    let (guardian, gm) = join(&app, &mut owner, &club, "guardian", false).await;
+    let (s, _) = owner
+        .api(
+            Method::PUT,
+            &format!("/api/v1/clubs/{club}/members/{gm}/students/{student}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // In an hour: answers are open, and so is the roll call.
+    let body = json!({"title": "記録会", "starts_at": jst_in_secs(3600), "ends_at": jst_in_secs(7200),
+        "deadline_before_min": 0});
+    let (s, v) = owner
+        .api(
+            Method::POST,
+            &format!("/api/v1/clubs/{club}/events"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let occ = v["occurrences"][0]["id"].as_str().unwrap().to_owned();
+
+    let mut b = phone().await;
+    b.log_in(&app.base, &guardian.email, PASSWORD).await;
+    b.goto(&format!("{}/schedule", app.base)).await;
+    let card = format!("document.getElementById('a-{occ}-{student}')");
+    let text = b.eval(&format!("{card}.innerText")).await;
+    assert!(text.as_str().unwrap().contains("お子さまの出欠"), "{text}");
+    b.eval("window.__stay = true").await;
+    b.eval(&format!(
+        "{card}.querySelector('button.reply-yes').click(); true"
+    ))
+    .await;
+    b.wait_for(&format!(
+        "{card}.querySelector('button.reply-yes').getAttribute('aria-pressed') === 'true'"
+    ))
+    .await;
+    assert_eq!(b.eval("window.__stay === true").await, json!(true));
+
+    // The officer, on the practice's page: the list fits the phone; 来た for the
+    // student, and 欠席 for the other member on their behalf, each in place.
+    b.log_in(&app.base, &owner.email, PASSWORD).await;
+    b.goto(&format!("{}/clubs/{club}/occurrences/{occ}", app.base))
+        .await;
+    let fits = "document.documentElement.scrollWidth <= window.innerWidth";
+    assert_eq!(b.eval(fits).await, json!(true), "wider than the phone");
+    b.eval("window.__stay = true").await;
+    let row = |m: &str| format!("document.getElementById('r-{m}')");
+    b.eval(&format!(
+        "{}.querySelector('form.roll-call button').click(); true",
+        row(&student)
+    ))
+    .await;
+    b.wait_for(&format!("{}.dataset.present === 'true'", row(&student)))
+        .await;
+    let label = b
+        .eval(&format!(
+            "{}.querySelector('form.roll-call button').innerText",
+            row(&student)
+        ))
+        .await;
+    assert_eq!(label, json!("✓ 来た"));
+    b.eval(&format!(
+        "{}.querySelector('.proxy button.reply-no').click(); true",
+        row(&other)
+    ))
+    .await;
+    b.wait_for(&format!(
+        "{}.querySelector('.proxy button.reply-no').getAttribute('aria-pressed') === 'true'",
+        row(&other)
+    ))
+    .await;
+    assert_eq!(b.eval("window.__stay === true").await, json!(true));
+    // Target sizes: every button on the list is at least 44 px high.
+    let small = b
+        .eval(
+            "[...document.querySelectorAll('#roll-call button')]\
+             .filter(b => b.getBoundingClientRect().height < 44).length",
+        )
+        .await;
+    assert_eq!(small, json!(0));
+
+    let (s, roll) = owner
+        .api(
+            Method::GET,
+            &format!("/api/v1/clubs/{club}/occurrences/{occ}/roll-call"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{roll}");
+    let line = |m: &str| {
+        roll["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["membership_id"] == m)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(line(&student)["present"], true);
+    assert_eq!(line(&student)["answer"], "yes", "the guardian's answer");
+    assert_eq!(line(&other)["answer"], "no", "answered by the officer");
+}
