@@ -21,6 +21,7 @@ mod events;
 mod feeds;
 mod health;
 mod ical;
+pub mod idempotency;
 mod inbox;
 pub mod incidents;
 mod invitations;

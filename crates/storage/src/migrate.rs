@@ -82,6 +82,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0029_log_key_seed.sql"),
     ),
     (30, include_str!("../migrations/sqlite/0030_roll_calls.sql")),
+    (
+        31,
+        include_str!("../migrations/sqlite/0031_idempotency_keys.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations. Numbered like SQLite's, so that one schema version means
@@ -137,6 +141,10 @@ const PG_MIGRATIONS: &[(i64, &str)] = &[
     (
         30,
         include_str!("../migrations/postgres/0030_roll_calls.sql"),
+    ),
+    (
+        31,
+        include_str!("../migrations/postgres/0031_idempotency_keys.sql"),
     ),
 ];
 

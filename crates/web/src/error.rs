@@ -35,6 +35,9 @@ pub enum WebError {
     Csrf,
     #[error("not found")]
     NotFound,
+    /// An `Idempotency-Key` sent again with another request.
+    #[error("idempotency key reused")]
+    KeyReused,
 }
 
 impl WebError {
@@ -126,6 +129,12 @@ impl WebError {
             ),
             WebError::Csrf => (StatusCode::FORBIDDEN, "csrf", None, None),
             WebError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, None),
+            WebError::KeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                None,
+                None,
+            ),
         };
         ErrorInfo {
             status,

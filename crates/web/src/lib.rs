@@ -9,6 +9,7 @@ mod error;
 mod extract;
 mod frame;
 pub mod i18n;
+mod idempotency;
 mod oversize;
 pub(crate) mod pages;
 mod receipts;
@@ -116,6 +117,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             receipts::receipts,
+        ))
+        // Inside the session (it needs the caller), outside the receipts (kept with the
+        // answer it gives again).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -190,6 +190,7 @@ fn allowed_before_mfa(path: &str) -> bool {
             | "/lang"
             | "/healthz"
             | "/metrics"
+            | "/api/v1/version"
     ) || path.starts_with("/api/v1/me/mfa")
         || path.starts_with("/api/v1/me/sessions")
         || path.starts_with("/api/v1/me/passkeys")

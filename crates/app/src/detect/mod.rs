@@ -266,12 +266,17 @@ impl App {
                     let now = now_ms();
                     self.observe_system(now, started);
                     self.sweep_abandoned_second_steps(now).await;
-                    // Revoked tokens past every session's lifetime are no use to keep.
+                    // Revoked tokens past every session's lifetime, and idempotency keys past
+                    // their day, are no use to keep.
                     if now - last_prune >= 600_000 {
                         last_prune = now;
                         let before = now - self.settings().sessions.absolute_ms;
                         if let Err(e) = self.db().prune_revoked_sessions(before).await {
                             tracing::warn!(error = %e, "old revoked sessions could not be dropped");
+                        }
+                        let before = now - crate::idempotency::KEEP_MS;
+                        if let Err(e) = self.db().prune_idempotency_keys(before).await {
+                            tracing::warn!(error = %e, "old idempotency keys could not be dropped");
                         }
                     }
                     for out in groups.tick(now) {

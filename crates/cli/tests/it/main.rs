@@ -34,6 +34,7 @@ mod docs;
 mod events;
 mod files;
 mod health;
+mod idempotency;
 mod incidents;
 mod instances;
 mod instances_audit;

@@ -50,6 +50,7 @@ use Rule::*;
 /// (method, path, rule)
 const CASES: &[(&str, &str, Rule)] = &[
     ("GET", "/healthz", Public),
+    ("GET", "/api/v1/version", Public),
     // Loopback peers only (the matrix runs on loopback; it::backup shows the rest).
     ("GET", "/metrics", Public),
     ("POST", "/api/v1/setup", Public),

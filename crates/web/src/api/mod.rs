@@ -14,7 +14,23 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/healthz", healthz)
         .get("/metrics", metrics)
+        .get("/api/v1/version", version)
         .merge(v1::routes())
+}
+
+/// The oldest client (a phone app) this server still answers correctly. Raised only
+/// when `/api/v1` changes in a way an older client cannot follow; a client older than
+/// this asks its user to update.
+pub const MIN_CLIENT_VERSION: &str = "1.0.0";
+
+/// For clients, before anything else (no sign-in): this server's version, the API's,
+/// and the oldest client version it supports.
+async fn version() -> Json<serde_json::Value> {
+    Json(json!({
+        "server": env!("CARGO_PKG_VERSION"),
+        "api": "v1",
+        "min_client_version": MIN_CLIENT_VERSION,
+    }))
 }
 
 /// A request from a monitoring agent on this machine: a loopback peer, not relayed by

@@ -368,6 +368,21 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Say why (it is kept in the audit log).",
     ),
     (
+        "error.idempotency_key_invalid",
+        "Idempotency-Key は1〜255文字の英数字・記号で指定してください。",
+        "An Idempotency-Key is 1 to 255 visible ASCII characters.",
+    ),
+    (
+        "error.idempotency_key_reused",
+        "この Idempotency-Key は別の内容の送信に使われています。新しいキーで送ってください。",
+        "This Idempotency-Key was used for another request. Send with a new key.",
+    ),
+    (
+        "error.idempotency_key_in_flight",
+        "同じ送信を処理中です。少し待ってからもう一度お試しください。",
+        "The same request is still being handled. Try again in a moment.",
+    ),
+    (
         "error.rotation_in_progress",
         "鍵の更新が別の場所でちょうど行われました。数秒待ってからもう一度お試しください。",
         "The keys were just rotated elsewhere. Wait a few seconds and try again.",
