@@ -92,7 +92,14 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
             path: parts.uri.path().to_owned(),
             nonce,
             csrf: caller.csrf,
-            suggest_mfa: caller.actor.as_ref().is_some_and(|a| !a.has_mfa),
+            // On the home pages only, until put off on this device.
+            suggest_mfa: caller.actor.as_ref().is_some_and(|a| !a.has_mfa)
+                && matches!(parts.uri.path(), "/" | "/clubs" | "/schedule")
+                && crate::session::read_cookie(
+                    &parts.headers,
+                    crate::pages::security::LATER_COOKIE,
+                )
+                .is_none(),
             user: caller.actor.map(|a| a.display_name),
             msg,
         })

@@ -106,17 +106,42 @@ impl Tr {
         )
     }
 
-    /// Date, weekday and time on `zone`'s clock: 「2026-12-01(火) 16:00」.
+    /// Date, weekday and time on `zone`'s clock, as people read them: 「12月7日(月) 16:00」
+    /// (「2027年1月5日(火) 16:00」 in another year than this one), 「Mon 7 Dec 16:00」.
     pub fn when(&self, ms: impl Millis, zone: &str) -> String {
-        let Some(t) = Self::local(ms.ms(), zone) else {
+        let now = Self::local(jiff::Timestamp::now().as_millisecond(), zone);
+        Self::when_at(self.0, ms.ms(), zone, now.map(|n| n.year()))
+    }
+
+    fn when_at(lang: Lang, ms: i64, zone: &str, this_year: Option<i16>) -> String {
+        let Some(t) = Self::local(ms, zone) else {
             return String::new();
         };
         let wd = t.date().weekday().to_monday_zero_offset() as usize;
-        let day = match self.0 {
-            Lang::Ja => ["月", "火", "水", "木", "金", "土", "日"][wd],
-            Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][wd],
-        };
-        format!("{}({day}) {}", t.strftime("%Y-%m-%d"), t.strftime("%H:%M"))
+        let other_year = this_year != Some(t.year());
+        match lang {
+            Lang::Ja => {
+                let day = ["月", "火", "水", "木", "金", "土", "日"][wd];
+                let year = match other_year {
+                    true => format!("{}年", t.year()),
+                    false => String::new(),
+                };
+                format!(
+                    "{year}{}月{}日({day}) {}",
+                    t.month(),
+                    t.day(),
+                    t.strftime("%H:%M")
+                )
+            }
+            Lang::En => {
+                let day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][wd];
+                let date = match other_year {
+                    true => t.strftime("%-d %b %Y").to_string(),
+                    false => t.strftime("%-d %b").to_string(),
+                };
+                format!("{day} {date} {}", t.strftime("%H:%M"))
+            }
+        }
     }
 
     /// The time of day on `zone`'s clock: 「18:30」.
@@ -131,5 +156,38 @@ impl Tr {
         Self::local(ms.ms(), zone)
             .map(|t| t.strftime("%Y-%m-%dT%H:%M").to_string())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Lang, Tr};
+
+    #[test]
+    fn dates_read_as_people_write_them() {
+        // 2026-12-07 07:30 UTC is Monday 16:30 in Tokyo.
+        let ms = 1_796_628_600_000;
+        let tokyo = "Asia/Tokyo";
+        assert_eq!(
+            Tr::when_at(Lang::Ja, ms, tokyo, Some(2026)),
+            "12月7日(月) 16:30"
+        );
+        assert_eq!(
+            Tr::when_at(Lang::Ja, ms, tokyo, Some(2025)),
+            "2026年12月7日(月) 16:30"
+        );
+        assert_eq!(
+            Tr::when_at(Lang::En, ms, tokyo, Some(2026)),
+            "Mon 7 Dec 16:30"
+        );
+        assert_eq!(
+            Tr::when_at(Lang::En, ms, tokyo, Some(2027)),
+            "Mon 7 Dec 2026 16:30"
+        );
+        // On the club's clock: the same instant is Sunday 21:30 in Honolulu.
+        assert_eq!(
+            Tr::when_at(Lang::Ja, ms, "Pacific/Honolulu", Some(2026)),
+            "12月6日(日) 21:30"
+        );
     }
 }

@@ -269,6 +269,8 @@ const CASES: &[(&str, &str, Rule)] = &[
     ("POST", "/login", Public),
     ("POST", "/logout", Public),
     ("POST", "/lang", Public),
+    // A per-device preference, like the language: a cookie, nothing stored.
+    ("POST", "/settings/security/later", Public),
     ("GET", "/static/app.css", Public),
     ("GET", "/static/app.js", Public),
     ("GET", "/clubs", AnyUser),
@@ -893,6 +895,7 @@ async fn prepare(fx: &Fixture, club: &ClubFx, method: &str, path: &str) -> (Stri
             ("password", "a long enough passphrase"),
         ]),
         ("POST", "/lang") => form(&[("lang", "en"), ("back", "/")]),
+        ("POST", "/settings/security/later") => form(&[("back", "/clubs")]),
         ("POST", "/clubs") | ("POST", "/clubs/{club}/settings") => {
             form(&[("name", "クラブ"), ("description", "")])
         }

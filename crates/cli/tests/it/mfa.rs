@@ -397,6 +397,27 @@ async fn members_are_invited_to_add_a_factor_and_officers_can_require_it_from_th
         page.body.contains("id=\"mfa-invite\""),
         "members are invited"
     );
+    // On the home pages only, not on every page; 「あとで」 puts it off on this device.
+    let other = mb.get(&format!("/clubs/{club}/events")).await;
+    assert!(
+        !other.body.contains("id=\"mfa-invite\""),
+        "not on every page"
+    );
+    let later = mb
+        .post_form(
+            "/settings/security/later",
+            &page.csrf(),
+            &[("back", "/clubs")],
+        )
+        .await;
+    assert_eq!(later.status, StatusCode::SEE_OTHER);
+    assert_eq!(later.location.as_deref(), Some("/clubs"));
+    let page = mb.get("/clubs").await;
+    assert!(!page.body.contains("id=\"mfa-invite\""), "put off");
+    assert!(
+        mb.get("/settings/security").await.status == StatusCode::OK,
+        "the security page still offers it"
+    );
     let mut ob = owner.as_browser();
     let settings = ob.get(&format!("/clubs/{club}/settings")).await;
     assert!(

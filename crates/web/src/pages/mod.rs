@@ -18,7 +18,7 @@ mod privacy;
 mod recovery;
 mod roll_call;
 mod schedule;
-mod security;
+pub mod security;
 mod settings;
 pub mod status;
 mod subgroups;

@@ -29,6 +29,30 @@ pub fn routes() -> Routes {
         .post("/settings/security/reauth", reauth)
         .post("/settings/security/password", change_password)
         .post("/settings/security/email", change_email)
+        .post("/settings/security/later", later)
+}
+
+/// The cookie that says the two-step invitation was put off on this device.
+pub const LATER_COOKIE: &str = "tekkan_mfa_later";
+
+#[derive(Deserialize)]
+struct LaterForm {
+    #[serde(default)]
+    back: String,
+}
+
+/// 「あとで」 on the invitation to add a second step: not shown again on this device
+/// for 90 days (the security page keeps offering it).
+async fn later(
+    State(st): State<AppState>,
+    PageForm(f): PageForm<LaterForm>,
+) -> WebResult<Response> {
+    let mut res = super::see_other(super::safe_next(Some(&f.back)));
+    let c = crate::session::cookie(&st, LATER_COOKIE, "1", 90 * 24 * 3600, true);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
+        res.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(res)
 }
 
 #[derive(Deserialize)]
