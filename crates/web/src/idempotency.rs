@@ -121,11 +121,22 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
         }
         return res;
     }
+    // An answer of unknown or large size goes out as it is, not kept: the key goes free.
+    let fits = axum::body::HttpBody::size_hint(res.body())
+        .upper()
+        .is_some_and(|n| n <= MAX_KEPT as u64);
+    if !fits {
+        if let Err(e) = st.app.release_idempotency_key(account, &key).await {
+            tracing::warn!(error = %e, "an idempotency key could not be released");
+        }
+        return res;
+    }
     let (parts, body) = res.into_parts();
     let bytes = match to_bytes(body, MAX_KEPT).await {
         Ok(b) => b,
         Err(e) => {
-            tracing::warn!(error = %e, "an answer too large to keep for its idempotency key");
+            // The body failed while being read: nothing can be sent or kept.
+            tracing::warn!(error = %e, "an answer could not be read to keep it");
             let _ = st.app.release_idempotency_key(account, &key).await;
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }

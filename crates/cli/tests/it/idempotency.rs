@@ -159,7 +159,9 @@ async fn a_key_is_kept_a_while_then_let_go() {
     use tekkan_storage::{Claim, KeptAnswer};
     let app = crate::support::TestApp::start().await;
     let db = app.running().app.db().clone();
-    let (acct, key, t0) = ("acct-1", "k-1", 1_000_000);
+    // Today's clock: the server's own pruning (of keys older than a day) must not
+    // reach this key while the test runs.
+    let (acct, key, t0) = ("acct-1", "k-1", tekkan_storage::now_ms());
     let life = (1_000, 100); // kept 1 s, abandoned after 0.1 s
     let claim = |fp: &'static str, at: i64| {
         let db = db.clone();
