@@ -397,6 +397,7 @@ async fn members_are_invited_to_add_a_factor_and_officers_can_require_it_from_th
         page.body.contains("id=\"mfa-invite\""),
         "members are invited"
     );
+    assert!(page.body.contains(">あとで</button>"), "{}", page.body);
     // On the home pages only, not on every page; 「あとで」 puts it off on this device.
     let other = mb.get(&format!("/clubs/{club}/events")).await;
     assert!(

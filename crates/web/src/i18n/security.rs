@@ -292,6 +292,7 @@ pub(super) const MESSAGES: &[(&str, &str, &str)] = &[
         "Protect your account: turn on two-step verification.",
     ),
     ("security.invite_link", "設定する", "Set it up"),
+    ("security.invite_later", "あとで", "Later"),
     (
         "club.require_mfa",
         "メンバー全員に2段階認証を必須にする",
