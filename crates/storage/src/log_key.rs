@@ -2,7 +2,7 @@
 //! that rotates it: a new key appended to the public history and its sealed seed put in
 //! place of the old one, in the transaction that records the rotation.
 
-use crate::sql::q;
+use crate::sql::{Target, q};
 use crate::{Db, Result, WriteTx, conflict};
 
 /// The current checkpoint key's seed as stored: sealed under the master key `key_id`.
@@ -13,16 +13,20 @@ pub struct SealedLogSeed {
     pub sealed: String,
 }
 
+async fn newest_key(ex: impl Into<Target<'_>>) -> Result<Option<String>> {
+    let row = q("SELECT public_key FROM audit_keys ORDER BY position DESC LIMIT 1")
+        .fetch_optional(ex)
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("public_key")?),
+        None => None,
+    })
+}
+
 impl Db {
     /// The newest key of the public history, if any.
     pub async fn newest_audit_key(&self) -> Result<Option<String>> {
-        let row = q("SELECT public_key FROM audit_keys ORDER BY position DESC LIMIT 1")
-            .fetch_optional(&self.reader)
-            .await?;
-        Ok(match row {
-            Some(r) => Some(r.try_get("public_key")?),
-            None => None,
-        })
+        newest_key(&self.reader).await
     }
 
     /// The sealed seed of the current key, once a key has been rotated.
@@ -44,13 +48,7 @@ impl Db {
 impl WriteTx {
     /// The newest key of the public history, read inside the rotation's transaction.
     pub async fn newest_audit_key(&mut self) -> Result<Option<String>> {
-        let row = q("SELECT public_key FROM audit_keys ORDER BY position DESC LIMIT 1")
-            .fetch_optional(&mut self.tx)
-            .await?;
-        Ok(match row {
-            Some(r) => Some(r.try_get("public_key")?),
-            None => None,
-        })
+        newest_key(&mut self.tx).await
     }
 
     /// Appends `public_key` to the history with its succession signatures. Two

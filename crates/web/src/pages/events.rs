@@ -288,7 +288,7 @@ async fn show(
         v,
         comments,
         comment_action: format!("/clubs/{club}/occurrences/{id}/comments"),
-        replies: [Reply::Yes, Reply::No, Reply::Maybe],
+        replies: super::schedule::REPLIES,
         today: today.get(..10).unwrap_or_default().to_owned(),
         now: tekkan_storage::now_ms(),
         roll,

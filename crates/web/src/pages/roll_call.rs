@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use tekkan_app::{RollCall, RollCallLine};
-use tekkan_core::{AnswerStatus, ClubId, MembershipId, OccurrenceId, Reply};
+use tekkan_core::{ClubId, MembershipId, OccurrenceId, Reply};
 
 use super::form::{Pairs, get};
 use super::{render, see_other};
@@ -24,23 +24,14 @@ pub fn routes() -> Routes {
     )
 }
 
-pub const REPLIES: [Reply; 3] = [Reply::Yes, Reply::No, Reply::Maybe];
-
 /// Whether `l` came, at the roll call.
 pub fn came(l: &RollCallLine) -> bool {
     l.present == Some(true)
 }
 
-/// Whether `l`'s answer is `rep` (a "yes" on the waiting list is a "yes").
+/// Whether `l`'s answer is `rep`.
 pub fn answered(l: &RollCallLine, rep: &Reply) -> bool {
-    matches!(
-        (l.answer, rep),
-        (
-            Some(AnswerStatus::Yes | AnswerStatus::Waitlisted),
-            Reply::Yes
-        ) | (Some(AnswerStatus::No), Reply::No)
-            | (Some(AnswerStatus::Maybe), Reply::Maybe)
-    )
+    super::schedule::answer_is(l.answer, rep)
 }
 
 /// One row, sent back after a change made in place.
@@ -93,7 +84,7 @@ pub async fn row_or_back(
         occ,
         l,
         open: roll_call_open,
-        replies: REPLIES,
+        replies: super::schedule::REPLIES,
     };
     Ok(render(&row)?.into_response())
 }

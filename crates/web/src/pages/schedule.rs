@@ -25,14 +25,14 @@ pub fn routes() -> Routes {
     )
 }
 
-const REPLIES: [Reply; 3] = [Reply::Yes, Reply::No, Reply::Maybe];
+pub const REPLIES: [Reply; 3] = [Reply::Yes, Reply::No, Reply::Maybe];
 
 /// The header app.js sends when it wants the answered card, not a redirect.
 pub const FRAGMENT: &str = "x-tekkan-fragment";
 
-/// Whether `r`'s answer is `rep` (a "yes" on the waiting list is still a "yes").
-fn chosen(r: &ScheduleRow, rep: &Reply) -> bool {
-    let status = r.answer.as_ref().map(|(s, _)| *s);
+/// Whether an answer `status` is the reply `rep` (a "yes" on the waiting list is still
+/// a "yes"): which button shows as chosen.
+pub fn answer_is(status: Option<AnswerStatus>, rep: &Reply) -> bool {
     matches!(
         (status, rep),
         (
@@ -41,6 +41,10 @@ fn chosen(r: &ScheduleRow, rep: &Reply) -> bool {
         ) | (Some(AnswerStatus::No), Reply::No)
             | (Some(AnswerStatus::Maybe), Reply::Maybe)
     )
+}
+
+fn chosen(r: &ScheduleRow, rep: &Reply) -> bool {
+    answer_is(r.answer.as_ref().map(|(s, _)| *s), rep)
 }
 
 fn comment(r: &ScheduleRow) -> &str {
